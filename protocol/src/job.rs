@@ -1,0 +1,71 @@
+use chrono::{DateTime, Utc};
+
+use crate::{Status, User};
+
+/// A CI job.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Job {
+    pub id: u64,
+    pub name: String,
+    pub stage: String,
+    pub status: Status,
+    pub pipeline_id: u64,
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    pub allow_failure: bool,
+    /// A newer attempt of this job exists.
+    pub retried: bool,
+    pub created_at: Option<DateTime<Utc>>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Seconds, with fractions.
+    pub duration: Option<f64>,
+    pub queued_duration: Option<f64>,
+    /// Why it failed (`script_failure`, ...); only for failed jobs.
+    pub failure_reason: Option<String>,
+    /// Names of the jobs this one `needs`, when known (from GraphQL).
+    pub needs: Vec<String>,
+    pub user: Option<User>,
+    pub web_url: String,
+}
+
+/// A slice of a job's log: the bytes from `offset` to `next_offset`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct JobLog {
+    pub job_id: u64,
+    pub offset: u64,
+    /// Ask for this offset next to receive only what was appended since.
+    pub next_offset: u64,
+    /// The log text from `offset` (invalid UTF-8 replaced by U+FFFD).
+    pub content: String,
+    /// The job has finished: nothing more will be appended.
+    pub complete: bool,
+    pub status: Status,
+}
+
+/// What GitLab answered to an action.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ActionOutcome {
+    pub message: String,
+    /// The job the action produced or changed (a retry makes a new job with a new id).
+    pub job: Option<Job>,
+    pub pipeline: Option<crate::Pipeline>,
+}
+
+/// Body of a play request: variables for the manual job.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PlayRequest {
+    #[serde(default)]
+    pub variables: Vec<PlayVariable>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PlayVariable {
+    pub key: String,
+    pub value: String,
+}

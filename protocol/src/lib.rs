@@ -1,0 +1,34 @@
+//! Wire types of stageboard's JSON API, shared by the backend (which produces them) and the front
+//! end (which decodes them). Serde only, so it builds for wasm32 and native alike.
+
+mod error;
+mod job;
+mod pipeline;
+mod project;
+mod status;
+
+pub use error::{ErrorBody, ErrorCode};
+pub use job::{ActionOutcome, Job, JobLog, PlayRequest, PlayVariable};
+pub use pipeline::{Downstream, Pipeline, PipelineDetail, PipelinePage, Stage, StageOrderSource};
+pub use project::{Project, ServerInfo};
+pub use status::Status;
+
+/// A GitLab user as stageboard shows it: enough to name and picture a person.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct User {
+    pub id: u64,
+    pub username: String,
+    pub name: String,
+    pub avatar_url: Option<String>,
+}
+
+/// The commit a pipeline or job ran for.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Commit {
+    pub sha: String,
+    pub short_sha: String,
+    pub title: String,
+    pub author_name: String,
+}

@@ -1,0 +1,204 @@
+//! A simulated GitLab that stageboard's demo mode and tests talk to over real HTTP, exactly as
+//! they would talk to gitlab.com: REST v4 and GraphQL subsets with GitLab's status codes, error
+//! bodies, pagination and rate-limit headers, playing the reference story of DESIGN.md.
+
+pub mod clock;
+mod graphql;
+mod limits;
+pub mod rest;
+pub mod scenario;
+mod trace;
+pub mod world;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router, middleware};
+use chrono::Duration;
+use serde_json::json;
+use tokio::net::TcpListener;
+
+pub use clock::Clock;
+pub use limits::Faults;
+use rest::Ctx;
+use world::{Time, World};
+
+/// How the simulated GitLab behaves.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// The token clients must send as `PRIVATE-TOKEN` or `Authorization: Bearer`.
+    pub token: String,
+    /// Requests per minute before answering 429, like `throttle_authenticated_api`.
+    pub rate_limit_per_minute: u32,
+    /// Seed of everything random in the story; the same seed gives the same history.
+    pub seed: u64,
+    /// Days of past pipelines to start with.
+    pub history_days: i64,
+    /// Whether new pushes and tags keep arriving.
+    pub live: bool,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            token: "glpat-simulated-token".into(),
+            rate_limit_per_minute: 2000,
+            seed: 2026,
+            history_days: 3,
+            live: true,
+        }
+    }
+}
+
+/// The simulated GitLab: cheap to clone, shared by every request handler.
+#[derive(Clone)]
+pub struct Sim(Arc<Shared>);
+
+impl std::fmt::Debug for Sim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sim").field("base_url", &self.base_url()).finish_non_exhaustive()
+    }
+}
+
+struct Shared {
+    world: Mutex<World>,
+    clock: Clock,
+    config: SimConfig,
+    base_url: RwLock<String>,
+    limiter: Mutex<limits::RateWindow>,
+    faults: Mutex<Faults>,
+    graphql: graphql::Schema,
+}
+
+impl Sim {
+    pub fn new(config: SimConfig, clock: Clock) -> Self {
+        let world = world::with_history(config.seed, clock.now(), config.history_days, config.live);
+        Sim(Arc::new(Shared {
+            world: Mutex::new(world),
+            clock,
+            limiter: Mutex::new(limits::RateWindow::default()),
+            faults: Mutex::new(Faults::default()),
+            base_url: RwLock::new("http://gitlab.example.com".into()),
+            config,
+            graphql: graphql::schema(),
+        }))
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.0.clock
+    }
+
+    pub fn config(&self) -> &SimConfig {
+        &self.0.config
+    }
+
+    pub fn base_url(&self) -> String {
+        self.0.base_url.read().expect("base url lock").clone()
+    }
+
+    /// Moves simulated time forward; what falls due in between happens at its own instant.
+    pub fn advance(&self, by: Duration) {
+        self.0.clock.advance(by);
+    }
+
+    /// Makes the API misbehave (slow, failing, truncated) until cleared with `Faults::default()`.
+    pub fn set_faults(&self, faults: Faults) {
+        *self.0.faults.lock().expect("faults lock") = faults;
+    }
+
+    fn faults(&self) -> Faults {
+        self.0.faults.lock().expect("faults lock").clone()
+    }
+
+    /// Reads the world as it is now.
+    pub fn read<T>(&self, f: impl FnOnce(&Ctx<'_>) -> T) -> T {
+        let now = self.0.clock.now();
+        let mut world = self.0.world.lock().expect("world lock");
+        world.advance(now);
+        let base = self.base_url();
+        f(&Ctx { base: &base, now, world: &world })
+    }
+
+    /// Changes the world now (an action).
+    pub fn write<T>(&self, f: impl FnOnce(&mut World, Time) -> T) -> T {
+        let now = self.0.clock.now();
+        let mut world = self.0.world.lock().expect("world lock");
+        world.advance(now);
+        f(&mut world, now)
+    }
+
+    /// The HTTP application: `/api/v4/...`, `/api/graphql`, and `/-/sim/...` controls for tests.
+    pub fn router(&self) -> Router {
+        let api = Router::new()
+            .nest("/api/v4", rest::routes())
+            .route("/api/graphql", post(graphql::handle))
+            .fallback(|| async { rest::error::GitlabError::NoRoute })
+            .layer(middleware::from_fn_with_state(self.clone(), limits::authenticate))
+            .layer(middleware::from_fn_with_state(self.clone(), limits::rate_limit))
+            .layer(middleware::from_fn_with_state(self.clone(), limits::inject_faults));
+        Router::new()
+            .route("/-/sim/clock", get(clock_now))
+            .route("/-/sim/advance", post(advance))
+            .route("/-/sim/faults", post(set_faults))
+            .merge(api)
+            .with_state(self.clone())
+    }
+
+    /// Serves on `listener` until the task is dropped or aborted.
+    pub async fn serve(self, listener: TcpListener) -> std::io::Result<()> {
+        let addr = listener.local_addr()?;
+        *self.0.base_url.write().expect("base url lock") = format!("http://{addr}");
+        axum::serve(listener, self.router()).await
+    }
+}
+
+/// A simulated GitLab serving on a loopback port in the background.
+#[derive(Debug)]
+pub struct RunningSim {
+    pub addr: SocketAddr,
+    pub sim: Sim,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningSim {
+    /// Binds `addr` (port 0 picks a free one) and serves there.
+    pub async fn start(config: SimConfig, clock: Clock, addr: SocketAddr) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let sim = Sim::new(config, clock);
+        *sim.0.base_url.write().expect("base url lock") = format!("http://{addr}");
+        let task = tokio::spawn(sim.clone().serve(listener));
+        Ok(RunningSim { addr, sim, task })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for RunningSim {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn clock_now(State(sim): State<Sim>) -> Json<serde_json::Value> {
+    Json(json!({ "now": sim.clock().now() }))
+}
+
+#[derive(serde::Deserialize)]
+struct AdvanceBody {
+    seconds: i64,
+}
+
+async fn advance(State(sim): State<Sim>, Json(body): Json<AdvanceBody>) -> Json<serde_json::Value> {
+    sim.advance(Duration::seconds(body.seconds));
+    Json(json!({ "now": sim.clock().now() }))
+}
+
+async fn set_faults(State(sim): State<Sim>, Json(faults): Json<Faults>) -> Json<serde_json::Value> {
+    sim.set_faults(faults);
+    Json(json!({ "ok": true }))
+}

@@ -1,0 +1,116 @@
+//! What stands between a client and the API: authentication, GitLab's rate limiter and its
+//! headers, and faults injected by tests.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::Sim;
+use crate::rest::error::GitlabError;
+
+/// Requests counted in the current one-minute window, as rack-attack's throttles do.
+#[derive(Debug, Default)]
+pub struct RateWindow {
+    window_start: u64,
+    count: u32,
+}
+
+/// Ways to make the simulated GitLab misbehave, for tests of stageboard's resilience.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+#[serde(default)]
+pub struct Faults {
+    /// Wait this long before answering.
+    pub delay_ms: u64,
+    /// Answer every API request with this status (500, 502, 503).
+    pub status: Option<u16>,
+    /// Cut JSON bodies in half.
+    pub truncate: bool,
+    /// Answer GraphQL with 404, as an instance without the endpoint would.
+    pub no_graphql: bool,
+}
+
+pub async fn authenticate(State(sim): State<Sim>, request: Request, next: Next) -> Response {
+    let token = &sim.config().token;
+    let headers = request.headers();
+    let private = headers.get("private-token").and_then(|v| v.to_str().ok());
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if private == Some(token) || bearer == Some(token) {
+        next.run(request).await
+    } else {
+        GitlabError::Unauthorized.into_response()
+    }
+}
+
+pub async fn rate_limit(State(sim): State<Sim>, request: Request, next: Next) -> Response {
+    let limit = sim.config().rate_limit_per_minute;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    let (observed, reset) = {
+        let mut window = sim.0.limiter.lock().expect("limiter lock");
+        let start = now - now % 60;
+        if window.window_start != start {
+            *window = RateWindow { window_start: start, count: 0 };
+        }
+        window.count += 1;
+        (window.count, start + 60)
+    };
+    let mut response = if observed > limit {
+        let retry_after = reset.saturating_sub(now).max(1);
+        let reset_time = httpdate::fmt_http_date(UNIX_EPOCH + std::time::Duration::from_secs(reset));
+        let mut response = (StatusCode::TOO_MANY_REQUESTS, [(header::CONTENT_TYPE, "text/plain")], "Retry later\n").into_response();
+        let headers = response.headers_mut();
+        insert(headers, "retry-after", retry_after.to_string());
+        insert(headers, "ratelimit-resettime", reset_time);
+        response
+    } else {
+        next.run(request).await
+    };
+    let headers = response.headers_mut();
+    insert(headers, "ratelimit-name", "throttle_authenticated_api".into());
+    insert(headers, "ratelimit-limit", limit.to_string());
+    insert(headers, "ratelimit-observed", observed.to_string());
+    insert(headers, "ratelimit-remaining", limit.saturating_sub(observed).to_string());
+    insert(headers, "ratelimit-reset", reset.to_string());
+    response
+}
+
+fn insert(headers: &mut HeaderMap, name: &'static str, value: String) {
+    headers.insert(name, HeaderValue::from_str(&value).expect("header value"));
+}
+
+pub async fn inject_faults(State(sim): State<Sim>, request: Request, next: Next) -> Response {
+    let faults = sim.faults();
+    if faults.delay_ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(faults.delay_ms)).await;
+    }
+    if let Some(status) = faults.status {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = if status == StatusCode::INTERNAL_SERVER_ERROR {
+            (status, axum::Json(serde_json::json!({ "message": "500 Internal Server Error" }))).into_response()
+        } else {
+            // What a proxy in front of GitLab answers when GitLab itself is down.
+            let html = format!("<html><body><h1>{status}</h1></body></html>");
+            (status, [(header::CONTENT_TYPE, "text/html")], html).into_response()
+        };
+        return body;
+    }
+    if faults.no_graphql && request.uri().path() == "/api/graphql" {
+        return GitlabError::NoRoute.into_response();
+    }
+    let response = next.run(request).await;
+    if !faults.truncate {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let cut = bytes.slice(..bytes.len() / 2);
+    let mut response = Response::from_parts(parts, Body::from(cut));
+    response.headers_mut().remove(header::CONTENT_LENGTH);
+    response
+}

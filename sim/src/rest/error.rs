@@ -1,0 +1,47 @@
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// An error exactly as GitLab's API writes it: parameter validation uses `error`, helpers use
+/// `message` (see CONTRACT.md §3 "Error bodies").
+#[derive(Debug)]
+pub enum GitlabError {
+    /// 400 `{"error":"<param> is invalid"}` and friends, from parameter validation.
+    Param(String),
+    /// 400 `{"message":"400 Bad request - <reason>"}`.
+    BadRequest(String),
+    Unauthorized,
+    /// 403 `{"message":"403 Forbidden - <reason>"}`.
+    Forbidden(String),
+    /// 404 `{"message":"404 <What> Not Found"}` (projects, groups).
+    NotFoundNamed(&'static str),
+    /// 404 `{"message":"404 Not found"}`, an ActiveRecord miss (e.g. a job id).
+    RecordNotFound,
+    /// 404 `{"error":"404 Not Found"}` for a route GitLab does not have.
+    NoRoute,
+}
+
+impl IntoResponse for GitlabError {
+    fn into_response(self) -> Response {
+        let (status, body) = match self {
+            GitlabError::Param(message) => (StatusCode::BAD_REQUEST, json!({ "error": message })),
+            GitlabError::BadRequest(reason) => (
+                StatusCode::BAD_REQUEST,
+                json!({ "message": format!("400 Bad request - {reason}") }),
+            ),
+            GitlabError::Unauthorized => (StatusCode::UNAUTHORIZED, json!({ "message": "401 Unauthorized" })),
+            GitlabError::Forbidden(reason) => (
+                StatusCode::FORBIDDEN,
+                json!({ "message": format!("403 Forbidden - {reason}") }),
+            ),
+            GitlabError::NotFoundNamed(what) => (
+                StatusCode::NOT_FOUND,
+                json!({ "message": format!("404 {what} Not Found") }),
+            ),
+            GitlabError::RecordNotFound => (StatusCode::NOT_FOUND, json!({ "message": "404 Not found" })),
+            GitlabError::NoRoute => (StatusCode::NOT_FOUND, json!({ "error": "404 Not Found" })),
+        };
+        (status, Json(body)).into_response()
+    }
+}

@@ -1,0 +1,828 @@
+//! The simulated GitLab's state and the engine that moves it through time.
+//!
+//! Every transition happens at the instant it is due (a job that should have finished at 10:03:12
+//! finishes then, whenever the engine is asked to catch up), so reading the world at any moment
+//! gives the same answer whether the clock moved in one jump or in many small steps.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+use crate::scenario::{self, Failure, Fate, JobDef, JobKind, Person, PipelineDef, ProjectDef, Refs};
+
+pub type Time = DateTime<Utc>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobStatus {
+    Created,
+    Pending,
+    Running,
+    Success,
+    Failed,
+    Canceled,
+    Skipped,
+    Manual,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Created => "created",
+            JobStatus::Pending => "pending",
+            JobStatus::Running => "running",
+            JobStatus::Success => "success",
+            JobStatus::Failed => "failed",
+            JobStatus::Canceled => "canceled",
+            JobStatus::Skipped => "skipped",
+            JobStatus::Manual => "manual",
+        }
+    }
+
+    pub fn is_completed(self) -> bool {
+        matches!(
+            self,
+            JobStatus::Success | JobStatus::Failed | JobStatus::Canceled | JobStatus::Skipped
+        )
+    }
+
+    pub fn is_alive(self) -> bool {
+        matches!(self, JobStatus::Created | JobStatus::Pending | JobStatus::Running)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Commit {
+    pub sha: String,
+    pub title: String,
+    pub author: Person,
+    pub created_at: Time,
+}
+
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    pub id: u64,
+    pub iid: u64,
+    pub project_id: u64,
+    pub git_ref: String,
+    pub tag: bool,
+    pub commit: Commit,
+    pub before_sha: String,
+    pub source: &'static str,
+    pub user: Person,
+    pub created_at: Time,
+    pub updated_at: Time,
+    pub started_at: Option<Time>,
+    pub finished_at: Option<Time>,
+    pub status: JobStatus,
+    pub fate: Fate,
+    pub def: &'static PipelineDef,
+    /// For a child pipeline: the parent pipeline and the bridge job that started it.
+    pub parent: Option<(u64, u64)>,
+}
+
+impl Pipeline {
+    pub fn is_finished(&self) -> bool {
+        self.status.is_completed()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: u64,
+    pub pipeline_id: u64,
+    pub project_id: u64,
+    pub name: String,
+    pub def: &'static JobDef,
+    pub stage_idx: usize,
+    pub status: JobStatus,
+    pub created_at: Time,
+    /// When the status last changed.
+    pub changed_at: Time,
+    pub queued_at: Option<Time>,
+    pub started_at: Option<Time>,
+    pub finished_at: Option<Time>,
+    /// Seconds between queued and picked up by a runner.
+    pub queue_secs: i64,
+    /// Seconds the script runs.
+    pub run_secs: i64,
+    pub attempt: u32,
+    pub retried: bool,
+    pub failure: Option<Failure>,
+    pub user: Person,
+    pub variables: Vec<(String, String)>,
+    /// For a trigger job: the child pipeline it started.
+    pub downstream: Option<u64>,
+}
+
+impl Job {
+    pub fn stage(&self) -> &'static str {
+        self.def.stage
+    }
+    pub fn is_bridge(&self) -> bool {
+        matches!(self.def.kind, JobKind::Trigger(_))
+    }
+    pub fn duration(&self, now: Time) -> Option<f64> {
+        let start = self.started_at?;
+        let end = self.finished_at.unwrap_or(now);
+        Some((end - start).num_milliseconds() as f64 / 1000.0)
+    }
+    pub fn queued_duration(&self, now: Time) -> Option<f64> {
+        let queued = self.queued_at?;
+        let end = self.started_at.unwrap_or(now);
+        Some((end - queued).num_milliseconds() as f64 / 1000.0)
+    }
+}
+
+/// Why an action on a job was refused, in GitLab's words.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refusal {
+    NotRetryable,
+    Unplayable,
+    NotCancelable,
+}
+
+#[derive(Debug)]
+pub struct World {
+    pub pipelines: BTreeMap<u64, Pipeline>,
+    pub jobs: BTreeMap<u64, Job>,
+    next_pipeline_id: u64,
+    next_job_id: u64,
+    rng: SmallRng,
+    /// Up to when the engine has caught up.
+    pub now: Time,
+    /// When the next push or tag arrives, per project; `None` stops arrivals.
+    next_arrival: BTreeMap<u64, Time>,
+    tag_counter: BTreeMap<u64, u32>,
+}
+
+impl World {
+    pub fn empty(seed: u64, now: Time) -> Self {
+        World {
+            pipelines: BTreeMap::new(),
+            jobs: BTreeMap::new(),
+            next_pipeline_id: 1000,
+            next_job_id: 5000,
+            rng: SmallRng::seed_from_u64(seed),
+            now,
+            next_arrival: BTreeMap::new(),
+            tag_counter: BTreeMap::new(),
+        }
+    }
+
+    pub fn rng(&mut self) -> &mut SmallRng {
+        &mut self.rng
+    }
+
+    /// Keeps new pushes and tags arriving every few minutes after `from`.
+    pub fn start_arrivals(&mut self, from: Time) {
+        for project in &scenario::PROJECTS {
+            let wait = self.rng.random_range(90..300);
+            self.next_arrival.insert(project.id, from + Duration::seconds(wait));
+        }
+    }
+
+    /// Moves the world to `now`: arrivals, queueing, running, finishing, all at their due times.
+    pub fn advance(&mut self, now: Time) {
+        loop {
+            let due = self
+                .next_arrival
+                .iter()
+                .filter(|(_, at)| **at <= now)
+                .min_by_key(|(_, at)| **at)
+                .map(|(id, at)| (*id, *at));
+            let Some((project_id, at)) = due else { break };
+            self.settle(at);
+            self.arrive(project_id, at);
+            let wait = self.rng.random_range(150..420);
+            self.next_arrival.insert(project_id, at + Duration::seconds(wait));
+        }
+        self.settle(now);
+    }
+
+    fn arrive(&mut self, project_id: u64, at: Time) {
+        let project = scenario::project(project_id).expect("known project");
+        let roll = self.rng.random_range(0..100);
+        let (git_ref, tag) = if roll < 12 {
+            (self.next_tag(project_id), true)
+        } else if roll < 50 {
+            let i = self.rng.random_range(0..project.branches.len());
+            (project.branches[i].to_owned(), false)
+        } else {
+            ("main".to_owned(), false)
+        };
+        let fate = self.pick_fate(project);
+        self.create_pipeline(project, &git_ref, tag, fate, at);
+    }
+
+    pub fn next_tag(&mut self, project_id: u64) -> String {
+        let n = self.tag_counter.entry(project_id).or_insert(0);
+        *n += 1;
+        format!("v1.{}.0", *n)
+    }
+
+    pub fn pick_fate(&mut self, project: &ProjectDef) -> Fate {
+        let total: u32 = project.fates.iter().map(|(_, w)| w).sum();
+        let mut roll = self.rng.random_range(0..total);
+        for (fate, weight) in project.fates {
+            if roll < *weight {
+                return *fate;
+            }
+            roll -= weight;
+        }
+        Fate::Green
+    }
+
+    fn new_sha(&mut self) -> String {
+        (0..40)
+            .map(|_| char::from_digit(self.rng.random_range(0..16), 16).expect("hex digit"))
+            .collect()
+    }
+
+    /// A push (or tag) creates a pipeline with its jobs, all `created`.
+    pub fn create_pipeline(
+        &mut self,
+        project: &ProjectDef,
+        git_ref: &str,
+        tag: bool,
+        fate: Fate,
+        at: Time,
+    ) -> u64 {
+        let author = scenario::PEOPLE[self.rng.random_range(1..scenario::PEOPLE.len())];
+        let title = scenario::COMMIT_TITLES[self.rng.random_range(0..scenario::COMMIT_TITLES.len())];
+        let previous = self
+            .pipelines
+            .values()
+            .rev()
+            .find(|p| p.project_id == project.id && p.git_ref == git_ref)
+            .map(|p| p.commit.sha.clone())
+            .unwrap_or_else(|| "0".repeat(40));
+        let commit = Commit {
+            sha: self.new_sha(),
+            title: title.to_owned(),
+            author,
+            created_at: at - Duration::seconds(self.rng.random_range(20..600)),
+        };
+        self.insert_pipeline(project.id, project.pipeline, git_ref, tag, commit, previous, author, fate, at, None)
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "a pipeline has this many facts")]
+    fn insert_pipeline(
+        &mut self,
+        project_id: u64,
+        def: &'static PipelineDef,
+        git_ref: &str,
+        tag: bool,
+        commit: Commit,
+        before_sha: String,
+        user: Person,
+        fate: Fate,
+        at: Time,
+        parent: Option<(u64, u64)>,
+    ) -> u64 {
+        let id = self.next_pipeline_id;
+        self.next_pipeline_id += 1;
+        let iid = self.pipelines.values().filter(|p| p.project_id == project_id).count() as u64 + 1;
+        self.pipelines.insert(
+            id,
+            Pipeline {
+                id,
+                iid,
+                project_id,
+                git_ref: git_ref.to_owned(),
+                tag,
+                commit,
+                before_sha,
+                source: if parent.is_some() { "parent_pipeline" } else { "push" },
+                user,
+                created_at: at,
+                updated_at: at,
+                started_at: None,
+                finished_at: None,
+                status: JobStatus::Created,
+                fate,
+                def,
+                parent,
+            },
+        );
+        for (stage_idx, stage) in def.stages.iter().enumerate() {
+            for job_def in def.jobs.iter().filter(|j| j.stage == *stage) {
+                let runs = match job_def.refs {
+                    Refs::All => true,
+                    Refs::Branches => !tag,
+                    Refs::Tags => tag,
+                };
+                if !runs {
+                    continue;
+                }
+                let names: Vec<String> = if job_def.parallel > 1 {
+                    (1..=job_def.parallel)
+                        .map(|i| format!("{} {}/{}", job_def.name, i, job_def.parallel))
+                        .collect()
+                } else {
+                    vec![job_def.name.to_owned()]
+                };
+                for name in names {
+                    self.insert_job(id, project_id, name, job_def, stage_idx, user, at, 1);
+                }
+            }
+        }
+        id
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "a job has this many facts")]
+    fn insert_job(
+        &mut self,
+        pipeline_id: u64,
+        project_id: u64,
+        name: String,
+        def: &'static JobDef,
+        stage_idx: usize,
+        user: Person,
+        at: Time,
+        attempt: u32,
+    ) -> u64 {
+        let id = self.next_job_id;
+        self.next_job_id += 1;
+        let fate = self.pipelines[&pipeline_id].fate;
+        let failure = fate.failure_of(&name, attempt);
+        let run_secs = self.rng.random_range(def.duration.0..=def.duration.1) as i64;
+        let queue_secs = self.rng.random_range(1..8);
+        self.jobs.insert(
+            id,
+            Job {
+                id,
+                pipeline_id,
+                project_id,
+                name,
+                def,
+                stage_idx,
+                status: JobStatus::Created,
+                created_at: at,
+                changed_at: at,
+                queued_at: None,
+                started_at: None,
+                finished_at: None,
+                queue_secs,
+                // A failing script stops early.
+                run_secs: if failure.is_some() { (run_secs / 2).max(5) } else { run_secs },
+                attempt,
+                retried: false,
+                failure,
+                user,
+                variables: Vec::new(),
+                downstream: None,
+            },
+        );
+        id
+    }
+
+    /// The current (not retried) jobs of a pipeline, bridges included, by id.
+    pub fn current_jobs(&self, pipeline_id: u64) -> impl Iterator<Item = &Job> {
+        self.jobs
+            .values()
+            .filter(move |j| j.pipeline_id == pipeline_id && !j.retried)
+    }
+
+    /// Runs every due transition up to `now`.
+    fn settle(&mut self, now: Time) {
+        loop {
+            let active: Vec<u64> = self
+                .pipelines
+                .values()
+                .filter(|p| !p.is_finished() || self.current_jobs(p.id).any(|j| j.status.is_alive()))
+                .map(|p| p.id)
+                .collect();
+            let mut changed = false;
+            for pipeline_id in active {
+                changed |= self.step_pipeline(pipeline_id, now);
+            }
+            if !changed {
+                break;
+            }
+        }
+        self.now = self.now.max(now);
+    }
+
+    /// When a created job may start, and whether something it waits for failed.
+    fn readiness(&self, job: &Job) -> Option<(Time, bool)> {
+        let pipeline = &self.pipelines[&job.pipeline_id];
+        let mut ready = job.created_at.max(pipeline.created_at);
+        let mut blocked = false;
+        for dep in self.current_jobs(job.pipeline_id) {
+            let waits_for = match job.def.needs {
+                Some(needs) => needs.iter().any(|n| dep.def.name == *n),
+                None => dep.stage_idx < job.stage_idx,
+            };
+            if !waits_for {
+                continue;
+            }
+            match dep.status {
+                // A manual job that may fail does not hold up later stages.
+                JobStatus::Manual if dep.def.allow_failure => ready = ready.max(dep.changed_at),
+                JobStatus::Success => ready = ready.max(dep.changed_at),
+                JobStatus::Failed if dep.def.allow_failure => ready = ready.max(dep.changed_at),
+                JobStatus::Failed | JobStatus::Canceled | JobStatus::Skipped => {
+                    ready = ready.max(dep.changed_at);
+                    blocked = true;
+                }
+                _ => return None,
+            }
+        }
+        Some((ready, blocked))
+    }
+
+    fn step_pipeline(&mut self, pipeline_id: u64, now: Time) -> bool {
+        let ids: Vec<u64> = self.current_jobs(pipeline_id).map(|j| j.id).collect();
+        let mut changed = false;
+        for id in ids {
+            changed |= self.step_job(id, now);
+        }
+        changed | self.refresh_pipeline_status(pipeline_id)
+    }
+
+    fn step_job(&mut self, id: u64, now: Time) -> bool {
+        let job = self.jobs[&id].clone();
+        match job.status {
+            JobStatus::Created => {
+                let Some((ready, blocked)) = self.readiness(&job) else { return false };
+                if ready > now {
+                    return false;
+                }
+                let job = self.jobs.get_mut(&id).expect("job");
+                job.changed_at = ready;
+                if blocked {
+                    job.status = JobStatus::Skipped;
+                } else if job.def.manual {
+                    job.status = JobStatus::Manual;
+                } else {
+                    job.status = JobStatus::Pending;
+                    job.queued_at = Some(ready);
+                }
+                true
+            }
+            JobStatus::Pending => {
+                let start = job.queued_at.unwrap_or(job.changed_at) + Duration::seconds(job.queue_secs);
+                if start > now {
+                    return false;
+                }
+                if let JobKind::Trigger(child) = job.def.kind {
+                    let parent = self.pipelines[&job.pipeline_id].clone();
+                    let child_id = self.insert_pipeline(
+                        parent.project_id,
+                        child,
+                        &parent.git_ref,
+                        parent.tag,
+                        parent.commit.clone(),
+                        parent.before_sha.clone(),
+                        parent.user,
+                        parent.fate,
+                        start,
+                        Some((parent.id, id)),
+                    );
+                    self.jobs.get_mut(&id).expect("job").downstream = Some(child_id);
+                }
+                let job = self.jobs.get_mut(&id).expect("job");
+                job.status = JobStatus::Running;
+                job.started_at = Some(start);
+                job.changed_at = start;
+                true
+            }
+            JobStatus::Running => {
+                let (end, status) = match job.downstream {
+                    Some(child) => {
+                        let child = &self.pipelines[&child];
+                        if !child.is_finished() {
+                            return false;
+                        }
+                        let status = match child.status {
+                            JobStatus::Success | JobStatus::Skipped => JobStatus::Success,
+                            other => other,
+                        };
+                        (child.finished_at.unwrap_or(child.updated_at), status)
+                    }
+                    None => {
+                        let end = job.started_at.unwrap_or(job.changed_at) + Duration::seconds(job.run_secs);
+                        let status = if job.failure.is_some() { JobStatus::Failed } else { JobStatus::Success };
+                        (end, status)
+                    }
+                };
+                if end > now {
+                    return false;
+                }
+                let job = self.jobs.get_mut(&id).expect("job");
+                job.status = status;
+                job.finished_at = Some(end);
+                job.changed_at = end;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// GitLab's composite status of a pipeline's current jobs. Returns whether it changed.
+    fn refresh_pipeline_status(&mut self, pipeline_id: u64) -> bool {
+        let jobs: Vec<&Job> = self.current_jobs(pipeline_id).collect();
+        let any = |s: JobStatus| jobs.iter().any(|j| j.status == s);
+        let started = jobs.iter().any(|j| j.started_at.is_some());
+        let status = if any(JobStatus::Running) {
+            JobStatus::Running
+        } else if any(JobStatus::Pending) || any(JobStatus::Created) {
+            if started { JobStatus::Running } else { JobStatus::Pending }
+        } else if jobs.iter().any(|j| j.status == JobStatus::Failed && !j.def.allow_failure) {
+            JobStatus::Failed
+        } else if any(JobStatus::Canceled) {
+            JobStatus::Canceled
+        } else if !jobs.is_empty() && jobs.iter().all(|j| j.status == JobStatus::Skipped) {
+            JobStatus::Skipped
+        } else {
+            JobStatus::Success
+        };
+        let started_at = jobs.iter().filter_map(|j| j.started_at).min();
+        let updated_at = jobs.iter().map(|j| j.changed_at).max();
+        let finished_at = if status.is_completed() {
+            jobs.iter().filter_map(|j| j.finished_at).max().or(updated_at)
+        } else {
+            None
+        };
+        let pipeline = self.pipelines.get_mut(&pipeline_id).expect("pipeline");
+        let changed = pipeline.status != status || pipeline.finished_at != finished_at;
+        pipeline.status = status;
+        pipeline.started_at = started_at;
+        pipeline.finished_at = finished_at;
+        if let Some(updated_at) = updated_at {
+            pipeline.updated_at = pipeline.updated_at.max(updated_at);
+        }
+        changed
+    }
+
+    /// `POST /jobs/:id/retry`: a new job with a new id; the old one becomes retried.
+    pub fn retry_job(&mut self, id: u64, user: Person, at: Time) -> Result<u64, Refusal> {
+        let job = self.jobs.get(&id).ok_or(Refusal::NotRetryable)?.clone();
+        let retryable = matches!(job.status, JobStatus::Failed | JobStatus::Canceled | JobStatus::Success)
+            && !job.retried;
+        if !retryable {
+            return Err(Refusal::NotRetryable);
+        }
+        self.jobs.get_mut(&id).expect("job").retried = true;
+        let new_id = self.insert_job(
+            job.pipeline_id,
+            job.project_id,
+            job.name.clone(),
+            job.def,
+            job.stage_idx,
+            user,
+            at,
+            job.attempt + 1,
+        );
+        self.reset_skipped_after(job.pipeline_id, &job, at);
+        self.reopen(job.pipeline_id);
+        Ok(new_id)
+    }
+
+    /// Jobs skipped because of a failure go back to `created` when that failure is retried.
+    fn reset_skipped_after(&mut self, pipeline_id: u64, retried: &Job, at: Time) {
+        for job in self.jobs.values_mut() {
+            if job.pipeline_id == pipeline_id
+                && !job.retried
+                && job.status == JobStatus::Skipped
+                && job.stage_idx >= retried.stage_idx
+            {
+                job.status = JobStatus::Created;
+                job.changed_at = at;
+            }
+        }
+    }
+
+    fn reopen(&mut self, pipeline_id: u64) {
+        let pipeline = self.pipelines.get_mut(&pipeline_id).expect("pipeline");
+        pipeline.finished_at = None;
+        pipeline.status = JobStatus::Running;
+        if let Some((parent, _)) = pipeline.parent {
+            self.reopen(parent);
+        }
+    }
+
+    /// `POST /jobs/:id/play` on a manual job.
+    pub fn play_job(
+        &mut self,
+        id: u64,
+        user: Person,
+        variables: Vec<(String, String)>,
+        at: Time,
+    ) -> Result<(), Refusal> {
+        let job = self.jobs.get_mut(&id).ok_or(Refusal::Unplayable)?;
+        if job.status != JobStatus::Manual || job.retried {
+            return Err(Refusal::Unplayable);
+        }
+        job.status = JobStatus::Pending;
+        job.queued_at = Some(at);
+        job.changed_at = at;
+        job.user = user;
+        job.variables = variables;
+        let pipeline_id = job.pipeline_id;
+        self.reopen(pipeline_id);
+        Ok(())
+    }
+
+    /// `POST /jobs/:id/cancel`.
+    pub fn cancel_job(&mut self, id: u64, at: Time) -> Result<(), Refusal> {
+        let job = self.jobs.get_mut(&id).ok_or(Refusal::NotCancelable)?;
+        if !job.status.is_alive() {
+            // GitLab answers with the job unchanged.
+            return Ok(());
+        }
+        job.status = JobStatus::Canceled;
+        job.finished_at = Some(at);
+        job.changed_at = at;
+        if let Some(child) = job.downstream {
+            self.cancel_pipeline(child, at);
+        }
+        let pipeline_id = self.jobs[&id].pipeline_id;
+        self.refresh_pipeline_status(pipeline_id);
+        Ok(())
+    }
+
+    pub fn cancel_pipeline(&mut self, pipeline_id: u64, at: Time) {
+        let ids: Vec<u64> = self
+            .current_jobs(pipeline_id)
+            .filter(|j| j.status.is_alive())
+            .map(|j| j.id)
+            .collect();
+        for id in ids {
+            let _ = self.cancel_job(id, at);
+        }
+        self.refresh_pipeline_status(pipeline_id);
+    }
+
+    /// `POST /pipelines/:id/retry`: retries every failed or canceled job.
+    pub fn retry_pipeline(&mut self, pipeline_id: u64, user: Person, at: Time) {
+        let ids: Vec<u64> = self
+            .current_jobs(pipeline_id)
+            .filter(|j| matches!(j.status, JobStatus::Failed | JobStatus::Canceled) && !j.is_bridge())
+            .map(|j| j.id)
+            .collect();
+        for id in ids {
+            let _ = self.retry_job(id, user, at);
+        }
+    }
+
+    /// The latest pipeline of a ref, as `pipelines/latest` finds it.
+    pub fn latest_pipeline(&self, project_id: u64, git_ref: &str) -> Option<&Pipeline> {
+        self.pipelines
+            .values()
+            .rev()
+            .find(|p| p.project_id == project_id && p.git_ref == git_ref && p.parent.is_none())
+    }
+}
+
+/// Builds days of history for every project, ending with the reference story's failure on
+/// `gitlab-k8s-demo`'s main branch, then lets new pushes arrive from `now` on.
+pub fn with_history(seed: u64, now: Time, days: i64, live: bool) -> World {
+    let start = now - Duration::days(days);
+    let mut world = World::empty(seed, start);
+    // Events of all projects, in time order, so ids grow with time as in a real GitLab.
+    let mut events: Vec<(Time, u64)> = Vec::new();
+    for project in &scenario::PROJECTS {
+        let mut t = start + Duration::minutes(world.rng().random_range(0..60));
+        while t < now - Duration::minutes(50) {
+            events.push((t, project.id));
+            t += Duration::minutes(world.rng().random_range(45..240));
+        }
+    }
+    events.sort();
+    for (at, project_id) in events {
+        world.advance(at);
+        world.arrive(project_id, at);
+    }
+
+    // The story on gitlab-k8s-demo: a tag waiting for its manual deploy to live, then main turns
+    // red at image_build: docker login refused; the retry fails on the registry's certificate.
+    let demo = &scenario::PROJECTS[0];
+    let tag = world.next_tag(demo.id);
+    world.advance(now - Duration::minutes(40));
+    world.create_pipeline(demo, &tag, true, Fate::Green, now - Duration::minutes(40));
+    world.advance(now - Duration::minutes(25));
+    let failing = world.create_pipeline(demo, "main", false, Fate::RegistryLogin, now - Duration::minutes(25));
+    world.advance(now - Duration::minutes(8));
+    let first = world
+        .current_jobs(failing)
+        .find(|j| j.name == "image_build")
+        .map(|j| j.id)
+        .expect("image_build exists");
+    let author = world.pipelines[&failing].commit.author;
+    world
+        .retry_job(first, author, now - Duration::minutes(8))
+        .expect("a failed image_build is retryable");
+    world.advance(now);
+    if live {
+        world.start_arrivals(now);
+    }
+    world
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t0() -> Time {
+        DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z").unwrap().to_utc()
+    }
+
+    fn job<'a>(world: &'a World, pipeline: u64, name: &str) -> &'a Job {
+        world.current_jobs(pipeline).find(|j| j.name == name).unwrap()
+    }
+
+    #[test]
+    fn a_green_pipeline_runs_stage_by_stage_and_passes() {
+        let mut world = World::empty(1, t0());
+        let p = world.create_pipeline(&scenario::PROJECTS[0], "main", false, Fate::Green, t0());
+        world.advance(t0() + Duration::seconds(2));
+        assert_eq!(job(&world, p, "test").status, JobStatus::Pending);
+        assert_eq!(job(&world, p, "compile").status, JobStatus::Created);
+        world.advance(t0() + Duration::hours(1));
+        assert_eq!(world.pipelines[&p].status, JobStatus::Success);
+        let compile = job(&world, p, "compile");
+        let test = job(&world, p, "test");
+        assert!(compile.started_at.unwrap() >= test.finished_at.unwrap());
+        // deploy_live runs on tags only; deploy_review waits on branches.
+        assert!(world.current_jobs(p).all(|j| j.name != "deploy_live"));
+    }
+
+    #[test]
+    fn the_registry_story_fails_twice_then_a_retry_succeeds() {
+        let mut world = World::empty(1, t0());
+        let p = world.create_pipeline(&scenario::PROJECTS[0], "main", false, Fate::RegistryLogin, t0());
+        world.advance(t0() + Duration::hours(1));
+        assert_eq!(world.pipelines[&p].status, JobStatus::Failed);
+        let first = job(&world, p, "image_build").clone();
+        assert_eq!(first.failure, Some(Failure::DockerUnauthorized));
+        assert_eq!(job(&world, p, "deploy_review").status, JobStatus::Skipped);
+
+        let second = world.retry_job(first.id, scenario::TOKEN_OWNER, world.now).unwrap();
+        assert!(world.jobs[&first.id].retried);
+        assert_eq!(job(&world, p, "deploy_review").status, JobStatus::Created);
+        world.advance(t0() + Duration::hours(2));
+        assert_eq!(world.jobs[&second].failure, Some(Failure::DockerX509));
+
+        let third = world.retry_job(second, scenario::TOKEN_OWNER, world.now).unwrap();
+        world.advance(t0() + Duration::hours(3));
+        assert_eq!(world.jobs[&third].status, JobStatus::Success);
+        assert_eq!(world.pipelines[&p].status, JobStatus::Success);
+        assert_eq!(world.retry_job(second, scenario::TOKEN_OWNER, world.now), Err(Refusal::NotRetryable));
+    }
+
+    #[test]
+    fn needs_let_a_job_start_before_its_stage_would() {
+        let mut world = World::empty(7, t0());
+        let p = world.create_pipeline(&scenario::PROJECTS[1], "main", false, Fate::Green, t0());
+        world.advance(t0() + Duration::hours(1));
+        let package = job(&world, p, "package-api");
+        let integration = job(&world, p, "integration");
+        assert!(
+            package.started_at.unwrap() < integration.finished_at.unwrap(),
+            "package-api (stage package) needs only rspec, so it starts while integration (stage test) runs"
+        );
+        assert_eq!(world.current_jobs(p).filter(|j| j.name.starts_with("rspec ")).count(), 3);
+    }
+
+    #[test]
+    fn a_trigger_job_follows_its_child_pipeline() {
+        let mut world = World::empty(3, t0());
+        let p = world.create_pipeline(&scenario::PROJECTS[2], "main", false, Fate::Green, t0());
+        world.advance(t0() + Duration::hours(1));
+        let bridge = job(&world, p, "frontend");
+        let child = bridge.downstream.expect("child pipeline started");
+        assert_eq!(world.pipelines[&child].parent, Some((p, bridge.id)));
+        assert_eq!(world.pipelines[&child].status, JobStatus::Success);
+        assert_eq!(bridge.status, JobStatus::Success);
+        assert!(job(&world, p, "smoke").started_at.unwrap() >= world.pipelines[&child].finished_at.unwrap());
+    }
+
+    #[test]
+    fn manual_jobs_wait_until_played() {
+        let mut world = World::empty(3, t0());
+        let p = world.create_pipeline(&scenario::PROJECTS[0], "v1.0.0", true, Fate::Green, t0());
+        world.advance(t0() + Duration::hours(1));
+        let deploy = job(&world, p, "deploy_live").id;
+        assert_eq!(world.jobs[&deploy].status, JobStatus::Manual);
+        assert_eq!(world.pipelines[&p].status, JobStatus::Success);
+        assert_eq!(world.play_job(job(&world, p, "test").id, scenario::TOKEN_OWNER, vec![], world.now), Err(Refusal::Unplayable));
+        world.play_job(deploy, scenario::TOKEN_OWNER, vec![("K".into(), "V".into())], world.now).unwrap();
+        assert_eq!(world.pipelines[&p].status, JobStatus::Running);
+        world.advance(t0() + Duration::hours(2));
+        assert_eq!(world.jobs[&deploy].status, JobStatus::Success);
+    }
+
+    #[test]
+    fn history_ends_with_the_failing_main_pipeline() {
+        let world = with_history(42, t0(), 3, true);
+        let main = world.latest_pipeline(1, "main").unwrap();
+        assert_eq!(main.status, JobStatus::Failed);
+        let attempts: Vec<&Job> = world.jobs.values().filter(|j| j.pipeline_id == main.id && j.name == "image_build").collect();
+        assert_eq!(attempts.len(), 2);
+        assert_eq!(attempts[1].failure, Some(Failure::DockerX509));
+        assert!(world.pipelines.len() > 30, "days of history: {}", world.pipelines.len());
+    }
+}
