@@ -1,0 +1,43 @@
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+use stageboard_protocol::{ErrorBody, ServerInfo};
+
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+
+/// What the front end needs to know about this server.
+#[utoipa::path(get, path = "/api/v1/info", tag = "meta", responses((status = 200, body = ServerInfo)))]
+pub async fn info(State(state): State<AppState>) -> Json<ServerInfo> {
+    Json(ServerInfo {
+        demo: state.demo().is_some(),
+        gitlab_url: state.gitlab_url(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        actions_enabled: state.actions_enabled(),
+    })
+}
+
+/// Liveness: the server answers. It does not depend on GitLab being up.
+#[utoipa::path(get, path = "/health", tag = "meta", responses((status = 200, description = "the server is up")))]
+pub async fn health() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+pub struct Advance {
+    /// Seconds to move the simulated clock forward.
+    seconds: i64,
+}
+
+/// Demo mode only: moves the simulated GitLab's clock forward, so a running job finishes now.
+#[utoipa::path(post, path = "/api/v1/demo/advance", tag = "meta", request_body = Advance,
+    responses((status = 200, description = "the new simulated time"), (status = 404, body = ErrorBody, description = "not in demo mode")))]
+pub async fn advance(State(state): State<AppState>, body: axum::body::Bytes) -> AppResult<Json<Value>> {
+    let sim = state.demo().ok_or_else(|| AppError::not_found("The simulated clock exists only in demo mode."))?;
+    let advance: Advance = serde_json::from_slice(&body).map_err(|e| AppError::bad_request(format!("The body must be JSON like {{\"seconds\": 60}} ({e}).")))?;
+    if !(0..=86_400).contains(&advance.seconds) {
+        return Err(AppError::bad_request("seconds must be between 0 and 86400."));
+    }
+    sim.advance(chrono::Duration::seconds(advance.seconds));
+    Ok(Json(json!({ "now": sim.clock().now() })))
+}

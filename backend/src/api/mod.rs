@@ -1,0 +1,11 @@
+//! The JSON API under `/api/v1`, one file per resource.
+
+mod extract;
+pub mod jobs;
+pub mod meta;
+pub mod openapi;
+pub mod pipelines;
+pub mod projects;
+mod wire;
+
+pub use pipelines::assemble;

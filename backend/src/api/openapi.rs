@@ -1,0 +1,27 @@
+use axum::Json;
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "stageboard API", description = "GitLab pipelines, jobs and logs for the stageboard dashboard. Errors always use the ErrorBody shape."),
+    paths(
+        super::projects::list,
+        super::pipelines::list,
+        super::pipelines::show,
+        super::pipelines::retry,
+        super::pipelines::cancel,
+        super::jobs::show,
+        super::jobs::log,
+        super::jobs::retry,
+        super::jobs::cancel,
+        super::jobs::play,
+        super::meta::info,
+        super::meta::health,
+        super::meta::advance,
+    )
+)]
+pub struct ApiDoc;
+
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

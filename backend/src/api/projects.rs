@@ -1,0 +1,26 @@
+use axum::Json;
+use axum::extract::State;
+use stageboard_protocol::{ErrorBody, Project};
+
+use crate::app::AppState;
+use crate::error::AppResult;
+
+/// The watched projects.
+#[utoipa::path(get, path = "/api/v1/projects", tag = "projects",
+    responses((status = 200, body = Vec<Project>), (status = 502, body = ErrorBody, description = "GitLab unreachable or refusing the token")))]
+pub async fn list(State(state): State<AppState>) -> AppResult<Json<Vec<Project>>> {
+    let projects = state.watched_projects().await?;
+    Ok(Json(
+        projects
+            .into_iter()
+            .map(|p| Project {
+                id: p.id,
+                name: p.name,
+                path_with_namespace: p.path_with_namespace,
+                description: p.description.filter(|d| !d.is_empty()),
+                default_branch: p.default_branch,
+                web_url: p.web_url,
+            })
+            .collect(),
+    ))
+}

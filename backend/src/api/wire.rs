@@ -1,0 +1,59 @@
+//! From GitLab's entities to stageboard's wire types.
+
+use stageboard_protocol as wire;
+
+use crate::gitlab::types::{GlCommit, GlJob, GlPipeline, GlUser};
+
+pub fn user(u: GlUser) -> wire::User {
+    wire::User { id: u.id, username: u.username, name: u.name, avatar_url: u.avatar_url }
+}
+
+pub fn commit(c: GlCommit) -> wire::Commit {
+    let short_sha = c.short_id.unwrap_or_else(|| c.id.chars().take(8).collect());
+    wire::Commit { sha: c.id, short_sha, title: c.title.unwrap_or_default(), author_name: c.author_name.unwrap_or_default() }
+}
+
+pub fn pipeline(p: GlPipeline, project_id: u64) -> wire::Pipeline {
+    wire::Pipeline {
+        id: p.id,
+        iid: p.iid,
+        project_id: p.project_id.unwrap_or(project_id),
+        status: p.status,
+        git_ref: p.git_ref.unwrap_or_default(),
+        tag: p.tag,
+        sha: p.sha,
+        source: p.source,
+        name: p.name,
+        created_at: p.created_at.map(Into::into),
+        updated_at: p.updated_at.map(Into::into),
+        started_at: p.started_at.map(Into::into),
+        finished_at: p.finished_at.map(Into::into),
+        duration: p.duration.map(|d| d.max(0.0).round() as u64),
+        queued_duration: p.queued_duration,
+        user: p.user.map(user),
+        commit: None,
+        web_url: p.web_url.unwrap_or_default(),
+    }
+}
+
+pub fn job(j: GlJob, pipeline_id: u64, retried: bool, needs: Vec<String>) -> wire::Job {
+    wire::Job {
+        id: j.id,
+        pipeline_id: j.pipeline.as_ref().map(|p| p.id).unwrap_or(pipeline_id),
+        name: j.name,
+        stage: j.stage,
+        status: j.status,
+        git_ref: j.git_ref.unwrap_or_default(),
+        allow_failure: j.allow_failure.unwrap_or(false),
+        retried,
+        created_at: j.created_at.map(Into::into),
+        started_at: j.started_at.map(Into::into),
+        finished_at: j.finished_at.map(Into::into),
+        duration: j.duration,
+        queued_duration: j.queued_duration,
+        failure_reason: j.failure_reason,
+        needs,
+        user: j.user.map(user),
+        web_url: j.web_url.unwrap_or_default(),
+    }
+}

@@ -1,0 +1,108 @@
+//! Shared application state: a cheap `Clone` around an `Arc`.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use stageboard_sim::Sim;
+use tokio::sync::RwLock;
+
+use crate::error::{AppError, AppResult};
+use crate::gitlab::Gitlab;
+use crate::gitlab::types::GlProject;
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+struct Inner {
+    gitlab: Arc<dyn Gitlab>,
+    watch: Watchlist,
+    /// The in-process simulated GitLab, in demo mode.
+    demo: Option<Sim>,
+}
+
+impl AppState {
+    pub fn new(gitlab: Arc<dyn Gitlab>, projects: Vec<String>, demo: Option<Sim>) -> Self {
+        AppState(Arc::new(Inner {
+            gitlab,
+            watch: Watchlist { configured: projects, resolved: RwLock::new(HashSet::new()) },
+            demo,
+        }))
+    }
+
+    pub fn gitlab(&self) -> &dyn Gitlab {
+        self.0.gitlab.as_ref()
+    }
+
+    pub fn gitlab_url(&self) -> String {
+        self.0.gitlab.url()
+    }
+
+    pub fn demo(&self) -> Option<&Sim> {
+        self.0.demo.as_ref()
+    }
+
+    /// Until login exists, actions are open only in demo mode, where nothing real is at stake.
+    pub fn actions_enabled(&self) -> bool {
+        self.0.demo.is_some()
+    }
+
+    pub fn ensure_actions_allowed(&self) -> AppResult<()> {
+        if self.actions_enabled() {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(
+                "Retry, cancel, play and stop need a logged-in person acting with their own GitLab rights, and login is not available yet: this stageboard only reads. Use GitLab for now.",
+            ))
+        }
+    }
+
+    pub fn read_error(&self, e: crate::gitlab::GitlabError) -> AppError {
+        AppError::from_read(e, &self.gitlab_url())
+    }
+
+    pub fn action_error(&self, e: crate::gitlab::GitlabError) -> AppError {
+        AppError::from_action(e, &self.gitlab_url())
+    }
+
+    /// The watched projects, in the configured order.
+    pub async fn watched_projects(&self) -> AppResult<Vec<GlProject>> {
+        let watch = &self.0.watch;
+        let projects = if watch.configured.is_empty() {
+            self.gitlab().member_projects().await.map_err(|e| self.read_error(e))?
+        } else {
+            let lookups = watch.configured.iter().map(|p| async move {
+                self.gitlab().project(p).await.map_err(|e| match e {
+                    crate::gitlab::GitlabError::NotFound { .. } => AppError::not_found(format!(
+                        "STAGEBOARD_PROJECTS names `{p}`, which GitLab at {} does not have or the configured token cannot see.",
+                        self.gitlab_url()
+                    )),
+                    other => self.read_error(other),
+                })
+            });
+            futures::future::try_join_all(lookups).await?
+        };
+        watch.resolved.write().await.extend(projects.iter().map(|p| p.id));
+        Ok(projects)
+    }
+
+    /// Only watched projects are served: the shared token is not a way to browse all of GitLab.
+    pub async fn ensure_watched(&self, project: u64) -> AppResult<()> {
+        let watch = &self.0.watch;
+        if watch.configured.is_empty() || watch.configured.iter().any(|p| *p == project.to_string()) || watch.resolved.read().await.contains(&project) {
+            return Ok(());
+        }
+        self.watched_projects().await?;
+        if watch.resolved.read().await.contains(&project) {
+            Ok(())
+        } else {
+            Err(AppError::not_found(format!("Project {project} is not watched by this stageboard (see STAGEBOARD_PROJECTS).")))
+        }
+    }
+}
+
+struct Watchlist {
+    /// Ids or full paths as configured; empty means the token user's projects.
+    configured: Vec<String>,
+    /// Numeric ids of configured projects, once GitLab has told us.
+    resolved: RwLock<HashSet<u64>>,
+}

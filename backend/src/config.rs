@@ -1,0 +1,101 @@
+//! Configuration, read once at start-up from the command line and the environment.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use secrecy::SecretString;
+use url::Url;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "stageboard",
+    version,
+    about = "GitLab CI/CD pipeline dashboard and environments portal",
+    long_about = "GitLab CI/CD pipeline dashboard and environments portal.\n\n\
+        Without GITLAB_URL it runs in demo mode: a simulated GitLab starts in-process and the \
+        dashboard shows its projects. With GITLAB_URL and GITLAB_TOKEN it watches a real GitLab."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run only the simulated GitLab, so that any GitLab client can be pointed at it.
+    Sim(SimArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "STAGEBOARD_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// GitLab to watch, e.g. https://gitlab.example.com. Without it, stageboard runs the demo.
+    #[arg(long, env = "GITLAB_URL")]
+    pub gitlab_url: Option<Url>,
+    /// Token for reads (a personal, group or project access token with read_api).
+    #[arg(long, env = "GITLAB_TOKEN", hide_env_values = true)]
+    pub gitlab_token: Option<SecretString>,
+    /// Projects to watch, comma-separated numeric ids or full paths (group/project). Empty:
+    /// every project the token's user is a member of.
+    #[arg(long, env = "STAGEBOARD_PROJECTS", value_delimiter = ',')]
+    pub projects: Vec<String>,
+    /// Seconds to wait for GitLab before giving up on a request.
+    #[arg(long, env = "STAGEBOARD_GITLAB_TIMEOUT", default_value_t = 15)]
+    pub gitlab_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Address to listen on.
+    #[arg(long, env = "STAGEBOARD_SIM_LISTEN", default_value = "127.0.0.1:8081")]
+    pub listen: SocketAddr,
+    /// Token clients must send (PRIVATE-TOKEN or Authorization: Bearer).
+    #[arg(long, env = "STAGEBOARD_SIM_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// Requests per minute before answering 429.
+    #[arg(long, default_value_t = 2000)]
+    pub rate_limit: u32,
+    /// Seed of the story; the same seed gives the same history.
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
+    /// Days of past pipelines to start with.
+    #[arg(long, default_value_t = 3)]
+    pub history_days: i64,
+}
+
+/// Where stageboard's GitLab is.
+#[derive(Debug)]
+pub enum Upstream {
+    /// The simulated GitLab, started in-process.
+    Demo,
+    Gitlab { url: Url, token: SecretString },
+}
+
+#[derive(Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub upstream: Upstream,
+    pub projects: Vec<String>,
+    pub gitlab_timeout: Duration,
+}
+
+impl Config {
+    pub fn from_args(args: ServeArgs) -> Result<Self, String> {
+        let upstream = match (args.gitlab_url, args.gitlab_token) {
+            (None, _) => Upstream::Demo,
+            (Some(url), Some(token)) => Upstream::Gitlab { url, token },
+            (Some(url), None) => {
+                return Err(format!(
+                    "GITLAB_URL is set to {url} but GITLAB_TOKEN is not: create a token with the read_api scope in GitLab (User settings > Access tokens) and set GITLAB_TOKEN."
+                ));
+            }
+        };
+        let projects = args.projects.into_iter().map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect();
+        Ok(Config { listen: args.listen, upstream, projects, gitlab_timeout: Duration::from_secs(args.gitlab_timeout.max(1)) })
+    }
+}

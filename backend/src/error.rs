@@ -1,0 +1,117 @@
+//! The one error type of the HTTP API. Every failure becomes the protocol's [`ErrorBody`] with a
+//! message a person can act on; details that help only an operator go to the log.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use stageboard_protocol::{ErrorBody, ErrorCode};
+
+use crate::gitlab::GitlabError;
+
+#[derive(Debug)]
+pub struct AppError {
+    status: StatusCode,
+    body: ErrorBody,
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
+        AppError { status, body: ErrorBody { code, message: message.into(), retry_after: None } }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, message)
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// A GitLab failure while reading: the visitor did nothing wrong, so say what is wrong
+    /// between stageboard and GitLab.
+    pub fn from_read(error: GitlabError, gitlab_url: &str) -> Self {
+        match error {
+            GitlabError::Unreachable { url, reason } => Self::new(
+                StatusCode::BAD_GATEWAY,
+                ErrorCode::GitlabUnavailable,
+                format!("GitLab at {url} could not be reached ({reason}). Check that GitLab is up and that GITLAB_URL is right."),
+            ),
+            GitlabError::RateLimited { retry_after } => {
+                let mut e = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorCode::GitlabRateLimited,
+                    format!("GitLab at {gitlab_url} is rate-limiting stageboard. Try again in {} s.", retry_after.as_secs()),
+                );
+                e.body.retry_after = Some(retry_after.as_secs().max(1));
+                e
+            }
+            GitlabError::Unauthorized { message } => Self::new(
+                StatusCode::BAD_GATEWAY,
+                ErrorCode::GitlabAccess,
+                format!("GitLab at {gitlab_url} refused the configured token ({message}). It may be expired or revoked: set a valid GITLAB_TOKEN with the read_api scope."),
+            ),
+            GitlabError::Forbidden { message } => Self::new(
+                StatusCode::BAD_GATEWAY,
+                ErrorCode::GitlabAccess,
+                format!("The configured token lacks access to this on GitLab at {gitlab_url} ({message}). Give the token's user at least Reporter access, with the read_api scope."),
+            ),
+            GitlabError::NotFound { message } => Self::not_found(format!("GitLab has no such resource, or the configured token cannot see it ({message}).")),
+            GitlabError::Rejected { status: 400, message } => Self::bad_request(format!("GitLab rejected the request: {message}")),
+            GitlabError::Rejected { status, message } => Self::new(
+                StatusCode::BAD_GATEWAY,
+                ErrorCode::GitlabUnavailable,
+                format!("GitLab at {gitlab_url} answered {status}: {message}"),
+            ),
+            GitlabError::Server { status, message } => Self::new(
+                StatusCode::BAD_GATEWAY,
+                ErrorCode::GitlabUnavailable,
+                format!("GitLab at {gitlab_url} failed with {status} ({message}). Try again shortly."),
+            ),
+            GitlabError::InvalidResponse { what, reason } => {
+                tracing::warn!(what, reason, "GitLab sent an unreadable response");
+                Self::new(
+                    StatusCode::BAD_GATEWAY,
+                    ErrorCode::GitlabUnavailable,
+                    format!("GitLab at {gitlab_url} sent a response stageboard could not read ({what}). Try again shortly; if it persists, check the GitLab version."),
+                )
+            }
+        }
+    }
+
+    /// A GitLab failure while acting: GitLab's own refusal is what the person needs to read.
+    pub fn from_action(error: GitlabError, gitlab_url: &str) -> Self {
+        match error {
+            GitlabError::Forbidden { message } => Self::new(StatusCode::FORBIDDEN, ErrorCode::GitlabRefused, format!("GitLab refused: {message}")),
+            GitlabError::Rejected { status, message } => Self::new(
+                StatusCode::from_u16(status).ok().filter(StatusCode::is_client_error).unwrap_or(StatusCode::BAD_REQUEST),
+                ErrorCode::GitlabRefused,
+                format!("GitLab refused: {message}"),
+            ),
+            other => Self::from_read(other, gitlab_url),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::warn!(status = %self.status, message = %self.body.message, "request failed");
+        }
+        let retry_after = self.body.retry_after;
+        let mut response = (self.status, Json(self.body)).into_response();
+        if let Some(secs) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}

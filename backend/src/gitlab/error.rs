@@ -1,0 +1,86 @@
+use std::time::Duration;
+
+/// What went wrong talking to GitLab. Never carries the token.
+#[derive(Debug, thiserror::Error)]
+pub enum GitlabError {
+    #[error("GitLab at {url} could not be reached: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("GitLab is rate-limiting stageboard; retry after {} s", retry_after.as_secs())]
+    RateLimited { retry_after: Duration },
+    #[error("GitLab refused the token (401): {message}")]
+    Unauthorized { message: String },
+    #[error("GitLab refused access (403): {message}")]
+    Forbidden { message: String },
+    #[error("GitLab has no such resource (404): {message}")]
+    NotFound { message: String },
+    #[error("GitLab rejected the request ({status}): {message}")]
+    Rejected { status: u16, message: String },
+    #[error("GitLab failed ({status}): {message}")]
+    Server { status: u16, message: String },
+    #[error("GitLab sent a response stageboard could not read ({what}): {reason}")]
+    InvalidResponse { what: String, reason: String },
+}
+
+impl GitlabError {
+    /// Worth trying the same read again: GitLab or the way to it failed, not the request.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, GitlabError::Unreachable { .. } | GitlabError::Server { .. })
+    }
+}
+
+/// GitLab's error bodies come in several shapes (CONTRACT.md §3): `{"message": "..."}`,
+/// `{"message": {"field": ["..."]}}`, `{"error": "..."}`, OAuth's `error_description`, or
+/// plain text (429, proxies). This reads whichever is there.
+pub fn error_message(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) else {
+        let text = text.trim();
+        return if text.starts_with('<') || text.is_empty() {
+            "no readable message".to_owned()
+        } else {
+            text.chars().take(300).collect()
+        };
+    };
+    let flatten = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Object(fields) => fields
+            .iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::Array(items) => {
+                    let items: Vec<String> = items.iter().map(|i| i.as_str().map(str::to_owned).unwrap_or_else(|| i.to_string())).collect();
+                    format!("{k} {}", items.join(", "))
+                }
+                serde_json::Value::String(s) => format!("{k}: {s}"),
+                other => format!("{k}: {other}"),
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    };
+    if let Some(description) = json.get("error_description") {
+        return flatten(description);
+    }
+    json.get("message")
+        .or_else(|| json.get("error"))
+        .map(flatten)
+        .unwrap_or_else(|| "no readable message".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_every_error_body_shape() {
+        assert_eq!(error_message(br#"{"message":"403 Forbidden - Job is not retryable"}"#), "403 Forbidden - Job is not retryable");
+        assert_eq!(error_message(br#"{"error":"scope does not have a valid value"}"#), "scope does not have a valid value");
+        assert_eq!(error_message(br#"{"message":{"name":["can't be blank"]}}"#), "name can't be blank");
+        assert_eq!(error_message(br#"{"message":{"error":"This endpoint has been requested too many times."}}"#), "error: This endpoint has been requested too many times.");
+        assert_eq!(
+            error_message(br#"{"error":"invalid_token","error_description":"Token is expired. You can either do re-authorization or token refresh."}"#),
+            "Token is expired. You can either do re-authorization or token refresh."
+        );
+        assert_eq!(error_message(b"Retry later\n"), "Retry later");
+        assert_eq!(error_message(b"<html><body>502 Bad Gateway</body></html>"), "no readable message");
+    }
+}

@@ -1,0 +1,144 @@
+//! Everything stageboard reads from and asks of GitLab goes through the [`Gitlab`] trait, so a
+//! shared cache (the hub) can stand in front of the real client without handlers changing.
+
+mod client;
+mod error;
+mod graph;
+mod time;
+pub mod types;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_json::json;
+
+pub use client::{ClientOptions, GitlabClient, Page};
+pub use error::{GitlabError, error_message};
+pub use graph::PipelineGraph;
+pub use time::GitlabTime;
+use types::{GlJob, GlPipeline, GlProject};
+
+pub type Result<T, E = GitlabError> = std::result::Result<T, E>;
+
+/// Filters of a pipeline list, as GitLab names them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PipelineFilter {
+    pub git_ref: Option<String>,
+    pub status: Option<String>,
+    pub source: Option<String>,
+}
+
+#[async_trait]
+pub trait Gitlab: Send + Sync + 'static {
+    /// The GitLab instance, for messages and links.
+    fn url(&self) -> String;
+    /// A project by numeric id or full path.
+    async fn project(&self, id_or_path: &str) -> Result<GlProject>;
+    /// Projects the token's user is a member of.
+    async fn member_projects(&self) -> Result<Vec<GlProject>>;
+    async fn pipelines(&self, project: u64, filter: &PipelineFilter, page: u32, per_page: u32) -> Result<Page<GlPipeline>>;
+    async fn pipeline(&self, project: u64, pipeline: u64) -> Result<GlPipeline>;
+    /// Every job of a pipeline, retried ones included, bridges excluded.
+    async fn pipeline_jobs(&self, project: u64, pipeline: u64) -> Result<Vec<GlJob>>;
+    async fn pipeline_bridges(&self, project: u64, pipeline: u64) -> Result<Vec<GlJob>>;
+    /// Stage order and `needs` from GraphQL; `Err` when GraphQL cannot tell.
+    async fn pipeline_graph(&self, project_path: &str, pipeline_iid: u64) -> Result<PipelineGraph>;
+    async fn job(&self, project: u64, job: u64) -> Result<GlJob>;
+    /// The whole log (GitLab has no incremental API).
+    async fn trace(&self, project: u64, job: u64) -> Result<Bytes>;
+    async fn retry_job(&self, project: u64, job: u64) -> Result<GlJob>;
+    async fn cancel_job(&self, project: u64, job: u64) -> Result<GlJob>;
+    async fn play_job(&self, project: u64, job: u64, variables: &[(String, String)]) -> Result<GlJob>;
+    async fn retry_pipeline(&self, project: u64, pipeline: u64) -> Result<GlPipeline>;
+    async fn cancel_pipeline(&self, project: u64, pipeline: u64) -> Result<GlPipeline>;
+}
+
+/// `:id` as GitLab takes it: a number, or the full path URL-encoded (`group%2Fproject`).
+pub fn project_path_param(id_or_path: &str) -> String {
+    utf8_percent_encode(id_or_path, NON_ALPHANUMERIC).to_string()
+}
+
+#[async_trait]
+impl Gitlab for GitlabClient {
+    fn url(&self) -> String {
+        self.base_url().to_string()
+    }
+
+    async fn project(&self, id_or_path: &str) -> Result<GlProject> {
+        self.get(&format!("/projects/{}", project_path_param(id_or_path)), &[]).await
+    }
+
+    async fn member_projects(&self) -> Result<Vec<GlProject>> {
+        let query = [
+            ("membership", "true".to_owned()),
+            ("simple", "true".to_owned()),
+            ("archived", "false".to_owned()),
+            ("order_by", "last_activity_at".to_owned()),
+        ];
+        self.all("/projects", &query).await
+    }
+
+    async fn pipelines(&self, project: u64, filter: &PipelineFilter, page: u32, per_page: u32) -> Result<Page<GlPipeline>> {
+        let mut query = Vec::new();
+        if let Some(r) = &filter.git_ref {
+            query.push(("ref", r.clone()));
+        }
+        if let Some(s) = &filter.status {
+            query.push(("status", s.clone()));
+        }
+        if let Some(s) = &filter.source {
+            query.push(("source", s.clone()));
+        }
+        self.page(&format!("/projects/{project}/pipelines"), &query, page, per_page).await
+    }
+
+    async fn pipeline(&self, project: u64, pipeline: u64) -> Result<GlPipeline> {
+        self.get(&format!("/projects/{project}/pipelines/{pipeline}"), &[]).await
+    }
+
+    async fn pipeline_jobs(&self, project: u64, pipeline: u64) -> Result<Vec<GlJob>> {
+        let query = [("include_retried", "true".to_owned())];
+        self.all(&format!("/projects/{project}/pipelines/{pipeline}/jobs"), &query).await
+    }
+
+    async fn pipeline_bridges(&self, project: u64, pipeline: u64) -> Result<Vec<GlJob>> {
+        self.all(&format!("/projects/{project}/pipelines/{pipeline}/bridges"), &[]).await
+    }
+
+    async fn pipeline_graph(&self, project_path: &str, pipeline_iid: u64) -> Result<PipelineGraph> {
+        let answer = self
+            .graphql(graph::QUERY, json!({ "fullPath": project_path, "iid": pipeline_iid.to_string() }))
+            .await?;
+        PipelineGraph::from_answer(answer)
+    }
+
+    async fn job(&self, project: u64, job: u64) -> Result<GlJob> {
+        self.get(&format!("/projects/{project}/jobs/{job}"), &[]).await
+    }
+
+    async fn trace(&self, project: u64, job: u64) -> Result<Bytes> {
+        self.get_bytes(&format!("/projects/{project}/jobs/{job}/trace")).await
+    }
+
+    async fn retry_job(&self, project: u64, job: u64) -> Result<GlJob> {
+        self.post(&format!("/projects/{project}/jobs/{job}/retry"), None).await
+    }
+
+    async fn cancel_job(&self, project: u64, job: u64) -> Result<GlJob> {
+        self.post(&format!("/projects/{project}/jobs/{job}/cancel"), None).await
+    }
+
+    async fn play_job(&self, project: u64, job: u64, variables: &[(String, String)]) -> Result<GlJob> {
+        let attributes: Vec<_> = variables.iter().map(|(k, v)| json!({ "key": k, "value": v })).collect();
+        let body = json!({ "job_variables_attributes": attributes });
+        self.post(&format!("/projects/{project}/jobs/{job}/play"), Some(&body)).await
+    }
+
+    async fn retry_pipeline(&self, project: u64, pipeline: u64) -> Result<GlPipeline> {
+        self.post(&format!("/projects/{project}/pipelines/{pipeline}/retry"), None).await
+    }
+
+    async fn cancel_pipeline(&self, project: u64, pipeline: u64) -> Result<GlPipeline> {
+        self.post(&format!("/projects/{project}/pipelines/{pipeline}/cancel"), None).await
+    }
+}

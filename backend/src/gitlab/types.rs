@@ -1,0 +1,172 @@
+//! GitLab's REST entities as stageboard reads them: only the fields it uses, every one optional
+//! that GitLab may leave out, unknown fields ignored, statuses kept even when unknown.
+
+use serde::Deserialize;
+use stageboard_protocol::Status;
+
+use super::time::GitlabTime;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct GlProject {
+    pub id: u64,
+    pub name: String,
+    pub path_with_namespace: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub default_branch: Option<String>,
+    pub web_url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct GlUser {
+    pub id: u64,
+    pub username: String,
+    pub name: String,
+    #[serde(default)]
+    pub avatar_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct GlCommit {
+    pub id: String,
+    #[serde(default)]
+    pub short_id: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub author_name: Option<String>,
+}
+
+/// A pipeline: the list item, the single pipeline, and the one nested in jobs share this type.
+#[derive(Debug, Clone, Deserialize)]
+pub struct GlPipeline {
+    pub id: u64,
+    #[serde(default)]
+    pub iid: Option<u64>,
+    #[serde(default)]
+    pub project_id: Option<u64>,
+    pub sha: String,
+    #[serde(rename = "ref", default)]
+    pub git_ref: Option<String>,
+    pub status: Status,
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub tag: Option<bool>,
+    #[serde(default)]
+    pub created_at: Option<GitlabTime>,
+    #[serde(default)]
+    pub updated_at: Option<GitlabTime>,
+    #[serde(default)]
+    pub started_at: Option<GitlabTime>,
+    #[serde(default)]
+    pub finished_at: Option<GitlabTime>,
+    #[serde(default)]
+    pub duration: Option<f64>,
+    #[serde(default)]
+    pub queued_duration: Option<f64>,
+    #[serde(default)]
+    pub user: Option<GlUser>,
+    #[serde(default)]
+    pub web_url: Option<String>,
+}
+
+/// A job, or a bridge (trigger job) when `downstream_pipeline` is present.
+#[derive(Debug, Clone, Deserialize)]
+pub struct GlJob {
+    pub id: u64,
+    pub name: String,
+    pub stage: String,
+    pub status: Status,
+    #[serde(rename = "ref", default)]
+    pub git_ref: Option<String>,
+    #[serde(default)]
+    pub tag: Option<bool>,
+    #[serde(default)]
+    pub allow_failure: Option<bool>,
+    #[serde(default)]
+    pub created_at: Option<GitlabTime>,
+    #[serde(default)]
+    pub started_at: Option<GitlabTime>,
+    #[serde(default)]
+    pub finished_at: Option<GitlabTime>,
+    #[serde(default)]
+    pub duration: Option<f64>,
+    #[serde(default)]
+    pub queued_duration: Option<f64>,
+    #[serde(default)]
+    pub failure_reason: Option<String>,
+    #[serde(default)]
+    pub user: Option<GlUser>,
+    #[serde(default)]
+    pub commit: Option<GlCommit>,
+    #[serde(default)]
+    pub pipeline: Option<GlPipeline>,
+    #[serde(default)]
+    pub web_url: Option<String>,
+    #[serde(default)]
+    pub downstream_pipeline: Option<GlPipeline>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct GlEnvironmentRef {
+    pub id: u64,
+    pub name: String,
+    #[serde(default)]
+    pub slug: Option<String>,
+    #[serde(default)]
+    pub external_url: Option<String>,
+}
+
+/// A deployment, as listed and as nested in an environment.
+#[derive(Debug, Clone, Deserialize)]
+pub struct GlDeployment {
+    pub id: u64,
+    #[serde(default)]
+    pub iid: Option<u64>,
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    pub sha: String,
+    pub status: Status,
+    #[serde(default)]
+    pub created_at: Option<GitlabTime>,
+    #[serde(default)]
+    pub updated_at: Option<GitlabTime>,
+    #[serde(default)]
+    pub user: Option<GlUser>,
+    #[serde(default)]
+    pub environment: Option<GlEnvironmentRef>,
+    #[serde(default)]
+    pub deployable: Option<GlJob>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct GlEnvironment {
+    pub id: u64,
+    pub name: String,
+    #[serde(default)]
+    pub slug: Option<String>,
+    #[serde(default)]
+    pub external_url: Option<String>,
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub tier: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<GitlabTime>,
+    #[serde(default)]
+    pub updated_at: Option<GitlabTime>,
+    #[serde(default)]
+    pub auto_stop_at: Option<GitlabTime>,
+    #[serde(default)]
+    pub last_deployment: Option<GlDeployment>,
+}
+
+/// `GET /version`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct GlVersion {
+    pub version: String,
+}

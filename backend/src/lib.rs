@@ -1,0 +1,13 @@
+//! stageboard's server: the JSON API over GitLab, and the embedded single-page app.
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod error;
+pub mod gitlab;
+pub mod router;
+pub mod server;
+mod spa;
+
+pub use app::AppState;
+pub use router::router;

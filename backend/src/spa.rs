@@ -1,0 +1,118 @@
+//! The single-page app, embedded in the binary from Trunk's `dist/` so the server runs from any
+//! working directory. Trunk's post-build hook leaves `.br` and `.gz` copies beside each asset;
+//! they are served to browsers that accept them. Deep links get `index.html`.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::error::AppError;
+
+#[derive(rust_embed::Embed)]
+#[folder = "../dist"]
+#[allow_missing = true]
+struct Assets;
+
+const NOT_BUILT: &str = "<!doctype html><title>stageboard</title><h1>The web UI is not built into this binary</h1>\
+<p>Build it with <code>trunk build --release</code> at the repository root (<code>scripts/demo</code> does this), \
+then rebuild stageboard. The API under <a href=\"/api/v1/openapi.json\">/api/v1</a> works without it.</p>";
+
+pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
+    let path = uri.path().trim_start_matches('/');
+    if path == "api" || path.starts_with("api/") {
+        return AppError::not_found(format!("There is no API route {}; see /api/v1/openapi.json.", uri.path())).into_response();
+    }
+    let path = if path.is_empty() { "index.html" } else { path };
+    if let Some(response) = asset(path, &headers) {
+        return response;
+    }
+    let is_file = path.rsplit('/').next().is_some_and(|name| name.contains('.'));
+    if is_file {
+        return (StatusCode::NOT_FOUND, "no such file\n").into_response();
+    }
+    // A route of the app (/projects/1/pipelines/5): the app itself reads the URL.
+    asset("index.html", &headers).unwrap_or_else(|| Html(NOT_BUILT).into_response())
+}
+
+fn asset(path: &str, headers: &HeaderMap) -> Option<Response> {
+    let file = Assets::get(path)?;
+    let etag = format!(
+        "\"{}\"",
+        file.metadata.sha256_hash().iter().take(12).map(|b| format!("{b:02x}")).collect::<String>()
+    );
+    let cache = if path == "index.html" {
+        "no-cache"
+    } else if is_fingerprinted(path) {
+        "public, max-age=31536000, immutable"
+    } else {
+        "public, max-age=3600"
+    };
+    let mut response = if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let (body, encoding) = ["br", "gzip"]
+            .into_iter()
+            .find(|enc| accepts(headers, enc))
+            .and_then(|enc| {
+                let suffix = if enc == "br" { "br" } else { "gz" };
+                Assets::get(&format!("{path}.{suffix}")).map(|f| (f.data, Some(enc)))
+            })
+            .unwrap_or((file.data, None));
+        let mut response = Response::new(Body::from(body.into_owned()));
+        if let Some(enc) = encoding {
+            response.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static(enc));
+        }
+        let mime = HeaderValue::from_str(file.metadata.mimetype()).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+        response.headers_mut().insert(header::CONTENT_TYPE, mime);
+        response
+    };
+    let h = response.headers_mut();
+    h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex etag"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    Some(response)
+}
+
+/// Trunk names assets `name-<16 hex digits>.ext`; such a file never changes.
+fn is_fingerprinted(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let stem = name.split('.').next().unwrap_or(name);
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    stem.rsplit_once('-').is_some_and(|(_, hash)| hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+fn accepts(headers: &HeaderMap, encoding: &str) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';');
+            let name = parts.next().unwrap_or("").trim();
+            let q_zero = parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+            name.eq_ignore_ascii_case(encoding) && !q_zero
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprinted_names_are_recognised() {
+        assert!(is_fingerprinted("stageboard-frontend-1a2b3c4d5e6f7a8b.js"));
+        assert!(is_fingerprinted("stageboard-frontend-1a2b3c4d5e6f7a8b_bg.wasm"));
+        assert!(is_fingerprinted("style-0011223344556677.css"));
+        assert!(!is_fingerprinted("index.html"));
+        assert!(!is_fingerprinted("favicon.svg"));
+    }
+
+    #[test]
+    fn accept_encoding_honours_q_zero() {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip, deflate, br;q=0"));
+        assert!(accepts(&h, "gzip"));
+        assert!(!accepts(&h, "br"));
+    }
+}

@@ -1,0 +1,19 @@
+use leptos::prelude::*;
+
+use crate::api::use_server_info;
+
+#[component]
+pub fn TopBar() -> impl IntoView {
+    let info = use_server_info();
+    let demo = move || info.get().and_then(|r| r.ok()).is_some_and(|i| i.demo);
+    view! {
+        <header class="topbar">
+            <a href="/" class="brand">"stageboard"</a>
+            <Show when=demo>
+                <span class="badge demo" title="Simulated GitLab and cluster: nothing real is touched">
+                    "demo"
+                </span>
+            </Show>
+        </header>
+    }
+}
