@@ -24,7 +24,10 @@ impl AppState {
     pub fn new(gitlab: Arc<dyn Gitlab>, projects: Vec<String>, demo: Option<Sim>) -> Self {
         AppState(Arc::new(Inner {
             gitlab,
-            watch: Watchlist { configured: projects, resolved: RwLock::new(HashSet::new()) },
+            watch: Watchlist {
+                configured: projects,
+                resolved: RwLock::new(HashSet::new()),
+            },
             demo,
         }))
     }
@@ -68,7 +71,10 @@ impl AppState {
     pub async fn watched_projects(&self) -> AppResult<Vec<GlProject>> {
         let watch = &self.0.watch;
         let projects = if watch.configured.is_empty() {
-            self.gitlab().member_projects().await.map_err(|e| self.read_error(e))?
+            self.gitlab()
+                .member_projects()
+                .await
+                .map_err(|e| self.read_error(e))?
         } else {
             let lookups = watch.configured.iter().map(|p| async move {
                 self.gitlab().project(p).await.map_err(|e| match e {
@@ -81,21 +87,30 @@ impl AppState {
             });
             futures::future::try_join_all(lookups).await?
         };
-        watch.resolved.write().await.extend(projects.iter().map(|p| p.id));
+        watch
+            .resolved
+            .write()
+            .await
+            .extend(projects.iter().map(|p| p.id));
         Ok(projects)
     }
 
     /// Only watched projects are served: the shared token is not a way to browse all of GitLab.
     pub async fn ensure_watched(&self, project: u64) -> AppResult<()> {
         let watch = &self.0.watch;
-        if watch.configured.is_empty() || watch.configured.iter().any(|p| *p == project.to_string()) || watch.resolved.read().await.contains(&project) {
+        if watch.configured.is_empty()
+            || watch.configured.iter().any(|p| *p == project.to_string())
+            || watch.resolved.read().await.contains(&project)
+        {
             return Ok(());
         }
         self.watched_projects().await?;
         if watch.resolved.read().await.contains(&project) {
             Ok(())
         } else {
-            Err(AppError::not_found(format!("Project {project} is not watched by this stageboard (see STAGEBOARD_PROJECTS).")))
+            Err(AppError::not_found(format!(
+                "Project {project} is not watched by this stageboard (see STAGEBOARD_PROJECTS)."
+            )))
         }
     }
 }

@@ -73,7 +73,10 @@ pub struct SimArgs {
 pub enum Upstream {
     /// The simulated GitLab, started in-process.
     Demo,
-    Gitlab { url: Url, token: SecretString },
+    Gitlab {
+        url: Url,
+        token: SecretString,
+    },
 }
 
 #[derive(Debug)]
@@ -95,7 +98,17 @@ impl Config {
                 ));
             }
         };
-        let projects = args.projects.into_iter().map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect();
-        Ok(Config { listen: args.listen, upstream, projects, gitlab_timeout: Duration::from_secs(args.gitlab_timeout.max(1)) })
+        let projects = args
+            .projects
+            .into_iter()
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect();
+        Ok(Config {
+            listen: args.listen,
+            upstream,
+            projects,
+            gitlab_timeout: Duration::from_secs(args.gitlab_timeout.max(1)),
+        })
     }
 }

@@ -18,7 +18,14 @@ pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
     pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
-        AppError { status, body: ErrorBody { code, message: message.into(), retry_after: None } }
+        AppError {
+            status,
+            body: ErrorBody {
+                code,
+                message: message.into(),
+                retry_after: None,
+            },
+        }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -44,13 +51,18 @@ impl AppError {
             GitlabError::Unreachable { url, reason } => Self::new(
                 StatusCode::BAD_GATEWAY,
                 ErrorCode::GitlabUnavailable,
-                format!("GitLab at {url} could not be reached ({reason}). Check that GitLab is up and that GITLAB_URL is right."),
+                format!(
+                    "GitLab at {url} could not be reached ({reason}). Check that GitLab is up and that GITLAB_URL is right."
+                ),
             ),
             GitlabError::RateLimited { retry_after } => {
                 let mut e = Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     ErrorCode::GitlabRateLimited,
-                    format!("GitLab at {gitlab_url} is rate-limiting stageboard. Try again in {} s.", retry_after.as_secs()),
+                    format!(
+                        "GitLab at {gitlab_url} is rate-limiting stageboard. Try again in {} s.",
+                        retry_after.as_secs()
+                    ),
                 );
                 e.body.retry_after = Some(retry_after.as_secs().max(1));
                 e
@@ -58,15 +70,24 @@ impl AppError {
             GitlabError::Unauthorized { message } => Self::new(
                 StatusCode::BAD_GATEWAY,
                 ErrorCode::GitlabAccess,
-                format!("GitLab at {gitlab_url} refused the configured token ({message}). It may be expired or revoked: set a valid GITLAB_TOKEN with the read_api scope."),
+                format!(
+                    "GitLab at {gitlab_url} refused the configured token ({message}). It may be expired or revoked: set a valid GITLAB_TOKEN with the read_api scope."
+                ),
             ),
             GitlabError::Forbidden { message } => Self::new(
                 StatusCode::BAD_GATEWAY,
                 ErrorCode::GitlabAccess,
-                format!("The configured token lacks access to this on GitLab at {gitlab_url} ({message}). Give the token's user at least Reporter access, with the read_api scope."),
+                format!(
+                    "The configured token lacks access to this on GitLab at {gitlab_url} ({message}). Give the token's user at least Reporter access, with the read_api scope."
+                ),
             ),
-            GitlabError::NotFound { message } => Self::not_found(format!("GitLab has no such resource, or the configured token cannot see it ({message}).")),
-            GitlabError::Rejected { status: 400, message } => Self::bad_request(format!("GitLab rejected the request: {message}")),
+            GitlabError::NotFound { message } => Self::not_found(format!(
+                "GitLab has no such resource, or the configured token cannot see it ({message})."
+            )),
+            GitlabError::Rejected {
+                status: 400,
+                message,
+            } => Self::bad_request(format!("GitLab rejected the request: {message}")),
             GitlabError::Rejected { status, message } => Self::new(
                 StatusCode::BAD_GATEWAY,
                 ErrorCode::GitlabUnavailable,
@@ -75,14 +96,18 @@ impl AppError {
             GitlabError::Server { status, message } => Self::new(
                 StatusCode::BAD_GATEWAY,
                 ErrorCode::GitlabUnavailable,
-                format!("GitLab at {gitlab_url} failed with {status} ({message}). Try again shortly."),
+                format!(
+                    "GitLab at {gitlab_url} failed with {status} ({message}). Try again shortly."
+                ),
             ),
             GitlabError::InvalidResponse { what, reason } => {
                 tracing::warn!(what, reason, "GitLab sent an unreadable response");
                 Self::new(
                     StatusCode::BAD_GATEWAY,
                     ErrorCode::GitlabUnavailable,
-                    format!("GitLab at {gitlab_url} sent a response stageboard could not read ({what}). Try again shortly; if it persists, check the GitLab version."),
+                    format!(
+                        "GitLab at {gitlab_url} sent a response stageboard could not read ({what}). Try again shortly; if it persists, check the GitLab version."
+                    ),
                 )
             }
         }
@@ -91,9 +116,16 @@ impl AppError {
     /// A GitLab failure while acting: GitLab's own refusal is what the person needs to read.
     pub fn from_action(error: GitlabError, gitlab_url: &str) -> Self {
         match error {
-            GitlabError::Forbidden { message } => Self::new(StatusCode::FORBIDDEN, ErrorCode::GitlabRefused, format!("GitLab refused: {message}")),
+            GitlabError::Forbidden { message } => Self::new(
+                StatusCode::FORBIDDEN,
+                ErrorCode::GitlabRefused,
+                format!("GitLab refused: {message}"),
+            ),
             GitlabError::Rejected { status, message } => Self::new(
-                StatusCode::from_u16(status).ok().filter(StatusCode::is_client_error).unwrap_or(StatusCode::BAD_REQUEST),
+                StatusCode::from_u16(status)
+                    .ok()
+                    .filter(StatusCode::is_client_error)
+                    .unwrap_or(StatusCode::BAD_REQUEST),
                 ErrorCode::GitlabRefused,
                 format!("GitLab refused: {message}"),
             ),
@@ -110,7 +142,9 @@ impl IntoResponse for AppError {
         let retry_after = self.body.retry_after;
         let mut response = (self.status, Json(self.body)).into_response();
         if let Some(secs) = retry_after {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

@@ -8,7 +8,10 @@ fn main() -> ExitCode {
     // One TLS crypto provider for every client in the process (reqwest, and kube later).
     let _ = rustls::crypto::ring::default_provider().install_default();
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("stageboard=info,stageboard_sim=info,warn")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("stageboard=info,stageboard_sim=info,warn")),
+        )
         .init();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {

@@ -1,11 +1,13 @@
 //! Every route of the server, in one place.
 
 use axum::Router;
+use axum::extract::OriginalUri;
 use axum::routing::{get, post};
 use tower_http::trace::TraceLayer;
 
 use crate::api::{jobs, meta, openapi, pipelines, projects};
 use crate::app::AppState;
+use crate::error::AppError;
 use crate::spa;
 
 pub fn router(state: AppState) -> Router {
@@ -15,15 +17,33 @@ pub fn router(state: AppState) -> Router {
         .route("/demo/advance", post(meta::advance))
         .route("/projects", get(projects::list))
         .route("/projects/{project_id}/pipelines", get(pipelines::list))
-        .route("/projects/{project_id}/pipelines/{pipeline_id}", get(pipelines::show))
-        .route("/projects/{project_id}/pipelines/{pipeline_id}/retry", post(pipelines::retry))
-        .route("/projects/{project_id}/pipelines/{pipeline_id}/cancel", post(pipelines::cancel))
+        .route(
+            "/projects/{project_id}/pipelines/{pipeline_id}",
+            get(pipelines::show),
+        )
+        .route(
+            "/projects/{project_id}/pipelines/{pipeline_id}/retry",
+            post(pipelines::retry),
+        )
+        .route(
+            "/projects/{project_id}/pipelines/{pipeline_id}/cancel",
+            post(pipelines::cancel),
+        )
         .route("/projects/{project_id}/jobs/{job_id}", get(jobs::show))
         .route("/projects/{project_id}/jobs/{job_id}/log", get(jobs::log))
-        .route("/projects/{project_id}/jobs/{job_id}/retry", post(jobs::retry))
-        .route("/projects/{project_id}/jobs/{job_id}/cancel", post(jobs::cancel))
-        .route("/projects/{project_id}/jobs/{job_id}/play", post(jobs::play))
-        .fallback(spa::serve)
+        .route(
+            "/projects/{project_id}/jobs/{job_id}/retry",
+            post(jobs::retry),
+        )
+        .route(
+            "/projects/{project_id}/jobs/{job_id}/cancel",
+            post(jobs::cancel),
+        )
+        .route(
+            "/projects/{project_id}/jobs/{job_id}/play",
+            post(jobs::play),
+        )
+        .fallback(api_not_found)
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .nest("/api/v1", api)
@@ -33,8 +53,15 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn method_not_allowed() -> crate::error::AppError {
-    crate::error::AppError::new(
+async fn api_not_found(OriginalUri(uri): OriginalUri) -> AppError {
+    AppError::not_found(format!(
+        "There is no API route {}; see /api/v1/openapi.json.",
+        uri.path()
+    ))
+}
+
+async fn method_not_allowed() -> AppError {
+    AppError::new(
         axum::http::StatusCode::METHOD_NOT_ALLOWED,
         stageboard_protocol::ErrorCode::BadRequest,
         "This route does not take that method; see /api/v1/openapi.json.",

@@ -15,7 +15,10 @@ use crate::gitlab::{ClientOptions, GitlabClient};
 
 /// Runs the dashboard until Ctrl-C or SIGTERM.
 pub async fn run(config: Config) -> Result<(), String> {
-    let options = ClientOptions { timeout: config.gitlab_timeout, ..ClientOptions::default() };
+    let options = ClientOptions {
+        timeout: config.gitlab_timeout,
+        ..ClientOptions::default()
+    };
     // In demo mode the simulated GitLab lives as long as the server.
     let (client, projects, sim) = match config.upstream {
         Upstream::Gitlab { url, token } => {
@@ -25,14 +28,18 @@ pub async fn run(config: Config) -> Result<(), String> {
         Upstream::Demo => {
             let token: String = format!("glpat-demo-{:016x}", rand::rng().random::<u64>());
             let sim = RunningSim::start(
-                SimConfig { token: token.clone(), ..SimConfig::default() },
+                SimConfig {
+                    token: token.clone(),
+                    ..SimConfig::default()
+                },
                 Clock::real(),
                 SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             )
             .await
             .map_err(|e| format!("could not start the simulated GitLab: {e}"))?;
             let url = Url::parse(&sim.url()).expect("loopback URL");
-            let client = GitlabClient::new(url, SecretString::from(token), options).map_err(|e| e.to_string())?;
+            let client = GitlabClient::new(url, SecretString::from(token), options)
+                .map_err(|e| e.to_string())?;
             let projects = if config.projects.is_empty() {
                 scenario::PROJECTS.iter().map(|p| p.full_path()).collect()
             } else {
@@ -42,10 +49,17 @@ pub async fn run(config: Config) -> Result<(), String> {
             (client, projects, Some(sim))
         }
     };
-    let state = AppState::new(Arc::new(client), projects, sim.as_ref().map(|s| s.sim.clone()));
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}. Set STAGEBOARD_LISTEN to a free address.", config.listen))?;
+    let state = AppState::new(
+        Arc::new(client),
+        projects,
+        sim.as_ref().map(|s| s.sim.clone()),
+    );
+    let listener = TcpListener::bind(config.listen).await.map_err(|e| {
+        format!(
+            "cannot listen on {}: {e}. Set STAGEBOARD_LISTEN to a free address.",
+            config.listen
+        )
+    })?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!("stageboard is serving on http://{addr}");
     axum::serve(listener, crate::router(state))

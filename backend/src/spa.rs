@@ -20,13 +20,20 @@ then rebuild stageboard. The API under <a href=\"/api/v1/openapi.json\">/api/v1<
 pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path().trim_start_matches('/');
     if path == "api" || path.starts_with("api/") {
-        return AppError::not_found(format!("There is no API route {}; see /api/v1/openapi.json.", uri.path())).into_response();
+        return AppError::not_found(format!(
+            "There is no API route {}; see /api/v1/openapi.json.",
+            uri.path()
+        ))
+        .into_response();
     }
     let path = if path.is_empty() { "index.html" } else { path };
     if let Some(response) = asset(path, &headers) {
         return response;
     }
-    let is_file = path.rsplit('/').next().is_some_and(|name| name.contains('.'));
+    let is_file = path
+        .rsplit('/')
+        .next()
+        .is_some_and(|name| name.contains('.'));
     if is_file {
         return (StatusCode::NOT_FOUND, "no such file\n").into_response();
     }
@@ -38,7 +45,12 @@ fn asset(path: &str, headers: &HeaderMap) -> Option<Response> {
     let file = Assets::get(path)?;
     let etag = format!(
         "\"{}\"",
-        file.metadata.sha256_hash().iter().take(12).map(|b| format!("{b:02x}")).collect::<String>()
+        file.metadata
+            .sha256_hash()
+            .iter()
+            .take(12)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
     );
     let cache = if path == "index.html" {
         "no-cache"
@@ -47,7 +59,11 @@ fn asset(path: &str, headers: &HeaderMap) -> Option<Response> {
     } else {
         "public, max-age=3600"
     };
-    let mut response = if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+    let mut response = if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str())
+    {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         let (body, encoding) = ["br", "gzip"]
@@ -60,14 +76,20 @@ fn asset(path: &str, headers: &HeaderMap) -> Option<Response> {
             .unwrap_or((file.data, None));
         let mut response = Response::new(Body::from(body.into_owned()));
         if let Some(enc) = encoding {
-            response.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static(enc));
+            response
+                .headers_mut()
+                .insert(header::CONTENT_ENCODING, HeaderValue::from_static(enc));
         }
-        let mime = HeaderValue::from_str(file.metadata.mimetype()).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+        let mime = HeaderValue::from_str(file.metadata.mimetype())
+            .unwrap_or(HeaderValue::from_static("application/octet-stream"));
         response.headers_mut().insert(header::CONTENT_TYPE, mime);
         response
     };
     let h = response.headers_mut();
-    h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex etag"));
+    h.insert(
+        header::ETAG,
+        HeaderValue::from_str(&etag).expect("hex etag"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     Some(response)
@@ -78,7 +100,8 @@ fn is_fingerprinted(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
     let stem = name.split('.').next().unwrap_or(name);
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
-    stem.rsplit_once('-').is_some_and(|(_, hash)| hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()))
+    stem.rsplit_once('-')
+        .is_some_and(|(_, hash)| hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 fn accepts(headers: &HeaderMap, encoding: &str) -> bool {
@@ -102,7 +125,9 @@ mod tests {
     #[test]
     fn fingerprinted_names_are_recognised() {
         assert!(is_fingerprinted("stageboard-frontend-1a2b3c4d5e6f7a8b.js"));
-        assert!(is_fingerprinted("stageboard-frontend-1a2b3c4d5e6f7a8b_bg.wasm"));
+        assert!(is_fingerprinted(
+            "stageboard-frontend-1a2b3c4d5e6f7a8b_bg.wasm"
+        ));
         assert!(is_fingerprinted("style-0011223344556677.css"));
         assert!(!is_fingerprinted("index.html"));
         assert!(!is_fingerprinted("favicon.svg"));
@@ -111,7 +136,10 @@ mod tests {
     #[test]
     fn accept_encoding_honours_q_zero() {
         let mut h = HeaderMap::new();
-        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip, deflate, br;q=0"));
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip, deflate, br;q=0"),
+        );
         assert!(accepts(&h, "gzip"));
         assert!(!accepts(&h, "br"));
     }

@@ -74,7 +74,10 @@ impl Status {
 
     /// Done for good: nothing will change unless someone retries (GitLab's `COMPLETED_STATUSES`).
     pub fn is_completed(&self) -> bool {
-        matches!(self, Status::Success | Status::Failed | Status::Canceled | Status::Skipped)
+        matches!(
+            self,
+            Status::Success | Status::Failed | Status::Canceled | Status::Skipped
+        )
     }
 
     /// How bad a status is when several are summarised into one (a stage, a pipeline), worst
@@ -163,7 +166,10 @@ mod tests {
     fn unknown_statuses_survive_a_round_trip() {
         let s: Status = serde_json::from_str("\"waiting_for_approval\"").unwrap();
         assert_eq!(s, Status::Other("waiting_for_approval".into()));
-        assert_eq!(serde_json::to_string(&s).unwrap(), "\"waiting_for_approval\"");
+        assert_eq!(
+            serde_json::to_string(&s).unwrap(),
+            "\"waiting_for_approval\""
+        );
     }
 
     #[test]

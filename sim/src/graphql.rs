@@ -18,7 +18,10 @@ pub fn schema() -> Schema {
     Schema::build(Query, EmptyMutation, EmptySubscription).finish()
 }
 
-pub async fn handle(State(sim): State<Sim>, Json(request): Json<async_graphql::Request>) -> Json<async_graphql::Response> {
+pub async fn handle(
+    State(sim): State<Sim>,
+    Json(request): Json<async_graphql::Request>,
+) -> Json<async_graphql::Response> {
     let schema = sim.0.graphql.clone();
     Json(schema.execute(request.data(sim)).await)
 }
@@ -52,15 +55,31 @@ impl ProjectNode {
         self.def.name
     }
     /// A pipeline of the project by `iid`, or by global `id`; the latest when neither is given.
-    async fn pipeline(&self, ctx: &Context<'_>, iid: Option<ID>, id: Option<ID>, sha: Option<String>) -> Option<PipelineNode> {
+    async fn pipeline(
+        &self,
+        ctx: &Context<'_>,
+        iid: Option<ID>,
+        id: Option<ID>,
+        sha: Option<String>,
+    ) -> Option<PipelineNode> {
         let sim = ctx.data_unchecked::<Sim>();
         let project_id = self.def.id;
         sim.read(|c| {
-            let found = c.world.pipelines.values().rev().filter(|p| p.project_id == project_id).find(|p| {
-                iid.as_ref().is_none_or(|iid| p.iid.to_string() == iid.as_str())
-                    && id.as_ref().is_none_or(|id| global_id("Ci::Pipeline", p.id) == id.as_str() || p.id.to_string() == id.as_str())
-                    && sha.as_ref().is_none_or(|sha| &p.commit.sha == sha)
-            })?;
+            let found = c
+                .world
+                .pipelines
+                .values()
+                .rev()
+                .filter(|p| p.project_id == project_id)
+                .find(|p| {
+                    iid.as_ref()
+                        .is_none_or(|iid| p.iid.to_string() == iid.as_str())
+                        && id.as_ref().is_none_or(|id| {
+                            global_id("Ci::Pipeline", p.id) == id.as_str()
+                                || p.id.to_string() == id.as_str()
+                        })
+                        && sha.as_ref().is_none_or(|sha| &p.commit.sha == sha)
+                })?;
             Some(pipeline_node(c, found))
         })
     }
@@ -115,7 +134,11 @@ pub struct DetailedStatus {
 }
 
 fn detailed(status: JobStatus, path: Option<String>) -> DetailedStatus {
-    let label = if status == JobStatus::Success { "passed" } else { status.as_str() };
+    let label = if status == JobStatus::Success {
+        "passed"
+    } else {
+        status.as_str()
+    };
     DetailedStatus {
         id: format!("{}-{}", status.as_str(), path.as_deref().unwrap_or("")),
         icon: format!("status_{}", status.as_str()),
@@ -284,14 +307,22 @@ fn pipeline_ref(c: &Ctx<'_>, p: &Pipeline) -> PipelineRef {
         path: pipeline_path(p),
         status: p.status.into(),
         source_job,
-        project: ProjectRef { full_path: project.full_path(), name: project.name.to_owned() },
+        project: ProjectRef {
+            full_path: project.full_path(),
+            name: project.name.to_owned(),
+        },
     }
 }
 
 /// The group a job belongs to: parallel jobs `rspec 1/3` .. `rspec 3/3` form group `rspec`.
 fn group_name(job_name: &str) -> &str {
     match job_name.rsplit_once(' ') {
-        Some((base, n)) if n.split_once('/').is_some_and(|(a, b)| a.parse::<u32>().is_ok() && b.parse::<u32>().is_ok()) => base,
+        Some((base, n))
+            if n.split_once('/')
+                .is_some_and(|(a, b)| a.parse::<u32>().is_ok() && b.parse::<u32>().is_ok()) =>
+        {
+            base
+        }
         _ => job_name,
     }
 }
@@ -319,21 +350,42 @@ fn job_node(c: &Ctx<'_>, job: &Job, siblings: &[&Job]) -> JobNode {
             siblings
                 .iter()
                 .filter(|s| needs.contains(&s.def.name))
-                .map(|s| Need { id: ID(global_id("Ci::BuildNeed", s.id)), name: s.name.clone() })
+                .map(|s| Need {
+                    id: ID(global_id("Ci::BuildNeed", s.id)),
+                    name: s.name.clone(),
+                })
                 .collect()
         })
         .unwrap_or_default();
     let path = format!("/{}/-/jobs/{}", project.full_path(), job.id);
     JobNode {
-        id: ID(global_id(if job.is_bridge() { "Ci::Bridge" } else { "Ci::Build" }, job.id)),
+        id: ID(global_id(
+            if job.is_bridge() {
+                "Ci::Bridge"
+            } else {
+                "Ci::Build"
+            },
+            job.id,
+        )),
         name: job.name.clone(),
-        kind: if job.is_bridge() { CiJobKind::Bridge } else { CiJobKind::Build },
+        kind: if job.is_bridge() {
+            CiJobKind::Bridge
+        } else {
+            CiJobKind::Build
+        },
         status: job.status.into(),
         allow_failure: job.def.allow_failure,
         retried: job.retried,
         manual_job: job.def.manual,
-        scheduling_type: if job.def.needs.is_some() { "dag" } else { "stage" }.to_owned(),
-        stage: StageName { name: job.stage().to_owned() },
+        scheduling_type: if job.def.needs.is_some() {
+            "dag"
+        } else {
+            "stage"
+        }
+        .to_owned(),
+        stage: StageName {
+            name: job.stage().to_owned(),
+        },
         needs: NeedConnection { nodes: needs },
         created_at: time(job.created_at),
         started_at: job.started_at.map(time),
@@ -342,7 +394,10 @@ fn job_node(c: &Ctx<'_>, job: &Job, siblings: &[&Job]) -> JobNode {
         queued_duration: job.queued_duration(c.now),
         detailed_status: detailed(job.status, Some(path.clone())),
         web_path: path,
-        downstream_pipeline: job.downstream.and_then(|id| c.world.pipelines.get(&id)).map(|p| pipeline_ref(c, p)),
+        downstream_pipeline: job
+            .downstream
+            .and_then(|id| c.world.pipelines.get(&id))
+            .map(|p| pipeline_ref(c, p)),
     }
 }
 
@@ -354,7 +409,11 @@ fn pipeline_node(c: &Ctx<'_>, p: &Pipeline) -> PipelineNode {
         .iter()
         .enumerate()
         .filter_map(|(idx, stage)| {
-            let stage_jobs: Vec<&Job> = jobs.iter().copied().filter(|j| j.def.stage == *stage).collect();
+            let stage_jobs: Vec<&Job> = jobs
+                .iter()
+                .copied()
+                .filter(|j| j.def.stage == *stage)
+                .collect();
             if stage_jobs.is_empty() {
                 return None;
             }
@@ -368,14 +427,20 @@ fn pipeline_node(c: &Ctx<'_>, p: &Pipeline) -> PipelineNode {
             let groups = group_names
                 .into_iter()
                 .map(|name| {
-                    let members: Vec<&Job> = stage_jobs.iter().copied().filter(|j| group_name(&j.name) == name).collect();
+                    let members: Vec<&Job> = stage_jobs
+                        .iter()
+                        .copied()
+                        .filter(|j| group_name(&j.name) == name)
+                        .collect();
                     let status = worst(members.iter().map(|j| j.status));
                     GroupNode {
                         id: format!("{}-{}-{}", p.id, stage, name),
                         name: name.to_owned(),
                         size: members.len() as i32,
                         detailed_status: detailed(status, None),
-                        jobs: JobConnection { nodes: members.iter().map(|j| job_node(c, j, &jobs)).collect() },
+                        jobs: JobConnection {
+                            nodes: members.iter().map(|j| job_node(c, j, &jobs)).collect(),
+                        },
                     }
                 })
                 .collect();
@@ -395,7 +460,10 @@ fn pipeline_node(c: &Ctx<'_>, p: &Pipeline) -> PipelineNode {
         .filter_map(|id| c.world.pipelines.get(&id))
         .map(|d| pipeline_ref(c, d))
         .collect();
-    let upstream = p.parent.and_then(|(parent, _)| c.world.pipelines.get(&parent)).map(|u| pipeline_ref(c, u));
+    let upstream = p
+        .parent
+        .and_then(|(parent, _)| c.world.pipelines.get(&parent))
+        .map(|u| pipeline_ref(c, u));
     PipelineNode {
         id: ID(global_id("Ci::Pipeline", p.id)),
         iid: p.iid.to_string(),

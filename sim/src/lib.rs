@@ -58,7 +58,9 @@ pub struct Sim(Arc<Shared>);
 
 impl std::fmt::Debug for Sim {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sim").field("base_url", &self.base_url()).finish_non_exhaustive()
+        f.debug_struct("Sim")
+            .field("base_url", &self.base_url())
+            .finish_non_exhaustive()
     }
 }
 
@@ -70,6 +72,8 @@ struct Shared {
     limiter: Mutex<limits::RateWindow>,
     faults: Mutex<Faults>,
     graphql: graphql::Schema,
+    /// API requests received, answered or not.
+    requests: std::sync::atomic::AtomicU64,
 }
 
 impl Sim {
@@ -83,6 +87,7 @@ impl Sim {
             base_url: RwLock::new("http://gitlab.example.com".into()),
             config,
             graphql: graphql::schema(),
+            requests: std::sync::atomic::AtomicU64::new(0),
         }))
     }
 
@@ -103,6 +108,11 @@ impl Sim {
         self.0.clock.advance(by);
     }
 
+    /// How many API requests (`/api/...`) reached the simulated GitLab so far.
+    pub fn requests_received(&self) -> u64 {
+        self.0.requests.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Makes the API misbehave (slow, failing, truncated) until cleared with `Faults::default()`.
     pub fn set_faults(&self, faults: Faults) {
         *self.0.faults.lock().expect("faults lock") = faults;
@@ -118,7 +128,11 @@ impl Sim {
         let mut world = self.0.world.lock().expect("world lock");
         world.advance(now);
         let base = self.base_url();
-        f(&Ctx { base: &base, now, world: &world })
+        f(&Ctx {
+            base: &base,
+            now,
+            world: &world,
+        })
     }
 
     /// Changes the world now (an action).
@@ -135,9 +149,18 @@ impl Sim {
             .nest("/api/v4", rest::routes())
             .route("/api/graphql", post(graphql::handle))
             .fallback(|| async { rest::error::GitlabError::NoRoute })
-            .layer(middleware::from_fn_with_state(self.clone(), limits::authenticate))
-            .layer(middleware::from_fn_with_state(self.clone(), limits::rate_limit))
-            .layer(middleware::from_fn_with_state(self.clone(), limits::inject_faults));
+            .layer(middleware::from_fn_with_state(
+                self.clone(),
+                limits::authenticate,
+            ))
+            .layer(middleware::from_fn_with_state(
+                self.clone(),
+                limits::rate_limit,
+            ))
+            .layer(middleware::from_fn_with_state(
+                self.clone(),
+                limits::inject_faults,
+            ));
         Router::new()
             .route("/-/sim/clock", get(clock_now))
             .route("/-/sim/advance", post(advance))

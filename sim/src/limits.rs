@@ -50,20 +50,32 @@ pub async fn authenticate(State(sim): State<Sim>, request: Request, next: Next) 
 
 pub async fn rate_limit(State(sim): State<Sim>, request: Request, next: Next) -> Response {
     let limit = sim.config().rate_limit_per_minute;
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
     let (observed, reset) = {
         let mut window = sim.0.limiter.lock().expect("limiter lock");
         let start = now - now % 60;
         if window.window_start != start {
-            *window = RateWindow { window_start: start, count: 0 };
+            *window = RateWindow {
+                window_start: start,
+                count: 0,
+            };
         }
         window.count += 1;
         (window.count, start + 60)
     };
     let mut response = if observed > limit {
         let retry_after = reset.saturating_sub(now).max(1);
-        let reset_time = httpdate::fmt_http_date(UNIX_EPOCH + std::time::Duration::from_secs(reset));
-        let mut response = (StatusCode::TOO_MANY_REQUESTS, [(header::CONTENT_TYPE, "text/plain")], "Retry later\n").into_response();
+        let reset_time =
+            httpdate::fmt_http_date(UNIX_EPOCH + std::time::Duration::from_secs(reset));
+        let mut response = (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::CONTENT_TYPE, "text/plain")],
+            "Retry later\n",
+        )
+            .into_response();
         let headers = response.headers_mut();
         insert(headers, "retry-after", retry_after.to_string());
         insert(headers, "ratelimit-resettime", reset_time);
@@ -72,10 +84,18 @@ pub async fn rate_limit(State(sim): State<Sim>, request: Request, next: Next) ->
         next.run(request).await
     };
     let headers = response.headers_mut();
-    insert(headers, "ratelimit-name", "throttle_authenticated_api".into());
+    insert(
+        headers,
+        "ratelimit-name",
+        "throttle_authenticated_api".into(),
+    );
     insert(headers, "ratelimit-limit", limit.to_string());
     insert(headers, "ratelimit-observed", observed.to_string());
-    insert(headers, "ratelimit-remaining", limit.saturating_sub(observed).to_string());
+    insert(
+        headers,
+        "ratelimit-remaining",
+        limit.saturating_sub(observed).to_string(),
+    );
     insert(headers, "ratelimit-reset", reset.to_string());
     response
 }
@@ -85,6 +105,9 @@ fn insert(headers: &mut HeaderMap, name: &'static str, value: String) {
 }
 
 pub async fn inject_faults(State(sim): State<Sim>, request: Request, next: Next) -> Response {
+    sim.0
+        .requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let faults = sim.faults();
     if faults.delay_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(faults.delay_ms)).await;
@@ -92,7 +115,11 @@ pub async fn inject_faults(State(sim): State<Sim>, request: Request, next: Next)
     if let Some(status) = faults.status {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = if status == StatusCode::INTERNAL_SERVER_ERROR {
-            (status, axum::Json(serde_json::json!({ "message": "500 Internal Server Error" }))).into_response()
+            (
+                status,
+                axum::Json(serde_json::json!({ "message": "500 Internal Server Error" })),
+            )
+                .into_response()
         } else {
             // What a proxy in front of GitLab answers when GitLab itself is down.
             let html = format!("<html><body><h1>{status}</h1></body></html>");
@@ -108,7 +135,9 @@ pub async fn inject_faults(State(sim): State<Sim>, request: Request, next: Next)
         return response;
     }
     let (parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
     let cut = bytes.slice(..bytes.len() / 2);
     let mut response = Response::from_parts(parts, Body::from(cut));
     response.headers_mut().remove(header::CONTENT_LENGTH);

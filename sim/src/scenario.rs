@@ -265,7 +265,10 @@ static PAYMENTS: PipelineDef = PipelineDef {
             .image("rust:1.95")
             .needs(&["build-api", "build-worker"])
             .runs(120, 200)
-            .script(&["docker compose up -d postgres", "cargo test --test integration"]),
+            .script(&[
+                "docker compose up -d postgres",
+                "cargo test --test integration",
+            ]),
         JobDef::new("package-api", "package")
             .image("docker:27")
             .needs(&["rspec"])
@@ -373,11 +376,31 @@ pub struct Person {
 }
 
 pub static PEOPLE: [Person; 5] = [
-    Person { id: 1, username: "root", name: "Administrator" },
-    Person { id: 2, username: "achen", name: "Alice Chen" },
-    Person { id: 3, username: "bwalker", name: "Bruno Walker" },
-    Person { id: 4, username: "cokafor", name: "Chioma Okafor" },
-    Person { id: 5, username: "dpetrov", name: "Dmitri Petrov" },
+    Person {
+        id: 1,
+        username: "root",
+        name: "Administrator",
+    },
+    Person {
+        id: 2,
+        username: "achen",
+        name: "Alice Chen",
+    },
+    Person {
+        id: 3,
+        username: "bwalker",
+        name: "Bruno Walker",
+    },
+    Person {
+        id: 4,
+        username: "cokafor",
+        name: "Chioma Okafor",
+    },
+    Person {
+        id: 5,
+        username: "dpetrov",
+        name: "Dmitri Petrov",
+    },
 ];
 
 /// The person the simulated token belongs to: actions are done in their name.

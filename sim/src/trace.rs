@@ -54,7 +54,11 @@ pub fn render(job: &Job, pipeline: &Pipeline, project_path: &str, now: Time) -> 
         return String::new();
     }
     let log = script_log(job, pipeline, project_path, started.timestamp());
-    let elapsed = if job.status == JobStatus::Running { (now - started).num_seconds() } else { i64::MAX };
+    let elapsed = if job.status == JobStatus::Running {
+        (now - started).num_seconds()
+    } else {
+        i64::MAX
+    };
     log.lines
         .into_iter()
         .take_while(|(secs, _)| *secs <= elapsed)
@@ -63,29 +67,86 @@ pub fn render(job: &Job, pipeline: &Pipeline, project_path: &str, now: Time) -> 
 }
 
 fn script_log(job: &Job, pipeline: &Pipeline, project_path: &str, start: i64) -> Log {
-    let mut log = Log { start, lines: Vec::new() };
+    let mut log = Log {
+        start,
+        lines: Vec::new(),
+    };
     let end = job.run_secs.max(12);
     let short_sha = &pipeline.commit.sha[..8];
-    log.at(0, format!("{CLEAR}Running with gitlab-runner 17.5.0 (bc7d9b3b){RESET}"));
-    log.at(0, format!("{CLEAR}  on docker-runner-{} t3Xk9aQz, system ID: s_7f3a2c91d0e4{RESET}", job.id % 3 + 1));
-    log.section_start(0, "prepare_executor", "Preparing the \"docker\" executor", false);
-    log.at(1, format!("{CLEAR}Using Docker executor with image {} ...{RESET}", job.def.image));
-    log.at(1, format!("{CLEAR}Pulling docker image {} ...{RESET}", job.def.image));
+    log.at(
+        0,
+        format!("{CLEAR}Running with gitlab-runner 17.5.0 (bc7d9b3b){RESET}"),
+    );
+    log.at(
+        0,
+        format!(
+            "{CLEAR}  on docker-runner-{} t3Xk9aQz, system ID: s_7f3a2c91d0e4{RESET}",
+            job.id % 3 + 1
+        ),
+    );
+    log.section_start(
+        0,
+        "prepare_executor",
+        "Preparing the \"docker\" executor",
+        false,
+    );
+    log.at(
+        1,
+        format!(
+            "{CLEAR}Using Docker executor with image {} ...{RESET}",
+            job.def.image
+        ),
+    );
+    log.at(
+        1,
+        format!("{CLEAR}Pulling docker image {} ...{RESET}", job.def.image),
+    );
     log.at(2, format!("{CLEAR}Using docker image sha256:9c6f0724472873bb50a2ae67a9e7adcb57673a183cea8b06eb778dca859181b5 for {} ...{RESET}", job.def.image));
     log.section_end(2, "prepare_executor");
     log.section_start(2, "prepare_script", "Preparing environment", false);
-    log.at(3, format!("Running on runner-t3xk9aqz-project-{}-concurrent-0 via runner-host...", job.project_id));
+    log.at(
+        3,
+        format!(
+            "Running on runner-t3xk9aqz-project-{}-concurrent-0 via runner-host...",
+            job.project_id
+        ),
+    );
     log.section_end(3, "prepare_script");
-    log.section_start(3, "get_sources", "Getting source from Git repository", false);
-    log.at(3, format!("{GREEN}Fetching changes with git depth set to 20...{RESET}"));
-    log.at(4, format!("Initialized empty Git repository in /builds/{project_path}/.git/"));
+    log.section_start(
+        3,
+        "get_sources",
+        "Getting source from Git repository",
+        false,
+    );
+    log.at(
+        3,
+        format!("{GREEN}Fetching changes with git depth set to 20...{RESET}"),
+    );
+    log.at(
+        4,
+        format!("Initialized empty Git repository in /builds/{project_path}/.git/"),
+    );
     log.at(4, "Receiving objects:  12% (31/254)\rReceiving objects:  58% (148/254)\rReceiving objects: 100% (254/254), 88.21 KiB | 4.20 MiB/s, done.");
-    log.at(5, format!("{GREEN}Checking out {short_sha} as detached HEAD (ref is {})...{RESET}", pipeline.git_ref));
+    log.at(
+        5,
+        format!(
+            "{GREEN}Checking out {short_sha} as detached HEAD (ref is {})...{RESET}",
+            pipeline.git_ref
+        ),
+    );
     log.at(5, "");
     log.at(5, format!("{GREEN}Skipping Git submodules setup{RESET}"));
     log.section_end(5, "get_sources");
-    log.section_start(6, "step_script", "Executing \"step_script\" stage of the job script", false);
-    log.at(6, format!("{CLEAR}Using docker image {} ...{RESET}", job.def.image));
+    log.section_start(
+        6,
+        "step_script",
+        "Executing \"step_script\" stage of the job script",
+        false,
+    );
+    log.at(
+        6,
+        format!("{CLEAR}Using docker image {} ...{RESET}", job.def.image),
+    );
 
     let body_end = end - 2;
     match job.def.name {
@@ -95,7 +156,12 @@ fn script_log(job: &Job, pipeline: &Pipeline, project_path: &str, start: i64) ->
     }
 
     log.section_end(body_end, "step_script");
-    log.section_start(body_end, "cleanup_file_variables", "Cleaning up project directory and file based variables", false);
+    log.section_start(
+        body_end,
+        "cleanup_file_variables",
+        "Cleaning up project directory and file based variables",
+        false,
+    );
     log.section_end(body_end + 1, "cleanup_file_variables");
     log.at(end, "");
     if job.failure.is_some() {
@@ -118,7 +184,10 @@ fn generic(log: &mut Log, job: &Job, end: i64) {
     }
     log.section_start(t + 1, "install_deps_cache", "Restoring cache", true);
     log.at(t + 1, "Checking cache for default-protected...");
-    log.at(t + 1, format!("{YELLOW}WARNING: file does not exist{RESET}"));
+    log.at(
+        t + 1,
+        format!("{YELLOW}WARNING: file does not exist{RESET}"),
+    );
     log.section_end(t + 1, "install_deps_cache");
     log.section_end(t + 2, "install_deps");
     t += 2;
@@ -127,19 +196,45 @@ fn generic(log: &mut Log, job: &Job, end: i64) {
         let last = i + 1 == commands.len();
         if last && job.failure == Some(Failure::TestAssertion) {
             log.at(t + step / 2, "running 48 tests");
-            log.at(t + step / 2, format!("test payments::refund_is_idempotent ... {GREEN}ok{RESET}"));
-            log.at(t + step, format!("test health::ready_after_warmup ... {RED}FAILED{RESET}"));
+            log.at(
+                t + step / 2,
+                format!("test payments::refund_is_idempotent ... {GREEN}ok{RESET}"),
+            );
+            log.at(
+                t + step,
+                format!("test health::ready_after_warmup ... {RED}FAILED{RESET}"),
+            );
             log.at(t + step, "");
             log.at(t + step, "failures:");
-            log.at(t + step, "    assertion `left == right` failed: readiness probe returned 503");
-            log.at(t + step, format!("{RED}test result: FAILED. 47 passed; 1 failed; 0 ignored{RESET}"));
+            log.at(
+                t + step,
+                "    assertion `left == right` failed: readiness probe returned 503",
+            );
+            log.at(
+                t + step,
+                format!("{RED}test result: FAILED. 47 passed; 1 failed; 0 ignored{RESET}"),
+            );
         } else if last && job.failure == Some(Failure::Compile) {
-            log.at(t + step / 2, format!("{RED}error[E0425]{RESET}: cannot find value `counter` in this scope"));
+            log.at(
+                t + step / 2,
+                format!("{RED}error[E0425]{RESET}: cannot find value `counter` in this scope"),
+            );
             log.at(t + step / 2, "  --> src/metrics.rs:42:9");
-            log.at(t + step, format!("{RED}error{RESET}: could not compile due to 1 previous error"));
+            log.at(
+                t + step,
+                format!("{RED}error{RESET}: could not compile due to 1 previous error"),
+            );
         } else {
             for k in 0..3 {
-                log.at(t + step * (k + 1) / 4, format!("ok  \t{}/pkg/{} \t0.{}s", job.def.name, ["api", "store", "health"][k as usize], 12 + k * 7));
+                log.at(
+                    t + step * (k + 1) / 4,
+                    format!(
+                        "ok  \t{}/pkg/{} \t0.{}s",
+                        job.def.name,
+                        ["api", "store", "health"][k as usize],
+                        12 + k * 7
+                    ),
+                );
             }
         }
         t += step;
@@ -148,7 +243,10 @@ fn generic(log: &mut Log, job: &Job, end: i64) {
 
 fn image_build(log: &mut Log, job: &Job, short_sha: &str, end: i64) {
     let registry = "registry.example.com";
-    log.command(7, &format!("docker login -u gitlab-ci-token -p $CI_JOB_TOKEN {registry}"));
+    log.command(
+        7,
+        &format!("docker login -u gitlab-ci-token -p $CI_JOB_TOKEN {registry}"),
+    );
     log.at(8, format!("{YELLOW}WARNING! Using --password via the CLI is insecure. Use --password-stdin.{RESET}"));
     match job.failure {
         Some(Failure::DockerUnauthorized) => {
@@ -165,10 +263,25 @@ fn image_build(log: &mut Log, job: &Job, short_sha: &str, end: i64) {
     let span = (end - 10).max(4);
     log.command(10, &format!("docker build -t {image} ."));
     log.section_start(10, "docker_build", "Building the image", true);
-    let steps = ["FROM golang:1.22 AS build", "COPY . /src", "RUN go build -o /app ./cmd/app", "FROM gcr.io/distroless/static", "COPY --from=build /app /app"];
+    let steps = [
+        "FROM golang:1.22 AS build",
+        "COPY . /src",
+        "RUN go build -o /app ./cmd/app",
+        "FROM gcr.io/distroless/static",
+        "COPY --from=build /app /app",
+    ];
     for (i, step) in steps.iter().enumerate() {
-        log.at(10 + span * i as i64 / 10, format!("Step {}/{} : {step}", i + 1, steps.len()));
-        log.at(10 + span * i as i64 / 10, format!(" ---> {:x}", 0x3f2a9c1d_u64.wrapping_mul(job.id + i as u64) & 0xffff_ffff_ffff));
+        log.at(
+            10 + span * i as i64 / 10,
+            format!("Step {}/{} : {step}", i + 1, steps.len()),
+        );
+        log.at(
+            10 + span * i as i64 / 10,
+            format!(
+                " ---> {:x}",
+                0x3f2a9c1d_u64.wrapping_mul(job.id + i as u64) & 0xffff_ffff_ffff
+            ),
+        );
     }
     log.section_end(10 + span / 2, "docker_build");
     log.at(10 + span / 2, format!("Successfully tagged {image}"));
@@ -181,14 +294,20 @@ fn image_build(log: &mut Log, job: &Job, short_sha: &str, end: i64) {
             format!("{layer}: Pushing [=>      ]  4.1MB/52.3MB\r{layer}: Pushing [====>   ]  28.4MB/52.3MB\r{layer}: Pushing [=======>]  52.3MB/52.3MB\r{layer}: Pushed"),
         );
     }
-    log.at(end, format!("{short_sha}: digest: sha256:4b3f6c1e0f9a sized 1574"));
+    log.at(
+        end,
+        format!("{short_sha}: digest: sha256:4b3f6c1e0f9a sized 1574"),
+    );
 }
 
 fn deploy(log: &mut Log, job: &Job, end: i64) {
     let span = (end - 7).max(4);
     log.command(7, "kubectl config get-contexts");
     if job.failure == Some(Failure::NoCluster) {
-        log.at(8, format!("{RED}error: no context exists with the name: \"gitlab-k8s-demo\"{RESET}"));
+        log.at(
+            8,
+            format!("{RED}error: no context exists with the name: \"gitlab-k8s-demo\"{RESET}"),
+        );
         log.at(8, "The connection to the server localhost:8080 was refused - did you specify the right host or port?");
         return;
     }
@@ -199,5 +318,8 @@ fn deploy(log: &mut Log, job: &Job, end: i64) {
     log.command(10, "kubectl rollout status deployment/gitlab-k8s-demo");
     log.at(10 + span / 3, "Waiting for deployment \"gitlab-k8s-demo\" rollout to finish: 0 of 2 updated replicas are available...");
     log.at(10 + span * 2 / 3, "Waiting for deployment \"gitlab-k8s-demo\" rollout to finish: 1 of 2 updated replicas are available...");
-    log.at(end, "deployment \"gitlab-k8s-demo\" successfully rolled out");
+    log.at(
+        end,
+        "deployment \"gitlab-k8s-demo\" successfully rolled out",
+    );
 }

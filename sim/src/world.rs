@@ -10,7 +10,9 @@ use chrono::{DateTime, Duration, Utc};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use crate::scenario::{self, Failure, Fate, JobDef, JobKind, Person, PipelineDef, ProjectDef, Refs};
+use crate::scenario::{
+    self, Failure, Fate, JobDef, JobKind, Person, PipelineDef, ProjectDef, Refs,
+};
 
 pub type Time = DateTime<Utc>;
 
@@ -48,7 +50,10 @@ impl JobStatus {
     }
 
     pub fn is_alive(self) -> bool {
-        matches!(self, JobStatus::Created | JobStatus::Pending | JobStatus::Running)
+        matches!(
+            self,
+            JobStatus::Created | JobStatus::Pending | JobStatus::Running
+        )
     }
 }
 
@@ -179,7 +184,8 @@ impl World {
     pub fn start_arrivals(&mut self, from: Time) {
         for project in &scenario::PROJECTS {
             let wait = self.rng.random_range(90..300);
-            self.next_arrival.insert(project.id, from + Duration::seconds(wait));
+            self.next_arrival
+                .insert(project.id, from + Duration::seconds(wait));
         }
     }
 
@@ -196,7 +202,8 @@ impl World {
             self.settle(at);
             self.arrive(project_id, at);
             let wait = self.rng.random_range(150..420);
-            self.next_arrival.insert(project_id, at + Duration::seconds(wait));
+            self.next_arrival
+                .insert(project_id, at + Duration::seconds(wait));
         }
         self.settle(now);
     }
@@ -250,7 +257,8 @@ impl World {
         at: Time,
     ) -> u64 {
         let author = scenario::PEOPLE[self.rng.random_range(1..scenario::PEOPLE.len())];
-        let title = scenario::COMMIT_TITLES[self.rng.random_range(0..scenario::COMMIT_TITLES.len())];
+        let title =
+            scenario::COMMIT_TITLES[self.rng.random_range(0..scenario::COMMIT_TITLES.len())];
         let previous = self
             .pipelines
             .values()
@@ -264,7 +272,18 @@ impl World {
             author,
             created_at: at - Duration::seconds(self.rng.random_range(20..600)),
         };
-        self.insert_pipeline(project.id, project.pipeline, git_ref, tag, commit, previous, author, fate, at, None)
+        self.insert_pipeline(
+            project.id,
+            project.pipeline,
+            git_ref,
+            tag,
+            commit,
+            previous,
+            author,
+            fate,
+            at,
+            None,
+        )
     }
 
     #[expect(clippy::too_many_arguments, reason = "a pipeline has this many facts")]
@@ -283,7 +302,12 @@ impl World {
     ) -> u64 {
         let id = self.next_pipeline_id;
         self.next_pipeline_id += 1;
-        let iid = self.pipelines.values().filter(|p| p.project_id == project_id).count() as u64 + 1;
+        let iid = self
+            .pipelines
+            .values()
+            .filter(|p| p.project_id == project_id)
+            .count() as u64
+            + 1;
         self.pipelines.insert(
             id,
             Pipeline {
@@ -294,7 +318,11 @@ impl World {
                 tag,
                 commit,
                 before_sha,
-                source: if parent.is_some() { "parent_pipeline" } else { "push" },
+                source: if parent.is_some() {
+                    "parent_pipeline"
+                } else {
+                    "push"
+                },
                 user,
                 created_at: at,
                 updated_at: at,
@@ -366,7 +394,11 @@ impl World {
                 finished_at: None,
                 queue_secs,
                 // A failing script stops early.
-                run_secs: if failure.is_some() { (run_secs / 2).max(5) } else { run_secs },
+                run_secs: if failure.is_some() {
+                    (run_secs / 2).max(5)
+                } else {
+                    run_secs
+                },
                 attempt,
                 retried: false,
                 failure,
@@ -391,7 +423,9 @@ impl World {
             let active: Vec<u64> = self
                 .pipelines
                 .values()
-                .filter(|p| !p.is_finished() || self.current_jobs(p.id).any(|j| j.status.is_alive()))
+                .filter(|p| {
+                    !p.is_finished() || self.current_jobs(p.id).any(|j| j.status.is_alive())
+                })
                 .map(|p| p.id)
                 .collect();
             let mut changed = false;
@@ -446,7 +480,9 @@ impl World {
         let job = self.jobs[&id].clone();
         match job.status {
             JobStatus::Created => {
-                let Some((ready, blocked)) = self.readiness(&job) else { return false };
+                let Some((ready, blocked)) = self.readiness(&job) else {
+                    return false;
+                };
                 if ready > now {
                     return false;
                 }
@@ -463,7 +499,8 @@ impl World {
                 true
             }
             JobStatus::Pending => {
-                let start = job.queued_at.unwrap_or(job.changed_at) + Duration::seconds(job.queue_secs);
+                let start =
+                    job.queued_at.unwrap_or(job.changed_at) + Duration::seconds(job.queue_secs);
                 if start > now {
                     return false;
                 }
@@ -503,8 +540,13 @@ impl World {
                         (child.finished_at.unwrap_or(child.updated_at), status)
                     }
                     None => {
-                        let end = job.started_at.unwrap_or(job.changed_at) + Duration::seconds(job.run_secs);
-                        let status = if job.failure.is_some() { JobStatus::Failed } else { JobStatus::Success };
+                        let end = job.started_at.unwrap_or(job.changed_at)
+                            + Duration::seconds(job.run_secs);
+                        let status = if job.failure.is_some() {
+                            JobStatus::Failed
+                        } else {
+                            JobStatus::Success
+                        };
                         (end, status)
                     }
                 };
@@ -529,8 +571,15 @@ impl World {
         let status = if any(JobStatus::Running) {
             JobStatus::Running
         } else if any(JobStatus::Pending) || any(JobStatus::Created) {
-            if started { JobStatus::Running } else { JobStatus::Pending }
-        } else if jobs.iter().any(|j| j.status == JobStatus::Failed && !j.def.allow_failure) {
+            if started {
+                JobStatus::Running
+            } else {
+                JobStatus::Pending
+            }
+        } else if jobs
+            .iter()
+            .any(|j| j.status == JobStatus::Failed && !j.def.allow_failure)
+        {
             JobStatus::Failed
         } else if any(JobStatus::Canceled) {
             JobStatus::Canceled
@@ -542,7 +591,10 @@ impl World {
         let started_at = jobs.iter().filter_map(|j| j.started_at).min();
         let updated_at = jobs.iter().map(|j| j.changed_at).max();
         let finished_at = if status.is_completed() {
-            jobs.iter().filter_map(|j| j.finished_at).max().or(updated_at)
+            jobs.iter()
+                .filter_map(|j| j.finished_at)
+                .max()
+                .or(updated_at)
         } else {
             None
         };
@@ -560,8 +612,10 @@ impl World {
     /// `POST /jobs/:id/retry`: a new job with a new id; the old one becomes retried.
     pub fn retry_job(&mut self, id: u64, user: Person, at: Time) -> Result<u64, Refusal> {
         let job = self.jobs.get(&id).ok_or(Refusal::NotRetryable)?.clone();
-        let retryable = matches!(job.status, JobStatus::Failed | JobStatus::Canceled | JobStatus::Success)
-            && !job.retried;
+        let retryable = matches!(
+            job.status,
+            JobStatus::Failed | JobStatus::Canceled | JobStatus::Success
+        ) && !job.retried;
         if !retryable {
             return Err(Refusal::NotRetryable);
         }
@@ -660,7 +714,9 @@ impl World {
     pub fn retry_pipeline(&mut self, pipeline_id: u64, user: Person, at: Time) {
         let ids: Vec<u64> = self
             .current_jobs(pipeline_id)
-            .filter(|j| matches!(j.status, JobStatus::Failed | JobStatus::Canceled) && !j.is_bridge())
+            .filter(|j| {
+                matches!(j.status, JobStatus::Failed | JobStatus::Canceled) && !j.is_bridge()
+            })
             .map(|j| j.id)
             .collect();
         for id in ids {
@@ -704,7 +760,13 @@ pub fn with_history(seed: u64, now: Time, days: i64, live: bool) -> World {
     world.advance(now - Duration::minutes(40));
     world.create_pipeline(demo, &tag, true, Fate::Green, now - Duration::minutes(40));
     world.advance(now - Duration::minutes(25));
-    let failing = world.create_pipeline(demo, "main", false, Fate::RegistryLogin, now - Duration::minutes(25));
+    let failing = world.create_pipeline(
+        demo,
+        "main",
+        false,
+        Fate::RegistryLogin,
+        now - Duration::minutes(25),
+    );
     world.advance(now - Duration::minutes(8));
     let first = world
         .current_jobs(failing)
@@ -727,11 +789,16 @@ mod tests {
     use super::*;
 
     fn t0() -> Time {
-        DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z").unwrap().to_utc()
+        DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z")
+            .unwrap()
+            .to_utc()
     }
 
     fn job<'a>(world: &'a World, pipeline: u64, name: &str) -> &'a Job {
-        world.current_jobs(pipeline).find(|j| j.name == name).unwrap()
+        world
+            .current_jobs(pipeline)
+            .find(|j| j.name == name)
+            .unwrap()
     }
 
     #[test]
@@ -753,24 +820,37 @@ mod tests {
     #[test]
     fn the_registry_story_fails_twice_then_a_retry_succeeds() {
         let mut world = World::empty(1, t0());
-        let p = world.create_pipeline(&scenario::PROJECTS[0], "main", false, Fate::RegistryLogin, t0());
+        let p = world.create_pipeline(
+            &scenario::PROJECTS[0],
+            "main",
+            false,
+            Fate::RegistryLogin,
+            t0(),
+        );
         world.advance(t0() + Duration::hours(1));
         assert_eq!(world.pipelines[&p].status, JobStatus::Failed);
         let first = job(&world, p, "image_build").clone();
         assert_eq!(first.failure, Some(Failure::DockerUnauthorized));
         assert_eq!(job(&world, p, "deploy_review").status, JobStatus::Skipped);
 
-        let second = world.retry_job(first.id, scenario::TOKEN_OWNER, world.now).unwrap();
+        let second = world
+            .retry_job(first.id, scenario::TOKEN_OWNER, world.now)
+            .unwrap();
         assert!(world.jobs[&first.id].retried);
         assert_eq!(job(&world, p, "deploy_review").status, JobStatus::Created);
         world.advance(t0() + Duration::hours(2));
         assert_eq!(world.jobs[&second].failure, Some(Failure::DockerX509));
 
-        let third = world.retry_job(second, scenario::TOKEN_OWNER, world.now).unwrap();
+        let third = world
+            .retry_job(second, scenario::TOKEN_OWNER, world.now)
+            .unwrap();
         world.advance(t0() + Duration::hours(3));
         assert_eq!(world.jobs[&third].status, JobStatus::Success);
         assert_eq!(world.pipelines[&p].status, JobStatus::Success);
-        assert_eq!(world.retry_job(second, scenario::TOKEN_OWNER, world.now), Err(Refusal::NotRetryable));
+        assert_eq!(
+            world.retry_job(second, scenario::TOKEN_OWNER, world.now),
+            Err(Refusal::NotRetryable)
+        );
     }
 
     #[test]
@@ -784,7 +864,13 @@ mod tests {
             package.started_at.unwrap() < integration.finished_at.unwrap(),
             "package-api (stage package) needs only rspec, so it starts while integration (stage test) runs"
         );
-        assert_eq!(world.current_jobs(p).filter(|j| j.name.starts_with("rspec ")).count(), 3);
+        assert_eq!(
+            world
+                .current_jobs(p)
+                .filter(|j| j.name.starts_with("rspec "))
+                .count(),
+            3
+        );
     }
 
     #[test]
@@ -797,7 +883,10 @@ mod tests {
         assert_eq!(world.pipelines[&child].parent, Some((p, bridge.id)));
         assert_eq!(world.pipelines[&child].status, JobStatus::Success);
         assert_eq!(bridge.status, JobStatus::Success);
-        assert!(job(&world, p, "smoke").started_at.unwrap() >= world.pipelines[&child].finished_at.unwrap());
+        assert!(
+            job(&world, p, "smoke").started_at.unwrap()
+                >= world.pipelines[&child].finished_at.unwrap()
+        );
     }
 
     #[test]
@@ -808,8 +897,23 @@ mod tests {
         let deploy = job(&world, p, "deploy_live").id;
         assert_eq!(world.jobs[&deploy].status, JobStatus::Manual);
         assert_eq!(world.pipelines[&p].status, JobStatus::Success);
-        assert_eq!(world.play_job(job(&world, p, "test").id, scenario::TOKEN_OWNER, vec![], world.now), Err(Refusal::Unplayable));
-        world.play_job(deploy, scenario::TOKEN_OWNER, vec![("K".into(), "V".into())], world.now).unwrap();
+        assert_eq!(
+            world.play_job(
+                job(&world, p, "test").id,
+                scenario::TOKEN_OWNER,
+                vec![],
+                world.now
+            ),
+            Err(Refusal::Unplayable)
+        );
+        world
+            .play_job(
+                deploy,
+                scenario::TOKEN_OWNER,
+                vec![("K".into(), "V".into())],
+                world.now,
+            )
+            .unwrap();
         assert_eq!(world.pipelines[&p].status, JobStatus::Running);
         world.advance(t0() + Duration::hours(2));
         assert_eq!(world.jobs[&deploy].status, JobStatus::Success);
@@ -820,9 +924,17 @@ mod tests {
         let world = with_history(42, t0(), 3, true);
         let main = world.latest_pipeline(1, "main").unwrap();
         assert_eq!(main.status, JobStatus::Failed);
-        let attempts: Vec<&Job> = world.jobs.values().filter(|j| j.pipeline_id == main.id && j.name == "image_build").collect();
+        let attempts: Vec<&Job> = world
+            .jobs
+            .values()
+            .filter(|j| j.pipeline_id == main.id && j.name == "image_build")
+            .collect();
         assert_eq!(attempts.len(), 2);
         assert_eq!(attempts[1].failure, Some(Failure::DockerX509));
-        assert!(world.pipelines.len() > 30, "days of history: {}", world.pipelines.len());
+        assert!(
+            world.pipelines.len() > 30,
+            "days of history: {}",
+            world.pipelines.len()
+        );
     }
 }

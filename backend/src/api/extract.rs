@@ -27,7 +27,9 @@ impl From<QueryRejection> for AppError {
     fn from(rejection: QueryRejection) -> Self {
         AppError::bad_request(format!(
             "The query string is not valid: {}.",
-            rejection.body_text().trim_start_matches("Failed to deserialize query string: ")
+            rejection
+                .body_text()
+                .trim_start_matches("Failed to deserialize query string: ")
         ))
     }
 }

@@ -19,9 +19,16 @@ fn to_wire(job: GlJob) -> Job {
 #[utoipa::path(get, path = "/api/v1/projects/{project_id}/jobs/{job_id}", tag = "jobs",
     params(("project_id" = u64, Path), ("job_id" = u64, Path)),
     responses((status = 200, body = Job), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
-pub async fn show(State(state): State<AppState>, Path((project, job)): Path<(u64, u64)>) -> AppResult<Json<Job>> {
+pub async fn show(
+    State(state): State<AppState>,
+    Path((project, job)): Path<(u64, u64)>,
+) -> AppResult<Json<Job>> {
     state.ensure_watched(project).await?;
-    let job = state.gitlab().job(project, job).await.map_err(|e| state.read_error(e))?;
+    let job = state
+        .gitlab()
+        .job(project, job)
+        .await
+        .map_err(|e| state.read_error(e))?;
     Ok(Json(to_wire(job)))
 }
 
@@ -35,32 +42,60 @@ pub struct LogQuery {
 #[utoipa::path(get, path = "/api/v1/projects/{project_id}/jobs/{job_id}/log", tag = "jobs",
     params(("project_id" = u64, Path), ("job_id" = u64, Path), LogQuery),
     responses((status = 200, body = JobLog), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 416, body = ErrorBody, description = "offset past the end of the log")))]
-pub async fn log(State(state): State<AppState>, Path((project, job_id)): Path<(u64, u64)>, Query(query): Query<LogQuery>) -> AppResult<Json<JobLog>> {
+pub async fn log(
+    State(state): State<AppState>,
+    Path((project, job_id)): Path<(u64, u64)>,
+    Query(query): Query<LogQuery>,
+) -> AppResult<Json<JobLog>> {
     state.ensure_watched(project).await?;
     // The job first: if it says finished, the trace read after it is complete.
-    let job = state.gitlab().job(project, job_id).await.map_err(|e| state.read_error(e))?;
-    let trace = state.gitlab().trace(project, job_id).await.map_err(|e| state.read_error(e))?;
+    let job = state
+        .gitlab()
+        .job(project, job_id)
+        .await
+        .map_err(|e| state.read_error(e))?;
+    let trace = state
+        .gitlab()
+        .trace(project, job_id)
+        .await
+        .map_err(|e| state.read_error(e))?;
     let offset = query.offset.unwrap_or(0);
     let size = trace.len() as u64;
     if offset > size {
         return Err(AppError::new(
             StatusCode::RANGE_NOT_SATISFIABLE,
             ErrorCode::OffsetOutOfRange,
-            format!("offset {offset} is past the end of job {job_id}'s log, which is {size} bytes long. Read from offset 0 to start over."),
+            format!(
+                "offset {offset} is past the end of job {job_id}'s log, which is {size} bytes long. Read from offset 0 to start over."
+            ),
         ));
     }
     let content = String::from_utf8_lossy(&trace[offset as usize..]).into_owned();
-    Ok(Json(JobLog { job_id, offset, next_offset: size, content, complete: job.status.is_completed(), status: job.status }))
+    Ok(Json(JobLog {
+        job_id,
+        offset,
+        next_offset: size,
+        content,
+        complete: job.status.is_completed(),
+        status: job.status,
+    }))
 }
 
 /// Retries a job: GitLab makes a new job with a new id.
 #[utoipa::path(post, path = "/api/v1/projects/{project_id}/jobs/{job_id}/retry", tag = "actions",
     params(("project_id" = u64, Path), ("job_id" = u64, Path)),
     responses((status = 200, body = ActionOutcome), (status = 403, body = ErrorBody, description = "not allowed, or GitLab: Job is not retryable"), (status = 404, body = ErrorBody)))]
-pub async fn retry(State(state): State<AppState>, Path((project, job_id)): Path<(u64, u64)>) -> AppResult<Json<ActionOutcome>> {
+pub async fn retry(
+    State(state): State<AppState>,
+    Path((project, job_id)): Path<(u64, u64)>,
+) -> AppResult<Json<ActionOutcome>> {
     state.ensure_actions_allowed()?;
     state.ensure_watched(project).await?;
-    let job = state.gitlab().retry_job(project, job_id).await.map_err(|e| state.action_error(e))?;
+    let job = state
+        .gitlab()
+        .retry_job(project, job_id)
+        .await
+        .map_err(|e| state.action_error(e))?;
     Ok(Json(ActionOutcome {
         message: format!("Job {} is retrying as job #{}.", job.name, job.id),
         job: Some(to_wire(job)),
@@ -72,10 +107,17 @@ pub async fn retry(State(state): State<AppState>, Path((project, job_id)): Path<
 #[utoipa::path(post, path = "/api/v1/projects/{project_id}/jobs/{job_id}/cancel", tag = "actions",
     params(("project_id" = u64, Path), ("job_id" = u64, Path)),
     responses((status = 200, body = ActionOutcome), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn cancel(State(state): State<AppState>, Path((project, job_id)): Path<(u64, u64)>) -> AppResult<Json<ActionOutcome>> {
+pub async fn cancel(
+    State(state): State<AppState>,
+    Path((project, job_id)): Path<(u64, u64)>,
+) -> AppResult<Json<ActionOutcome>> {
     state.ensure_actions_allowed()?;
     state.ensure_watched(project).await?;
-    let job = state.gitlab().cancel_job(project, job_id).await.map_err(|e| state.action_error(e))?;
+    let job = state
+        .gitlab()
+        .cancel_job(project, job_id)
+        .await
+        .map_err(|e| state.action_error(e))?;
     Ok(Json(ActionOutcome {
         message: format!("Job {} #{} is {}.", job.name, job.id, job.status.label()),
         job: Some(to_wire(job)),
@@ -88,23 +130,46 @@ pub async fn cancel(State(state): State<AppState>, Path((project, job_id)): Path
     params(("project_id" = u64, Path), ("job_id" = u64, Path)),
     request_body(content = Option<PlayRequest>, description = "Variables for the job; the body may be empty"),
     responses((status = 200, body = ActionOutcome), (status = 400, body = ErrorBody, description = "bad body, or GitLab: Unplayable Job"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn play(State(state): State<AppState>, Path((project, job_id)): Path<(u64, u64)>, body: Bytes) -> AppResult<Json<ActionOutcome>> {
+pub async fn play(
+    State(state): State<AppState>,
+    Path((project, job_id)): Path<(u64, u64)>,
+    body: Bytes,
+) -> AppResult<Json<ActionOutcome>> {
     state.ensure_actions_allowed()?;
     let request: PlayRequest = if body.iter().all(u8::is_ascii_whitespace) {
         PlayRequest::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| {
+        let shape = |reason: String| {
             AppError::bad_request(format!(
-                "The body must be JSON like {{\"variables\": [{{\"key\": \"NAME\", \"value\": \"...\"}}]}} ({e})."
+                "The body must be JSON like {{\"variables\": [{{\"key\": \"NAME\", \"value\": \"...\"}}]}} ({reason})."
             ))
-        })?
+        };
+        match serde_json::from_slice::<serde_json::Value>(&body)
+            .map_err(|e| shape(e.to_string()))?
+        {
+            object @ serde_json::Value::Object(_) => {
+                serde_json::from_value(object).map_err(|e| shape(e.to_string()))?
+            }
+            _ => return Err(shape("not an object".into())),
+        }
     };
     if let Some(bad) = request.variables.iter().find(|v| v.key.trim().is_empty()) {
-        return Err(AppError::bad_request(format!("A variable has an empty name (value `{}`); give every variable a name.", bad.value)));
+        return Err(AppError::bad_request(format!(
+            "A variable has an empty name (value `{}`); give every variable a name.",
+            bad.value
+        )));
     }
     state.ensure_watched(project).await?;
-    let variables: Vec<(String, String)> = request.variables.into_iter().map(|v| (v.key, v.value)).collect();
-    let job = state.gitlab().play_job(project, job_id, &variables).await.map_err(|e| state.action_error(e))?;
+    let variables: Vec<(String, String)> = request
+        .variables
+        .into_iter()
+        .map(|v| (v.key, v.value))
+        .collect();
+    let job = state
+        .gitlab()
+        .play_job(project, job_id, &variables)
+        .await
+        .map_err(|e| state.action_error(e))?;
     Ok(Json(ActionOutcome {
         message: format!("Job {} #{} is {}.", job.name, job.id, job.status.label()),
         job: Some(to_wire(job)),

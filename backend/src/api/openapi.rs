@@ -3,7 +3,10 @@ use utoipa::OpenApi;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "stageboard API", description = "GitLab pipelines, jobs and logs for the stageboard dashboard. Errors always use the ErrorBody shape."),
+    info(
+        title = "stageboard API",
+        description = "GitLab pipelines, jobs and logs for the stageboard dashboard. Errors always use the ErrorBody shape."
+    ),
     paths(
         super::projects::list,
         super::pipelines::list,

@@ -3,7 +3,8 @@ use std::collections::{BTreeMap, HashMap};
 use axum::Json;
 use axum::extract::State;
 use stageboard_protocol::{
-    ActionOutcome, Downstream, ErrorBody, Job, Pipeline, PipelineDetail, PipelinePage, Stage, StageOrderSource, Status,
+    ActionOutcome, Downstream, ErrorBody, Job, Pipeline, PipelineDetail, PipelinePage, Stage,
+    StageOrderSource, Status,
 };
 
 use super::extract::{Path, Query};
@@ -32,11 +33,18 @@ pub struct ListQuery {
 #[utoipa::path(get, path = "/api/v1/projects/{project_id}/pipelines", tag = "pipelines",
     params(("project_id" = u64, Path), ListQuery),
     responses((status = 200, body = PipelinePage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn list(State(state): State<AppState>, Path(project): Path<u64>, Query(query): Query<ListQuery>) -> AppResult<Json<PipelinePage>> {
+pub async fn list(
+    State(state): State<AppState>,
+    Path(project): Path<u64>,
+    Query(query): Query<ListQuery>,
+) -> AppResult<Json<PipelinePage>> {
     if let Some(status) = &query.status {
         if !Status::KNOWN.iter().any(|s| s.as_str() == status) {
             let known: Vec<&str> = Status::KNOWN.iter().map(Status::as_str).collect();
-            return Err(AppError::bad_request(format!("status `{status}` is not one of {}.", known.join(", "))));
+            return Err(AppError::bad_request(format!(
+                "status `{status}` is not one of {}.",
+                known.join(", ")
+            )));
         }
     }
     let page = query.page.unwrap_or(1).max(1);
@@ -47,9 +55,17 @@ pub async fn list(State(state): State<AppState>, Path(project): Path<u64>, Query
         status: query.status,
         source: query.source.filter(|s| !s.is_empty()),
     };
-    let found = state.gitlab().pipelines(project, &filter, page, per_page).await.map_err(|e| state.read_error(e))?;
+    let found = state
+        .gitlab()
+        .pipelines(project, &filter, page, per_page)
+        .await
+        .map_err(|e| state.read_error(e))?;
     Ok(Json(PipelinePage {
-        pipelines: found.items.into_iter().map(|p| wire::pipeline(p, project)).collect(),
+        pipelines: found
+            .items
+            .into_iter()
+            .map(|p| wire::pipeline(p, project))
+            .collect(),
         page,
         per_page,
         next_page: found.next_page,
@@ -61,7 +77,10 @@ pub async fn list(State(state): State<AppState>, Path(project): Path<u64>, Query
 #[utoipa::path(get, path = "/api/v1/projects/{project_id}/pipelines/{pipeline_id}", tag = "pipelines",
     params(("project_id" = u64, Path), ("pipeline_id" = u64, Path)),
     responses((status = 200, body = PipelineDetail), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
-pub async fn show(State(state): State<AppState>, Path((project, pipeline_id)): Path<(u64, u64)>) -> AppResult<Json<PipelineDetail>> {
+pub async fn show(
+    State(state): State<AppState>,
+    Path((project, pipeline_id)): Path<(u64, u64)>,
+) -> AppResult<Json<PipelineDetail>> {
     state.ensure_watched(project).await?;
     let gitlab = state.gitlab();
     let project_key = project.to_string();
@@ -73,7 +92,10 @@ pub async fn show(State(state): State<AppState>, Path((project, pipeline_id)): P
     )
     .map_err(|e| state.read_error(e))?;
     let graph = match pipeline.iid {
-        Some(iid) => match gitlab.pipeline_graph(&project_info.path_with_namespace, iid).await {
+        Some(iid) => match gitlab
+            .pipeline_graph(&project_info.path_with_namespace, iid)
+            .await
+        {
             Ok(graph) => Some(graph),
             Err(e) => {
                 tracing::info!(project, pipeline_id, error = %e, "GraphQL unavailable; ordering stages by job ids");
@@ -88,9 +110,19 @@ pub async fn show(State(state): State<AppState>, Path((project, pipeline_id)): P
 /// Puts a pipeline page together from GitLab's pieces. With GraphQL's graph, stages follow
 /// GitLab's order and jobs carry their `needs`; without it, stages are ordered by their smallest
 /// job id (jobs are created in stage order, retries get higher ids).
-pub fn assemble(project: u64, pipeline: GlPipeline, jobs: Vec<GlJob>, bridges: Vec<GlJob>, graph: Option<PipelineGraph>) -> PipelineDetail {
+pub fn assemble(
+    project: u64,
+    pipeline: GlPipeline,
+    jobs: Vec<GlJob>,
+    bridges: Vec<GlJob>,
+    graph: Option<PipelineGraph>,
+) -> PipelineDetail {
     let pipeline_id = pipeline.id;
-    let commit = jobs.iter().chain(&bridges).find_map(|j| j.commit.clone()).map(wire::commit);
+    let commit = jobs
+        .iter()
+        .chain(&bridges)
+        .find_map(|j| j.commit.clone())
+        .map(wire::commit);
     let mut pipeline: Pipeline = wire::pipeline(pipeline, project);
     pipeline.commit = commit;
 
@@ -100,7 +132,11 @@ pub fn assemble(project: u64, pipeline: GlPipeline, jobs: Vec<GlJob>, bridges: V
         let id = newest.entry(job.name.as_str()).or_insert(job.id);
         *id = (*id).max(job.id);
     }
-    let retried = |job: &GlJob| newest.get(job.name.as_str()).is_some_and(|&id| id != job.id);
+    let retried = |job: &GlJob| {
+        newest
+            .get(job.name.as_str())
+            .is_some_and(|&id| id != job.id)
+    };
     let needs: HashMap<String, Vec<String>> = graph
         .iter()
         .flat_map(|g| &g.stages)
@@ -130,7 +166,10 @@ pub fn assemble(project: u64, pipeline: GlPipeline, jobs: Vec<GlJob>, bridges: V
         *lowest = (*lowest).min(job.id);
         let is_retried = retried(job);
         let job_needs = needs.get(&job.name).cloned().unwrap_or_default();
-        by_stage.entry(job.stage.clone()).or_default().push(wire::job(job.clone(), pipeline_id, is_retried, job_needs));
+        by_stage
+            .entry(job.stage.clone())
+            .or_default()
+            .push(wire::job(job.clone(), pipeline_id, is_retried, job_needs));
     }
     let mut order: Vec<String> = match &graph {
         Some(g) => g.stages.iter().map(|s| s.name.clone()).collect(),
@@ -158,7 +197,11 @@ pub fn assemble(project: u64, pipeline: GlPipeline, jobs: Vec<GlJob>, bridges: V
         pipeline,
         stages,
         downstream,
-        stage_order: if graph.is_some() { StageOrderSource::Graphql } else { StageOrderSource::JobIds },
+        stage_order: if graph.is_some() {
+            StageOrderSource::Graphql
+        } else {
+            StageOrderSource::JobIds
+        },
     }
 }
 
@@ -166,10 +209,17 @@ pub fn assemble(project: u64, pipeline: GlPipeline, jobs: Vec<GlJob>, bridges: V
 #[utoipa::path(post, path = "/api/v1/projects/{project_id}/pipelines/{pipeline_id}/retry", tag = "actions",
     params(("project_id" = u64, Path), ("pipeline_id" = u64, Path)),
     responses((status = 200, body = ActionOutcome), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn retry(State(state): State<AppState>, Path((project, pipeline_id)): Path<(u64, u64)>) -> AppResult<Json<ActionOutcome>> {
+pub async fn retry(
+    State(state): State<AppState>,
+    Path((project, pipeline_id)): Path<(u64, u64)>,
+) -> AppResult<Json<ActionOutcome>> {
     state.ensure_actions_allowed()?;
     state.ensure_watched(project).await?;
-    let pipeline = state.gitlab().retry_pipeline(project, pipeline_id).await.map_err(|e| state.action_error(e))?;
+    let pipeline = state
+        .gitlab()
+        .retry_pipeline(project, pipeline_id)
+        .await
+        .map_err(|e| state.action_error(e))?;
     Ok(Json(ActionOutcome {
         message: format!("Pipeline #{pipeline_id} is retrying its failed and canceled jobs."),
         job: None,
@@ -181,10 +231,17 @@ pub async fn retry(State(state): State<AppState>, Path((project, pipeline_id)): 
 #[utoipa::path(post, path = "/api/v1/projects/{project_id}/pipelines/{pipeline_id}/cancel", tag = "actions",
     params(("project_id" = u64, Path), ("pipeline_id" = u64, Path)),
     responses((status = 200, body = ActionOutcome), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn cancel(State(state): State<AppState>, Path((project, pipeline_id)): Path<(u64, u64)>) -> AppResult<Json<ActionOutcome>> {
+pub async fn cancel(
+    State(state): State<AppState>,
+    Path((project, pipeline_id)): Path<(u64, u64)>,
+) -> AppResult<Json<ActionOutcome>> {
     state.ensure_actions_allowed()?;
     state.ensure_watched(project).await?;
-    let pipeline = state.gitlab().cancel_pipeline(project, pipeline_id).await.map_err(|e| state.action_error(e))?;
+    let pipeline = state
+        .gitlab()
+        .cancel_pipeline(project, pipeline_id)
+        .await
+        .map_err(|e| state.action_error(e))?;
     Ok(Json(ActionOutcome {
         message: format!("Pipeline #{pipeline_id} is {}.", pipeline.status.label()),
         job: None,

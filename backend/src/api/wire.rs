@@ -5,12 +5,22 @@ use stageboard_protocol as wire;
 use crate::gitlab::types::{GlCommit, GlJob, GlPipeline, GlUser};
 
 pub fn user(u: GlUser) -> wire::User {
-    wire::User { id: u.id, username: u.username, name: u.name, avatar_url: u.avatar_url }
+    wire::User {
+        id: u.id,
+        username: u.username,
+        name: u.name,
+        avatar_url: u.avatar_url,
+    }
 }
 
 pub fn commit(c: GlCommit) -> wire::Commit {
     let short_sha = c.short_id.unwrap_or_else(|| c.id.chars().take(8).collect());
-    wire::Commit { sha: c.id, short_sha, title: c.title.unwrap_or_default(), author_name: c.author_name.unwrap_or_default() }
+    wire::Commit {
+        sha: c.id,
+        short_sha,
+        title: c.title.unwrap_or_default(),
+        author_name: c.author_name.unwrap_or_default(),
+    }
 }
 
 pub fn pipeline(p: GlPipeline, project_id: u64) -> wire::Pipeline {

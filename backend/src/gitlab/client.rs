@@ -57,20 +57,36 @@ pub struct GitlabClient {
 
 impl std::fmt::Debug for GitlabClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GitlabClient").field("base", &self.base.as_str()).finish_non_exhaustive()
+        f.debug_struct("GitlabClient")
+            .field("base", &self.base.as_str())
+            .finish_non_exhaustive()
     }
 }
 
 impl GitlabClient {
-    pub fn new(base: Url, token: SecretString, options: ClientOptions) -> Result<Self, GitlabError> {
+    pub fn new(
+        base: Url,
+        token: SecretString,
+        options: ClientOptions,
+    ) -> Result<Self, GitlabError> {
         let http = reqwest::Client::builder()
             .user_agent(concat!("stageboard/", env!("CARGO_PKG_VERSION")))
             .timeout(options.timeout)
             .connect_timeout(options.timeout.min(Duration::from_secs(5)))
             .build()
-            .map_err(|e| GitlabError::Unreachable { url: base.to_string(), reason: e.to_string() })?;
-        let base = Url::parse(base.as_str().trim_end_matches('/')).expect("a URL without its trailing slash is still a URL");
-        Ok(GitlabClient { http, base, token, options, paused_until: Mutex::new(None) })
+            .map_err(|e| GitlabError::Unreachable {
+                url: base.to_string(),
+                reason: e.to_string(),
+            })?;
+        let base = Url::parse(base.as_str().trim_end_matches('/'))
+            .expect("a URL without its trailing slash is still a URL");
+        Ok(GitlabClient {
+            http,
+            base,
+            token,
+            options,
+            paused_until: Mutex::new(None),
+        })
     }
 
     pub fn base_url(&self) -> &Url {
@@ -82,23 +98,41 @@ impl GitlabClient {
     }
 
     /// A GET of one JSON document under `/api/v4`.
-    pub async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<T, GitlabError> {
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, GitlabError> {
         let (_, body) = self.read(&format!("/api/v4{path}"), query).await?;
         decode(path, &body)
     }
 
     /// One page of a list.
-    pub async fn page<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)], page: u32, per_page: u32) -> Result<Page<T>, GitlabError> {
+    pub async fn page<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        page: u32,
+        per_page: u32,
+    ) -> Result<Page<T>, GitlabError> {
         let mut query = query.to_vec();
         query.push(("page", page.to_string()));
         query.push(("per_page", per_page.clamp(1, 100).to_string()));
         let (headers, body) = self.read(&format!("/api/v4{path}"), &query).await?;
         let items = decode(path, &body)?;
-        Ok(Page { items, next_page: next_page(&headers), total: header_number(&headers, "x-total") })
+        Ok(Page {
+            items,
+            next_page: next_page(&headers),
+            total: header_number(&headers, "x-total"),
+        })
     }
 
     /// Every item of a list, following `x-next-page` (or `Link: rel="next"`) to the end.
-    pub async fn all<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<Vec<T>, GitlabError> {
+    pub async fn all<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<Vec<T>, GitlabError> {
         let mut items = Vec::new();
         let mut page = 1;
         loop {
@@ -107,7 +141,11 @@ impl GitlabClient {
             match chunk.next_page {
                 Some(next) if next > page && next <= MAX_PAGES => page = next,
                 Some(_) => {
-                    tracing::warn!(path, pages = page, "stopped following pagination at the page limit");
+                    tracing::warn!(
+                        path,
+                        pages = page,
+                        "stopped following pagination at the page limit"
+                    );
                     break;
                 }
                 None => break,
@@ -122,18 +160,31 @@ impl GitlabClient {
     }
 
     /// A POST under `/api/v4` (an action): sent once, never retried by stageboard.
-    pub async fn post<T: DeserializeOwned>(&self, path: &str, body: Option<&Value>) -> Result<T, GitlabError> {
-        let (_, bytes) = self.send(Method::POST, &format!("/api/v4{path}"), &[], body).await?;
+    pub async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<T, GitlabError> {
+        let (_, bytes) = self
+            .send(Method::POST, &format!("/api/v4{path}"), &[], body)
+            .await?;
         decode(path, &bytes)
     }
 
     /// A GraphQL query; `errors` in the answer become an error.
-    pub async fn graphql<T: DeserializeOwned>(&self, query: &str, variables: Value) -> Result<T, GitlabError> {
+    pub async fn graphql<T: DeserializeOwned>(
+        &self,
+        query: &str,
+        variables: Value,
+    ) -> Result<T, GitlabError> {
         let request = serde_json::json!({ "query": query, "variables": variables });
         // GraphQL reads are POSTs but safe to repeat.
         let mut attempt = 0;
         let (_, bytes) = loop {
-            match self.send(Method::POST, "/api/graphql", &[], Some(&request)).await {
+            match self
+                .send(Method::POST, "/api/graphql", &[], Some(&request))
+                .await
+            {
                 Err(e) if e.is_transient() && attempt < self.options.read_retries => {
                     attempt += 1;
                     tokio::time::sleep(self.options.backoff * 2u32.pow(attempt - 1)).await;
@@ -142,16 +193,34 @@ impl GitlabClient {
             }
         };
         let answer: Value = decode("graphql", &bytes)?;
-        if let Some(errors) = answer.get("errors").and_then(Value::as_array).filter(|e| !e.is_empty()) {
-            let message = errors.iter().filter_map(|e| e.get("message").and_then(Value::as_str)).collect::<Vec<_>>().join("; ");
-            return Err(GitlabError::Rejected { status: 200, message });
+        if let Some(errors) = answer
+            .get("errors")
+            .and_then(Value::as_array)
+            .filter(|e| !e.is_empty())
+        {
+            let message = errors
+                .iter()
+                .filter_map(|e| e.get("message").and_then(Value::as_str))
+                .collect::<Vec<_>>()
+                .join("; ");
+            return Err(GitlabError::Rejected {
+                status: 200,
+                message,
+            });
         }
         let data = answer.get("data").cloned().unwrap_or(Value::Null);
-        serde_json::from_value(data).map_err(|e| GitlabError::InvalidResponse { what: "graphql".into(), reason: e.to_string() })
+        serde_json::from_value(data).map_err(|e| GitlabError::InvalidResponse {
+            what: "graphql".into(),
+            reason: e.to_string(),
+        })
     }
 
     /// A GET, retried with backoff on 5xx and network errors.
-    async fn read(&self, path: &str, query: &[(&str, String)]) -> Result<(HeaderMap, Bytes), GitlabError> {
+    async fn read(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<(HeaderMap, Bytes), GitlabError> {
         let mut attempt = 0;
         loop {
             match self.send(Method::GET, path, query, None).await {
@@ -165,14 +234,27 @@ impl GitlabClient {
         }
     }
 
-    async fn send(&self, method: Method, path: &str, query: &[(&str, String)], body: Option<&Value>) -> Result<(HeaderMap, Bytes), GitlabError> {
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<(HeaderMap, Bytes), GitlabError> {
         if let Some(wait) = self.pause_left() {
             return Err(GitlabError::RateLimited { retry_after: wait });
         }
-        let mut token = HeaderValue::from_str(self.token.expose_secret())
-            .map_err(|_| GitlabError::Unauthorized { message: "the configured token contains characters a header cannot carry".into() })?;
+        let mut token = HeaderValue::from_str(self.token.expose_secret()).map_err(|_| {
+            GitlabError::Unauthorized {
+                message: "the configured token contains characters a header cannot carry".into(),
+            }
+        })?;
         token.set_sensitive(true);
-        let mut request = self.http.request(method, self.url(path)).header("private-token", token).query(query);
+        let mut request = self
+            .http
+            .request(method, self.url(path))
+            .header("private-token", token)
+            .query(query);
         if let Some(body) = body {
             request = request.json(body);
         }
@@ -196,7 +278,10 @@ impl GitlabClient {
             // reqwest's message names the URL (never the token, which travels in a header).
             e.without_url().to_string()
         };
-        GitlabError::Unreachable { url: self.base.to_string(), reason }
+        GitlabError::Unreachable {
+            url: self.base.to_string(),
+            reason,
+        }
     }
 
     fn refusal(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> GitlabError {
@@ -210,14 +295,22 @@ impl GitlabClient {
             StatusCode::UNAUTHORIZED => GitlabError::Unauthorized { message },
             StatusCode::FORBIDDEN => GitlabError::Forbidden { message },
             StatusCode::NOT_FOUND => GitlabError::NotFound { message },
-            s if s.is_server_error() => GitlabError::Server { status: s.as_u16(), message },
-            s => GitlabError::Rejected { status: s.as_u16(), message },
+            s if s.is_server_error() => GitlabError::Server {
+                status: s.as_u16(),
+                message,
+            },
+            s => GitlabError::Rejected {
+                status: s.as_u16(),
+                message,
+            },
         }
     }
 
     fn pause_left(&self) -> Option<Duration> {
         let paused = self.paused_until.lock().expect("pause lock");
-        paused.and_then(|until| until.checked_duration_since(Instant::now())).filter(|d| !d.is_zero())
+        paused
+            .and_then(|until| until.checked_duration_since(Instant::now()))
+            .filter(|d| !d.is_zero())
     }
 
     fn pause_for(&self, wait: Duration) {
@@ -230,7 +323,10 @@ impl GitlabClient {
     fn observe_budget(&self, headers: &HeaderMap) {
         if header_number(headers, "ratelimit-remaining") == Some(0) {
             if let Some(reset) = header_number(headers, "ratelimit-reset") {
-                let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_secs();
                 self.pause_for(Duration::from_secs(reset.saturating_sub(now).max(1)));
             }
         }
@@ -238,7 +334,10 @@ impl GitlabClient {
 }
 
 fn decode<T: DeserializeOwned>(what: &str, body: &[u8]) -> Result<T, GitlabError> {
-    serde_json::from_slice(body).map_err(|e| GitlabError::InvalidResponse { what: what.to_owned(), reason: e.to_string() })
+    serde_json::from_slice(body).map_err(|e| GitlabError::InvalidResponse {
+        what: what.to_owned(),
+        reason: e.to_string(),
+    })
 }
 
 fn header_number(headers: &HeaderMap, name: &str) -> Option<u64> {
@@ -247,15 +346,23 @@ fn header_number(headers: &HeaderMap, name: &str) -> Option<u64> {
 
 /// `x-next-page`, else the page number in `Link: <...page=N...>; rel="next"`.
 fn next_page(headers: &HeaderMap) -> Option<u32> {
-    if let Some(n) = headers.get("x-next-page").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok()) {
+    if let Some(n) = headers
+        .get("x-next-page")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+    {
         return Some(n);
     }
     let link = headers.get("link")?.to_str().ok()?;
-    link.split(',').find(|part| part.contains("rel=\"next\"")).and_then(|part| {
-        let url = part.trim().strip_prefix('<')?.split('>').next()?;
-        let url = Url::parse(url).ok()?;
-        url.query_pairs().find(|(k, _)| k == "page").and_then(|(_, v)| v.parse().ok())
-    })
+    link.split(',')
+        .find(|part| part.contains("rel=\"next\""))
+        .and_then(|part| {
+            let url = part.trim().strip_prefix('<')?.split('>').next()?;
+            let url = Url::parse(url).ok()?;
+            url.query_pairs()
+                .find(|(k, _)| k == "page")
+                .and_then(|(_, v)| v.parse().ok())
+        })
 }
 
 /// `Retry-After` (seconds or an HTTP date), else `RateLimit-Reset` (a Unix time).
@@ -296,8 +403,15 @@ mod tests {
 
     #[test]
     fn retry_after_prefers_the_header_then_the_reset_time() {
-        assert_eq!(retry_after(&headers(&[("retry-after", "42")])), Some(Duration::from_secs(42)));
-        let in_ten = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + 10;
+        assert_eq!(
+            retry_after(&headers(&[("retry-after", "42")])),
+            Some(Duration::from_secs(42))
+        );
+        let in_ten = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 10;
         let wait = retry_after(&headers(&[("ratelimit-reset", &in_ten.to_string())])).unwrap();
         assert!(wait <= Duration::from_secs(10) && wait >= Duration::from_secs(8));
         assert_eq!(retry_after(&headers(&[])), None);

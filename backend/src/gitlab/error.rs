@@ -24,7 +24,10 @@ pub enum GitlabError {
 impl GitlabError {
     /// Worth trying the same read again: GitLab or the way to it failed, not the request.
     pub fn is_transient(&self) -> bool {
-        matches!(self, GitlabError::Unreachable { .. } | GitlabError::Server { .. })
+        matches!(
+            self,
+            GitlabError::Unreachable { .. } | GitlabError::Server { .. }
+        )
     }
 }
 
@@ -35,7 +38,7 @@ pub fn error_message(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) else {
         let text = text.trim();
-        return if text.starts_with('<') || text.is_empty() {
+        return if text.starts_with('<') || text.starts_with('{') || text.is_empty() {
             "no readable message".to_owned()
         } else {
             text.chars().take(300).collect()
@@ -47,7 +50,14 @@ pub fn error_message(body: &[u8]) -> String {
             .iter()
             .map(|(k, v)| match v {
                 serde_json::Value::Array(items) => {
-                    let items: Vec<String> = items.iter().map(|i| i.as_str().map(str::to_owned).unwrap_or_else(|| i.to_string())).collect();
+                    let items: Vec<String> = items
+                        .iter()
+                        .map(|i| {
+                            i.as_str()
+                                .map(str::to_owned)
+                                .unwrap_or_else(|| i.to_string())
+                        })
+                        .collect();
                     format!("{k} {}", items.join(", "))
                 }
                 serde_json::Value::String(s) => format!("{k}: {s}"),
@@ -72,15 +82,32 @@ mod tests {
 
     #[test]
     fn reads_every_error_body_shape() {
-        assert_eq!(error_message(br#"{"message":"403 Forbidden - Job is not retryable"}"#), "403 Forbidden - Job is not retryable");
-        assert_eq!(error_message(br#"{"error":"scope does not have a valid value"}"#), "scope does not have a valid value");
-        assert_eq!(error_message(br#"{"message":{"name":["can't be blank"]}}"#), "name can't be blank");
-        assert_eq!(error_message(br#"{"message":{"error":"This endpoint has been requested too many times."}}"#), "error: This endpoint has been requested too many times.");
+        assert_eq!(
+            error_message(br#"{"message":"403 Forbidden - Job is not retryable"}"#),
+            "403 Forbidden - Job is not retryable"
+        );
+        assert_eq!(
+            error_message(br#"{"error":"scope does not have a valid value"}"#),
+            "scope does not have a valid value"
+        );
+        assert_eq!(
+            error_message(br#"{"message":{"name":["can't be blank"]}}"#),
+            "name can't be blank"
+        );
+        assert_eq!(
+            error_message(
+                br#"{"message":{"error":"This endpoint has been requested too many times."}}"#
+            ),
+            "error: This endpoint has been requested too many times."
+        );
         assert_eq!(
             error_message(br#"{"error":"invalid_token","error_description":"Token is expired. You can either do re-authorization or token refresh."}"#),
             "Token is expired. You can either do re-authorization or token refresh."
         );
         assert_eq!(error_message(b"Retry later\n"), "Retry later");
-        assert_eq!(error_message(b"<html><body>502 Bad Gateway</body></html>"), "no readable message");
+        assert_eq!(
+            error_message(b"<html><body>502 Bad Gateway</body></html>"),
+            "no readable message"
+        );
     }
 }

@@ -85,12 +85,18 @@ struct NeedNode {
 
 impl PipelineGraph {
     pub fn from_answer(data: Value) -> Result<Self> {
-        let answer: Answer = serde_json::from_value(data)
-            .map_err(|e| GitlabError::InvalidResponse { what: "graphql pipeline".into(), reason: e.to_string() })?;
-        let pipeline = answer
-            .project
-            .and_then(|p| p.pipeline)
-            .ok_or_else(|| GitlabError::NotFound { message: "GraphQL knows no such pipeline".into() })?;
+        let answer: Answer =
+            serde_json::from_value(data).map_err(|e| GitlabError::InvalidResponse {
+                what: "graphql pipeline".into(),
+                reason: e.to_string(),
+            })?;
+        let pipeline =
+            answer
+                .project
+                .and_then(|p| p.pipeline)
+                .ok_or_else(|| GitlabError::NotFound {
+                    message: "GraphQL knows no such pipeline".into(),
+                })?;
         let stages = pipeline
             .stages
             .nodes
@@ -105,7 +111,10 @@ impl PipelineGraph {
                     .map(|job| GraphJob {
                         id: job.id.rsplit('/').next().and_then(|n| n.parse().ok()),
                         name: job.name,
-                        needs: job.needs.map(|n| n.nodes.into_iter().map(|n| n.name).collect()).unwrap_or_default(),
+                        needs: job
+                            .needs
+                            .map(|n| n.nodes.into_iter().map(|n| n.name).collect())
+                            .unwrap_or_default(),
                     })
                     .collect(),
             })

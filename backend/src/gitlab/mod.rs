@@ -36,7 +36,13 @@ pub trait Gitlab: Send + Sync + 'static {
     async fn project(&self, id_or_path: &str) -> Result<GlProject>;
     /// Projects the token's user is a member of.
     async fn member_projects(&self) -> Result<Vec<GlProject>>;
-    async fn pipelines(&self, project: u64, filter: &PipelineFilter, page: u32, per_page: u32) -> Result<Page<GlPipeline>>;
+    async fn pipelines(
+        &self,
+        project: u64,
+        filter: &PipelineFilter,
+        page: u32,
+        per_page: u32,
+    ) -> Result<Page<GlPipeline>>;
     async fn pipeline(&self, project: u64, pipeline: u64) -> Result<GlPipeline>;
     /// Every job of a pipeline, retried ones included, bridges excluded.
     async fn pipeline_jobs(&self, project: u64, pipeline: u64) -> Result<Vec<GlJob>>;
@@ -48,7 +54,12 @@ pub trait Gitlab: Send + Sync + 'static {
     async fn trace(&self, project: u64, job: u64) -> Result<Bytes>;
     async fn retry_job(&self, project: u64, job: u64) -> Result<GlJob>;
     async fn cancel_job(&self, project: u64, job: u64) -> Result<GlJob>;
-    async fn play_job(&self, project: u64, job: u64, variables: &[(String, String)]) -> Result<GlJob>;
+    async fn play_job(
+        &self,
+        project: u64,
+        job: u64,
+        variables: &[(String, String)],
+    ) -> Result<GlJob>;
     async fn retry_pipeline(&self, project: u64, pipeline: u64) -> Result<GlPipeline>;
     async fn cancel_pipeline(&self, project: u64, pipeline: u64) -> Result<GlPipeline>;
 }
@@ -65,7 +76,11 @@ impl Gitlab for GitlabClient {
     }
 
     async fn project(&self, id_or_path: &str) -> Result<GlProject> {
-        self.get(&format!("/projects/{}", project_path_param(id_or_path)), &[]).await
+        self.get(
+            &format!("/projects/{}", project_path_param(id_or_path)),
+            &[],
+        )
+        .await
     }
 
     async fn member_projects(&self) -> Result<Vec<GlProject>> {
@@ -78,7 +93,13 @@ impl Gitlab for GitlabClient {
         self.all("/projects", &query).await
     }
 
-    async fn pipelines(&self, project: u64, filter: &PipelineFilter, page: u32, per_page: u32) -> Result<Page<GlPipeline>> {
+    async fn pipelines(
+        &self,
+        project: u64,
+        filter: &PipelineFilter,
+        page: u32,
+        per_page: u32,
+    ) -> Result<Page<GlPipeline>> {
         let mut query = Vec::new();
         if let Some(r) = &filter.git_ref {
             query.push(("ref", r.clone()));
@@ -89,56 +110,95 @@ impl Gitlab for GitlabClient {
         if let Some(s) = &filter.source {
             query.push(("source", s.clone()));
         }
-        self.page(&format!("/projects/{project}/pipelines"), &query, page, per_page).await
+        self.page(
+            &format!("/projects/{project}/pipelines"),
+            &query,
+            page,
+            per_page,
+        )
+        .await
     }
 
     async fn pipeline(&self, project: u64, pipeline: u64) -> Result<GlPipeline> {
-        self.get(&format!("/projects/{project}/pipelines/{pipeline}"), &[]).await
+        self.get(&format!("/projects/{project}/pipelines/{pipeline}"), &[])
+            .await
     }
 
     async fn pipeline_jobs(&self, project: u64, pipeline: u64) -> Result<Vec<GlJob>> {
         let query = [("include_retried", "true".to_owned())];
-        self.all(&format!("/projects/{project}/pipelines/{pipeline}/jobs"), &query).await
+        self.all(
+            &format!("/projects/{project}/pipelines/{pipeline}/jobs"),
+            &query,
+        )
+        .await
     }
 
     async fn pipeline_bridges(&self, project: u64, pipeline: u64) -> Result<Vec<GlJob>> {
-        self.all(&format!("/projects/{project}/pipelines/{pipeline}/bridges"), &[]).await
+        self.all(
+            &format!("/projects/{project}/pipelines/{pipeline}/bridges"),
+            &[],
+        )
+        .await
     }
 
     async fn pipeline_graph(&self, project_path: &str, pipeline_iid: u64) -> Result<PipelineGraph> {
         let answer = self
-            .graphql(graph::QUERY, json!({ "fullPath": project_path, "iid": pipeline_iid.to_string() }))
+            .graphql(
+                graph::QUERY,
+                json!({ "fullPath": project_path, "iid": pipeline_iid.to_string() }),
+            )
             .await?;
         PipelineGraph::from_answer(answer)
     }
 
     async fn job(&self, project: u64, job: u64) -> Result<GlJob> {
-        self.get(&format!("/projects/{project}/jobs/{job}"), &[]).await
+        self.get(&format!("/projects/{project}/jobs/{job}"), &[])
+            .await
     }
 
     async fn trace(&self, project: u64, job: u64) -> Result<Bytes> {
-        self.get_bytes(&format!("/projects/{project}/jobs/{job}/trace")).await
+        self.get_bytes(&format!("/projects/{project}/jobs/{job}/trace"))
+            .await
     }
 
     async fn retry_job(&self, project: u64, job: u64) -> Result<GlJob> {
-        self.post(&format!("/projects/{project}/jobs/{job}/retry"), None).await
+        self.post(&format!("/projects/{project}/jobs/{job}/retry"), None)
+            .await
     }
 
     async fn cancel_job(&self, project: u64, job: u64) -> Result<GlJob> {
-        self.post(&format!("/projects/{project}/jobs/{job}/cancel"), None).await
+        self.post(&format!("/projects/{project}/jobs/{job}/cancel"), None)
+            .await
     }
 
-    async fn play_job(&self, project: u64, job: u64, variables: &[(String, String)]) -> Result<GlJob> {
-        let attributes: Vec<_> = variables.iter().map(|(k, v)| json!({ "key": k, "value": v })).collect();
+    async fn play_job(
+        &self,
+        project: u64,
+        job: u64,
+        variables: &[(String, String)],
+    ) -> Result<GlJob> {
+        let attributes: Vec<_> = variables
+            .iter()
+            .map(|(k, v)| json!({ "key": k, "value": v }))
+            .collect();
         let body = json!({ "job_variables_attributes": attributes });
-        self.post(&format!("/projects/{project}/jobs/{job}/play"), Some(&body)).await
+        self.post(&format!("/projects/{project}/jobs/{job}/play"), Some(&body))
+            .await
     }
 
     async fn retry_pipeline(&self, project: u64, pipeline: u64) -> Result<GlPipeline> {
-        self.post(&format!("/projects/{project}/pipelines/{pipeline}/retry"), None).await
+        self.post(
+            &format!("/projects/{project}/pipelines/{pipeline}/retry"),
+            None,
+        )
+        .await
     }
 
     async fn cancel_pipeline(&self, project: u64, pipeline: u64) -> Result<GlPipeline> {
-        self.post(&format!("/projects/{project}/pipelines/{pipeline}/cancel"), None).await
+        self.post(
+            &format!("/projects/{project}/pipelines/{pipeline}/cancel"),
+            None,
+        )
+        .await
     }
 }

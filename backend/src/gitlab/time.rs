@@ -29,7 +29,8 @@ impl GitlabTime {
 impl<'de> Deserialize<'de> for GitlabTime {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let s = String::deserialize(deserializer)?;
-        GitlabTime::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a date GitLab writes")))
+        GitlabTime::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a date GitLab writes")))
     }
 }
 
@@ -55,10 +56,24 @@ mod tests {
 
     #[test]
     fn reads_rest_and_webhook_dates() {
-        assert_eq!(GitlabTime::parse("2015-12-24T16:51:14.000+01:00").unwrap().0, utc("2015-12-24T15:51:14Z"));
-        assert_eq!(GitlabTime::parse("2022-09-21T01:05:07.200Z").unwrap().0, utc("2022-09-21T01:05:07.200Z"));
-        assert_eq!(GitlabTime::parse("2016-08-12 15:23:28 UTC").unwrap().0, utc("2016-08-12T15:23:28Z"));
-        assert_eq!(GitlabTime::parse("2021-04-28 21:50:00 +0200").unwrap().0, utc("2021-04-28T19:50:00Z"));
+        assert_eq!(
+            GitlabTime::parse("2015-12-24T16:51:14.000+01:00")
+                .unwrap()
+                .0,
+            utc("2015-12-24T15:51:14Z")
+        );
+        assert_eq!(
+            GitlabTime::parse("2022-09-21T01:05:07.200Z").unwrap().0,
+            utc("2022-09-21T01:05:07.200Z")
+        );
+        assert_eq!(
+            GitlabTime::parse("2016-08-12 15:23:28 UTC").unwrap().0,
+            utc("2016-08-12T15:23:28Z")
+        );
+        assert_eq!(
+            GitlabTime::parse("2021-04-28 21:50:00 +0200").unwrap().0,
+            utc("2021-04-28T19:50:00Z")
+        );
     }
 
     #[test]

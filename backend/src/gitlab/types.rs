@@ -130,7 +130,8 @@ pub struct GlDeployment {
     #[serde(rename = "ref")]
     pub git_ref: String,
     pub sha: String,
-    pub status: Status,
+    #[serde(default)]
+    pub status: Option<Status>,
     #[serde(default)]
     pub created_at: Option<GitlabTime>,
     #[serde(default)]

@@ -8,11 +8,18 @@ use crate::components::StatusBadge;
 #[component]
 pub fn ProjectPipelines() -> impl IntoView {
     let params = use_params_map();
-    let project_id = move || params.read().get("project_id").and_then(|id| id.parse::<u64>().ok());
+    let project_id = move || {
+        params
+            .read()
+            .get("project_id")
+            .and_then(|id| id.parse::<u64>().ok())
+    };
     let page = LocalResource::new(move || async move {
         match project_id() {
             Some(id) => api::pipelines(id).await,
-            None => Err(api::ApiError { message: "The project id in the address is not a number.".into() }),
+            None => Err(api::ApiError {
+                message: "The project id in the address is not a number.".into(),
+            }),
         }
     });
     view! {

@@ -239,7 +239,10 @@ impl Ctx<'_> {
             }),
         );
         if has_artifacts {
-            merge(&mut value, json!({ "artifacts_file": { "filename": "artifacts.zip", "size": 6_120_448 } }));
+            merge(
+                &mut value,
+                json!({ "artifacts_file": { "filename": "artifacts.zip", "size": 6_120_448 } }),
+            );
         }
         value
     }

@@ -7,7 +7,7 @@ mod params;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{OriginalUri, Path, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -31,10 +31,22 @@ pub fn routes() -> Router<Sim> {
         .route("/projects/{id}/pipelines", get(list_pipelines))
         .route("/projects/{id}/pipelines/latest", get(latest_pipeline))
         .route("/projects/{id}/pipelines/{pipeline_id}", get(show_pipeline))
-        .route("/projects/{id}/pipelines/{pipeline_id}/jobs", get(pipeline_jobs))
-        .route("/projects/{id}/pipelines/{pipeline_id}/bridges", get(pipeline_bridges))
-        .route("/projects/{id}/pipelines/{pipeline_id}/retry", post(retry_pipeline))
-        .route("/projects/{id}/pipelines/{pipeline_id}/cancel", post(cancel_pipeline))
+        .route(
+            "/projects/{id}/pipelines/{pipeline_id}/jobs",
+            get(pipeline_jobs),
+        )
+        .route(
+            "/projects/{id}/pipelines/{pipeline_id}/bridges",
+            get(pipeline_bridges),
+        )
+        .route(
+            "/projects/{id}/pipelines/{pipeline_id}/retry",
+            post(retry_pipeline),
+        )
+        .route(
+            "/projects/{id}/pipelines/{pipeline_id}/cancel",
+            post(cancel_pipeline),
+        )
         .route("/projects/{id}/jobs", get(project_jobs))
         .route("/projects/{id}/jobs/{job_id}", get(show_job))
         .route("/projects/{id}/jobs/{job_id}/trace", get(job_trace))
@@ -102,15 +114,24 @@ fn json_page(items: Vec<Value>, headers: axum::http::HeaderMap) -> Response {
 }
 
 async fn version() -> axum::Json<Value> {
-    axum::Json(json!({ "version": "17.5.0", "revision": "2e8f3c6d1b7", "kas": { "enabled": false, "externalUrl": null, "version": null }, "enterprise": false }))
+    axum::Json(
+        json!({ "version": "17.5.0", "revision": "2e8f3c6d1b7", "kas": { "enabled": false, "externalUrl": null, "version": null }, "enterprise": false }),
+    )
 }
 
-async fn list_projects(State(sim): State<Sim>, uri: Uri) -> Result<Response, GitlabError> {
+async fn list_projects(
+    State(sim): State<Sim>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, GitlabError> {
     let params = Params::parse(uri.query());
     projects_page(&sim, &params, &uri, scenario::PROJECTS.iter().collect())
 }
 
-async fn group_projects(State(sim): State<Sim>, Path(id): Path<String>, uri: Uri) -> Result<Response, GitlabError> {
+async fn group_projects(
+    State(sim): State<Sim>,
+    Path(id): Path<String>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, GitlabError> {
     let params = Params::parse(uri.query());
     let group = scenario::GROUPS
         .iter()
@@ -120,19 +141,40 @@ async fn group_projects(State(sim): State<Sim>, Path(id): Path<String>, uri: Uri
     let projects = scenario::PROJECTS
         .iter()
         .filter(|p| {
-            p.group.id == group.id || (subgroups && p.group.full_path.starts_with(&format!("{}/", group.full_path)))
+            p.group.id == group.id
+                || (subgroups
+                    && p.group
+                        .full_path
+                        .starts_with(&format!("{}/", group.full_path)))
         })
         .collect();
     projects_page(&sim, &params, &uri, projects)
 }
 
-fn projects_page(sim: &Sim, params: &Params, uri: &Uri, mut projects: Vec<&'static ProjectDef>) -> Result<Response, GitlabError> {
+fn projects_page(
+    sim: &Sim,
+    params: &Params,
+    uri: &Uri,
+    mut projects: Vec<&'static ProjectDef>,
+) -> Result<Response, GitlabError> {
     let simple = params.bool("simple")?.unwrap_or(false);
     params.bool("membership")?;
     if params.bool("archived")? == Some(true) {
         projects.clear();
     }
-    let order = params.choice("order_by", &["id", "name", "path", "created_at", "updated_at", "last_activity_at", "similarity", "star_count"])?;
+    let order = params.choice(
+        "order_by",
+        &[
+            "id",
+            "name",
+            "path",
+            "created_at",
+            "updated_at",
+            "last_activity_at",
+            "similarity",
+            "star_count",
+        ],
+    )?;
     let sort = params.choice("sort", &["asc", "desc"])?.unwrap_or("desc");
     if let Some(search) = params.get("search") {
         let search = search.to_lowercase();
@@ -153,18 +195,33 @@ fn projects_page(sim: &Sim, params: &Params, uri: &Uri, mut projects: Vec<&'stat
     })
 }
 
-async fn show_project(State(sim): State<Sim>, Path(id): Path<String>) -> Result<Response, GitlabError> {
+async fn show_project(
+    State(sim): State<Sim>,
+    Path(id): Path<String>,
+) -> Result<Response, GitlabError> {
     let project = find_project(&id)?;
     sim.read(|ctx| Ok(axum::Json(ctx.project(project, false)).into_response()))
 }
 
-async fn list_pipelines(State(sim): State<Sim>, Path(id): Path<String>, uri: Uri) -> Result<Response, GitlabError> {
+async fn list_pipelines(
+    State(sim): State<Sim>,
+    Path(id): Path<String>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, GitlabError> {
     let project = find_project(&id)?;
     let params = Params::parse(uri.query());
-    let scope = params.choice("scope", &["running", "pending", "finished", "branches", "tags"])?;
+    let scope = params.choice(
+        "scope",
+        &["running", "pending", "finished", "branches", "tags"],
+    )?;
     let status = params.choice("status", &PIPELINE_STATUSES)?;
     let source = params.choice("source", &SOURCES)?;
-    let order_by = params.choice("order_by", &["id", "status", "ref", "updated_at", "user_id"])?.unwrap_or("id");
+    let order_by = params
+        .choice(
+            "order_by",
+            &["id", "status", "ref", "updated_at", "user_id"],
+        )?
+        .unwrap_or("id");
     let sort = params.choice("sort", &["asc", "desc"])?.unwrap_or("desc");
     let git_ref = params.get("ref");
     let sha = params.get("sha");
@@ -224,7 +281,11 @@ async fn list_pipelines(State(sim): State<Sim>, Path(id): Path<String>, uri: Uri
     })
 }
 
-fn find_pipeline<'w>(world: &'w World, project: &ProjectDef, raw: &str) -> Result<&'w crate::world::Pipeline, GitlabError> {
+fn find_pipeline<'w>(
+    world: &'w World,
+    project: &ProjectDef,
+    raw: &str,
+) -> Result<&'w crate::world::Pipeline, GitlabError> {
     let id = record_id(raw)?;
     world
         .pipelines
@@ -233,7 +294,11 @@ fn find_pipeline<'w>(world: &'w World, project: &ProjectDef, raw: &str) -> Resul
         .ok_or(GitlabError::RecordNotFound)
 }
 
-fn find_job<'w>(world: &'w World, project: &ProjectDef, raw: &str) -> Result<&'w crate::world::Job, GitlabError> {
+fn find_job<'w>(
+    world: &'w World,
+    project: &ProjectDef,
+    raw: &str,
+) -> Result<&'w crate::world::Job, GitlabError> {
     let id = record_id(raw)?;
     world
         .jobs
@@ -242,7 +307,10 @@ fn find_job<'w>(world: &'w World, project: &ProjectDef, raw: &str) -> Result<&'w
         .ok_or(GitlabError::RecordNotFound)
 }
 
-async fn show_pipeline(State(sim): State<Sim>, Path((id, pipeline_id)): Path<(String, String)>) -> Result<Response, GitlabError> {
+async fn show_pipeline(
+    State(sim): State<Sim>,
+    Path((id, pipeline_id)): Path<(String, String)>,
+) -> Result<Response, GitlabError> {
     let project = find_project(&id)?;
     sim.read(|ctx| {
         let pipeline = find_pipeline(ctx.world, project, &pipeline_id)?;
@@ -250,19 +318,30 @@ async fn show_pipeline(State(sim): State<Sim>, Path((id, pipeline_id)): Path<(St
     })
 }
 
-async fn latest_pipeline(State(sim): State<Sim>, Path(id): Path<String>, uri: Uri) -> Result<Response, GitlabError> {
+async fn latest_pipeline(
+    State(sim): State<Sim>,
+    Path(id): Path<String>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, GitlabError> {
     let project = find_project(&id)?;
     let params = Params::parse(uri.query());
     let git_ref = params.get("ref").unwrap_or("main").to_owned();
     sim.read(|ctx| {
-        let pipeline = ctx.world.latest_pipeline(project.id, &git_ref).ok_or(GitlabError::RecordNotFound)?;
+        let pipeline = ctx
+            .world
+            .latest_pipeline(project.id, &git_ref)
+            .ok_or(GitlabError::RecordNotFound)?;
         Ok(axum::Json(ctx.pipeline(pipeline)).into_response())
     })
 }
 
 const JOB_SCOPES: [&str; 13] = PIPELINE_STATUSES;
 
-async fn pipeline_jobs(State(sim): State<Sim>, Path((id, pipeline_id)): Path<(String, String)>, uri: Uri) -> Result<Response, GitlabError> {
+async fn pipeline_jobs(
+    State(sim): State<Sim>,
+    Path((id, pipeline_id)): Path<(String, String)>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, GitlabError> {
     let project = find_project(&id)?;
     let params = Params::parse(uri.query());
     let scopes = params.choices("scope", &JOB_SCOPES)?;
@@ -280,11 +359,18 @@ async fn pipeline_jobs(State(sim): State<Sim>, Path((id, pipeline_id)): Path<(St
             .collect();
         jobs.reverse();
         let page = paginate(jobs, &params, &url, Counting::Counted)?;
-        Ok(json_page(page.items.iter().map(|j| ctx.job(j)).collect(), page.headers))
+        Ok(json_page(
+            page.items.iter().map(|j| ctx.job(j)).collect(),
+            page.headers,
+        ))
     })
 }
 
-async fn pipeline_bridges(State(sim): State<Sim>, Path((id, pipeline_id)): Path<(String, String)>, uri: Uri) -> Result<Response, GitlabError> {
+async fn pipeline_bridges(
+    State(sim): State<Sim>,
+    Path((id, pipeline_id)): Path<(String, String)>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, GitlabError> {
     let project = find_project(&id)?;
     let params = Params::parse(uri.query());
     let scopes = params.choices("scope", &JOB_SCOPES)?;
@@ -299,11 +385,18 @@ async fn pipeline_bridges(State(sim): State<Sim>, Path((id, pipeline_id)): Path<
             .collect();
         bridges.reverse();
         let page = paginate(bridges, &params, &url, Counting::Counted)?;
-        Ok(json_page(page.items.iter().map(|j| ctx.bridge(j)).collect(), page.headers))
+        Ok(json_page(
+            page.items.iter().map(|j| ctx.bridge(j)).collect(),
+            page.headers,
+        ))
     })
 }
 
-async fn project_jobs(State(sim): State<Sim>, Path(id): Path<String>, uri: Uri) -> Result<Response, GitlabError> {
+async fn project_jobs(
+    State(sim): State<Sim>,
+    Path(id): Path<String>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, GitlabError> {
     let project = find_project(&id)?;
     let params = Params::parse(uri.query());
     let scopes = params.choices("scope", &JOB_SCOPES)?;
@@ -318,11 +411,17 @@ async fn project_jobs(State(sim): State<Sim>, Path(id): Path<String>, uri: Uri) 
             .collect();
         jobs.reverse();
         let page = paginate(jobs, &params, &url, Counting::WithoutCount)?;
-        Ok(json_page(page.items.iter().map(|j| ctx.job(j)).collect(), page.headers))
+        Ok(json_page(
+            page.items.iter().map(|j| ctx.job(j)).collect(),
+            page.headers,
+        ))
     })
 }
 
-async fn show_job(State(sim): State<Sim>, Path((id, job_id)): Path<(String, String)>) -> Result<Response, GitlabError> {
+async fn show_job(
+    State(sim): State<Sim>,
+    Path((id, job_id)): Path<(String, String)>,
+) -> Result<Response, GitlabError> {
     let project = find_project(&id)?;
     sim.read(|ctx| {
         let job = find_job(ctx.world, project, &job_id)?;
@@ -331,7 +430,10 @@ async fn show_job(State(sim): State<Sim>, Path((id, job_id)): Path<(String, Stri
 }
 
 /// The whole log, always 200 (`Range` is ignored), empty when the job has none yet.
-async fn job_trace(State(sim): State<Sim>, Path((id, job_id)): Path<(String, String)>) -> Result<Response, GitlabError> {
+async fn job_trace(
+    State(sim): State<Sim>,
+    Path((id, job_id)): Path<(String, String)>,
+) -> Result<Response, GitlabError> {
     let project = find_project(&id)?;
     sim.read(|ctx| {
         let job = find_job(ctx.world, project, &job_id)?;
@@ -340,7 +442,10 @@ async fn job_trace(State(sim): State<Sim>, Path((id, job_id)): Path<(String, Str
         Ok((
             [
                 (header::CONTENT_TYPE, "text/plain".to_owned()),
-                (header::CONTENT_DISPOSITION, format!("infile; filename=\"{}.log\"", job.id)),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("infile; filename=\"{}.log\"", job.id),
+                ),
             ],
             body,
         )
@@ -348,7 +453,10 @@ async fn job_trace(State(sim): State<Sim>, Path((id, job_id)): Path<(String, Str
     })
 }
 
-async fn retry_job(State(sim): State<Sim>, Path((id, job_id)): Path<(String, String)>) -> Result<Response, GitlabError> {
+async fn retry_job(
+    State(sim): State<Sim>,
+    Path((id, job_id)): Path<(String, String)>,
+) -> Result<Response, GitlabError> {
     let project = find_project(&id)?;
     sim.write(|world, now| {
         let job = find_job(world, project, &job_id)?.id;
@@ -356,17 +464,36 @@ async fn retry_job(State(sim): State<Sim>, Path((id, job_id)): Path<(String, Str
             .retry_job(job, scenario::TOKEN_OWNER, now)
             .map_err(|_| GitlabError::Forbidden("Job is not retryable".into()))
     })
-    .and_then(|new_id| sim.read(|ctx| Ok((StatusCode::CREATED, axum::Json(ctx.job(&ctx.world.jobs[&new_id]))).into_response())))
+    .and_then(|new_id| {
+        sim.read(|ctx| {
+            Ok((
+                StatusCode::CREATED,
+                axum::Json(ctx.job(&ctx.world.jobs[&new_id])),
+            )
+                .into_response())
+        })
+    })
 }
 
-async fn cancel_job(State(sim): State<Sim>, Path((id, job_id)): Path<(String, String)>) -> Result<Response, GitlabError> {
+async fn cancel_job(
+    State(sim): State<Sim>,
+    Path((id, job_id)): Path<(String, String)>,
+) -> Result<Response, GitlabError> {
     let project = find_project(&id)?;
     let job = sim.write(|world, now| {
         let job = find_job(world, project, &job_id)?.id;
-        world.cancel_job(job, now).map_err(|_| GitlabError::Forbidden("Job is not cancelable".into()))?;
+        world
+            .cancel_job(job, now)
+            .map_err(|_| GitlabError::Forbidden("Job is not cancelable".into()))?;
         Ok(job)
     })?;
-    sim.read(|ctx| Ok((StatusCode::CREATED, axum::Json(ctx.job(&ctx.world.jobs[&job]))).into_response()))
+    sim.read(|ctx| {
+        Ok((
+            StatusCode::CREATED,
+            axum::Json(ctx.job(&ctx.world.jobs[&job])),
+        )
+            .into_response())
+    })
 }
 
 #[derive(serde::Deserialize)]
@@ -381,7 +508,11 @@ struct PlayVariable {
     value: String,
 }
 
-async fn play_job(State(sim): State<Sim>, Path((id, job_id)): Path<(String, String)>, body: Bytes) -> Result<Response, GitlabError> {
+async fn play_job(
+    State(sim): State<Sim>,
+    Path((id, job_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, GitlabError> {
     let project = find_project(&id)?;
     let variables = if body.iter().all(u8::is_ascii_whitespace) {
         Vec::new()
@@ -406,17 +537,29 @@ async fn play_job(State(sim): State<Sim>, Path((id, job_id)): Path<(String, Stri
     sim.read(|ctx| Ok(axum::Json(ctx.job(&ctx.world.jobs[&job])).into_response()))
 }
 
-async fn retry_pipeline(State(sim): State<Sim>, Path((id, pipeline_id)): Path<(String, String)>) -> Result<Response, GitlabError> {
+async fn retry_pipeline(
+    State(sim): State<Sim>,
+    Path((id, pipeline_id)): Path<(String, String)>,
+) -> Result<Response, GitlabError> {
     let project = find_project(&id)?;
     let pipeline = sim.write(|world, now| {
         let pipeline = find_pipeline(world, project, &pipeline_id)?.id;
         world.retry_pipeline(pipeline, scenario::TOKEN_OWNER, now);
         Ok(pipeline)
     })?;
-    sim.read(|ctx| Ok((StatusCode::CREATED, axum::Json(ctx.pipeline(&ctx.world.pipelines[&pipeline]))).into_response()))
+    sim.read(|ctx| {
+        Ok((
+            StatusCode::CREATED,
+            axum::Json(ctx.pipeline(&ctx.world.pipelines[&pipeline])),
+        )
+            .into_response())
+    })
 }
 
-async fn cancel_pipeline(State(sim): State<Sim>, Path((id, pipeline_id)): Path<(String, String)>) -> Result<Response, GitlabError> {
+async fn cancel_pipeline(
+    State(sim): State<Sim>,
+    Path((id, pipeline_id)): Path<(String, String)>,
+) -> Result<Response, GitlabError> {
     let project = find_project(&id)?;
     let pipeline = sim.write(|world, now| {
         let pipeline = find_pipeline(world, project, &pipeline_id)?.id;

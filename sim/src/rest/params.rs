@@ -20,7 +20,11 @@ impl Params {
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// A parameter given once (`scope=failed`) or as an array (`scope[]=failed&scope[]=manual`).
@@ -35,15 +39,21 @@ impl Params {
 
     pub fn int(&self, key: &str) -> Result<Option<i64>, GitlabError> {
         self.get(key)
-            .map(|v| v.parse::<i64>().map_err(|_| GitlabError::Param(format!("{key} is invalid"))))
+            .map(|v| {
+                v.parse::<i64>()
+                    .map_err(|_| GitlabError::Param(format!("{key} is invalid")))
+            })
             .transpose()
     }
 
     pub fn bool(&self, key: &str) -> Result<Option<bool>, GitlabError> {
         self.get(key)
+            // Grape's coercion (dry-types `Params::Bool`) accepts these spellings.
             .map(|v| match v {
-                "true" | "1" | "yes" => Ok(true),
-                "false" | "0" | "no" => Ok(false),
+                "1" | "on" | "On" | "ON" | "t" | "true" | "True" | "TRUE" | "T" | "y" | "yes"
+                | "Yes" | "YES" | "Y" => Ok(true),
+                "0" | "off" | "Off" | "OFF" | "f" | "false" | "False" | "FALSE" | "F" | "n"
+                | "no" | "No" | "NO" | "N" => Ok(false),
                 _ => Err(GitlabError::Param(format!("{key} is invalid"))),
             })
             .transpose()
@@ -62,7 +72,9 @@ impl Params {
     /// One of `allowed`, else GitLab's "does not have a valid value".
     pub fn choice(&self, key: &str, allowed: &[&str]) -> Result<Option<&str>, GitlabError> {
         match self.get(key) {
-            Some(v) if !allowed.contains(&v) => Err(GitlabError::Param(format!("{key} does not have a valid value"))),
+            Some(v) if !allowed.contains(&v) => Err(GitlabError::Param(format!(
+                "{key} does not have a valid value"
+            ))),
             other => Ok(other),
         }
     }
@@ -70,7 +82,9 @@ impl Params {
     pub fn choices(&self, key: &str, allowed: &[&str]) -> Result<Vec<&str>, GitlabError> {
         let values = self.list(key);
         if values.iter().any(|v| !allowed.contains(v)) {
-            return Err(GitlabError::Param(format!("{key} does not have a valid value")));
+            return Err(GitlabError::Param(format!(
+                "{key} does not have a valid value"
+            )));
         }
         Ok(values)
     }

@@ -1,0 +1,209 @@
+//! A test app: the simulated GitLab and stageboard, each serving real HTTP on loopback, wired
+//! as in production (the real GitLab client over reqwest).
+
+#![allow(dead_code, reason = "each test file uses a different part of this")]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::DateTime;
+use secrecy::SecretString;
+use serde_json::Value;
+use stageboard::AppState;
+use stageboard::gitlab::{ClientOptions, GitlabClient};
+use stageboard_sim::{Clock, RunningSim, SimConfig};
+use url::Url;
+
+pub const TOKEN: &str = "glpat-very-secret-test-token";
+
+pub struct TestApp {
+    pub sim: RunningSim,
+    pub base: String,
+    pub http: reqwest::Client,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+pub struct Builder {
+    demo: bool,
+    projects: Vec<String>,
+    options: ClientOptions,
+    gitlab_url: Option<String>,
+    token: String,
+    rate_limit: u32,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            demo: true,
+            projects: vec![
+                "demo/gitlab-k8s-demo".into(),
+                "2".into(),
+                "platform/web/monorepo".into(),
+            ],
+            options: ClientOptions {
+                timeout: Duration::from_secs(5),
+                read_retries: 2,
+                backoff: Duration::from_millis(20),
+            },
+            gitlab_url: None,
+            token: TOKEN.into(),
+            rate_limit: 10_000,
+        }
+    }
+}
+
+impl Builder {
+    /// Not demo mode: actions are refused until login exists.
+    pub fn reads_only(mut self) -> Self {
+        self.demo = false;
+        self
+    }
+    pub fn projects(mut self, projects: &[&str]) -> Self {
+        self.projects = projects.iter().map(|p| p.to_string()).collect();
+        self
+    }
+    /// Points stageboard at another GitLab URL than the simulator's (e.g. a closed port).
+    pub fn gitlab_url(mut self, url: &str) -> Self {
+        self.gitlab_url = Some(url.into());
+        self
+    }
+    pub fn token(mut self, token: &str) -> Self {
+        self.token = token.into();
+        self
+    }
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.options.timeout = timeout;
+        self
+    }
+    pub fn rate_limit(mut self, per_minute: u32) -> Self {
+        self.rate_limit = per_minute;
+        self
+    }
+
+    pub async fn start(self) -> TestApp {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let start = DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z")
+            .unwrap()
+            .to_utc();
+        let config = SimConfig {
+            token: TOKEN.into(),
+            rate_limit_per_minute: self.rate_limit,
+            seed: 11,
+            history_days: 2,
+            live: false,
+        };
+        let sim = RunningSim::start(
+            config,
+            Clock::manual(start),
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+        )
+        .await
+        .unwrap();
+        let url = Url::parse(&self.gitlab_url.unwrap_or_else(|| sim.url())).unwrap();
+        let client = GitlabClient::new(url, SecretString::from(self.token), self.options).unwrap();
+        let state = AppState::new(
+            Arc::new(client),
+            self.projects,
+            self.demo.then(|| sim.sim.clone()),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            axum::serve(listener, stageboard::router(state))
+                .await
+                .unwrap();
+        });
+        TestApp {
+            sim,
+            base,
+            http: reqwest::Client::new(),
+            server,
+        }
+    }
+}
+
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl TestApp {
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    pub async fn start() -> TestApp {
+        Builder::default().start().await
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        answer(response).await
+    }
+
+    pub async fn post(&self, path: &str, body: &str) -> Answer {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        answer(response).await
+    }
+
+    /// GET that must succeed.
+    pub async fn json(&self, path: &str) -> Value {
+        let a = self.get(path).await;
+        assert_eq!(a.status, 200, "GET {path}: {}", a.text);
+        a.body
+    }
+
+    pub fn advance(&self, by: chrono::Duration) {
+        self.sim.sim.advance(by);
+    }
+}
+
+async fn answer(response: reqwest::Response) -> Answer {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    assert!(
+        !text.contains(TOKEN),
+        "the token leaked into a response: {text}"
+    );
+    Answer {
+        status,
+        headers,
+        body,
+        text,
+    }
+}
+
+/// An error answer has the one documented shape and a message.
+pub fn assert_error(a: &Answer, status: u16, code: &str) {
+    assert_eq!(a.status, status, "{}", a.text);
+    assert_eq!(a.body["code"], code, "{}", a.text);
+    assert!(
+        a.body["message"].as_str().is_some_and(|m| m.len() > 10),
+        "{}",
+        a.text
+    );
+}
