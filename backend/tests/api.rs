@@ -28,8 +28,7 @@ fn job<'a>(detail: &'a Value, name: &str) -> &'a Value {
         .unwrap()
         .iter()
         .flat_map(|s| s["jobs"].as_array().unwrap())
-        .filter(|j| j["name"] == name && j["retried"] == false)
-        .last()
+        .rfind(|j| j["name"] == name && j["retried"] == false)
         .unwrap_or_else(|| panic!("no job {name}"))
 }
 

@@ -1,1 +1,209 @@
+//! The e2e harness: the real `stageboard` binary in demo mode and headless Chromium driven by
+//! chromedriver over WebDriver. Both run in their own process groups and are stopped (group and
+//! all) when dropped, so a failing test leaves nothing behind.
 
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+pub use fantoccini;
+
+/// A child process in its own process group, stopped with its whole group on drop.
+struct Group(Child);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let pid = Pid::from_raw(self.0.id() as i32);
+        // Never signal group 0 or 1: that would reach every process of the session or machine.
+        if pid.as_raw() > 1 {
+            let _ = killpg(pid, Signal::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.0.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = killpg(pid, Signal::SIGKILL);
+        }
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn_group(command: &mut Command) -> Group {
+    use std::os::unix::process::CommandExt;
+    let child = command
+        .process_group(0)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {:?}: {e}", command.get_program()));
+    Group(child)
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not open port {port} within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Where test artifacts (screenshots) go: `target/e2e-artifacts/`.
+pub fn artifacts_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The stageboard binary under test: `STAGEBOARD_BIN` (scripts/test sets it to the release
+/// build), else the workspace's debug build.
+fn binary() -> PathBuf {
+    std::env::var_os("STAGEBOARD_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/stageboard")
+        })
+}
+
+pub struct Stageboard {
+    _process: Group,
+    pub url: String,
+}
+
+impl Stageboard {
+    /// Demo mode, started from a directory that holds nothing of the repository, so the SPA must
+    /// come from the binary itself.
+    pub fn start_demo() -> Self {
+        let port = free_port();
+        let bin = binary();
+        assert!(
+            bin.exists(),
+            "{} does not exist: build it (scripts/test does)",
+            bin.display()
+        );
+        let process = spawn_group(
+            Command::new(&bin)
+                .env("STAGEBOARD_LISTEN", format!("127.0.0.1:{port}"))
+                .env_remove("GITLAB_URL")
+                .env_remove("GITLAB_TOKEN")
+                .env_remove("STAGEBOARD_PROJECTS")
+                .current_dir(std::env::temp_dir())
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit()),
+        );
+        wait_for_port(port, "stageboard");
+        Stageboard {
+            _process: process,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+pub struct Browser {
+    pub client: Client,
+    _driver: Group,
+    profile: PathBuf,
+}
+
+impl Browser {
+    /// Headless Chromium with a fresh profile, through chromedriver.
+    pub async fn start() -> Self {
+        let port = free_port();
+        let driver = spawn_group(
+            Command::new("chromedriver")
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        );
+        wait_for_port(port, "chromedriver");
+        let profile =
+            std::env::temp_dir().join(format!("stageboard-e2e-{}-{port}", std::process::id()));
+        let args = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-quic",
+            "--no-first-run",
+            "--window-size=1280,800",
+            &format!("--user-data-dir={}", profile.display()),
+        ];
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({ "args": args, "binary": chromium_binary() }),
+        );
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("a WebDriver session with headless Chromium");
+        Browser {
+            client,
+            _driver: driver,
+            profile,
+        }
+    }
+
+    /// Ends the WebDriver session and stops chromedriver and Chromium. Call it before asserting,
+    /// so a failed assertion does not leave a browser running.
+    pub async fn close(self) {
+        let _ = self.client.clone().close().await;
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+
+    /// Waits (at most `timeout`) until `css` matches, and returns the texts of all matches.
+    pub async fn texts(
+        &self,
+        css: &str,
+        timeout: Duration,
+    ) -> Result<Vec<String>, fantoccini::error::CmdError> {
+        self.client
+            .wait()
+            .at_most(timeout)
+            .for_element(Locator::Css(css))
+            .await?;
+        let mut texts = Vec::new();
+        for element in self.client.find_all(Locator::Css(css)).await? {
+            texts.push(element.text().await?);
+        }
+        Ok(texts)
+    }
+
+    /// Saves a PNG of the page under `target/e2e-artifacts/<name>.png`.
+    pub async fn screenshot(&self, name: &str) -> Result<PathBuf, fantoccini::error::CmdError> {
+        let png = self.client.screenshot().await?;
+        let path = artifacts_dir().join(format!("{name}.png"));
+        std::fs::write(&path, png).expect("write a screenshot");
+        Ok(path)
+    }
+}
+
+fn chromium_binary() -> &'static str {
+    [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ]
+    .into_iter()
+    .find(|p| std::path::Path::new(p).exists())
+    .unwrap_or("/usr/bin/chromium")
+}

@@ -446,7 +446,7 @@ impl World {
         let mut blocked = false;
         for dep in self.current_jobs(job.pipeline_id) {
             let waits_for = match job.def.needs {
-                Some(needs) => needs.iter().any(|n| dep.def.name == *n),
+                Some(needs) => needs.contains(&dep.def.name),
                 None => dep.stage_idx < job.stage_idx,
             };
             if !waits_for {

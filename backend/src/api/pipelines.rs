@@ -38,14 +38,14 @@ pub async fn list(
     Path(project): Path<u64>,
     Query(query): Query<ListQuery>,
 ) -> AppResult<Json<PipelinePage>> {
-    if let Some(status) = &query.status {
-        if !Status::KNOWN.iter().any(|s| s.as_str() == status) {
-            let known: Vec<&str> = Status::KNOWN.iter().map(Status::as_str).collect();
-            return Err(AppError::bad_request(format!(
-                "status `{status}` is not one of {}.",
-                known.join(", ")
-            )));
-        }
+    if let Some(status) = &query.status
+        && !Status::KNOWN.iter().any(|s| s.as_str() == status)
+    {
+        let known: Vec<&str> = Status::KNOWN.iter().map(Status::as_str).collect();
+        return Err(AppError::bad_request(format!(
+            "status `{status}` is not one of {}.",
+            known.join(", ")
+        )));
     }
     let page = query.page.unwrap_or(1).max(1);
     let per_page = query.per_page.unwrap_or(20).clamp(1, 100);

@@ -321,14 +321,14 @@ impl GitlabClient {
 
     /// When GitLab says the budget is spent, wait for its reset rather than earn a 429.
     fn observe_budget(&self, headers: &HeaderMap) {
-        if header_number(headers, "ratelimit-remaining") == Some(0) {
-            if let Some(reset) = header_number(headers, "ratelimit-reset") {
-                let now = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .as_secs();
-                self.pause_for(Duration::from_secs(reset.saturating_sub(now).max(1)));
-            }
+        if header_number(headers, "ratelimit-remaining") == Some(0)
+            && let Some(reset) = header_number(headers, "ratelimit-reset")
+        {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs();
+            self.pause_for(Duration::from_secs(reset.saturating_sub(now).max(1)));
         }
     }
 }

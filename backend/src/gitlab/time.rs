@@ -15,10 +15,10 @@ impl GitlabTime {
         if let Ok(t) = DateTime::parse_from_rfc3339(s) {
             return Some(GitlabTime(t.to_utc()));
         }
-        if let Some(naive) = s.strip_suffix(" UTC") {
-            if let Ok(t) = NaiveDateTime::parse_from_str(naive, "%Y-%m-%d %H:%M:%S") {
-                return Some(GitlabTime(t.and_utc()));
-            }
+        if let Some(naive) = s.strip_suffix(" UTC")
+            && let Ok(t) = NaiveDateTime::parse_from_str(naive, "%Y-%m-%d %H:%M:%S")
+        {
+            return Some(GitlabTime(t.and_utc()));
         }
         DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S %z")
             .ok()
