@@ -112,3 +112,45 @@ impl Config {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_without_a_token_is_refused_with_directions() {
+        let cli = Cli::try_parse_from(["stageboard", "--gitlab-url", "https://gitlab.example.com"])
+            .unwrap();
+        let error = Config::from_args(cli.serve).unwrap_err();
+        assert!(
+            error.contains("GITLAB_TOKEN") && error.contains("read_api"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_token_never_shows_in_debug_output() {
+        let cli = Cli::try_parse_from([
+            "stageboard",
+            "--gitlab-url",
+            "https://gitlab.example.com",
+            "--gitlab-token",
+            "glpat-do-not-print",
+            "--projects",
+            "group/app, 42",
+        ])
+        .unwrap();
+        let config = Config::from_args(cli.serve).unwrap();
+        assert_eq!(config.projects, ["group/app", "42"]);
+        assert!(!format!("{config:?}").contains("glpat-do-not-print"));
+    }
+
+    #[test]
+    fn no_gitlab_url_means_demo_mode() {
+        let cli = Cli::try_parse_from(["stageboard"]).unwrap();
+        assert!(matches!(
+            Config::from_args(cli.serve).unwrap().upstream,
+            Upstream::Demo
+        ));
+    }
+}

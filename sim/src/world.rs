@@ -220,7 +220,27 @@ impl World {
             ("main".to_owned(), false)
         };
         let fate = self.pick_fate(project);
+        self.cancel_redundant(project_id, &git_ref, at);
         self.create_pipeline(project, &git_ref, tag, fate, at);
+    }
+
+    /// GitLab's "auto-cancel redundant pipelines": a new push supersedes the unfinished
+    /// pipelines of the same ref.
+    fn cancel_redundant(&mut self, project_id: u64, git_ref: &str, at: Time) {
+        let redundant: Vec<u64> = self
+            .pipelines
+            .values()
+            .filter(|p| {
+                p.project_id == project_id
+                    && p.git_ref == git_ref
+                    && p.parent.is_none()
+                    && !p.is_finished()
+            })
+            .map(|p| p.id)
+            .collect();
+        for pipeline in redundant {
+            self.cancel_pipeline(pipeline, at);
+        }
     }
 
     pub fn next_tag(&mut self, project_id: u64) -> String {
@@ -698,6 +718,7 @@ impl World {
         Ok(())
     }
 
+    /// Cancels every job still alive, child pipelines included.
     pub fn cancel_pipeline(&mut self, pipeline_id: u64, at: Time) {
         let ids: Vec<u64> = self
             .current_jobs(pipeline_id)
@@ -917,6 +938,30 @@ mod tests {
         assert_eq!(world.pipelines[&p].status, JobStatus::Running);
         world.advance(t0() + Duration::hours(2));
         assert_eq!(world.jobs[&deploy].status, JobStatus::Success);
+    }
+
+    #[test]
+    fn a_new_push_cancels_the_running_pipeline_of_its_ref() {
+        let mut world = World::empty(5, t0());
+        let old = world.create_pipeline(&scenario::PROJECTS[0], "main", false, Fate::Green, t0());
+        let other = world.create_pipeline(
+            &scenario::PROJECTS[0],
+            "fix/health-probe",
+            false,
+            Fate::Green,
+            t0(),
+        );
+        let later = t0() + Duration::seconds(40);
+        world.advance(later);
+        world.cancel_redundant(1, "main", later);
+        world.create_pipeline(&scenario::PROJECTS[0], "main", false, Fate::Green, later);
+        assert_eq!(world.pipelines[&old].status, JobStatus::Canceled);
+        assert_ne!(world.pipelines[&other].status, JobStatus::Canceled);
+        assert!(
+            world
+                .current_jobs(old)
+                .any(|j| j.status == JobStatus::Canceled)
+        );
     }
 
     #[test]

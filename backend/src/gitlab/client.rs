@@ -394,6 +394,21 @@ mod tests {
     }
 
     #[test]
+    fn the_token_never_shows_in_debug_output() {
+        let client = GitlabClient::new(
+            Url::parse("https://gitlab.example.com").unwrap(),
+            SecretString::from("glpat-do-not-print"),
+            ClientOptions::default(),
+        )
+        .unwrap();
+        let shown = format!("{client:?}");
+        assert!(
+            shown.contains("gitlab.example.com") && !shown.contains("glpat-do-not-print"),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn next_page_comes_from_either_header() {
         assert_eq!(next_page(&headers(&[("x-next-page", "3")])), Some(3));
         assert_eq!(next_page(&headers(&[("x-next-page", "")])), None);
