@@ -69,6 +69,9 @@ impl GitlabClient {
         token: SecretString,
         options: ClientOptions,
     ) -> Result<Self, GitlabError> {
+        // reqwest is built without a default TLS crypto provider; the process uses ring
+        // throughout (kube's choice too). Installing it again is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .user_agent(concat!("stageboard/", env!("CARGO_PKG_VERSION")))
             .timeout(options.timeout)
