@@ -71,10 +71,7 @@ impl AppState {
     pub async fn watched_projects(&self) -> AppResult<Vec<GlProject>> {
         let watch = &self.0.watch;
         let projects = if watch.configured.is_empty() {
-            self.gitlab()
-                .member_projects()
-                .await
-                .map_err(|e| self.read_error(e))?
+            self.gitlab().member_projects().await.map_err(|e| self.read_error(e))?
         } else {
             let lookups = watch.configured.iter().map(|p| async move {
                 self.gitlab().project(p).await.map_err(|e| match e {
@@ -87,11 +84,7 @@ impl AppState {
             });
             futures::future::try_join_all(lookups).await?
         };
-        watch
-            .resolved
-            .write()
-            .await
-            .extend(projects.iter().map(|p| p.id));
+        watch.resolved.write().await.extend(projects.iter().map(|p| p.id));
         Ok(projects)
     }
 

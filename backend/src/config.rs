@@ -119,13 +119,9 @@ mod tests {
 
     #[test]
     fn a_url_without_a_token_is_refused_with_directions() {
-        let cli = Cli::try_parse_from(["stageboard", "--gitlab-url", "https://gitlab.example.com"])
-            .unwrap();
+        let cli = Cli::try_parse_from(["stageboard", "--gitlab-url", "https://gitlab.example.com"]).unwrap();
         let error = Config::from_args(cli.serve).unwrap_err();
-        assert!(
-            error.contains("GITLAB_TOKEN") && error.contains("read_api"),
-            "{error}"
-        );
+        assert!(error.contains("GITLAB_TOKEN") && error.contains("read_api"), "{error}");
     }
 
     #[test]
@@ -148,9 +144,6 @@ mod tests {
     #[test]
     fn no_gitlab_url_means_demo_mode() {
         let cli = Cli::try_parse_from(["stageboard"]).unwrap();
-        assert!(matches!(
-            Config::from_args(cli.serve).unwrap().upstream,
-            Upstream::Demo
-        ));
+        assert!(matches!(Config::from_args(cli.serve).unwrap().upstream, Upstream::Demo));
     }
 }

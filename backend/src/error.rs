@@ -44,6 +44,10 @@ impl AppError {
         self.status
     }
 
+    pub fn message(&self) -> &str {
+        &self.body.message
+    }
+
     /// A GitLab failure while reading: the visitor did nothing wrong, so say what is wrong
     /// between stageboard and GitLab.
     pub fn from_read(error: GitlabError, gitlab_url: &str) -> Self {
@@ -84,10 +88,9 @@ impl AppError {
             GitlabError::NotFound { message } => Self::not_found(format!(
                 "GitLab has no such resource, or the configured token cannot see it ({message})."
             )),
-            GitlabError::Rejected {
-                status: 400,
-                message,
-            } => Self::bad_request(format!("GitLab rejected the request: {message}")),
+            GitlabError::Rejected { status: 400, message } => {
+                Self::bad_request(format!("GitLab rejected the request: {message}"))
+            }
             GitlabError::Rejected { status, message } => Self::new(
                 StatusCode::BAD_GATEWAY,
                 ErrorCode::GitlabUnavailable,
@@ -96,9 +99,7 @@ impl AppError {
             GitlabError::Server { status, message } => Self::new(
                 StatusCode::BAD_GATEWAY,
                 ErrorCode::GitlabUnavailable,
-                format!(
-                    "GitLab at {gitlab_url} failed with {status} ({message}). Try again shortly."
-                ),
+                format!("GitLab at {gitlab_url} failed with {status} ({message}). Try again shortly."),
             ),
             GitlabError::InvalidResponse { what, reason } => {
                 tracing::warn!(what, reason, "GitLab sent an unreadable response");

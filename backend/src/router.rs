@@ -5,7 +5,7 @@ use axum::extract::OriginalUri;
 use axum::routing::{get, post};
 use tower_http::trace::TraceLayer;
 
-use crate::api::{jobs, meta, openapi, pipelines, projects};
+use crate::api::{jobs, meta, openapi, overview, pipelines, projects};
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::spa;
@@ -15,12 +15,10 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi::document))
         .route("/info", get(meta::info))
         .route("/demo/advance", post(meta::advance))
+        .route("/overview", get(overview::overview))
         .route("/projects", get(projects::list))
         .route("/projects/{project_id}/pipelines", get(pipelines::list))
-        .route(
-            "/projects/{project_id}/pipelines/{pipeline_id}",
-            get(pipelines::show),
-        )
+        .route("/projects/{project_id}/pipelines/{pipeline_id}", get(pipelines::show))
         .route(
             "/projects/{project_id}/pipelines/{pipeline_id}/retry",
             post(pipelines::retry),
@@ -31,18 +29,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/projects/{project_id}/jobs/{job_id}", get(jobs::show))
         .route("/projects/{project_id}/jobs/{job_id}/log", get(jobs::log))
-        .route(
-            "/projects/{project_id}/jobs/{job_id}/retry",
-            post(jobs::retry),
-        )
-        .route(
-            "/projects/{project_id}/jobs/{job_id}/cancel",
-            post(jobs::cancel),
-        )
-        .route(
-            "/projects/{project_id}/jobs/{job_id}/play",
-            post(jobs::play),
-        )
+        .route("/projects/{project_id}/jobs/{job_id}/retry", post(jobs::retry))
+        .route("/projects/{project_id}/jobs/{job_id}/cancel", post(jobs::cancel))
+        .route("/projects/{project_id}/jobs/{job_id}/play", post(jobs::play))
         .fallback(api_not_found)
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()

@@ -38,8 +38,7 @@ pub async fn run(config: Config) -> Result<(), String> {
             .await
             .map_err(|e| format!("could not start the simulated GitLab: {e}"))?;
             let url = Url::parse(&sim.url()).expect("loopback URL");
-            let client = GitlabClient::new(url, SecretString::from(token), options)
-                .map_err(|e| e.to_string())?;
+            let client = GitlabClient::new(url, SecretString::from(token), options).map_err(|e| e.to_string())?;
             let projects = if config.projects.is_empty() {
                 scenario::PROJECTS.iter().map(|p| p.full_path()).collect()
             } else {
@@ -49,11 +48,7 @@ pub async fn run(config: Config) -> Result<(), String> {
             (client, projects, Some(sim))
         }
     };
-    let state = AppState::new(
-        Arc::new(client),
-        projects,
-        sim.as_ref().map(|s| s.sim.clone()),
-    );
+    let state = AppState::new(Arc::new(client), projects, sim.as_ref().map(|s| s.sim.clone()));
     let listener = TcpListener::bind(config.listen).await.map_err(|e| {
         format!(
             "cannot listen on {}: {e}. Set STAGEBOARD_LISTEN to a free address.",

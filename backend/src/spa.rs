@@ -30,10 +30,7 @@ pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
     if let Some(response) = asset(path, &headers) {
         return response;
     }
-    let is_file = path
-        .rsplit('/')
-        .next()
-        .is_some_and(|name| name.contains('.'));
+    let is_file = path.rsplit('/').next().is_some_and(|name| name.contains('.'));
     if is_file {
         return (StatusCode::NOT_FOUND, "no such file\n").into_response();
     }
@@ -59,11 +56,7 @@ fn asset(path: &str, headers: &HeaderMap) -> Option<Response> {
     } else {
         "public, max-age=3600"
     };
-    let mut response = if headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        == Some(etag.as_str())
-    {
+    let mut response = if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         let (body, encoding) = ["br", "gzip"]
@@ -86,10 +79,7 @@ fn asset(path: &str, headers: &HeaderMap) -> Option<Response> {
         response
     };
     let h = response.headers_mut();
-    h.insert(
-        header::ETAG,
-        HeaderValue::from_str(&etag).expect("hex etag"),
-    );
+    h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex etag"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     Some(response)
@@ -125,9 +115,7 @@ mod tests {
     #[test]
     fn fingerprinted_names_are_recognised() {
         assert!(is_fingerprinted("stageboard-frontend-1a2b3c4d5e6f7a8b.js"));
-        assert!(is_fingerprinted(
-            "stageboard-frontend-1a2b3c4d5e6f7a8b_bg.wasm"
-        ));
+        assert!(is_fingerprinted("stageboard-frontend-1a2b3c4d5e6f7a8b_bg.wasm"));
         assert!(is_fingerprinted("style-0011223344556677.css"));
         assert!(!is_fingerprinted("index.html"));
         assert!(!is_fingerprinted("favicon.svg"));

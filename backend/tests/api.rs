@@ -6,10 +6,8 @@ use common::{TestApp, assert_error};
 use serde_json::Value;
 
 async fn latest_main(app: &TestApp, project: u64) -> Value {
-    app.json(&format!(
-        "/api/v1/projects/{project}/pipelines?ref=main&per_page=1"
-    ))
-    .await["pipelines"][0]
+    app.json(&format!("/api/v1/projects/{project}/pipelines?ref=main&per_page=1"))
+        .await["pipelines"][0]
         .clone()
 }
 
@@ -44,26 +42,15 @@ async fn lists_the_configured_projects_given_by_path_or_id() {
         .collect();
     assert_eq!(
         paths,
-        [
-            "demo/gitlab-k8s-demo",
-            "platform/payments-api",
-            "platform/web/monorepo"
-        ]
+        ["demo/gitlab-k8s-demo", "platform/payments-api", "platform/web/monorepo"]
     );
     assert_eq!(projects[0]["default_branch"], "main");
 }
 
 #[tokio::test]
 async fn a_project_that_is_not_watched_is_not_served() {
-    let app = TestApp::builder()
-        .projects(&["demo/gitlab-k8s-demo"])
-        .start()
-        .await;
-    assert_error(
-        &app.get("/api/v1/projects/2/pipelines").await,
-        404,
-        "not_found",
-    );
+    let app = TestApp::builder().projects(&["demo/gitlab-k8s-demo"]).start().await;
+    assert_error(&app.get("/api/v1/projects/2/pipelines").await, 404, "not_found");
     assert_eq!(app.get("/api/v1/projects/1/pipelines").await.status, 200);
 }
 
@@ -75,20 +62,13 @@ async fn an_unknown_configured_project_is_named_in_the_error() {
         .await;
     let a = app.get("/api/v1/projects").await;
     assert_error(&a, 404, "not_found");
-    assert!(
-        a.body["message"]
-            .as_str()
-            .unwrap()
-            .contains("nobody/nothing")
-    );
+    assert!(a.body["message"].as_str().unwrap().contains("nobody/nothing"));
 }
 
 #[tokio::test]
 async fn pipelines_are_filtered_and_paginated() {
     let app = TestApp::start().await;
-    let page = app
-        .json("/api/v1/projects/1/pipelines?per_page=3&page=2")
-        .await;
+    let page = app.json("/api/v1/projects/1/pipelines?per_page=3&page=2").await;
     assert_eq!(page["pipelines"].as_array().unwrap().len(), 3);
     assert_eq!(page["page"], 2);
     assert_eq!(page["next_page"], 3);
@@ -104,19 +84,9 @@ async fn pipelines_are_filtered_and_paginated() {
             .iter()
             .all(|p| p["status"] == "failed")
     );
-    let main = app
-        .json("/api/v1/projects/1/pipelines?ref=main&per_page=100")
-        .await;
-    assert!(
-        main["pipelines"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|p| p["ref"] == "main")
-    );
-    let children = app
-        .json("/api/v1/projects/3/pipelines?source=parent_pipeline")
-        .await;
+    let main = app.json("/api/v1/projects/1/pipelines?ref=main&per_page=100").await;
+    assert!(main["pipelines"].as_array().unwrap().iter().all(|p| p["ref"] == "main"));
+    let children = app.json("/api/v1/projects/3/pipelines?source=parent_pipeline").await;
     assert!(
         children["pipelines"]
             .as_array()
@@ -126,14 +96,12 @@ async fn pipelines_are_filtered_and_paginated() {
     );
 
     assert_error(
-        &app.get("/api/v1/projects/1/pipelines?status=exploded")
-            .await,
+        &app.get("/api/v1/projects/1/pipelines?status=exploded").await,
         400,
         "bad_request",
     );
     assert_error(
-        &app.get("/api/v1/projects/1/pipelines?source=carrier-pigeon")
-            .await,
+        &app.get("/api/v1/projects/1/pipelines?source=carrier-pigeon").await,
         400,
         "bad_request",
     );
@@ -188,12 +156,7 @@ async fn needs_are_reported_and_stages_keep_gitlabs_order() {
         .map(|n| n.as_str().unwrap())
         .collect();
     assert_eq!(needs, ["rspec 1/3", "rspec 2/3", "rspec 3/3"]);
-    assert!(
-        job(&detail, "build-api")["needs"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
+    assert!(job(&detail, "build-api")["needs"].as_array().unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -207,9 +170,7 @@ async fn a_trigger_job_links_its_child_pipeline() {
     assert_eq!(downstream["bridge_name"], "frontend");
     let child = &downstream["pipeline"];
     assert_eq!(child["source"], "parent_pipeline");
-    let child_detail = app
-        .json(&format!("/api/v1/projects/3/pipelines/{}", child["id"]))
-        .await;
+    let child_detail = app.json(&format!("/api/v1/projects/3/pipelines/{}", child["id"])).await;
     assert_eq!(stage_names(&child_detail), ["lint", "build", "test"]);
     // The bridge is a job of the triggers stage too.
     assert_eq!(job(&detail, "frontend")["stage"], "triggers");
@@ -228,12 +189,7 @@ async fn without_graphql_stages_are_ordered_by_job_ids() {
         .await;
     assert_eq!(detail["stage_order"], "job_ids");
     assert_eq!(stage_names(&detail), ["test", "build", "release", "review"]);
-    assert!(
-        job(&detail, "compile")["needs"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
+    assert!(job(&detail, "compile")["needs"].as_array().unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -245,9 +201,7 @@ async fn a_log_is_read_from_an_offset_and_follows_a_running_job() {
         .await;
     let failed = job(&detail, "image_build")["id"].as_u64().unwrap();
 
-    let whole = app
-        .json(&format!("/api/v1/projects/1/jobs/{failed}/log"))
-        .await;
+    let whole = app.json(&format!("/api/v1/projects/1/jobs/{failed}/log")).await;
     assert_eq!(whole["complete"], true);
     assert_eq!(whole["offset"], 0);
     let content = whole["content"].as_str().unwrap();
@@ -255,32 +209,20 @@ async fn a_log_is_read_from_an_offset_and_follows_a_running_job() {
     let size = whole["next_offset"].as_u64().unwrap();
     assert_eq!(size as usize, content.len());
     let tail = app
-        .json(&format!(
-            "/api/v1/projects/1/jobs/{failed}/log?offset={}",
-            size - 10
-        ))
+        .json(&format!("/api/v1/projects/1/jobs/{failed}/log?offset={}", size - 10))
         .await;
-    assert_eq!(
-        tail["content"].as_str().unwrap(),
-        &content[content.len() - 10..]
-    );
+    assert_eq!(tail["content"].as_str().unwrap(), &content[content.len() - 10..]);
     let nothing_new = app
-        .json(&format!(
-            "/api/v1/projects/1/jobs/{failed}/log?offset={size}"
-        ))
+        .json(&format!("/api/v1/projects/1/jobs/{failed}/log?offset={size}"))
         .await;
     assert_eq!(nothing_new["content"], "");
 
-    let retried = app
-        .post(&format!("/api/v1/projects/1/jobs/{failed}/retry"), "")
-        .await;
+    let retried = app.post(&format!("/api/v1/projects/1/jobs/{failed}/retry"), "").await;
     assert_eq!(retried.status, 200, "{}", retried.text);
     let new_id = retried.body["job"]["id"].as_u64().unwrap();
     assert_ne!(new_id, failed);
     app.advance(chrono::Duration::seconds(25));
-    let first = app
-        .json(&format!("/api/v1/projects/1/jobs/{new_id}/log"))
-        .await;
+    let first = app.json(&format!("/api/v1/projects/1/jobs/{new_id}/log")).await;
     assert_eq!(first["complete"], false);
     assert_eq!(first["status"], "running");
     app.advance(chrono::Duration::minutes(10));
@@ -293,10 +235,7 @@ async fn a_log_is_read_from_an_offset_and_follows_a_running_job() {
     assert_eq!(rest["complete"], true);
     assert!(rest["content"].as_str().unwrap().contains("Job succeeded"));
     assert!(
-        !rest["content"]
-            .as_str()
-            .unwrap()
-            .contains("Running with gitlab-runner"),
+        !rest["content"].as_str().unwrap().contains("Running with gitlab-runner"),
         "only the appended bytes"
     );
     assert_eq!(
@@ -314,10 +253,7 @@ async fn actions_report_gitlabs_answer_plainly() {
         .await;
     let retried_attempt = detail["stages"][2]["jobs"][0]["id"].as_u64().unwrap();
     let refused = app
-        .post(
-            &format!("/api/v1/projects/1/jobs/{retried_attempt}/retry"),
-            "",
-        )
+        .post(&format!("/api/v1/projects/1/jobs/{retried_attempt}/retry"), "")
         .await;
     assert_error(&refused, 403, "gitlab_refused");
     assert!(
@@ -328,16 +264,9 @@ async fn actions_report_gitlabs_answer_plainly() {
     );
 
     let compile = job(&detail, "compile")["id"].as_u64().unwrap();
-    let unplayable = app
-        .post(&format!("/api/v1/projects/1/jobs/{compile}/play"), "")
-        .await;
+    let unplayable = app.post(&format!("/api/v1/projects/1/jobs/{compile}/play"), "").await;
     assert_error(&unplayable, 400, "gitlab_refused");
-    assert!(
-        unplayable.body["message"]
-            .as_str()
-            .unwrap()
-            .contains("Unplayable Job")
-    );
+    assert!(unplayable.body["message"].as_str().unwrap().contains("Unplayable Job"));
 
     let tags = app.json("/api/v1/projects/1/pipelines?per_page=100").await;
     let tag = tags["pipelines"]
@@ -346,9 +275,7 @@ async fn actions_report_gitlabs_answer_plainly() {
         .iter()
         .find(|p| p["ref"].as_str().unwrap().starts_with('v'))
         .unwrap();
-    let tag_detail = app
-        .json(&format!("/api/v1/projects/1/pipelines/{}", tag["id"]))
-        .await;
+    let tag_detail = app.json(&format!("/api/v1/projects/1/pipelines/{}", tag["id"])).await;
     let deploy = job(&tag_detail, "deploy_live");
     assert_eq!(deploy["status"], "manual");
     let played = app
@@ -360,25 +287,16 @@ async fn actions_report_gitlabs_answer_plainly() {
     assert_eq!(played.status, 200, "{}", played.text);
     assert_eq!(played.body["job"]["status"], "pending");
     let canceled = app
-        .post(
-            &format!("/api/v1/projects/1/jobs/{}/cancel", deploy["id"]),
-            "",
-        )
+        .post(&format!("/api/v1/projects/1/jobs/{}/cancel", deploy["id"]), "")
         .await;
     assert_eq!(canceled.body["job"]["status"], "canceled");
 
     let retry_pipeline = app
-        .post(
-            &format!("/api/v1/projects/1/pipelines/{}/retry", pipeline["id"]),
-            "",
-        )
+        .post(&format!("/api/v1/projects/1/pipelines/{}/retry", pipeline["id"]), "")
         .await;
     assert_eq!(retry_pipeline.body["pipeline"]["status"], "running");
     let cancel_pipeline = app
-        .post(
-            &format!("/api/v1/projects/1/pipelines/{}/cancel", pipeline["id"]),
-            "",
-        )
+        .post(&format!("/api/v1/projects/1/pipelines/{}/cancel", pipeline["id"]), "")
         .await;
     assert_eq!(cancel_pipeline.body["pipeline"]["status"], "canceled");
 }
@@ -424,21 +342,9 @@ async fn garbage_input_gets_clear_errors_not_panics() {
         ))
         .await;
     assert_error(&huge, 416, "offset_out_of_range");
-    assert_error(
-        &app.get("/api/v1/projects/1/jobs/999999").await,
-        404,
-        "not_found",
-    );
-    assert_error(
-        &app.get("/api/v1/projects/1/pipelines/999999").await,
-        404,
-        "not_found",
-    );
-    assert_error(
-        &app.get("/api/v1/projects/77/pipelines").await,
-        404,
-        "not_found",
-    );
+    assert_error(&app.get("/api/v1/projects/1/jobs/999999").await, 404, "not_found");
+    assert_error(&app.get("/api/v1/projects/1/pipelines/999999").await, 404, "not_found");
+    assert_error(&app.get("/api/v1/projects/77/pipelines").await, 404, "not_found");
     assert_error(&app.get("/api/v1/no/such/route").await, 404, "not_found");
     assert_error(&app.get("/api/nothing").await, 404, "not_found");
     assert_error(&app.post("/api/v1/projects", "").await, 405, "bad_request");
@@ -450,8 +356,7 @@ async fn garbage_input_gets_clear_errors_not_panics() {
         "\u{0}\u{1}",
     ] {
         assert_error(
-            &app.post(&format!("/api/v1/projects/1/jobs/{job_id}/play"), body)
-                .await,
+            &app.post(&format!("/api/v1/projects/1/jobs/{job_id}/play"), body).await,
             400,
             "bad_request",
         );
@@ -483,10 +388,90 @@ async fn the_openapi_document_describes_every_route() {
         "/api/v1/projects/{project_id}/jobs/{job_id}/play",
         "/health",
     ] {
-        assert!(
-            paths.contains_key(path),
-            "{path} missing from the OpenAPI document"
-        );
+        assert!(paths.contains_key(path), "{path} missing from the OpenAPI document");
     }
     assert!(doc["components"]["schemas"].get("ErrorBody").is_some());
+}
+
+#[tokio::test]
+async fn the_overview_says_since_when_main_is_red_and_by_whom() {
+    let app = TestApp::start().await;
+    let cards = app.json("/api/v1/overview").await;
+    let cards = cards.as_array().unwrap();
+    assert_eq!(cards.len(), 3);
+    let demo = &cards[0];
+    assert_eq!(demo["project"]["name"], "gitlab-k8s-demo");
+    assert!(demo["error"].is_null());
+    let latest = &demo["latest"];
+    assert_eq!(latest["ref"], "main");
+    assert_eq!(latest["status"], "failed");
+    let marks: Vec<(&str, &str)> = latest["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap(), s["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        marks,
+        [
+            ("test", "success"),
+            ("build", "success"),
+            ("release", "failed"),
+            ("review", "skipped")
+        ]
+    );
+    assert!(latest["commit"]["title"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(latest["user"]["name"].as_str().is_some());
+    assert!(latest["duration"].as_u64().is_some());
+
+    let broken = &demo["broken_since"];
+    assert!(broken["failed_pipelines"].as_u64().unwrap() >= 1);
+    assert!(!broken["authors"].as_array().unwrap().is_empty());
+    assert!(broken["since"].as_str().is_some());
+    // The breaker is the oldest failed pipeline after the last green one.
+    let history = app.json("/api/v1/projects/1/pipelines?ref=main&per_page=50").await;
+    let ids: Vec<u64> = history["pipelines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["status"] == "failed" || p["status"] == "success")
+        .take_while(|p| p["status"] == "failed")
+        .map(|p| p["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(broken["pipeline_id"].as_u64(), ids.last().copied());
+
+    let others = demo["other_refs"].as_array().unwrap();
+    assert!(!others.is_empty());
+    assert!(others.iter().all(|p| p["ref"] != "main"));
+    assert!(
+        others.iter().any(|p| p["ref"].as_str().unwrap().starts_with('v')),
+        "tags are among them"
+    );
+}
+
+#[tokio::test]
+async fn the_overview_keeps_other_projects_when_one_fails() {
+    let app = TestApp::start().await;
+    app.sim.sim.set_faults(stageboard_sim::Faults {
+        no_graphql: true,
+        ..Default::default()
+    });
+    let cards = app.json("/api/v1/overview").await;
+    // Without GraphQL the cards still come, without stage marks.
+    assert_eq!(cards[0]["latest"]["status"], "failed");
+    assert!(cards[0]["latest"]["stages"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn listed_pipelines_carry_commit_user_duration_and_stage_marks() {
+    let app = TestApp::start().await;
+    let page = app.json("/api/v1/projects/2/pipelines?per_page=12").await;
+    for p in page["pipelines"].as_array().unwrap() {
+        assert!(p["commit"]["title"].as_str().is_some(), "{p}");
+        assert!(p["user"]["username"].as_str().is_some(), "{p}");
+        assert!(!p["stages"].as_array().unwrap().is_empty(), "{p}");
+        if p["status"] == "success" || p["status"] == "failed" {
+            assert!(p["duration"].as_u64().is_some(), "{p}");
+        }
+    }
 }

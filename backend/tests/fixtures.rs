@@ -15,24 +15,22 @@ fn fixtures() -> PathBuf {
 
 fn read<T: DeserializeOwned>(path: &Path) -> Result<(), String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    serde_json::from_str::<T>(&text)
-        .map(drop)
-        .map_err(|e| e.to_string())
+    serde_json::from_str::<T>(&text).map(drop).map_err(|e| e.to_string())
 }
 
 /// What each REST example is an instance of.
 fn check(dir: &str, name: &str, path: &Path) -> Option<Result<(), String>> {
     Some(match (dir, name) {
         ("docs", "pipelines_list.json") => read::<Vec<GlPipeline>>(path),
-        ("docs", "pipeline.json" | "pipeline_cancel_response.json")
-        | ("gitlab4j", "pipeline.json") => read::<GlPipeline>(path),
-        ("docs", "pipeline_jobs_list.json" | "pipeline_bridges_list.json") => {
-            read::<Vec<GlJob>>(path)
+        ("docs", "pipeline.json" | "pipeline_cancel_response.json") | ("gitlab4j", "pipeline.json") => {
+            read::<GlPipeline>(path)
         }
+        ("docs", "pipeline_jobs_list.json" | "pipeline_bridges_list.json") => read::<Vec<GlJob>>(path),
         ("docs", "job.json") | ("gitlab4j", "job.json" | "bridge.json") => read::<GlJob>(path),
         ("docs", "environments_list.json") => read::<Vec<GlEnvironment>>(path),
-        ("docs", "environment.json" | "environment_stop_response.json")
-        | ("gitlab4j", "environment.json") => read::<GlEnvironment>(path),
+        ("docs", "environment.json" | "environment_stop_response.json") | ("gitlab4j", "environment.json") => {
+            read::<GlEnvironment>(path)
+        }
         ("docs", "deployments_list.json") => read::<Vec<GlDeployment>>(path),
         ("docs", "deployment.json") | ("gitlab4j", "deployment.json") => read::<GlDeployment>(path),
         ("gitlab4j", "project.json") => read::<GlProject>(path),
@@ -45,9 +43,7 @@ fn every_rest_example_reads_into_the_clients_types() {
     let mut checked = 0;
     let mut unmapped = Vec::new();
     for dir in ["docs", "gitlab4j"] {
-        for entry in
-            std::fs::read_dir(fixtures().join(dir)).expect("shared/ sits beside the repository")
-        {
+        for entry in std::fs::read_dir(fixtures().join(dir)).expect("shared/ sits beside the repository") {
             let path = entry.unwrap().path();
             let name = path.file_name().unwrap().to_str().unwrap().to_owned();
             if !name.ends_with(".json")
@@ -106,8 +102,7 @@ fn every_date_in_the_webhook_examples_parses() {
             let path = entry.unwrap().path();
             let name = path.file_name().unwrap().to_str().unwrap();
             if name.ends_with(".json") && (name.contains("webhook") || name.contains("event")) {
-                let value: Value =
-                    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+                let value: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
                 dates_in(&value, &mut dates);
             }
         }

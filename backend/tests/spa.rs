@@ -50,17 +50,9 @@ async fn deep_links_get_the_app_and_assets_go_out_precompressed() {
     assert!(plain.headers().get("content-encoding").is_none());
     let plain_len = plain.bytes().await.unwrap().len();
 
-    let br = raw(
-        &app,
-        &format!("/{wasm}"),
-        &[("accept-encoding", "gzip, deflate, br")],
-    )
-    .await;
+    let br = raw(&app, &format!("/{wasm}"), &[("accept-encoding", "gzip, deflate, br")]).await;
     assert_eq!(br.headers()["content-encoding"], "br");
-    assert_eq!(
-        br.headers()["cache-control"],
-        "public, max-age=31536000, immutable"
-    );
+    assert_eq!(br.headers()["cache-control"], "public, max-age=31536000, immutable");
     assert_eq!(br.headers()["vary"], "accept-encoding");
     let etag = br.headers()["etag"].to_str().unwrap().to_owned();
     assert!(br.bytes().await.unwrap().len() < plain_len / 2);
@@ -71,10 +63,5 @@ async fn deep_links_get_the_app_and_assets_go_out_precompressed() {
     let cached = raw(&app, &format!("/{wasm}"), &[("if-none-match", &etag)]).await;
     assert_eq!(cached.status(), 304);
 
-    assert_eq!(
-        raw(&app, "/missing-0123456789abcdef.js", &[])
-            .await
-            .status(),
-        404
-    );
+    assert_eq!(raw(&app, "/missing-0123456789abcdef.js", &[]).await.status(), 404);
 }

@@ -14,10 +14,7 @@ fn message(a: &common::Answer) -> &str {
 
 #[tokio::test]
 async fn an_unreachable_gitlab_is_named() {
-    let app = TestApp::builder()
-        .gitlab_url("http://127.0.0.1:9")
-        .start()
-        .await;
+    let app = TestApp::builder().gitlab_url("http://127.0.0.1:9").start().await;
     let a = app.get("/api/v1/projects").await;
     assert_error(&a, 502, "gitlab_unavailable");
     assert!(message(&a).contains("127.0.0.1:9"), "{}", a.text);
@@ -42,11 +39,8 @@ async fn a_slow_gitlab_times_out_with_a_clear_message() {
 #[tokio::test]
 async fn truncated_json_is_reported_not_panicked_on() {
     let app = TestApp::builder().projects(&["1"]).start().await;
-    let pipeline =
-        app.json("/api/v1/projects/1/pipelines?per_page=1").await["pipelines"][0]["id"].clone();
-    let detail = app
-        .json(&format!("/api/v1/projects/1/pipelines/{pipeline}"))
-        .await;
+    let pipeline = app.json("/api/v1/projects/1/pipelines?per_page=1").await["pipelines"][0]["id"].clone();
+    let detail = app.json(&format!("/api/v1/projects/1/pipelines/{pipeline}")).await;
     let job = detail["stages"][0]["jobs"][0]["id"].clone();
     app.sim.sim.set_faults(Faults {
         truncate: true,
@@ -86,20 +80,12 @@ async fn reads_are_retried_on_5xx_but_actions_never() {
     });
     let a = app.get("/api/v1/projects/1/pipelines").await;
     assert_error(&a, 502, "gitlab_unavailable");
-    assert_eq!(
-        app.sim.sim.requests_received() - before,
-        3,
-        "one read, two retries"
-    );
+    assert_eq!(app.sim.sim.requests_received() - before, 3, "one read, two retries");
 
     let before = app.sim.sim.requests_received();
     let a = app.post("/api/v1/projects/1/jobs/5001/retry", "").await;
     assert_error(&a, 502, "gitlab_unavailable");
-    assert_eq!(
-        app.sim.sim.requests_received() - before,
-        1,
-        "an action is sent once"
-    );
+    assert_eq!(app.sim.sim.requests_received() - before, 1, "an action is sent once");
 
     app.sim.sim.set_faults(Faults {
         status: Some(503),
@@ -111,11 +97,7 @@ async fn reads_are_retried_on_5xx_but_actions_never() {
 
 #[tokio::test]
 async fn a_rate_limited_gitlab_becomes_503_with_retry_after_and_is_left_alone() {
-    let app = TestApp::builder()
-        .projects(&["1"])
-        .rate_limit(3)
-        .start()
-        .await;
+    let app = TestApp::builder().projects(&["1"]).rate_limit(3).start().await;
     let mut limited = None;
     for _ in 0..8 {
         let a = app.get("/api/v1/projects/1/pipelines").await;
@@ -135,19 +117,12 @@ async fn a_rate_limited_gitlab_becomes_503_with_retry_after_and_is_left_alone() 
     let before = app.sim.sim.requests_received();
     let again = app.get("/api/v1/projects/1/pipelines").await;
     assert_error(&again, 503, "gitlab_rate_limited");
-    assert_eq!(
-        app.sim.sim.requests_received(),
-        before,
-        "no request before Retry-After"
-    );
+    assert_eq!(app.sim.sim.requests_received(), before, "no request before Retry-After");
 }
 
 #[tokio::test]
 async fn a_refused_token_is_explained_without_showing_it() {
-    let app = TestApp::builder()
-        .token("glpat-expired-token-value")
-        .start()
-        .await;
+    let app = TestApp::builder().token("glpat-expired-token-value").start().await;
     let a = app.get("/api/v1/projects").await;
     assert_error(&a, 502, "gitlab_access");
     assert!(message(&a).contains("GITLAB_TOKEN"), "{}", a.text);

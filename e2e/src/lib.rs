@@ -55,10 +55,7 @@ fn free_port() -> u16 {
 fn wait_for_port(port: u16, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not open port {port} within 60 s"
-        );
+        assert!(Instant::now() < deadline, "{what} did not open port {port} within 60 s");
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -75,9 +72,7 @@ pub fn artifacts_dir() -> PathBuf {
 fn binary() -> PathBuf {
     std::env::var_os("STAGEBOARD_BIN")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/stageboard")
-        })
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/stageboard"))
 }
 
 pub struct Stageboard {
@@ -131,8 +126,7 @@ impl Browser {
                 .stderr(Stdio::null()),
         );
         wait_for_port(port, "chromedriver");
-        let profile =
-            std::env::temp_dir().join(format!("stageboard-e2e-{}-{port}", std::process::id()));
+        let profile = std::env::temp_dir().join(format!("stageboard-e2e-{}-{port}", std::process::id()));
         let args = [
             "--headless=new",
             "--no-sandbox",
@@ -171,11 +165,7 @@ impl Browser {
     }
 
     /// Waits (at most `timeout`) until `css` matches, and returns the texts of all matches.
-    pub async fn texts(
-        &self,
-        css: &str,
-        timeout: Duration,
-    ) -> Result<Vec<String>, fantoccini::error::CmdError> {
+    pub async fn texts(&self, css: &str, timeout: Duration) -> Result<Vec<String>, fantoccini::error::CmdError> {
         self.client
             .wait()
             .at_most(timeout)

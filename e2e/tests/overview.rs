@@ -45,8 +45,5 @@ async fn a_deep_link_opens_the_app_on_that_page() {
     browser.close().await;
     let statuses = seen.expect("the pipelines page renders");
     assert!(statuses.len() >= 10, "{statuses:?}");
-    assert!(
-        statuses.iter().any(|s| s.contains("failed")),
-        "{statuses:?}"
-    );
+    assert!(statuses.iter().any(|s| s.contains("failed")), "{statuses:?}");
 }

@@ -28,9 +28,7 @@ pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
     }
     let status = response.status();
     match response.json::<ErrorBody>().await {
-        Ok(body) => Err(ApiError {
-            message: body.message,
-        }),
+        Ok(body) => Err(ApiError { message: body.message }),
         Err(_) => Err(ApiError {
             message: format!("The server answered {status}."),
         }),

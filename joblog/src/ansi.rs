@@ -103,10 +103,7 @@ mod tests {
     #[test]
     fn extended_colours() {
         assert_eq!(styled(&[38, 5, 208]).fg, Some(Color::Indexed(208)));
-        assert_eq!(
-            styled(&[48, 2, 10, 20, 30]).bg,
-            Some(Color::Rgb(10, 20, 30))
-        );
+        assert_eq!(styled(&[48, 2, 10, 20, 30]).bg, Some(Color::Rgb(10, 20, 30)));
         let s = styled(&[38, 2, 1, 2, 3, 1]);
         assert!(s.bold, "parameters after a truecolor are still read");
         assert_eq!(styled(&[38, 5, 999]).fg, None, "out of range is ignored");

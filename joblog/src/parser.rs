@@ -295,10 +295,7 @@ impl Parser {
     fn escape(&mut self, bytes: &[u8]) -> usize {
         if bytes.get(1) != Some(&b'[') {
             // Not CSI (e.g. `ESC ( B`): drop ESC, its intermediate bytes and its final byte.
-            let intermediates = bytes[1..]
-                .iter()
-                .take_while(|b| (0x20..=0x2f).contains(*b))
-                .count();
+            let intermediates = bytes[1..].iter().take_while(|b| (0x20..=0x2f).contains(*b)).count();
             return match bytes.get(1 + intermediates) {
                 Some(b) if (0x30..=0x7e).contains(b) => 2 + intermediates,
                 _ => 1 + intermediates,
@@ -320,11 +317,7 @@ impl Parser {
                 .split(';')
                 .map(|p| p.parse::<u16>().unwrap_or(0))
                 .collect();
-            let params = if bytes[2..end].is_empty() {
-                Vec::new()
-            } else {
-                params
-            };
+            let params = if bytes[2..end].is_empty() { Vec::new() } else { params };
             self.style.apply(&params);
         }
         end + 1
@@ -384,11 +377,7 @@ impl Parser {
             });
             self.open.push(index);
             line.header_of = Some(index);
-        } else if let Some(position) = self
-            .open
-            .iter()
-            .rposition(|&s| self.log.sections[s].name == name)
-        {
+        } else if let Some(position) = self.open.iter().rposition(|&s| self.log.sections[s].name == name) {
             // Ends this section and any left open inside it; an end without a start is ignored.
             let last_line = self.log.lines.len();
             for s in self.open.drain(position..) {
@@ -415,11 +404,7 @@ impl Parser {
         }
         self.log.lines.push(Line {
             number,
-            spans: line
-                .spans
-                .into_iter()
-                .filter(|s| !s.text.is_empty())
-                .collect(),
+            spans: line.spans.into_iter().filter(|s| !s.text.is_empty()).collect(),
             timestamp: line.timestamp,
             stderr: line.stderr,
             section: line.header_of.or(self.open.last().copied()),

@@ -61,10 +61,7 @@ fn arbitrary_logs_parse_the_same_whole_or_in_pieces() {
         for (i, line) in whole.lines.iter().enumerate() {
             assert_eq!(line.number, i + 1);
             assert!(line.section.is_none_or(|s| s < whole.sections.len()));
-            assert!(
-                !line.text().contains('\x1b'),
-                "an escape leaked into text: {data:?}"
-            );
+            assert!(!line.text().contains('\x1b'), "an escape leaked into text: {data:?}");
         }
         let _ = whole.visible_lines(&whole.default_collapsed());
     }

@@ -23,10 +23,7 @@ fn the_plain_fixture_reads_as_gitlab_shows_it() {
         lines.contains(&"Receiving objects: 100% (10/10), done.".to_owned()),
         "\\r keeps what was written last: {lines:?}"
     );
-    assert!(
-        !lines.iter().any(|l| l.starts_with("section_")),
-        "markers are not text"
-    );
+    assert!(!lines.iter().any(|l| l.starts_with("section_")), "markers are not text");
     let names: Vec<&str> = log.sections.iter().map(|s| s.name.as_str()).collect();
     // GitLab lower-cases names and turns anything but [a-z0-9] into `-`.
     assert_eq!(
@@ -71,21 +68,12 @@ fn the_timestamped_fixture_keeps_timestamps_and_joins_continuations() {
     let plain = parse(&fixture("job_trace_plain.log"));
     let lines = texts(&log);
     assert!(
-        lines.contains(
-            &"this line was split by the runner into two fragments; GitLab joins them".to_owned()
-        ),
+        lines.contains(&"this line was split by the runner into two fragments; GitLab joins them".to_owned()),
         "{lines:?}"
     );
-    assert_eq!(
-        log.lines[0].timestamp.as_deref(),
-        Some("2024-06-05T10:00:00.100000Z")
-    );
+    assert_eq!(log.lines[0].timestamp.as_deref(), Some("2024-06-05T10:00:00.100000Z"));
     assert_eq!(lines[0], plain.lines[0].text());
-    assert!(
-        log.lines
-            .iter()
-            .any(|l| l.stderr && l.text().contains("FAIL"))
-    );
+    assert!(log.lines.iter().any(|l| l.stderr && l.text().contains("FAIL")));
     assert_eq!(log.sections.len(), plain.sections.len());
 }
 
@@ -98,20 +86,14 @@ fn reading_in_pieces_gives_the_same_log() {
             for piece in bytes.chunks(chunk) {
                 parser.feed(piece);
             }
-            assert_eq!(
-                parser.finish(),
-                parse(&bytes),
-                "{name} in chunks of {chunk}"
-            );
+            assert_eq!(parser.finish(), parse(&bytes), "{name} in chunks of {chunk}");
         }
     }
 }
 
 #[test]
 fn colours_in_all_three_depths() {
-    let log = parse(
-        b"\x1b[38;5;208morange\x1b[0m \x1b[38;2;1;2;3mrgb\x1b[0m \x1b[1;3;4;95mall\x1b[m plain\n",
-    );
+    let log = parse(b"\x1b[38;5;208morange\x1b[0m \x1b[38;2;1;2;3mrgb\x1b[0m \x1b[1;3;4;95mall\x1b[m plain\n");
     let spans = &log.lines[0].spans;
     assert_eq!(spans[0].style.fg, Some(Color::Indexed(208)));
     assert_eq!(spans[2].style.fg, Some(Color::Rgb(1, 2, 3)));
@@ -158,8 +140,7 @@ fn broken_markers_are_text_and_stray_ends_are_ignored() {
 #[test]
 fn invalid_utf8_and_binary_do_not_break_anything() {
     let log = parse(&[
-        0xff, 0xfe, b'o', b'k', b'\n', 0, 1, 2, 0x1b, b'[', b'9', b'9', b'9', b'9', b'9', b'9',
-        b'm', b'x',
+        0xff, 0xfe, b'o', b'k', b'\n', 0, 1, 2, 0x1b, b'[', b'9', b'9', b'9', b'9', b'9', b'9', b'm', b'x',
     ]);
     assert_eq!(log.lines.len(), 2);
     assert!(log.lines[0].text().ends_with("ok"));

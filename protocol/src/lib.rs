@@ -9,7 +9,10 @@ mod status;
 
 pub use error::{ErrorBody, ErrorCode};
 pub use job::{ActionOutcome, Job, JobLog, PlayRequest, PlayVariable};
-pub use pipeline::{Downstream, Pipeline, PipelineDetail, PipelinePage, Stage, StageOrderSource};
+pub use pipeline::{
+    BrokenSince, Downstream, Pipeline, PipelineDetail, PipelinePage, ProjectOverview, Stage, StageMark,
+    StageOrderSource,
+};
 pub use project::{Project, ServerInfo};
 pub use status::Status;
 

@@ -27,6 +27,48 @@ pub struct Pipeline {
     pub user: Option<User>,
     pub commit: Option<Commit>,
     pub web_url: String,
+    /// One mark per stage, in order, with the stage's worst status; empty when unknown.
+    #[serde(default)]
+    pub stages: Vec<StageMark>,
+}
+
+/// A stage summarised to its name and worst status (the mini stage graph).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StageMark {
+    pub name: String,
+    pub status: Status,
+}
+
+/// A project at a glance: its default branch's latest pipeline, since when that branch is red,
+/// and what other refs are doing.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProjectOverview {
+    pub project: crate::Project,
+    pub latest: Option<Pipeline>,
+    pub broken_since: Option<BrokenSince>,
+    /// The latest pipeline of each other recently active branch or tag, newest first.
+    pub other_refs: Vec<Pipeline>,
+    /// Set when this project could not be read; the others still show.
+    pub error: Option<String>,
+}
+
+/// The default branch turned red: when, by which pipeline and commit, and who pushed since.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BrokenSince {
+    /// The first failed pipeline after the last green one.
+    pub pipeline_id: u64,
+    pub since: Option<DateTime<Utc>>,
+    pub commit: Option<Commit>,
+    pub user: Option<User>,
+    /// Everyone whose pipelines failed since the last green one, first breaker first.
+    pub authors: Vec<String>,
+    /// How many failed pipelines in a row.
+    pub failed_pipelines: u32,
+    /// The last green pipeline was not among those looked at: broken for longer than shown.
+    pub at_least: bool,
 }
 
 /// One page of a project's pipelines.

@@ -166,10 +166,7 @@ mod tests {
     fn unknown_statuses_survive_a_round_trip() {
         let s: Status = serde_json::from_str("\"waiting_for_approval\"").unwrap();
         assert_eq!(s, Status::Other("waiting_for_approval".into()));
-        assert_eq!(
-            serde_json::to_string(&s).unwrap(),
-            "\"waiting_for_approval\""
-        );
+        assert_eq!(serde_json::to_string(&s).unwrap(), "\"waiting_for_approval\"");
     }
 
     #[test]

@@ -56,18 +56,12 @@ mod tests {
 
     #[test]
     fn a_manual_clock_moves_only_when_advanced() {
-        let start = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
-            .unwrap()
-            .to_utc();
+        let start = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().to_utc();
         let clock = Clock::manual(start);
         assert_eq!(clock.now(), start);
         clock.advance(Duration::seconds(90));
         assert_eq!(clock.now(), start + Duration::seconds(90));
         clock.advance(Duration::seconds(-5));
-        assert_eq!(
-            clock.now(),
-            start + Duration::seconds(90),
-            "time never runs backwards"
-        );
+        assert_eq!(clock.now(), start + Duration::seconds(90), "time never runs backwards");
     }
 }

@@ -72,11 +72,9 @@ impl ProjectNode {
                 .rev()
                 .filter(|p| p.project_id == project_id)
                 .find(|p| {
-                    iid.as_ref()
-                        .is_none_or(|iid| p.iid.to_string() == iid.as_str())
+                    iid.as_ref().is_none_or(|iid| p.iid.to_string() == iid.as_str())
                         && id.as_ref().is_none_or(|id| {
-                            global_id("Ci::Pipeline", p.id) == id.as_str()
-                                || p.id.to_string() == id.as_str()
+                            global_id("Ci::Pipeline", p.id) == id.as_str() || p.id.to_string() == id.as_str()
                         })
                         && sha.as_ref().is_none_or(|sha| &p.commit.sha == sha)
                 })?;
@@ -165,10 +163,32 @@ pub struct PipelineNode {
     created_at: String,
     started_at: Option<String>,
     finished_at: Option<String>,
+    /// Seconds the pipeline ran.
+    duration: Option<i32>,
+    user: Option<UserCore>,
+    commit: Option<CommitNode>,
     detailed_status: DetailedStatus,
     stages: StageConnection,
     downstream: PipelineRefConnection,
     upstream: Option<PipelineRef>,
+}
+
+#[derive(SimpleObject)]
+#[graphql(name = "UserCore")]
+pub struct UserCore {
+    id: ID,
+    username: String,
+    name: String,
+    avatar_url: Option<String>,
+}
+
+#[derive(SimpleObject)]
+#[graphql(name = "Commit")]
+pub struct CommitNode {
+    sha: String,
+    short_id: String,
+    title: String,
+    author_name: String,
 }
 
 #[derive(SimpleObject)]
@@ -360,11 +380,7 @@ fn job_node(c: &Ctx<'_>, job: &Job, siblings: &[&Job]) -> JobNode {
     let path = format!("/{}/-/jobs/{}", project.full_path(), job.id);
     JobNode {
         id: ID(global_id(
-            if job.is_bridge() {
-                "Ci::Bridge"
-            } else {
-                "Ci::Build"
-            },
+            if job.is_bridge() { "Ci::Bridge" } else { "Ci::Build" },
             job.id,
         )),
         name: job.name.clone(),
@@ -377,12 +393,7 @@ fn job_node(c: &Ctx<'_>, job: &Job, siblings: &[&Job]) -> JobNode {
         allow_failure: job.def.allow_failure,
         retried: job.retried,
         manual_job: job.def.manual,
-        scheduling_type: if job.def.needs.is_some() {
-            "dag"
-        } else {
-            "stage"
-        }
-        .to_owned(),
+        scheduling_type: if job.def.needs.is_some() { "dag" } else { "stage" }.to_owned(),
         stage: StageName {
             name: job.stage().to_owned(),
         },
@@ -409,11 +420,7 @@ fn pipeline_node(c: &Ctx<'_>, p: &Pipeline) -> PipelineNode {
         .iter()
         .enumerate()
         .filter_map(|(idx, stage)| {
-            let stage_jobs: Vec<&Job> = jobs
-                .iter()
-                .copied()
-                .filter(|j| j.def.stage == *stage)
-                .collect();
+            let stage_jobs: Vec<&Job> = jobs.iter().copied().filter(|j| j.def.stage == *stage).collect();
             if stage_jobs.is_empty() {
                 return None;
             }
@@ -475,6 +482,22 @@ fn pipeline_node(c: &Ctx<'_>, p: &Pipeline) -> PipelineNode {
         created_at: time(p.created_at),
         started_at: p.started_at.map(time),
         finished_at: p.finished_at.map(time),
+        duration: p
+            .started_at
+            .zip(p.finished_at)
+            .map(|(s, f)| (f - s).num_seconds() as i32),
+        user: Some(UserCore {
+            id: ID(global_id("User", p.user.id)),
+            username: p.user.username.to_owned(),
+            name: p.user.name.to_owned(),
+            avatar_url: None,
+        }),
+        commit: Some(CommitNode {
+            sha: p.commit.sha.clone(),
+            short_id: p.commit.sha[..8].to_owned(),
+            title: p.commit.title.clone(),
+            author_name: p.commit.author.name.to_owned(),
+        }),
         detailed_status: detailed(p.status, Some(pipeline_path(p))),
         stages: StageConnection { nodes: stages },
         downstream: PipelineRefConnection { nodes: downstream },

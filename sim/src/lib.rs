@@ -149,18 +149,9 @@ impl Sim {
             .nest("/api/v4", rest::routes())
             .route("/api/graphql", post(graphql::handle))
             .fallback(|| async { rest::error::GitlabError::NoRoute })
-            .layer(middleware::from_fn_with_state(
-                self.clone(),
-                limits::authenticate,
-            ))
-            .layer(middleware::from_fn_with_state(
-                self.clone(),
-                limits::rate_limit,
-            ))
-            .layer(middleware::from_fn_with_state(
-                self.clone(),
-                limits::inject_faults,
-            ));
+            .layer(middleware::from_fn_with_state(self.clone(), limits::authenticate))
+            .layer(middleware::from_fn_with_state(self.clone(), limits::rate_limit))
+            .layer(middleware::from_fn_with_state(self.clone(), limits::inject_faults));
         Router::new()
             .route("/-/sim/clock", get(clock_now))
             .route("/-/sim/advance", post(advance))

@@ -68,8 +68,7 @@ pub async fn rate_limit(State(sim): State<Sim>, request: Request, next: Next) ->
     };
     let mut response = if observed > limit {
         let retry_after = reset.saturating_sub(now).max(1);
-        let reset_time =
-            httpdate::fmt_http_date(UNIX_EPOCH + std::time::Duration::from_secs(reset));
+        let reset_time = httpdate::fmt_http_date(UNIX_EPOCH + std::time::Duration::from_secs(reset));
         let mut response = (
             StatusCode::TOO_MANY_REQUESTS,
             [(header::CONTENT_TYPE, "text/plain")],
@@ -84,11 +83,7 @@ pub async fn rate_limit(State(sim): State<Sim>, request: Request, next: Next) ->
         next.run(request).await
     };
     let headers = response.headers_mut();
-    insert(
-        headers,
-        "ratelimit-name",
-        "throttle_authenticated_api".into(),
-    );
+    insert(headers, "ratelimit-name", "throttle_authenticated_api".into());
     insert(headers, "ratelimit-limit", limit.to_string());
     insert(headers, "ratelimit-observed", observed.to_string());
     insert(
@@ -105,9 +100,7 @@ fn insert(headers: &mut HeaderMap, name: &'static str, value: String) {
 }
 
 pub async fn inject_faults(State(sim): State<Sim>, request: Request, next: Next) -> Response {
-    sim.0
-        .requests
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    sim.0.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let faults = sim.faults();
     if faults.delay_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(faults.delay_ms)).await;
@@ -135,9 +128,7 @@ pub async fn inject_faults(State(sim): State<Sim>, request: Request, next: Next)
         return response;
     }
     let (parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
     let cut = bytes.slice(..bytes.len() / 2);
     let mut response = Response::from_parts(parts, Body::from(cut));
     response.headers_mut().remove(header::CONTENT_LENGTH);

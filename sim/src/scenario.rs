@@ -265,10 +265,7 @@ static PAYMENTS: PipelineDef = PipelineDef {
             .image("rust:1.95")
             .needs(&["build-api", "build-worker"])
             .runs(120, 200)
-            .script(&[
-                "docker compose up -d postgres",
-                "cargo test --test integration",
-            ]),
+            .script(&["docker compose up -d postgres", "cargo test --test integration"]),
         JobDef::new("package-api", "package")
             .image("docker:27")
             .needs(&["rspec"])

@@ -73,10 +73,7 @@ fn script_log(job: &Job, pipeline: &Pipeline, project_path: &str, start: i64) ->
     };
     let end = job.run_secs.max(12);
     let short_sha = &pipeline.commit.sha[..8];
-    log.at(
-        0,
-        format!("{CLEAR}Running with gitlab-runner 17.5.0 (bc7d9b3b){RESET}"),
-    );
+    log.at(0, format!("{CLEAR}Running with gitlab-runner 17.5.0 (bc7d9b3b){RESET}"));
     log.at(
         0,
         format!(
@@ -84,23 +81,12 @@ fn script_log(job: &Job, pipeline: &Pipeline, project_path: &str, start: i64) ->
             job.id % 3 + 1
         ),
     );
-    log.section_start(
-        0,
-        "prepare_executor",
-        "Preparing the \"docker\" executor",
-        false,
-    );
+    log.section_start(0, "prepare_executor", "Preparing the \"docker\" executor", false);
     log.at(
         1,
-        format!(
-            "{CLEAR}Using Docker executor with image {} ...{RESET}",
-            job.def.image
-        ),
+        format!("{CLEAR}Using Docker executor with image {} ...{RESET}", job.def.image),
     );
-    log.at(
-        1,
-        format!("{CLEAR}Pulling docker image {} ...{RESET}", job.def.image),
-    );
+    log.at(1, format!("{CLEAR}Pulling docker image {} ...{RESET}", job.def.image));
     log.at(2, format!("{CLEAR}Using docker image sha256:9c6f0724472873bb50a2ae67a9e7adcb57673a183cea8b06eb778dca859181b5 for {} ...{RESET}", job.def.image));
     log.section_end(2, "prepare_executor");
     log.section_start(2, "prepare_script", "Preparing environment", false);
@@ -112,16 +98,8 @@ fn script_log(job: &Job, pipeline: &Pipeline, project_path: &str, start: i64) ->
         ),
     );
     log.section_end(3, "prepare_script");
-    log.section_start(
-        3,
-        "get_sources",
-        "Getting source from Git repository",
-        false,
-    );
-    log.at(
-        3,
-        format!("{GREEN}Fetching changes with git depth set to 20...{RESET}"),
-    );
+    log.section_start(3, "get_sources", "Getting source from Git repository", false);
+    log.at(3, format!("{GREEN}Fetching changes with git depth set to 20...{RESET}"));
     log.at(
         4,
         format!("Initialized empty Git repository in /builds/{project_path}/.git/"),
@@ -143,10 +121,7 @@ fn script_log(job: &Job, pipeline: &Pipeline, project_path: &str, start: i64) ->
         "Executing \"step_script\" stage of the job script",
         false,
     );
-    log.at(
-        6,
-        format!("{CLEAR}Using docker image {} ...{RESET}", job.def.image),
-    );
+    log.at(6, format!("{CLEAR}Using docker image {} ...{RESET}", job.def.image));
 
     let body_end = end - 2;
     match job.def.name {
@@ -184,10 +159,7 @@ fn generic(log: &mut Log, job: &Job, end: i64) {
     }
     log.section_start(t + 1, "install_deps_cache", "Restoring cache", true);
     log.at(t + 1, "Checking cache for default-protected...");
-    log.at(
-        t + 1,
-        format!("{YELLOW}WARNING: file does not exist{RESET}"),
-    );
+    log.at(t + 1, format!("{YELLOW}WARNING: file does not exist{RESET}"));
     log.section_end(t + 1, "install_deps_cache");
     log.section_end(t + 2, "install_deps");
     t += 2;
@@ -247,7 +219,10 @@ fn image_build(log: &mut Log, job: &Job, short_sha: &str, end: i64) {
         7,
         &format!("docker login -u gitlab-ci-token -p $CI_JOB_TOKEN {registry}"),
     );
-    log.at(8, format!("{YELLOW}WARNING! Using --password via the CLI is insecure. Use --password-stdin.{RESET}"));
+    log.at(
+        8,
+        format!("{YELLOW}WARNING! Using --password via the CLI is insecure. Use --password-stdin.{RESET}"),
+    );
     match job.failure {
         Some(Failure::DockerUnauthorized) => {
             log.at(9, format!("Error response from daemon: Get \"https://{registry}/v2/\": unauthorized: incorrect username or password"));
@@ -294,10 +269,7 @@ fn image_build(log: &mut Log, job: &Job, short_sha: &str, end: i64) {
             format!("{layer}: Pushing [=>      ]  4.1MB/52.3MB\r{layer}: Pushing [====>   ]  28.4MB/52.3MB\r{layer}: Pushing [=======>]  52.3MB/52.3MB\r{layer}: Pushed"),
         );
     }
-    log.at(
-        end,
-        format!("{short_sha}: digest: sha256:4b3f6c1e0f9a sized 1574"),
-    );
+    log.at(end, format!("{short_sha}: digest: sha256:4b3f6c1e0f9a sized 1574"));
 }
 
 fn deploy(log: &mut Log, job: &Job, end: i64) {
@@ -308,7 +280,10 @@ fn deploy(log: &mut Log, job: &Job, end: i64) {
             8,
             format!("{RED}error: no context exists with the name: \"gitlab-k8s-demo\"{RESET}"),
         );
-        log.at(8, "The connection to the server localhost:8080 was refused - did you specify the right host or port?");
+        log.at(
+            8,
+            "The connection to the server localhost:8080 was refused - did you specify the right host or port?",
+        );
         return;
     }
     log.command(8, "kubectl apply -f manifests/");
@@ -316,10 +291,13 @@ fn deploy(log: &mut Log, job: &Job, end: i64) {
     log.at(9, "service/gitlab-k8s-demo unchanged");
     log.at(9, "ingress.networking.k8s.io/gitlab-k8s-demo configured");
     log.command(10, "kubectl rollout status deployment/gitlab-k8s-demo");
-    log.at(10 + span / 3, "Waiting for deployment \"gitlab-k8s-demo\" rollout to finish: 0 of 2 updated replicas are available...");
-    log.at(10 + span * 2 / 3, "Waiting for deployment \"gitlab-k8s-demo\" rollout to finish: 1 of 2 updated replicas are available...");
     log.at(
-        end,
-        "deployment \"gitlab-k8s-demo\" successfully rolled out",
+        10 + span / 3,
+        "Waiting for deployment \"gitlab-k8s-demo\" rollout to finish: 0 of 2 updated replicas are available...",
     );
+    log.at(
+        10 + span * 2 / 3,
+        "Waiting for deployment \"gitlab-k8s-demo\" rollout to finish: 1 of 2 updated replicas are available...",
+    );
+    log.at(end, "deployment \"gitlab-k8s-demo\" successfully rolled out");
 }

@@ -10,9 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use crate::scenario::{
-    self, Failure, Fate, JobDef, JobKind, Person, PipelineDef, ProjectDef, Refs,
-};
+use crate::scenario::{self, Failure, Fate, JobDef, JobKind, Person, PipelineDef, ProjectDef, Refs};
 
 pub type Time = DateTime<Utc>;
 
@@ -50,10 +48,7 @@ impl JobStatus {
     }
 
     pub fn is_alive(self) -> bool {
-        matches!(
-            self,
-            JobStatus::Created | JobStatus::Pending | JobStatus::Running
-        )
+        matches!(self, JobStatus::Created | JobStatus::Pending | JobStatus::Running)
     }
 }
 
@@ -184,8 +179,7 @@ impl World {
     pub fn start_arrivals(&mut self, from: Time) {
         for project in &scenario::PROJECTS {
             let wait = self.rng.random_range(90..300);
-            self.next_arrival
-                .insert(project.id, from + Duration::seconds(wait));
+            self.next_arrival.insert(project.id, from + Duration::seconds(wait));
         }
     }
 
@@ -202,8 +196,7 @@ impl World {
             self.settle(at);
             self.arrive(project_id, at);
             let wait = self.rng.random_range(150..420);
-            self.next_arrival
-                .insert(project_id, at + Duration::seconds(wait));
+            self.next_arrival.insert(project_id, at + Duration::seconds(wait));
         }
         self.settle(now);
     }
@@ -230,12 +223,7 @@ impl World {
         let redundant: Vec<u64> = self
             .pipelines
             .values()
-            .filter(|p| {
-                p.project_id == project_id
-                    && p.git_ref == git_ref
-                    && p.parent.is_none()
-                    && !p.is_finished()
-            })
+            .filter(|p| p.project_id == project_id && p.git_ref == git_ref && p.parent.is_none() && !p.is_finished())
             .map(|p| p.id)
             .collect();
         for pipeline in redundant {
@@ -268,17 +256,9 @@ impl World {
     }
 
     /// A push (or tag) creates a pipeline with its jobs, all `created`.
-    pub fn create_pipeline(
-        &mut self,
-        project: &ProjectDef,
-        git_ref: &str,
-        tag: bool,
-        fate: Fate,
-        at: Time,
-    ) -> u64 {
+    pub fn create_pipeline(&mut self, project: &ProjectDef, git_ref: &str, tag: bool, fate: Fate, at: Time) -> u64 {
         let author = scenario::PEOPLE[self.rng.random_range(1..scenario::PEOPLE.len())];
-        let title =
-            scenario::COMMIT_TITLES[self.rng.random_range(0..scenario::COMMIT_TITLES.len())];
+        let title = scenario::COMMIT_TITLES[self.rng.random_range(0..scenario::COMMIT_TITLES.len())];
         let previous = self
             .pipelines
             .values()
@@ -322,12 +302,7 @@ impl World {
     ) -> u64 {
         let id = self.next_pipeline_id;
         self.next_pipeline_id += 1;
-        let iid = self
-            .pipelines
-            .values()
-            .filter(|p| p.project_id == project_id)
-            .count() as u64
-            + 1;
+        let iid = self.pipelines.values().filter(|p| p.project_id == project_id).count() as u64 + 1;
         self.pipelines.insert(
             id,
             Pipeline {
@@ -338,11 +313,7 @@ impl World {
                 tag,
                 commit,
                 before_sha,
-                source: if parent.is_some() {
-                    "parent_pipeline"
-                } else {
-                    "push"
-                },
+                source: if parent.is_some() { "parent_pipeline" } else { "push" },
                 user,
                 created_at: at,
                 updated_at: at,
@@ -443,9 +414,7 @@ impl World {
             let active: Vec<u64> = self
                 .pipelines
                 .values()
-                .filter(|p| {
-                    !p.is_finished() || self.current_jobs(p.id).any(|j| j.status.is_alive())
-                })
+                .filter(|p| !p.is_finished() || self.current_jobs(p.id).any(|j| j.status.is_alive()))
                 .map(|p| p.id)
                 .collect();
             let mut changed = false;
@@ -519,8 +488,7 @@ impl World {
                 true
             }
             JobStatus::Pending => {
-                let start =
-                    job.queued_at.unwrap_or(job.changed_at) + Duration::seconds(job.queue_secs);
+                let start = job.queued_at.unwrap_or(job.changed_at) + Duration::seconds(job.queue_secs);
                 if start > now {
                     return false;
                 }
@@ -560,8 +528,7 @@ impl World {
                         (child.finished_at.unwrap_or(child.updated_at), status)
                     }
                     None => {
-                        let end = job.started_at.unwrap_or(job.changed_at)
-                            + Duration::seconds(job.run_secs);
+                        let end = job.started_at.unwrap_or(job.changed_at) + Duration::seconds(job.run_secs);
                         let status = if job.failure.is_some() {
                             JobStatus::Failed
                         } else {
@@ -611,10 +578,7 @@ impl World {
         let started_at = jobs.iter().filter_map(|j| j.started_at).min();
         let updated_at = jobs.iter().map(|j| j.changed_at).max();
         let finished_at = if status.is_completed() {
-            jobs.iter()
-                .filter_map(|j| j.finished_at)
-                .max()
-                .or(updated_at)
+            jobs.iter().filter_map(|j| j.finished_at).max().or(updated_at)
         } else {
             None
         };
@@ -632,10 +596,8 @@ impl World {
     /// `POST /jobs/:id/retry`: a new job with a new id; the old one becomes retried.
     pub fn retry_job(&mut self, id: u64, user: Person, at: Time) -> Result<u64, Refusal> {
         let job = self.jobs.get(&id).ok_or(Refusal::NotRetryable)?.clone();
-        let retryable = matches!(
-            job.status,
-            JobStatus::Failed | JobStatus::Canceled | JobStatus::Success
-        ) && !job.retried;
+        let retryable =
+            matches!(job.status, JobStatus::Failed | JobStatus::Canceled | JobStatus::Success) && !job.retried;
         if !retryable {
             return Err(Refusal::NotRetryable);
         }
@@ -735,9 +697,7 @@ impl World {
     pub fn retry_pipeline(&mut self, pipeline_id: u64, user: Person, at: Time) {
         let ids: Vec<u64> = self
             .current_jobs(pipeline_id)
-            .filter(|j| {
-                matches!(j.status, JobStatus::Failed | JobStatus::Canceled) && !j.is_bridge()
-            })
+            .filter(|j| matches!(j.status, JobStatus::Failed | JobStatus::Canceled) && !j.is_bridge())
             .map(|j| j.id)
             .collect();
         for id in ids {
@@ -781,13 +741,7 @@ pub fn with_history(seed: u64, now: Time, days: i64, live: bool) -> World {
     world.advance(now - Duration::minutes(40));
     world.create_pipeline(demo, &tag, true, Fate::Green, now - Duration::minutes(40));
     world.advance(now - Duration::minutes(25));
-    let failing = world.create_pipeline(
-        demo,
-        "main",
-        false,
-        Fate::RegistryLogin,
-        now - Duration::minutes(25),
-    );
+    let failing = world.create_pipeline(demo, "main", false, Fate::RegistryLogin, now - Duration::minutes(25));
     world.advance(now - Duration::minutes(8));
     let first = world
         .current_jobs(failing)
@@ -810,16 +764,11 @@ mod tests {
     use super::*;
 
     fn t0() -> Time {
-        DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z")
-            .unwrap()
-            .to_utc()
+        DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z").unwrap().to_utc()
     }
 
     fn job<'a>(world: &'a World, pipeline: u64, name: &str) -> &'a Job {
-        world
-            .current_jobs(pipeline)
-            .find(|j| j.name == name)
-            .unwrap()
+        world.current_jobs(pipeline).find(|j| j.name == name).unwrap()
     }
 
     #[test]
@@ -841,30 +790,20 @@ mod tests {
     #[test]
     fn the_registry_story_fails_twice_then_a_retry_succeeds() {
         let mut world = World::empty(1, t0());
-        let p = world.create_pipeline(
-            &scenario::PROJECTS[0],
-            "main",
-            false,
-            Fate::RegistryLogin,
-            t0(),
-        );
+        let p = world.create_pipeline(&scenario::PROJECTS[0], "main", false, Fate::RegistryLogin, t0());
         world.advance(t0() + Duration::hours(1));
         assert_eq!(world.pipelines[&p].status, JobStatus::Failed);
         let first = job(&world, p, "image_build").clone();
         assert_eq!(first.failure, Some(Failure::DockerUnauthorized));
         assert_eq!(job(&world, p, "deploy_review").status, JobStatus::Skipped);
 
-        let second = world
-            .retry_job(first.id, scenario::TOKEN_OWNER, world.now)
-            .unwrap();
+        let second = world.retry_job(first.id, scenario::TOKEN_OWNER, world.now).unwrap();
         assert!(world.jobs[&first.id].retried);
         assert_eq!(job(&world, p, "deploy_review").status, JobStatus::Created);
         world.advance(t0() + Duration::hours(2));
         assert_eq!(world.jobs[&second].failure, Some(Failure::DockerX509));
 
-        let third = world
-            .retry_job(second, scenario::TOKEN_OWNER, world.now)
-            .unwrap();
+        let third = world.retry_job(second, scenario::TOKEN_OWNER, world.now).unwrap();
         world.advance(t0() + Duration::hours(3));
         assert_eq!(world.jobs[&third].status, JobStatus::Success);
         assert_eq!(world.pipelines[&p].status, JobStatus::Success);
@@ -886,10 +825,7 @@ mod tests {
             "package-api (stage package) needs only rspec, so it starts while integration (stage test) runs"
         );
         assert_eq!(
-            world
-                .current_jobs(p)
-                .filter(|j| j.name.starts_with("rspec "))
-                .count(),
+            world.current_jobs(p).filter(|j| j.name.starts_with("rspec ")).count(),
             3
         );
     }
@@ -904,10 +840,7 @@ mod tests {
         assert_eq!(world.pipelines[&child].parent, Some((p, bridge.id)));
         assert_eq!(world.pipelines[&child].status, JobStatus::Success);
         assert_eq!(bridge.status, JobStatus::Success);
-        assert!(
-            job(&world, p, "smoke").started_at.unwrap()
-                >= world.pipelines[&child].finished_at.unwrap()
-        );
+        assert!(job(&world, p, "smoke").started_at.unwrap() >= world.pipelines[&child].finished_at.unwrap());
     }
 
     #[test]
@@ -919,21 +852,11 @@ mod tests {
         assert_eq!(world.jobs[&deploy].status, JobStatus::Manual);
         assert_eq!(world.pipelines[&p].status, JobStatus::Success);
         assert_eq!(
-            world.play_job(
-                job(&world, p, "test").id,
-                scenario::TOKEN_OWNER,
-                vec![],
-                world.now
-            ),
+            world.play_job(job(&world, p, "test").id, scenario::TOKEN_OWNER, vec![], world.now),
             Err(Refusal::Unplayable)
         );
         world
-            .play_job(
-                deploy,
-                scenario::TOKEN_OWNER,
-                vec![("K".into(), "V".into())],
-                world.now,
-            )
+            .play_job(deploy, scenario::TOKEN_OWNER, vec![("K".into(), "V".into())], world.now)
             .unwrap();
         assert_eq!(world.pipelines[&p].status, JobStatus::Running);
         world.advance(t0() + Duration::hours(2));
@@ -944,24 +867,14 @@ mod tests {
     fn a_new_push_cancels_the_running_pipeline_of_its_ref() {
         let mut world = World::empty(5, t0());
         let old = world.create_pipeline(&scenario::PROJECTS[0], "main", false, Fate::Green, t0());
-        let other = world.create_pipeline(
-            &scenario::PROJECTS[0],
-            "fix/health-probe",
-            false,
-            Fate::Green,
-            t0(),
-        );
+        let other = world.create_pipeline(&scenario::PROJECTS[0], "fix/health-probe", false, Fate::Green, t0());
         let later = t0() + Duration::seconds(40);
         world.advance(later);
         world.cancel_redundant(1, "main", later);
         world.create_pipeline(&scenario::PROJECTS[0], "main", false, Fate::Green, later);
         assert_eq!(world.pipelines[&old].status, JobStatus::Canceled);
         assert_ne!(world.pipelines[&other].status, JobStatus::Canceled);
-        assert!(
-            world
-                .current_jobs(old)
-                .any(|j| j.status == JobStatus::Canceled)
-        );
+        assert!(world.current_jobs(old).any(|j| j.status == JobStatus::Canceled));
     }
 
     #[test]
@@ -976,10 +889,6 @@ mod tests {
             .collect();
         assert_eq!(attempts.len(), 2);
         assert_eq!(attempts[1].failure, Some(Failure::DockerX509));
-        assert!(
-            world.pipelines.len() > 30,
-            "days of history: {}",
-            world.pipelines.len()
-        );
+        assert!(world.pipelines.len() > 30, "days of history: {}", world.pipelines.len());
     }
 }

@@ -12,9 +12,7 @@ const TOKEN: &str = "glpat-contract-test";
 
 async fn start(rate_limit: u32) -> (RunningSim, Api) {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let start = DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z")
-        .unwrap()
-        .to_utc();
+    let start = DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z").unwrap().to_utc();
     let config = SimConfig {
         token: TOKEN.into(),
         rate_limit_per_minute: rate_limit,
@@ -22,13 +20,9 @@ async fn start(rate_limit: u32) -> (RunningSim, Api) {
         history_days: 2,
         live: false,
     };
-    let sim = RunningSim::start(
-        config,
-        Clock::manual(start),
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-    )
-    .await
-    .unwrap();
+    let sim = RunningSim::start(config, Clock::manual(start), SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
     let api = Api {
         base: sim.url(),
         http: reqwest::Client::new(),
@@ -79,9 +73,7 @@ async fn failing_pipeline(api: &Api) -> Value {
 }
 
 async fn job_named(api: &Api, pipeline: u64, name: &str) -> Value {
-    let jobs = api
-        .json(&format!("/projects/1/pipelines/{pipeline}/jobs"))
-        .await;
+    let jobs = api.json(&format!("/projects/1/pipelines/{pipeline}/jobs")).await;
     jobs.as_array()
         .unwrap()
         .iter()
@@ -165,16 +157,7 @@ async fn lists_paginate_with_gitlab_headers_and_cap_per_page_at_100() {
         "{link}"
     );
     assert!(link.contains("page=3&per_page=2>; rel=\"next\""), "{link}");
-    assert_eq!(
-        response
-            .json::<Value>()
-            .await
-            .unwrap()
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(response.json::<Value>().await.unwrap().as_array().unwrap().len(), 2);
 
     let capped = api.get("/projects/1/pipelines?per_page=500").await;
     assert_eq!(capped.headers()["x-per-page"], "100");
@@ -184,12 +167,7 @@ async fn lists_paginate_with_gitlab_headers_and_cap_per_page_at_100() {
     assert!(jobs.headers().get("x-total").is_none());
     assert!(jobs.headers().get("x-total-pages").is_none());
     assert_eq!(jobs.headers()["x-next-page"], "2");
-    assert!(
-        !jobs.headers()["link"]
-            .to_str()
-            .unwrap()
-            .contains("rel=\"last\"")
-    );
+    assert!(!jobs.headers()["link"].to_str().unwrap().contains("rel=\"last\""));
 }
 
 #[tokio::test]
@@ -206,9 +184,7 @@ async fn parameter_errors_use_the_error_key_and_unknown_routes_404() {
         bad_page.json::<Value>().await.unwrap(),
         json!({ "error": "page is invalid" })
     );
-    let bad_jobs_scope = api
-        .get("/projects/1/jobs?scope[]=failed&scope[]=bogus")
-        .await;
+    let bad_jobs_scope = api.get("/projects/1/jobs?scope[]=failed&scope[]=bogus").await;
     assert_eq!(bad_jobs_scope.status(), StatusCode::BAD_REQUEST);
     let route = api.get("/projects/1/nothing-here").await;
     assert_eq!(route.status(), StatusCode::NOT_FOUND);
@@ -226,19 +202,9 @@ async fn parameter_errors_use_the_error_key_and_unknown_routes_404() {
 #[tokio::test]
 async fn pipeline_filters_select_what_they_say() {
     let (_sim, api) = start(1000).await;
-    let failed = api
-        .json("/projects/1/pipelines?status=failed&per_page=100")
-        .await;
-    assert!(
-        failed
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|p| p["status"] == "failed")
-    );
-    let tags = api
-        .json("/projects/1/pipelines?scope=tags&per_page=100")
-        .await;
+    let failed = api.json("/projects/1/pipelines?status=failed&per_page=100").await;
+    assert!(failed.as_array().unwrap().iter().all(|p| p["status"] == "failed"));
+    let tags = api.json("/projects/1/pipelines?scope=tags&per_page=100").await;
     let refs: Vec<&str> = tags
         .as_array()
         .unwrap()
@@ -247,11 +213,7 @@ async fn pipeline_filters_select_what_they_say() {
         .collect();
     assert!(refs.iter().all(|r| r.starts_with('v')));
     let unique: std::collections::HashSet<_> = refs.iter().collect();
-    assert_eq!(
-        unique.len(),
-        refs.len(),
-        "scope=tags gives the latest pipeline per tag"
-    );
+    assert_eq!(unique.len(), refs.len(), "scope=tags gives the latest pipeline per tag");
     let asc = api.json("/projects/1/pipelines?sort=asc&per_page=3").await;
     assert!(asc[0]["id"].as_u64() < asc[1]["id"].as_u64());
     let updated = api
@@ -266,9 +228,7 @@ async fn pipeline_filters_select_what_they_say() {
             .all(|p| p["updated_at"].as_str().unwrap() > "2026-06-01T11:40:00")
     );
     // Child pipelines only when asked for by source.
-    let children = api
-        .json("/projects/3/pipelines?source=parent_pipeline")
-        .await;
+    let children = api.json("/projects/3/pipelines?source=parent_pipeline").await;
     assert!(!children.as_array().unwrap().is_empty());
     let parents = api.json("/projects/3/pipelines?per_page=100").await;
     assert!(
@@ -283,10 +243,8 @@ async fn pipeline_filters_select_what_they_say() {
 #[tokio::test]
 async fn jobs_match_gitlabs_schema() {
     let (_sim, api) = start(1000).await;
-    let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(shared("fixtures/schemas/job.json")).unwrap(),
-    )
-    .unwrap();
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(shared("fixtures/schemas/job.json")).unwrap()).unwrap();
     let allowed: Vec<&str> = schema["properties"]
         .as_object()
         .unwrap()
@@ -336,9 +294,7 @@ async fn retry_makes_a_new_job_and_hides_the_old_one() {
     assert_ne!(new_job["id"], failed["id"]);
     assert_eq!(new_job["name"], "image_build");
 
-    let visible = api
-        .json(&format!("/projects/1/pipelines/{pipeline}/jobs"))
-        .await;
+    let visible = api.json(&format!("/projects/1/pipelines/{pipeline}/jobs")).await;
     let ids: Vec<&Value> = visible
         .as_array()
         .unwrap()
@@ -348,9 +304,7 @@ async fn retry_makes_a_new_job_and_hides_the_old_one() {
         .collect();
     assert_eq!(ids, vec![&new_job["id"]]);
     let all = api
-        .json(&format!(
-            "/projects/1/pipelines/{pipeline}/jobs?include_retried=true"
-        ))
+        .json(&format!("/projects/1/pipelines/{pipeline}/jobs?include_retried=true"))
         .await;
     assert_eq!(
         all.as_array()
@@ -372,9 +326,7 @@ async fn retry_makes_a_new_job_and_hides_the_old_one() {
 
     // The third attempt succeeds once it has had time to run.
     sim.sim.advance(chrono::Duration::minutes(10));
-    let done = api
-        .json(&format!("/projects/1/jobs/{}", new_job["id"]))
-        .await;
+    let done = api.json(&format!("/projects/1/jobs/{}", new_job["id"])).await;
     assert_eq!(done["status"], "success");
     assert!(done.get("failure_reason").is_none());
 }
@@ -382,9 +334,7 @@ async fn retry_makes_a_new_job_and_hides_the_old_one() {
 #[tokio::test]
 async fn play_cancel_and_pipeline_actions_answer_with_gitlabs_codes() {
     let (_sim, api) = start(1000).await;
-    let tag_pipeline = api
-        .json("/projects/1/pipelines?scope=tags&per_page=1")
-        .await[0]["id"]
+    let tag_pipeline = api.json("/projects/1/pipelines?scope=tags&per_page=1").await[0]["id"]
         .as_u64()
         .unwrap();
     let deploy = job_named(&api, tag_pipeline, "deploy_live").await;
@@ -397,9 +347,7 @@ async fn play_cancel_and_pipeline_actions_answer_with_gitlabs_codes() {
         .await;
     assert_eq!(played.status(), StatusCode::OK);
     assert_eq!(played.json::<Value>().await.unwrap()["status"], "pending");
-    let unplayable = api
-        .post(&format!("/projects/1/jobs/{}/play", deploy["id"]), None)
-        .await;
+    let unplayable = api.post(&format!("/projects/1/jobs/{}/play", deploy["id"]), None).await;
     assert_eq!(unplayable.status(), StatusCode::BAD_REQUEST);
     assert_eq!(
         unplayable.json::<Value>().await.unwrap(),
@@ -410,20 +358,13 @@ async fn play_cancel_and_pipeline_actions_answer_with_gitlabs_codes() {
         .post(&format!("/projects/1/jobs/{}/cancel", deploy["id"]), None)
         .await;
     assert_eq!(canceled.status(), StatusCode::CREATED);
-    assert_eq!(
-        canceled.json::<Value>().await.unwrap()["status"],
-        "canceled"
-    );
+    assert_eq!(canceled.json::<Value>().await.unwrap()["status"], "canceled");
 
     let failing = failing_pipeline(&api).await["id"].as_u64().unwrap();
-    let retry = api
-        .post(&format!("/projects/1/pipelines/{failing}/retry"), None)
-        .await;
+    let retry = api.post(&format!("/projects/1/pipelines/{failing}/retry"), None).await;
     assert_eq!(retry.status(), StatusCode::CREATED);
     assert_eq!(retry.json::<Value>().await.unwrap()["status"], "running");
-    let cancel = api
-        .post(&format!("/projects/1/pipelines/{failing}/cancel"), None)
-        .await;
+    let cancel = api.post(&format!("/projects/1/pipelines/{failing}/cancel"), None).await;
     assert_eq!(cancel.status(), StatusCode::OK);
     assert_eq!(cancel.json::<Value>().await.unwrap()["status"], "canceled");
 }
@@ -433,9 +374,7 @@ async fn traces_are_whole_plain_text_and_grow_while_running() {
     let (sim, api) = start(1000).await;
     let pipeline = failing_pipeline(&api).await["id"].as_u64().unwrap();
     let failed = job_named(&api, pipeline, "image_build").await;
-    let trace = api
-        .get(&format!("/projects/1/jobs/{}/trace", failed["id"]))
-        .await;
+    let trace = api.get(&format!("/projects/1/jobs/{}/trace", failed["id"])).await;
     assert_eq!(trace.headers()["content-type"], "text/plain");
     assert_eq!(
         trace.headers()["content-disposition"],
@@ -449,10 +388,7 @@ async fn traces_are_whole_plain_text_and_grow_while_running() {
     // Range is ignored: the whole log, 200.
     let ranged = api
         .http
-        .get(format!(
-            "{}/api/v4/projects/1/jobs/{}/trace",
-            api.base, failed["id"]
-        ))
+        .get(format!("{}/api/v4/projects/1/jobs/{}/trace", api.base, failed["id"]))
         .header("PRIVATE-TOKEN", TOKEN)
         .header("Range", "bytes=0-9")
         .send()
@@ -478,11 +414,7 @@ async fn traces_are_whole_plain_text_and_grow_while_running() {
     sim.sim.advance(chrono::Duration::minutes(10));
     let late = api.get(&path).await.text().await.unwrap();
     assert!(!early.is_empty() && late.len() > early.len() && late.starts_with(&early));
-    assert!(
-        late.contains("[collapsed=true]")
-            && late.contains("Pushed")
-            && late.contains("Job succeeded")
-    );
+    assert!(late.contains("[collapsed=true]") && late.contains("Pushed") && late.contains("Job succeeded"));
 }
 
 #[tokio::test]
@@ -555,12 +487,7 @@ async fn graphql_gives_stage_order_groups_and_needs() {
         .map(|n| n["name"].as_str().unwrap())
         .collect();
     assert_eq!(needs, ["rspec 1/3", "rspec 2/3", "rspec 3/3"]);
-    assert!(
-        package["id"]
-            .as_str()
-            .unwrap()
-            .starts_with("gid://gitlab/Ci::Build/")
-    );
+    assert!(package["id"].as_str().unwrap().starts_with("gid://gitlab/Ci::Build/"));
 }
 
 #[tokio::test]
@@ -579,10 +506,7 @@ async fn faults_make_the_api_slow_failing_or_truncated() {
         status: Some(502),
         ..Faults::default()
     });
-    assert_eq!(
-        api.get("/projects/1").await.status(),
-        StatusCode::BAD_GATEWAY
-    );
+    assert_eq!(api.get("/projects/1").await.status(), StatusCode::BAD_GATEWAY);
     sim.sim.set_faults(Faults::default());
     assert_eq!(api.get("/projects/1").await.status(), StatusCode::OK);
 }

@@ -19,10 +19,7 @@ fn to_wire(job: GlJob) -> Job {
 #[utoipa::path(get, path = "/api/v1/projects/{project_id}/jobs/{job_id}", tag = "jobs",
     params(("project_id" = u64, Path), ("job_id" = u64, Path)),
     responses((status = 200, body = Job), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
-pub async fn show(
-    State(state): State<AppState>,
-    Path((project, job)): Path<(u64, u64)>,
-) -> AppResult<Json<Job>> {
+pub async fn show(State(state): State<AppState>, Path((project, job)): Path<(u64, u64)>) -> AppResult<Json<Job>> {
     state.ensure_watched(project).await?;
     let job = state
         .gitlab()
@@ -144,9 +141,7 @@ pub async fn play(
                 "The body must be JSON like {{\"variables\": [{{\"key\": \"NAME\", \"value\": \"...\"}}]}} ({reason})."
             ))
         };
-        match serde_json::from_slice::<serde_json::Value>(&body)
-            .map_err(|e| shape(e.to_string()))?
-        {
+        match serde_json::from_slice::<serde_json::Value>(&body).map_err(|e| shape(e.to_string()))? {
             object @ serde_json::Value::Object(_) => {
                 serde_json::from_value(object).map_err(|e| shape(e.to_string()))?
             }
@@ -160,11 +155,7 @@ pub async fn play(
         )));
     }
     state.ensure_watched(project).await?;
-    let variables: Vec<(String, String)> = request
-        .variables
-        .into_iter()
-        .map(|v| (v.key, v.value))
-        .collect();
+    let variables: Vec<(String, String)> = request.variables.into_iter().map(|v| (v.key, v.value)).collect();
     let job = state
         .gitlab()
         .play_job(project, job_id, &variables)

@@ -32,22 +32,14 @@ pub struct Advance {
 /// Demo mode only: moves the simulated GitLab's clock forward, so a running job finishes now.
 #[utoipa::path(post, path = "/api/v1/demo/advance", tag = "meta", request_body = Advance,
     responses((status = 200, description = "the new simulated time"), (status = 404, body = ErrorBody, description = "not in demo mode")))]
-pub async fn advance(
-    State(state): State<AppState>,
-    body: axum::body::Bytes,
-) -> AppResult<Json<Value>> {
+pub async fn advance(State(state): State<AppState>, body: axum::body::Bytes) -> AppResult<Json<Value>> {
     let sim = state
         .demo()
         .ok_or_else(|| AppError::not_found("The simulated clock exists only in demo mode."))?;
-    let advance: Advance = serde_json::from_slice(&body).map_err(|e| {
-        AppError::bad_request(format!(
-            "The body must be JSON like {{\"seconds\": 60}} ({e})."
-        ))
-    })?;
+    let advance: Advance = serde_json::from_slice(&body)
+        .map_err(|e| AppError::bad_request(format!("The body must be JSON like {{\"seconds\": 60}} ({e}).")))?;
     if !(0..=86_400).contains(&advance.seconds) {
-        return Err(AppError::bad_request(
-            "seconds must be between 0 and 86400.",
-        ));
+        return Err(AppError::bad_request("seconds must be between 0 and 86400."));
     }
     sim.advance(chrono::Duration::seconds(advance.seconds));
     Ok(Json(json!({ "now": sim.clock().now() })))

@@ -4,8 +4,10 @@ mod extract;
 pub mod jobs;
 pub mod meta;
 pub mod openapi;
+pub mod overview;
 pub mod pipelines;
 pub mod projects;
+mod summaries;
 mod wire;
 
 pub use pipelines::assemble;

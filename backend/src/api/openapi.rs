@@ -8,6 +8,7 @@ use utoipa::OpenApi;
         description = "GitLab pipelines, jobs and logs for the stageboard dashboard. Errors always use the ErrorBody shape."
     ),
     paths(
+        super::overview::overview,
         super::projects::list,
         super::pipelines::list,
         super::pipelines::show,

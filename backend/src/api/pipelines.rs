@@ -3,8 +3,7 @@ use std::collections::{BTreeMap, HashMap};
 use axum::Json;
 use axum::extract::State;
 use stageboard_protocol::{
-    ActionOutcome, Downstream, ErrorBody, Job, Pipeline, PipelineDetail, PipelinePage, Stage,
-    StageOrderSource, Status,
+    ActionOutcome, Downstream, ErrorBody, Job, Pipeline, PipelineDetail, PipelinePage, Stage, StageOrderSource, Status,
 };
 
 use super::extract::{Path, Query};
@@ -55,17 +54,16 @@ pub async fn list(
         status: query.status,
         source: query.source.filter(|s| !s.is_empty()),
     };
-    let found = state
-        .gitlab()
-        .pipelines(project, &filter, page, per_page)
-        .await
-        .map_err(|e| state.read_error(e))?;
+    let project_key = project.to_string();
+    let (found, info) = tokio::try_join!(
+        state.gitlab().pipelines(project, &filter, page, per_page),
+        state.gitlab().project(&project_key),
+    )
+    .map_err(|e| state.read_error(e))?;
+    let mut pipelines: Vec<Pipeline> = found.items.into_iter().map(|p| wire::pipeline(p, project)).collect();
+    super::summaries::enrich(&state, &info.path_with_namespace, &mut pipelines).await;
     Ok(Json(PipelinePage {
-        pipelines: found
-            .items
-            .into_iter()
-            .map(|p| wire::pipeline(p, project))
-            .collect(),
+        pipelines,
         page,
         per_page,
         next_page: found.next_page,
@@ -92,10 +90,7 @@ pub async fn show(
     )
     .map_err(|e| state.read_error(e))?;
     let graph = match pipeline.iid {
-        Some(iid) => match gitlab
-            .pipeline_graph(&project_info.path_with_namespace, iid)
-            .await
-        {
+        Some(iid) => match gitlab.pipeline_graph(&project_info.path_with_namespace, iid).await {
             Ok(graph) => Some(graph),
             Err(e) => {
                 tracing::info!(project, pipeline_id, error = %e, "GraphQL unavailable; ordering stages by job ids");
@@ -132,11 +127,7 @@ pub fn assemble(
         let id = newest.entry(job.name.as_str()).or_insert(job.id);
         *id = (*id).max(job.id);
     }
-    let retried = |job: &GlJob| {
-        newest
-            .get(job.name.as_str())
-            .is_some_and(|&id| id != job.id)
-    };
+    let retried = |job: &GlJob| newest.get(job.name.as_str()).is_some_and(|&id| id != job.id);
     let needs: HashMap<String, Vec<String>> = graph
         .iter()
         .flat_map(|g| &g.stages)

@@ -43,6 +43,7 @@ pub fn pipeline(p: GlPipeline, project_id: u64) -> wire::Pipeline {
         user: p.user.map(user),
         commit: None,
         web_url: p.web_url.unwrap_or_default(),
+        stages: Vec::new(),
     }
 }
 

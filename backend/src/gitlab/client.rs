@@ -64,11 +64,7 @@ impl std::fmt::Debug for GitlabClient {
 }
 
 impl GitlabClient {
-    pub fn new(
-        base: Url,
-        token: SecretString,
-        options: ClientOptions,
-    ) -> Result<Self, GitlabError> {
+    pub fn new(base: Url, token: SecretString, options: ClientOptions) -> Result<Self, GitlabError> {
         // reqwest is built without a default TLS crypto provider; the process uses ring
         // throughout (kube's choice too). Installing it again is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -81,8 +77,8 @@ impl GitlabClient {
                 url: base.to_string(),
                 reason: e.to_string(),
             })?;
-        let base = Url::parse(base.as_str().trim_end_matches('/'))
-            .expect("a URL without its trailing slash is still a URL");
+        let base =
+            Url::parse(base.as_str().trim_end_matches('/')).expect("a URL without its trailing slash is still a URL");
         Ok(GitlabClient {
             http,
             base,
@@ -101,11 +97,7 @@ impl GitlabClient {
     }
 
     /// A GET of one JSON document under `/api/v4`.
-    pub async fn get<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        query: &[(&str, String)],
-    ) -> Result<T, GitlabError> {
+    pub async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<T, GitlabError> {
         let (_, body) = self.read(&format!("/api/v4{path}"), query).await?;
         decode(path, &body)
     }
@@ -131,11 +123,7 @@ impl GitlabClient {
     }
 
     /// Every item of a list, following `x-next-page` (or `Link: rel="next"`) to the end.
-    pub async fn all<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        query: &[(&str, String)],
-    ) -> Result<Vec<T>, GitlabError> {
+    pub async fn all<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<Vec<T>, GitlabError> {
         let mut items = Vec::new();
         let mut page = 1;
         loop {
@@ -144,11 +132,7 @@ impl GitlabClient {
             match chunk.next_page {
                 Some(next) if next > page && next <= MAX_PAGES => page = next,
                 Some(_) => {
-                    tracing::warn!(
-                        path,
-                        pages = page,
-                        "stopped following pagination at the page limit"
-                    );
+                    tracing::warn!(path, pages = page, "stopped following pagination at the page limit");
                     break;
                 }
                 None => break,
@@ -163,31 +147,18 @@ impl GitlabClient {
     }
 
     /// A POST under `/api/v4` (an action): sent once, never retried by stageboard.
-    pub async fn post<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        body: Option<&Value>,
-    ) -> Result<T, GitlabError> {
-        let (_, bytes) = self
-            .send(Method::POST, &format!("/api/v4{path}"), &[], body)
-            .await?;
+    pub async fn post<T: DeserializeOwned>(&self, path: &str, body: Option<&Value>) -> Result<T, GitlabError> {
+        let (_, bytes) = self.send(Method::POST, &format!("/api/v4{path}"), &[], body).await?;
         decode(path, &bytes)
     }
 
     /// A GraphQL query; `errors` in the answer become an error.
-    pub async fn graphql<T: DeserializeOwned>(
-        &self,
-        query: &str,
-        variables: Value,
-    ) -> Result<T, GitlabError> {
+    pub async fn graphql<T: DeserializeOwned>(&self, query: &str, variables: Value) -> Result<T, GitlabError> {
         let request = serde_json::json!({ "query": query, "variables": variables });
         // GraphQL reads are POSTs but safe to repeat.
         let mut attempt = 0;
         let (_, bytes) = loop {
-            match self
-                .send(Method::POST, "/api/graphql", &[], Some(&request))
-                .await
-            {
+            match self.send(Method::POST, "/api/graphql", &[], Some(&request)).await {
                 Err(e) if e.is_transient() && attempt < self.options.read_retries => {
                     attempt += 1;
                     tokio::time::sleep(self.options.backoff * 2u32.pow(attempt - 1)).await;
@@ -196,20 +167,13 @@ impl GitlabClient {
             }
         };
         let answer: Value = decode("graphql", &bytes)?;
-        if let Some(errors) = answer
-            .get("errors")
-            .and_then(Value::as_array)
-            .filter(|e| !e.is_empty())
-        {
+        if let Some(errors) = answer.get("errors").and_then(Value::as_array).filter(|e| !e.is_empty()) {
             let message = errors
                 .iter()
                 .filter_map(|e| e.get("message").and_then(Value::as_str))
                 .collect::<Vec<_>>()
                 .join("; ");
-            return Err(GitlabError::Rejected {
-                status: 200,
-                message,
-            });
+            return Err(GitlabError::Rejected { status: 200, message });
         }
         let data = answer.get("data").cloned().unwrap_or(Value::Null);
         serde_json::from_value(data).map_err(|e| GitlabError::InvalidResponse {
@@ -219,11 +183,7 @@ impl GitlabClient {
     }
 
     /// A GET, retried with backoff on 5xx and network errors.
-    async fn read(
-        &self,
-        path: &str,
-        query: &[(&str, String)],
-    ) -> Result<(HeaderMap, Bytes), GitlabError> {
+    async fn read(&self, path: &str, query: &[(&str, String)]) -> Result<(HeaderMap, Bytes), GitlabError> {
         let mut attempt = 0;
         loop {
             match self.send(Method::GET, path, query, None).await {
@@ -247,10 +207,8 @@ impl GitlabClient {
         if let Some(wait) = self.pause_left() {
             return Err(GitlabError::RateLimited { retry_after: wait });
         }
-        let mut token = HeaderValue::from_str(self.token.expose_secret()).map_err(|_| {
-            GitlabError::Unauthorized {
-                message: "the configured token contains characters a header cannot carry".into(),
-            }
+        let mut token = HeaderValue::from_str(self.token.expose_secret()).map_err(|_| GitlabError::Unauthorized {
+            message: "the configured token contains characters a header cannot carry".into(),
         })?;
         token.set_sensitive(true);
         let mut request = self
@@ -425,11 +383,7 @@ mod tests {
             retry_after(&headers(&[("retry-after", "42")])),
             Some(Duration::from_secs(42))
         );
-        let in_ten = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs()
-            + 10;
+        let in_ten = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + 10;
         let wait = retry_after(&headers(&[("ratelimit-reset", &in_ten.to_string())])).unwrap();
         assert!(wait <= Duration::from_secs(10) && wait >= Duration::from_secs(8));
         assert_eq!(retry_after(&headers(&[])), None);

@@ -24,10 +24,7 @@ pub enum GitlabError {
 impl GitlabError {
     /// Worth trying the same read again: GitLab or the way to it failed, not the request.
     pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            GitlabError::Unreachable { .. } | GitlabError::Server { .. }
-        )
+        matches!(self, GitlabError::Unreachable { .. } | GitlabError::Server { .. })
     }
 }
 
@@ -52,11 +49,7 @@ pub fn error_message(body: &[u8]) -> String {
                 serde_json::Value::Array(items) => {
                     let items: Vec<String> = items
                         .iter()
-                        .map(|i| {
-                            i.as_str()
-                                .map(str::to_owned)
-                                .unwrap_or_else(|| i.to_string())
-                        })
+                        .map(|i| i.as_str().map(str::to_owned).unwrap_or_else(|| i.to_string()))
                         .collect();
                     format!("{k} {}", items.join(", "))
                 }
@@ -95,9 +88,7 @@ mod tests {
             "name can't be blank"
         );
         assert_eq!(
-            error_message(
-                br#"{"message":{"error":"This endpoint has been requested too many times."}}"#
-            ),
+            error_message(br#"{"message":{"error":"This endpoint has been requested too many times."}}"#),
             "error: This endpoint has been requested too many times."
         );
         assert_eq!(

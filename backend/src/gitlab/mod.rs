@@ -14,7 +14,7 @@ use serde_json::json;
 
 pub use client::{ClientOptions, GitlabClient, Page};
 pub use error::{GitlabError, error_message};
-pub use graph::PipelineGraph;
+pub use graph::{PipelineGraph, PipelineSummary, SummaryCommit};
 pub use time::GitlabTime;
 use types::{GlJob, GlPipeline, GlProject};
 
@@ -49,17 +49,20 @@ pub trait Gitlab: Send + Sync + 'static {
     async fn pipeline_bridges(&self, project: u64, pipeline: u64) -> Result<Vec<GlJob>>;
     /// Stage order and `needs` from GraphQL; `Err` when GraphQL cannot tell.
     async fn pipeline_graph(&self, project_path: &str, pipeline_iid: u64) -> Result<PipelineGraph>;
+    /// Stage marks, commit, user and duration of many pipelines at once (GraphQL), by iid.
+    async fn pipeline_summaries(
+        &self,
+        project_path: &str,
+        iids: &[u64],
+    ) -> Result<std::collections::HashMap<u64, PipelineSummary>>;
+    /// The latest pipelines of branches (`tags == false`) or tags, one per ref, newest first.
+    async fn latest_per_ref(&self, project: u64, tags: bool, count: u32) -> Result<Vec<GlPipeline>>;
     async fn job(&self, project: u64, job: u64) -> Result<GlJob>;
     /// The whole log (GitLab has no incremental API).
     async fn trace(&self, project: u64, job: u64) -> Result<Bytes>;
     async fn retry_job(&self, project: u64, job: u64) -> Result<GlJob>;
     async fn cancel_job(&self, project: u64, job: u64) -> Result<GlJob>;
-    async fn play_job(
-        &self,
-        project: u64,
-        job: u64,
-        variables: &[(String, String)],
-    ) -> Result<GlJob>;
+    async fn play_job(&self, project: u64, job: u64, variables: &[(String, String)]) -> Result<GlJob>;
     async fn retry_pipeline(&self, project: u64, pipeline: u64) -> Result<GlPipeline>;
     async fn cancel_pipeline(&self, project: u64, pipeline: u64) -> Result<GlPipeline>;
 }
@@ -76,11 +79,8 @@ impl Gitlab for GitlabClient {
     }
 
     async fn project(&self, id_or_path: &str) -> Result<GlProject> {
-        self.get(
-            &format!("/projects/{}", project_path_param(id_or_path)),
-            &[],
-        )
-        .await
+        self.get(&format!("/projects/{}", project_path_param(id_or_path)), &[])
+            .await
     }
 
     async fn member_projects(&self) -> Result<Vec<GlProject>> {
@@ -110,13 +110,8 @@ impl Gitlab for GitlabClient {
         if let Some(s) = &filter.source {
             query.push(("source", s.clone()));
         }
-        self.page(
-            &format!("/projects/{project}/pipelines"),
-            &query,
-            page,
-            per_page,
-        )
-        .await
+        self.page(&format!("/projects/{project}/pipelines"), &query, page, per_page)
+            .await
     }
 
     async fn pipeline(&self, project: u64, pipeline: u64) -> Result<GlPipeline> {
@@ -126,19 +121,13 @@ impl Gitlab for GitlabClient {
 
     async fn pipeline_jobs(&self, project: u64, pipeline: u64) -> Result<Vec<GlJob>> {
         let query = [("include_retried", "true".to_owned())];
-        self.all(
-            &format!("/projects/{project}/pipelines/{pipeline}/jobs"),
-            &query,
-        )
-        .await
+        self.all(&format!("/projects/{project}/pipelines/{pipeline}/jobs"), &query)
+            .await
     }
 
     async fn pipeline_bridges(&self, project: u64, pipeline: u64) -> Result<Vec<GlJob>> {
-        self.all(
-            &format!("/projects/{project}/pipelines/{pipeline}/bridges"),
-            &[],
-        )
-        .await
+        self.all(&format!("/projects/{project}/pipelines/{pipeline}/bridges"), &[])
+            .await
     }
 
     async fn pipeline_graph(&self, project_path: &str, pipeline_iid: u64) -> Result<PipelineGraph> {
@@ -151,54 +140,63 @@ impl Gitlab for GitlabClient {
         PipelineGraph::from_answer(answer)
     }
 
+    async fn pipeline_summaries(
+        &self,
+        project_path: &str,
+        iids: &[u64],
+    ) -> Result<std::collections::HashMap<u64, PipelineSummary>> {
+        if iids.is_empty() {
+            return Ok(Default::default());
+        }
+        let answer = self
+            .graphql(&graph::summaries_query(iids), json!({ "fullPath": project_path }))
+            .await?;
+        graph::summaries_from_answer(answer)
+    }
+
+    async fn latest_per_ref(&self, project: u64, tags: bool, count: u32) -> Result<Vec<GlPipeline>> {
+        let scope = if tags { "tags" } else { "branches" };
+        let page = self
+            .page(
+                &format!("/projects/{project}/pipelines"),
+                &[("scope", scope.to_owned())],
+                1,
+                count,
+            )
+            .await?;
+        Ok(page.items)
+    }
+
     async fn job(&self, project: u64, job: u64) -> Result<GlJob> {
-        self.get(&format!("/projects/{project}/jobs/{job}"), &[])
-            .await
+        self.get(&format!("/projects/{project}/jobs/{job}"), &[]).await
     }
 
     async fn trace(&self, project: u64, job: u64) -> Result<Bytes> {
-        self.get_bytes(&format!("/projects/{project}/jobs/{job}/trace"))
-            .await
+        self.get_bytes(&format!("/projects/{project}/jobs/{job}/trace")).await
     }
 
     async fn retry_job(&self, project: u64, job: u64) -> Result<GlJob> {
-        self.post(&format!("/projects/{project}/jobs/{job}/retry"), None)
-            .await
+        self.post(&format!("/projects/{project}/jobs/{job}/retry"), None).await
     }
 
     async fn cancel_job(&self, project: u64, job: u64) -> Result<GlJob> {
-        self.post(&format!("/projects/{project}/jobs/{job}/cancel"), None)
-            .await
+        self.post(&format!("/projects/{project}/jobs/{job}/cancel"), None).await
     }
 
-    async fn play_job(
-        &self,
-        project: u64,
-        job: u64,
-        variables: &[(String, String)],
-    ) -> Result<GlJob> {
-        let attributes: Vec<_> = variables
-            .iter()
-            .map(|(k, v)| json!({ "key": k, "value": v }))
-            .collect();
+    async fn play_job(&self, project: u64, job: u64, variables: &[(String, String)]) -> Result<GlJob> {
+        let attributes: Vec<_> = variables.iter().map(|(k, v)| json!({ "key": k, "value": v })).collect();
         let body = json!({ "job_variables_attributes": attributes });
         self.post(&format!("/projects/{project}/jobs/{job}/play"), Some(&body))
             .await
     }
 
     async fn retry_pipeline(&self, project: u64, pipeline: u64) -> Result<GlPipeline> {
-        self.post(
-            &format!("/projects/{project}/pipelines/{pipeline}/retry"),
-            None,
-        )
-        .await
+        self.post(&format!("/projects/{project}/pipelines/{pipeline}/retry"), None)
+            .await
     }
 
     async fn cancel_pipeline(&self, project: u64, pipeline: u64) -> Result<GlPipeline> {
-        self.post(
-            &format!("/projects/{project}/pipelines/{pipeline}/cancel"),
-            None,
-        )
-        .await
+        self.post(&format!("/projects/{project}/pipelines/{pipeline}/cancel"), None)
+            .await
     }
 }

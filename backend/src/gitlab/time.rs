@@ -29,8 +29,7 @@ impl GitlabTime {
 impl<'de> Deserialize<'de> for GitlabTime {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let s = String::deserialize(deserializer)?;
-        GitlabTime::parse(&s)
-            .ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a date GitLab writes")))
+        GitlabTime::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a date GitLab writes")))
     }
 }
 
@@ -57,9 +56,7 @@ mod tests {
     #[test]
     fn reads_rest_and_webhook_dates() {
         assert_eq!(
-            GitlabTime::parse("2015-12-24T16:51:14.000+01:00")
-                .unwrap()
-                .0,
+            GitlabTime::parse("2015-12-24T16:51:14.000+01:00").unwrap().0,
             utc("2015-12-24T15:51:14Z")
         );
         assert_eq!(

@@ -90,9 +90,7 @@ impl Builder {
 
     pub async fn start(self) -> TestApp {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let start = DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z")
-            .unwrap()
-            .to_utc();
+        let start = DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z").unwrap().to_utc();
         let config = SimConfig {
             token: TOKEN.into(),
             rate_limit_per_minute: self.rate_limit,
@@ -100,26 +98,16 @@ impl Builder {
             history_days: 2,
             live: false,
         };
-        let sim = RunningSim::start(
-            config,
-            Clock::manual(start),
-            SocketAddr::from(([127, 0, 0, 1], 0)),
-        )
-        .await
-        .unwrap();
+        let sim = RunningSim::start(config, Clock::manual(start), SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .unwrap();
         let url = Url::parse(&self.gitlab_url.unwrap_or_else(|| sim.url())).unwrap();
         let client = GitlabClient::new(url, SecretString::from(self.token), self.options).unwrap();
-        let state = AppState::new(
-            Arc::new(client),
-            self.projects,
-            self.demo.then(|| sim.sim.clone()),
-        );
+        let state = AppState::new(Arc::new(client), self.projects, self.demo.then(|| sim.sim.clone()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let server = tokio::spawn(async move {
-            axum::serve(listener, stageboard::router(state))
-                .await
-                .unwrap();
+            axum::serve(listener, stageboard::router(state)).await.unwrap();
         });
         TestApp {
             sim,
@@ -147,12 +135,7 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> Answer {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
+        let response = self.http.get(format!("{}{path}", self.base)).send().await.unwrap();
         answer(response).await
     }
 
@@ -185,10 +168,7 @@ async fn answer(response: reqwest::Response) -> Answer {
     let headers = response.headers().clone();
     let text = response.text().await.unwrap();
     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    assert!(
-        !text.contains(TOKEN),
-        "the token leaked into a response: {text}"
-    );
+    assert!(!text.contains(TOKEN), "the token leaked into a response: {text}");
     Answer {
         status,
         headers,
@@ -201,9 +181,5 @@ async fn answer(response: reqwest::Response) -> Answer {
 pub fn assert_error(a: &Answer, status: u16, code: &str) {
     assert_eq!(a.status, status, "{}", a.text);
     assert_eq!(a.body["code"], code, "{}", a.text);
-    assert!(
-        a.body["message"].as_str().is_some_and(|m| m.len() > 10),
-        "{}",
-        a.text
-    );
+    assert!(a.body["message"].as_str().is_some_and(|m| m.len() > 10), "{}", a.text);
 }

@@ -8,12 +8,7 @@ use crate::components::StatusBadge;
 #[component]
 pub fn ProjectPipelines() -> impl IntoView {
     let params = use_params_map();
-    let project_id = move || {
-        params
-            .read()
-            .get("project_id")
-            .and_then(|id| id.parse::<u64>().ok())
-    };
+    let project_id = move || params.read().get("project_id").and_then(|id| id.parse::<u64>().ok());
     let page = LocalResource::new(move || async move {
         match project_id() {
             Some(id) => api::pipelines(id).await,

@@ -30,10 +30,7 @@ impl IntoResponse for GitlabError {
                 StatusCode::BAD_REQUEST,
                 json!({ "message": format!("400 Bad request - {reason}") }),
             ),
-            GitlabError::Unauthorized => (
-                StatusCode::UNAUTHORIZED,
-                json!({ "message": "401 Unauthorized" }),
-            ),
+            GitlabError::Unauthorized => (StatusCode::UNAUTHORIZED, json!({ "message": "401 Unauthorized" })),
             GitlabError::Forbidden(reason) => (
                 StatusCode::FORBIDDEN,
                 json!({ "message": format!("403 Forbidden - {reason}") }),
@@ -42,9 +39,7 @@ impl IntoResponse for GitlabError {
                 StatusCode::NOT_FOUND,
                 json!({ "message": format!("404 {what} Not Found") }),
             ),
-            GitlabError::RecordNotFound => {
-                (StatusCode::NOT_FOUND, json!({ "message": "404 Not found" }))
-            }
+            GitlabError::RecordNotFound => (StatusCode::NOT_FOUND, json!({ "message": "404 Not found" })),
             GitlabError::NoRoute => (StatusCode::NOT_FOUND, json!({ "error": "404 Not Found" })),
         };
         (status, Json(body)).into_response()

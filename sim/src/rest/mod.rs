@@ -31,22 +31,10 @@ pub fn routes() -> Router<Sim> {
         .route("/projects/{id}/pipelines", get(list_pipelines))
         .route("/projects/{id}/pipelines/latest", get(latest_pipeline))
         .route("/projects/{id}/pipelines/{pipeline_id}", get(show_pipeline))
-        .route(
-            "/projects/{id}/pipelines/{pipeline_id}/jobs",
-            get(pipeline_jobs),
-        )
-        .route(
-            "/projects/{id}/pipelines/{pipeline_id}/bridges",
-            get(pipeline_bridges),
-        )
-        .route(
-            "/projects/{id}/pipelines/{pipeline_id}/retry",
-            post(retry_pipeline),
-        )
-        .route(
-            "/projects/{id}/pipelines/{pipeline_id}/cancel",
-            post(cancel_pipeline),
-        )
+        .route("/projects/{id}/pipelines/{pipeline_id}/jobs", get(pipeline_jobs))
+        .route("/projects/{id}/pipelines/{pipeline_id}/bridges", get(pipeline_bridges))
+        .route("/projects/{id}/pipelines/{pipeline_id}/retry", post(retry_pipeline))
+        .route("/projects/{id}/pipelines/{pipeline_id}/cancel", post(cancel_pipeline))
         .route("/projects/{id}/jobs", get(project_jobs))
         .route("/projects/{id}/jobs/{job_id}", get(show_job))
         .route("/projects/{id}/jobs/{job_id}/trace", get(job_trace))
@@ -119,10 +107,7 @@ async fn version() -> axum::Json<Value> {
     )
 }
 
-async fn list_projects(
-    State(sim): State<Sim>,
-    OriginalUri(uri): OriginalUri,
-) -> Result<Response, GitlabError> {
+async fn list_projects(State(sim): State<Sim>, OriginalUri(uri): OriginalUri) -> Result<Response, GitlabError> {
     let params = Params::parse(uri.query());
     projects_page(&sim, &params, &uri, scenario::PROJECTS.iter().collect())
 }
@@ -141,11 +126,7 @@ async fn group_projects(
     let projects = scenario::PROJECTS
         .iter()
         .filter(|p| {
-            p.group.id == group.id
-                || (subgroups
-                    && p.group
-                        .full_path
-                        .starts_with(&format!("{}/", group.full_path)))
+            p.group.id == group.id || (subgroups && p.group.full_path.starts_with(&format!("{}/", group.full_path)))
         })
         .collect();
     projects_page(&sim, &params, &uri, projects)
@@ -195,10 +176,7 @@ fn projects_page(
     })
 }
 
-async fn show_project(
-    State(sim): State<Sim>,
-    Path(id): Path<String>,
-) -> Result<Response, GitlabError> {
+async fn show_project(State(sim): State<Sim>, Path(id): Path<String>) -> Result<Response, GitlabError> {
     let project = find_project(&id)?;
     sim.read(|ctx| Ok(axum::Json(ctx.project(project, false)).into_response()))
 }
@@ -210,17 +188,11 @@ async fn list_pipelines(
 ) -> Result<Response, GitlabError> {
     let project = find_project(&id)?;
     let params = Params::parse(uri.query());
-    let scope = params.choice(
-        "scope",
-        &["running", "pending", "finished", "branches", "tags"],
-    )?;
+    let scope = params.choice("scope", &["running", "pending", "finished", "branches", "tags"])?;
     let status = params.choice("status", &PIPELINE_STATUSES)?;
     let source = params.choice("source", &SOURCES)?;
     let order_by = params
-        .choice(
-            "order_by",
-            &["id", "status", "ref", "updated_at", "user_id"],
-        )?
+        .choice("order_by", &["id", "status", "ref", "updated_at", "user_id"])?
         .unwrap_or("id");
     let sort = params.choice("sort", &["asc", "desc"])?.unwrap_or("desc");
     let git_ref = params.get("ref");
@@ -294,11 +266,7 @@ fn find_pipeline<'w>(
         .ok_or(GitlabError::RecordNotFound)
 }
 
-fn find_job<'w>(
-    world: &'w World,
-    project: &ProjectDef,
-    raw: &str,
-) -> Result<&'w crate::world::Job, GitlabError> {
+fn find_job<'w>(world: &'w World, project: &ProjectDef, raw: &str) -> Result<&'w crate::world::Job, GitlabError> {
     let id = record_id(raw)?;
     world
         .jobs
@@ -359,10 +327,7 @@ async fn pipeline_jobs(
             .collect();
         jobs.reverse();
         let page = paginate(jobs, &params, &url, Counting::Counted)?;
-        Ok(json_page(
-            page.items.iter().map(|j| ctx.job(j)).collect(),
-            page.headers,
-        ))
+        Ok(json_page(page.items.iter().map(|j| ctx.job(j)).collect(), page.headers))
     })
 }
 
@@ -411,17 +376,11 @@ async fn project_jobs(
             .collect();
         jobs.reverse();
         let page = paginate(jobs, &params, &url, Counting::WithoutCount)?;
-        Ok(json_page(
-            page.items.iter().map(|j| ctx.job(j)).collect(),
-            page.headers,
-        ))
+        Ok(json_page(page.items.iter().map(|j| ctx.job(j)).collect(), page.headers))
     })
 }
 
-async fn show_job(
-    State(sim): State<Sim>,
-    Path((id, job_id)): Path<(String, String)>,
-) -> Result<Response, GitlabError> {
+async fn show_job(State(sim): State<Sim>, Path((id, job_id)): Path<(String, String)>) -> Result<Response, GitlabError> {
     let project = find_project(&id)?;
     sim.read(|ctx| {
         let job = find_job(ctx.world, project, &job_id)?;
@@ -465,13 +424,7 @@ async fn retry_job(
             .map_err(|_| GitlabError::Forbidden("Job is not retryable".into()))
     })
     .and_then(|new_id| {
-        sim.read(|ctx| {
-            Ok((
-                StatusCode::CREATED,
-                axum::Json(ctx.job(&ctx.world.jobs[&new_id])),
-            )
-                .into_response())
-        })
+        sim.read(|ctx| Ok((StatusCode::CREATED, axum::Json(ctx.job(&ctx.world.jobs[&new_id]))).into_response()))
     })
 }
 
@@ -487,13 +440,7 @@ async fn cancel_job(
             .map_err(|_| GitlabError::Forbidden("Job is not cancelable".into()))?;
         Ok(job)
     })?;
-    sim.read(|ctx| {
-        Ok((
-            StatusCode::CREATED,
-            axum::Json(ctx.job(&ctx.world.jobs[&job])),
-        )
-            .into_response())
-    })
+    sim.read(|ctx| Ok((StatusCode::CREATED, axum::Json(ctx.job(&ctx.world.jobs[&job]))).into_response()))
 }
 
 #[derive(serde::Deserialize)]

@@ -21,12 +21,7 @@ pub struct Page<T> {
     pub headers: HeaderMap,
 }
 
-pub fn paginate<T>(
-    all: Vec<T>,
-    params: &Params,
-    url: &str,
-    counting: Counting,
-) -> Result<Page<T>, GitlabError> {
+pub fn paginate<T>(all: Vec<T>, params: &Params, url: &str, counting: Counting) -> Result<Page<T>, GitlabError> {
     let page = params.int("page")?.unwrap_or(1).max(1) as usize;
     let per_page = match params.int("per_page")? {
         Some(n) if n >= 1 => (n as usize).min(MAX_PER_PAGE),
@@ -34,11 +29,7 @@ pub fn paginate<T>(
     };
     let total = all.len();
     let total_pages = total.div_ceil(per_page).max(1);
-    let items: Vec<T> = all
-        .into_iter()
-        .skip((page - 1) * per_page)
-        .take(per_page)
-        .collect();
+    let items: Vec<T> = all.into_iter().skip((page - 1) * per_page).take(per_page).collect();
     let next = (page * per_page < total).then_some(page + 1);
     let prev = (page > 1).then_some(page - 1);
 
@@ -48,18 +39,10 @@ pub fn paginate<T>(
     };
     set("x-page", page.to_string());
     set("x-per-page", per_page.to_string());
-    set(
-        "x-next-page",
-        next.map(|n| n.to_string()).unwrap_or_default(),
-    );
-    set(
-        "x-prev-page",
-        prev.map(|n| n.to_string()).unwrap_or_default(),
-    );
+    set("x-next-page", next.map(|n| n.to_string()).unwrap_or_default());
+    set("x-prev-page", prev.map(|n| n.to_string()).unwrap_or_default());
     let mut links = Vec::new();
-    let link = |page: usize, rel: &str| {
-        format!("<{}>; rel=\"{rel}\"", page_url(url, params, page, per_page))
-    };
+    let link = |page: usize, rel: &str| format!("<{}>; rel=\"{rel}\"", page_url(url, params, page, per_page));
     if let Some(p) = prev {
         links.push(link(p, "prev"));
     }

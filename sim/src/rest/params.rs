@@ -20,11 +20,7 @@ impl Params {
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .rev()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.0.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     /// A parameter given once (`scope=failed`) or as an array (`scope[]=failed&scope[]=manual`).
@@ -50,10 +46,11 @@ impl Params {
         self.get(key)
             // Grape's coercion (dry-types `Params::Bool`) accepts these spellings.
             .map(|v| match v {
-                "1" | "on" | "On" | "ON" | "t" | "true" | "True" | "TRUE" | "T" | "y" | "yes"
-                | "Yes" | "YES" | "Y" => Ok(true),
-                "0" | "off" | "Off" | "OFF" | "f" | "false" | "False" | "FALSE" | "F" | "n"
-                | "no" | "No" | "NO" | "N" => Ok(false),
+                "1" | "on" | "On" | "ON" | "t" | "true" | "True" | "TRUE" | "T" | "y" | "yes" | "Yes" | "YES" | "Y" => {
+                    Ok(true)
+                }
+                "0" | "off" | "Off" | "OFF" | "f" | "false" | "False" | "FALSE" | "F" | "n" | "no" | "No" | "NO"
+                | "N" => Ok(false),
                 _ => Err(GitlabError::Param(format!("{key} is invalid"))),
             })
             .transpose()
@@ -72,9 +69,7 @@ impl Params {
     /// One of `allowed`, else GitLab's "does not have a valid value".
     pub fn choice(&self, key: &str, allowed: &[&str]) -> Result<Option<&str>, GitlabError> {
         match self.get(key) {
-            Some(v) if !allowed.contains(&v) => Err(GitlabError::Param(format!(
-                "{key} does not have a valid value"
-            ))),
+            Some(v) if !allowed.contains(&v) => Err(GitlabError::Param(format!("{key} does not have a valid value"))),
             other => Ok(other),
         }
     }
@@ -82,9 +77,7 @@ impl Params {
     pub fn choices(&self, key: &str, allowed: &[&str]) -> Result<Vec<&str>, GitlabError> {
         let values = self.list(key);
         if values.iter().any(|v| !allowed.contains(v)) {
-            return Err(GitlabError::Param(format!(
-                "{key} does not have a valid value"
-            )));
+            return Err(GitlabError::Param(format!("{key} does not have a valid value")));
         }
         Ok(values)
     }

@@ -1,0 +1,134 @@
+//! `/api/v1/overview`: every watched project at a glance.
+
+use axum::Json;
+use axum::extract::State;
+use stageboard_protocol::{BrokenSince, ErrorBody, Pipeline, Project, ProjectOverview, Status};
+
+use super::summaries::enrich;
+use super::wire;
+use crate::app::AppState;
+use crate::error::AppResult;
+use crate::gitlab::PipelineFilter;
+use crate::gitlab::types::GlProject;
+
+/// How far back "broken since" looks on the default branch.
+const HISTORY: u32 = 30;
+/// How many other refs a project card shows.
+const OTHER_REFS: usize = 6;
+
+/// Every watched project with its default branch's latest pipeline, since when that branch is
+/// red, and the latest pipelines of other refs. A project that cannot be read carries an
+/// `error`; the others still show.
+#[utoipa::path(get, path = "/api/v1/overview", tag = "projects",
+    responses((status = 200, body = Vec<ProjectOverview>), (status = 502, body = ErrorBody)))]
+pub async fn overview(State(state): State<AppState>) -> AppResult<Json<Vec<ProjectOverview>>> {
+    let projects = state.watched_projects().await?;
+    let cards = futures::future::join_all(projects.into_iter().map(|p| card(&state, p))).await;
+    Ok(Json(cards))
+}
+
+async fn card(state: &AppState, gl: GlProject) -> ProjectOverview {
+    let project = Project {
+        id: gl.id,
+        name: gl.name.clone(),
+        path_with_namespace: gl.path_with_namespace.clone(),
+        description: gl.description.clone().filter(|d| !d.is_empty()),
+        default_branch: gl.default_branch.clone(),
+        web_url: gl.web_url.clone(),
+    };
+    match read_card(state, &gl).await {
+        Ok((latest, broken_since, other_refs)) => ProjectOverview {
+            project,
+            latest,
+            broken_since,
+            other_refs,
+            error: None,
+        },
+        Err(e) => ProjectOverview {
+            project,
+            latest: None,
+            broken_since: None,
+            other_refs: Vec::new(),
+            error: Some(state.read_error(e).message().to_owned()),
+        },
+    }
+}
+
+type Card = (Option<Pipeline>, Option<BrokenSince>, Vec<Pipeline>);
+
+async fn read_card(state: &AppState, gl: &GlProject) -> Result<Card, crate::gitlab::GitlabError> {
+    let gitlab = state.gitlab();
+    let branch = gl.default_branch.clone().unwrap_or_else(|| "main".into());
+    let filter = PipelineFilter {
+        git_ref: Some(branch.clone()),
+        ..PipelineFilter::default()
+    };
+    let (recent, branches, tags) = tokio::try_join!(
+        gitlab.pipelines(gl.id, &filter, 1, HISTORY),
+        gitlab.latest_per_ref(gl.id, false, 10),
+        gitlab.latest_per_ref(gl.id, true, 5),
+    )?;
+    let reached_end = recent.next_page.is_none();
+    let mut recent: Vec<Pipeline> = recent.items.into_iter().map(|p| wire::pipeline(p, gl.id)).collect();
+    let mut others: Vec<Pipeline> = branches
+        .into_iter()
+        .chain(tags)
+        .map(|p| wire::pipeline(p, gl.id))
+        .filter(|p| p.git_ref != branch)
+        .collect();
+    others.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+    others.truncate(OTHER_REFS);
+
+    // The failed pipelines since the last green one, newest first (running ones do not count).
+    let mut run: Vec<usize> = Vec::new();
+    let mut green_seen = false;
+    for (i, p) in recent.iter().enumerate() {
+        match p.status {
+            Status::Failed => run.push(i),
+            Status::Success => {
+                green_seen = true;
+                break;
+            }
+            _ => {}
+        }
+    }
+    // Only what is shown needs the details GraphQL adds.
+    let mut shown: Vec<Pipeline> = recent
+        .first()
+        .cloned()
+        .into_iter()
+        .chain(run.iter().map(|&i| recent[i].clone()))
+        .collect();
+    enrich(state, &gl.path_with_namespace, &mut shown).await;
+    enrich(state, &gl.path_with_namespace, &mut others).await;
+    let mut shown = shown.into_iter();
+    let latest = shown.next();
+    for (&i, enriched) in run.iter().zip(shown) {
+        recent[i] = enriched;
+    }
+    let broken_since = run.last().map(|&first| {
+        let breaker = &recent[first];
+        let mut authors: Vec<String> = Vec::new();
+        for &i in run.iter().rev() {
+            let p = &recent[i];
+            let name = p
+                .user
+                .as_ref()
+                .map(|u| u.name.clone())
+                .or_else(|| p.commit.as_ref().map(|c| c.author_name.clone()));
+            if let Some(name) = name.filter(|n| !authors.contains(n)) {
+                authors.push(name);
+            }
+        }
+        BrokenSince {
+            pipeline_id: breaker.id,
+            since: breaker.finished_at.or(breaker.created_at),
+            commit: breaker.commit.clone(),
+            user: breaker.user.clone(),
+            authors,
+            failed_pipelines: run.len() as u32,
+            at_least: !green_seen && !reached_end,
+        }
+    });
+    Ok((latest, broken_since, others))
+}
