@@ -76,7 +76,7 @@ async fn read_card(state: &AppState, gl: &GlProject) -> Result<Card, crate::gitl
         .map(|p| wire::pipeline(p, gl.id))
         .filter(|p| p.git_ref != branch)
         .collect();
-    others.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+    others.sort_by_key(|p| std::cmp::Reverse(p.updated_at));
     others.truncate(OTHER_REFS);
 
     // The failed pipelines since the last green one, newest first (running ones do not count).
