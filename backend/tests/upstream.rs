@@ -78,7 +78,7 @@ async fn reads_are_retried_on_5xx_but_actions_never() {
         status: Some(500),
         ..Faults::default()
     });
-    let a = app.get("/api/v1/projects/1/pipelines").await;
+    let a = app.get("/api/v1/projects/1/jobs/5001").await;
     assert_error(&a, 502, "gitlab_unavailable");
     assert_eq!(app.sim.sim.requests_received() - before, 3, "one read, two retries");
 
