@@ -29,6 +29,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/projects/{project_id}/jobs/{job_id}", get(jobs::show))
         .route("/projects/{project_id}/jobs/{job_id}/log", get(jobs::log))
+        .route("/projects/{project_id}/jobs/{job_id}/raw", get(jobs::raw))
         .route("/projects/{project_id}/jobs/{job_id}/retry", post(jobs::retry))
         .route("/projects/{project_id}/jobs/{job_id}/cancel", post(jobs::cancel))
         .route("/projects/{project_id}/jobs/{job_id}/play", post(jobs::play))

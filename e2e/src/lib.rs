@@ -197,3 +197,60 @@ fn chromium_binary() -> &'static str {
     .find(|p| std::path::Path::new(p).exists())
     .unwrap_or("/usr/bin/chromium")
 }
+
+impl Browser {
+    /// Waits until an element matching `css` has text containing `needle`; returns that text.
+    pub async fn wait_text(&self, css: &str, needle: &str, timeout: Duration) -> Result<String, String> {
+        let deadline = Instant::now() + timeout;
+        let mut seen = Vec::new();
+        while Instant::now() < deadline {
+            seen.clear();
+            if let Ok(elements) = self.client.find_all(Locator::Css(css)).await {
+                for element in elements {
+                    if let Ok(text) = element.text().await {
+                        if text.contains(needle) {
+                            return Ok(text);
+                        }
+                        seen.push(text);
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+        Err(format!(
+            "no `{css}` with text `{needle}` within {timeout:?}; saw {seen:?}"
+        ))
+    }
+
+    /// Clicks the first element matching `css` whose text contains `needle` (waiting for it).
+    pub async fn click_text(&self, css: &str, needle: &str, timeout: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(elements) = self.client.find_all(Locator::Css(css)).await {
+                for element in elements {
+                    if element.text().await.is_ok_and(|t| t.contains(needle)) {
+                        return element.click().await.map(drop).map_err(|e| e.to_string());
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+        Err(format!(
+            "nothing to click: no `{css}` with text `{needle}` within {timeout:?}"
+        ))
+    }
+
+    /// Runs JavaScript in the page and returns its value.
+    pub async fn js(&self, script: &str) -> Result<serde_json::Value, String> {
+        self.client.execute(script, Vec::new()).await.map_err(|e| e.to_string())
+    }
+
+    /// Counts the elements matching `css` now.
+    pub async fn count(&self, css: &str) -> usize {
+        self.client
+            .find_all(Locator::Css(css))
+            .await
+            .map(|v| v.len())
+            .unwrap_or(0)
+    }
+}

@@ -1,9 +1,12 @@
 //! The one way the app talks to the server: typed results, the server's error message on failure.
 
-use gloo_net::http::Request;
+use gloo_net::http::{Request, Response};
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
-use stageboard_protocol::{ErrorBody, PipelinePage, Project, ServerInfo};
+use stageboard_protocol::{
+    ActionOutcome, ErrorBody, Job, JobLog, PipelineDetail, PipelinePage, PlayRequest, PlayVariable, ProjectOverview,
+    ServerInfo,
+};
 
 /// A failed request, with what a person should read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,10 +20,13 @@ impl std::fmt::Display for ApiError {
     }
 }
 
-pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
-    let response = Request::get(path).send().await.map_err(|e| ApiError {
+fn unreachable(e: gloo_net::Error) -> ApiError {
+    ApiError {
         message: format!("stageboard's server could not be reached ({e}). Is it running?"),
-    })?;
+    }
+}
+
+async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
     if response.ok() {
         return response.json::<T>().await.map_err(|e| ApiError {
             message: format!("The server's answer could not be read ({e})."),
@@ -35,12 +41,110 @@ pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
     }
 }
 
-pub async fn projects() -> Result<Vec<Project>, ApiError> {
-    get("/api/v1/projects").await
+pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
+    decode(Request::get(path).send().await.map_err(unreachable)?).await
 }
 
-pub async fn pipelines(project_id: u64) -> Result<PipelinePage, ApiError> {
-    get(&format!("/api/v1/projects/{project_id}/pipelines")).await
+async fn post<T: DeserializeOwned>(path: &str, body: Option<String>) -> Result<T, ApiError> {
+    let request = Request::post(path).header("content-type", "application/json");
+    let response = match body {
+        Some(body) => request.body(body).map_err(unreachable)?.send().await,
+        None => request.send().await,
+    }
+    .map_err(unreachable)?;
+    decode(response).await
+}
+
+pub async fn overview() -> Result<Vec<ProjectOverview>, ApiError> {
+    get("/api/v1/overview").await
+}
+
+/// Filters of the pipeline list, as in the page's URL.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PipelineQuery {
+    pub git_ref: String,
+    pub status: String,
+    pub source: String,
+    pub page: u32,
+}
+
+impl PipelineQuery {
+    pub fn to_query_string(&self) -> String {
+        let mut parts = Vec::new();
+        for (key, value) in [
+            ("ref", &self.git_ref),
+            ("status", &self.status),
+            ("source", &self.source),
+        ] {
+            if !value.is_empty() {
+                parts.push(format!("{key}={}", js_sys::encode_uri_component(value)));
+            }
+        }
+        if self.page > 1 {
+            parts.push(format!("page={}", self.page));
+        }
+        parts.join("&")
+    }
+}
+
+pub async fn pipelines(project: u64, query: &PipelineQuery) -> Result<PipelinePage, ApiError> {
+    get(&format!(
+        "/api/v1/projects/{project}/pipelines?per_page=20&{}",
+        query.to_query_string()
+    ))
+    .await
+}
+
+pub async fn pipeline(project: u64, pipeline: u64) -> Result<PipelineDetail, ApiError> {
+    get(&format!("/api/v1/projects/{project}/pipelines/{pipeline}")).await
+}
+
+pub async fn job(project: u64, job: u64) -> Result<Job, ApiError> {
+    get(&format!("/api/v1/projects/{project}/jobs/{job}")).await
+}
+
+pub async fn job_log(project: u64, job: u64, offset: u64) -> Result<JobLog, ApiError> {
+    get(&format!("/api/v1/projects/{project}/jobs/{job}/log?offset={offset}")).await
+}
+
+pub fn raw_log_url(project: u64, job: u64) -> String {
+    format!("/api/v1/projects/{project}/jobs/{job}/raw")
+}
+
+/// An action on a job or pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    RetryJob(u64),
+    CancelJob(u64),
+    PlayJob(u64),
+    RetryPipeline(u64),
+    CancelPipeline(u64),
+}
+
+impl Action {
+    pub fn label(self) -> &'static str {
+        match self {
+            Action::RetryJob(_) => "Retry",
+            Action::CancelJob(_) => "Cancel",
+            Action::PlayJob(_) => "Run",
+            Action::RetryPipeline(_) => "Retry pipeline",
+            Action::CancelPipeline(_) => "Cancel pipeline",
+        }
+    }
+}
+
+pub async fn act(project: u64, action: Action, variables: Vec<PlayVariable>) -> Result<ActionOutcome, ApiError> {
+    let base = format!("/api/v1/projects/{project}");
+    match action {
+        Action::RetryJob(id) => post(&format!("{base}/jobs/{id}/retry"), None).await,
+        Action::CancelJob(id) => post(&format!("{base}/jobs/{id}/cancel"), None).await,
+        Action::PlayJob(id) => {
+            let body = serde_json::to_string(&PlayRequest { variables }).ok();
+            post(&format!("{base}/jobs/{id}/play"), body).await
+        }
+        Action::RetryPipeline(id) => post(&format!("{base}/pipelines/{id}/retry"), None).await,
+        Action::CancelPipeline(id) => post(&format!("{base}/pipelines/{id}/cancel"), None).await,
+    }
 }
 
 /// The server's facts (demo mode, GitLab URL), loaded once for the whole app.

@@ -1,29 +1,81 @@
 //! stageboard's single-page app. Every request goes through [`api`]; one page per file in
-//! `pages/`, shared pieces in `components/`.
+//! `pages/`, shared pieces in `components/`, browser-free view logic in [`format`].
 
 pub mod api;
 mod components;
+pub mod format;
+mod log_view;
 mod pages;
+mod poll;
 
+use leptos::ev;
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use components::TopBar;
-use pages::{NotFound, Overview, ProjectPipelines};
+use pages::{JobPage, NotFound, Overview, PipelinePage, ProjectPipelines};
+
+const SHORTCUTS: [(&str, &str); 8] = [
+    ("?", "show or hide this help"),
+    ("g o", "go to the overview"),
+    ("/", "search the log"),
+    ("n / N", "next / previous match"),
+    ("e", "jump to the first error"),
+    ("f", "follow a running log"),
+    ("t", "show or hide timestamps"),
+    ("Esc", "close dialogs and this help"),
+];
 
 #[component]
 pub fn App() -> impl IntoView {
     api::provide_server_info();
+    let help = RwSignal::new(false);
+    let pending_g = StoredValue::new(false);
+    let keys = window_event_listener(ev::keydown, move |e| {
+        use wasm_bindgen::JsCast;
+        let in_field = e
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
+        if in_field || e.ctrl_key() || e.meta_key() || e.alt_key() {
+            return;
+        }
+        match e.key().as_str() {
+            "?" => help.update(|h| *h = !*h),
+            "Escape" => help.set(false),
+            "g" => pending_g.set_value(true),
+            "o" if pending_g.get_value() => {
+                pending_g.set_value(false);
+                if let Some(w) = web_sys::window() {
+                    let _ = w.location().set_href("/");
+                }
+            }
+            _ => pending_g.set_value(false),
+        }
+    });
+    on_cleanup(move || keys.remove());
     view! {
         <Router>
+            <a class="skip" href="#main">"Skip to content"</a>
             <TopBar />
             <main id="main">
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=Overview />
                     <Route path=path!("/projects/:project_id/pipelines") view=ProjectPipelines />
+                    <Route path=path!("/projects/:project_id/pipelines/:pipeline_id") view=PipelinePage />
+                    <Route path=path!("/projects/:project_id/jobs/:job_id") view=JobPage />
                 </Routes>
             </main>
+            <Show when=move || help.get()>
+                <div class="dialog help" role="dialog" aria-modal="true" aria-labelledby="help-title">
+                    <h2 id="help-title">"Keyboard shortcuts"</h2>
+                    <dl>
+                        {SHORTCUTS.iter().map(|(k, what)| view! { <dt><kbd>{*k}</kbd></dt><dd>{*what}</dd> }).collect_view()}
+                    </dl>
+                    <button class="button" on:click=move |_| help.set(false)>"Close"</button>
+                </div>
+            </Show>
         </Router>
     }
 }

@@ -216,13 +216,18 @@ impl Parser {
         self.partial.extend_from_slice(rest);
     }
 
-    /// Reads what is left and returns the whole log.
-    pub fn finish(mut self) -> Log {
+    /// Takes what is left (a last line without `\n`) as a line: the log is complete.
+    pub fn flush(&mut self) {
         if !self.partial.is_empty() {
             let line = std::mem::take(&mut self.partial);
             self.physical_line(&line);
         }
         self.close_line();
+    }
+
+    /// Reads what is left and returns the whole log.
+    pub fn finish(mut self) -> Log {
+        self.flush();
         self.log
     }
 

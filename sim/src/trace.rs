@@ -197,6 +197,13 @@ fn generic(log: &mut Log, job: &Job, end: i64) {
                 format!("{RED}error{RESET}: could not compile due to 1 previous error"),
             );
         } else {
+            if job.def.name == "test" && last {
+                // Test output quoting HTML, as template tests print it: a viewer must show it as text.
+                log.at(
+                    t + step / 3,
+                    "=== RUN   TestIndexTemplate: escapes <script>window.__stageboard_xss=1</script> and <img src=x onerror=\"window.__stageboard_xss=2\">",
+                );
+            }
             for k in 0..3 {
                 log.at(
                     t + step * (k + 1) / 4,

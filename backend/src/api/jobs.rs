@@ -167,3 +167,32 @@ pub async fn play(
         pipeline: None,
     }))
 }
+
+/// The whole log as GitLab stores it, escape codes and all, as a file download.
+#[utoipa::path(get, path = "/api/v1/projects/{project_id}/jobs/{job_id}/raw", tag = "jobs",
+    params(("project_id" = u64, Path), ("job_id" = u64, Path)),
+    responses((status = 200, content_type = "text/plain", description = "the raw log"), (status = 404, body = ErrorBody)))]
+pub async fn raw(
+    State(state): State<AppState>,
+    Path((project, job_id)): Path<(u64, u64)>,
+) -> AppResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    state.ensure_watched(project).await?;
+    let trace = state
+        .gitlab()
+        .trace(project, job_id)
+        .await
+        .map_err(|e| state.read_error(e))?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"job-{job_id}.log\""),
+            ),
+            (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+        ],
+        trace,
+    )
+        .into_response())
+}

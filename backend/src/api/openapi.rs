@@ -16,6 +16,7 @@ use utoipa::OpenApi;
         super::pipelines::cancel,
         super::jobs::show,
         super::jobs::log,
+        super::jobs::raw,
         super::jobs::retry,
         super::jobs::cancel,
         super::jobs::play,

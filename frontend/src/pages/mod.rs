@@ -1,7 +1,11 @@
+mod job;
 mod not_found;
 mod overview;
+mod pipeline;
 mod project_pipelines;
 
+pub use job::JobPage;
 pub use not_found::NotFound;
 pub use overview::Overview;
+pub use pipeline::PipelinePage;
 pub use project_pipelines::ProjectPipelines;

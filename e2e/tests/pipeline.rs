@@ -1,0 +1,158 @@
+//! The pipeline page, job logs and actions in a real browser against the real binary in demo mode.
+
+use std::time::Duration;
+
+use stageboard_e2e::{Browser, Stageboard};
+
+const WAIT: Duration = Duration::from_secs(25);
+
+/// From the overview to gitlab-k8s-demo's failing main pipeline.
+async fn open_failing_pipeline(browser: &Browser, app: &Stageboard) -> Result<(), String> {
+    browser.client.goto(&app.url).await.map_err(|e| e.to_string())?;
+    browser
+        .click_text("li[data-project-id='1'] .latest-link", "failed", WAIT)
+        .await?;
+    browser.wait_text(".stage-title", "Release", WAIT).await.map(drop)
+}
+
+#[tokio::test]
+async fn the_failing_pipeline_shows_its_stages_in_order_and_its_log_reads_well() {
+    let app = Stageboard::start_demo();
+    let browser = Browser::start().await;
+    let seen = async {
+        open_failing_pipeline(&browser, &app).await?;
+        let stages = browser.texts(".stage-title", WAIT).await.map_err(|e| e.to_string())?;
+        browser.screenshot("pipeline").await.map_err(|e| e.to_string())?;
+
+        browser.click_text(".job-card .job-link", "image_build", WAIT).await?;
+        let error_line = browser
+            .wait_text(".log-line.error-line", "ERROR: Job failed", WAIT)
+            .await?;
+        let red = browser.count(".log-line.error-line .fg-1").await;
+        let lines_before = browser.count(".log-line").await;
+        browser
+            .client
+            .find(fantoccini_css(".log-line.section-header .toggle"))
+            .await
+            .map_err(|e| e.to_string())?
+            .click()
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let lines_collapsed = browser.count(".log-line").await;
+
+        let search = browser
+            .client
+            .find(fantoccini_css(".search input"))
+            .await
+            .map_err(|e| e.to_string())?;
+        search.send_keys("x509").await.map_err(|e| e.to_string())?;
+        let count = browser.wait_text(".match-count", "of", WAIT).await?;
+        let current = browser.wait_text(".log-line.current-match", "x509", WAIT).await?;
+        browser.screenshot("job-log").await.map_err(|e| e.to_string())?;
+        Ok::<_, String>((stages, error_line, red, lines_before, lines_collapsed, count, current))
+    }
+    .await;
+    browser.close().await;
+    let (stages, error_line, red, before, collapsed, count, current) = seen.expect("the pipeline and its log render");
+    let stages: Vec<String> = stages.iter().map(|s| s.trim().to_lowercase()).collect();
+    assert_eq!(stages, ["test", "build", "release", "review"]);
+    assert!(error_line.contains("exit code 1"));
+    assert!(red >= 1, "the error line is red");
+    assert!(
+        collapsed < before,
+        "collapsing a section hides its lines ({before} -> {collapsed})"
+    );
+    assert_eq!(count.trim(), "1 of 1");
+    assert!(current.contains("certificate signed by unknown authority"));
+}
+
+fn fantoccini_css(css: &str) -> stageboard_e2e::fantoccini::Locator<'_> {
+    stageboard_e2e::fantoccini::Locator::Css(css)
+}
+
+#[tokio::test]
+async fn a_collapsed_section_opens_and_html_in_a_log_stays_text() {
+    let app = Stageboard::start_demo();
+    let browser = Browser::start().await;
+    let seen = async {
+        open_failing_pipeline(&browser, &app).await?;
+        browser.click_text(".job-card .job-link", "test", WAIT).await?;
+        browser
+            .wait_text(".log-line", "Running with gitlab-runner", WAIT)
+            .await?;
+        let hidden_before = browser
+            .wait_text(".log-line", "Resolving dependency graph", Duration::from_secs(1))
+            .await
+            .is_err();
+        browser
+            .click_text(".log-line.section-header .toggle", "▸", WAIT)
+            .await?;
+        let shown = browser
+            .wait_text(".log-line", "Resolving dependency graph", WAIT)
+            .await?;
+        let html = browser.wait_text(".log-line", "<script>", WAIT).await?;
+        let img_elements = browser.count(".log img").await + browser.count(".log script").await;
+        let xss = browser
+            .js("return window.__stageboard_xss === undefined ? null : window.__stageboard_xss;")
+            .await?;
+        Ok::<_, String>((hidden_before, shown, html, img_elements, xss))
+    }
+    .await;
+    browser.close().await;
+    let (hidden_before, shown, html, elements, xss) = seen.expect("the test job's log renders");
+    assert!(hidden_before, "a [collapsed=true] section starts closed");
+    assert!(shown.contains("Resolving dependency graph"));
+    assert!(html.contains("<script>window.__stageboard_xss=1</script>") && html.contains("<img src=x onerror="));
+    assert_eq!(elements, 0, "no element came out of the log text");
+    assert!(xss.is_null(), "no script ran: {xss}");
+}
+
+#[tokio::test]
+async fn retrying_image_build_makes_a_new_job_that_succeeds() {
+    let app = Stageboard::start_demo();
+    let browser = Browser::start().await;
+    let seen = async {
+        open_failing_pipeline(&browser, &app).await?;
+        browser.click_text(".job-card .job-link", "image_build", WAIT).await?;
+        browser.wait_text(".job-header h1", "failed", WAIT).await?;
+        browser.click_text(".job-header .actions button", "Retry", WAIT).await?;
+        let answer = browser.wait_text(".job-header .answer", "New attempt", WAIT).await?;
+        browser.click_text(".job-header a.new-job", "image_build", WAIT).await?;
+        // Let the simulated runner finish the job now rather than in two minutes.
+        browser.js("fetch('/api/v1/demo/advance', {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({seconds: 600})}); return null;").await?;
+        let status = browser.wait_text(".job-header h1", "passed", WAIT).await?;
+        let log = browser.wait_text(".log-line", "Job succeeded", WAIT).await?;
+        browser.screenshot("job-retried").await.map_err(|e| e.to_string())?;
+        Ok::<_, String>((answer, status, log))
+    }
+    .await;
+    browser.close().await;
+    let (answer, status, log) = seen.expect("the retry goes through");
+    assert!(answer.contains("image_build #"));
+    assert!(status.contains("passed"));
+    assert!(log.contains("Job succeeded"));
+}
+
+#[tokio::test]
+async fn a_manual_deploy_runs_after_confirmation() {
+    let app = Stageboard::start_demo();
+    let browser = Browser::start().await;
+    let seen = async {
+        browser.client.goto(&app.url).await.map_err(|e| e.to_string())?;
+        browser
+            .click_text("li[data-project-id='1'] .other-refs a", "tag v", WAIT)
+            .await?;
+        browser.wait_text(".job-card", "deploy_live", WAIT).await?;
+        browser.click_text(".job-card .action button", "Run", WAIT).await?;
+        let question = browser.wait_text(".dialog h2", "deploy_live", WAIT).await?;
+        browser.click_text(".dialog .confirm", "Yes", WAIT).await?;
+        let answer = browser.wait_text(".notice", "deploy_live", WAIT).await?;
+        Ok::<_, String>((question, answer))
+    }
+    .await;
+    browser.close().await;
+    let (question, answer) = seen.expect("the manual job runs");
+    assert!(question.starts_with("Run deploy_live"));
+    assert!(answer.contains("pending") || answer.contains("running"), "{answer}");
+}

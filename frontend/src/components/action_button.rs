@@ -1,0 +1,107 @@
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use stageboard_protocol::{ActionOutcome, PlayVariable};
+
+use crate::api::{self, Action};
+
+/// Where a page shows the answers to actions, so they survive the page re-rendering what the
+/// action changed. Without it, the answer shows beside the button.
+#[derive(Debug, Clone, Copy)]
+pub struct Notice(pub RwSignal<Option<Result<String, String>>>);
+
+/// Shows the page's latest action answer.
+#[component]
+pub fn NoticeBar() -> impl IntoView {
+    let notice = use_context::<Notice>();
+    move || {
+        notice.and_then(|n| n.0.get()).map(|a| match a {
+            Ok(message) => view! { <p class="notice answer ok" role="status">{message}</p> }.into_any(),
+            Err(message) => view! { <p class="notice answer error" role="alert">{message}</p> }.into_any(),
+        })
+    }
+}
+
+/// A button for an action. Running a manual job asks first (with optional variables); GitLab's
+/// answer is shown plainly beside the button, and `on_done` hears of success.
+#[component]
+pub fn ActionButton(
+    project: u64,
+    action: Action,
+    /// What the action is about, for the confirmation ("deploy_live").
+    #[prop(into)]
+    subject: String,
+    #[prop(optional)] on_done: Option<Callback<ActionOutcome>>,
+) -> impl IntoView {
+    let confirming = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let answer = use_context::<Notice>()
+        .map(|n| n.0)
+        .unwrap_or_else(|| RwSignal::new(None));
+    let local = use_context::<Notice>().is_none();
+    let variables = RwSignal::new(String::new());
+    let needs_confirmation = matches!(action, Action::PlayJob(_) | Action::CancelPipeline(_));
+
+    let run = move || {
+        busy.set(true);
+        let vars: Vec<PlayVariable> = variables
+            .get_untracked()
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| PlayVariable {
+                key: k.trim().to_owned(),
+                value: v.trim().to_owned(),
+            })
+            .filter(|v| !v.key.is_empty())
+            .collect();
+        spawn_local(async move {
+            let result = api::act(project, action, vars).await;
+            let _ = busy.try_set(false);
+            let _ = confirming.try_set(false);
+            match result {
+                Ok(outcome) => {
+                    let _ = answer.try_set(Some(Ok(outcome.message.clone())));
+                    if let Some(done) = on_done {
+                        done.run(outcome);
+                    }
+                }
+                Err(e) => {
+                    let _ = answer.try_set(Some(Err(e.message)));
+                }
+            }
+        });
+    };
+    let subject_for_dialog = subject.clone();
+    view! {
+        <span class="action">
+            <button
+                class=format!("button action-{}", action.label().to_lowercase().replace(' ', "-"))
+                disabled=move || busy.get()
+                aria-label=format!("{} {subject}", action.label())
+                on:click=move |_| if needs_confirmation { confirming.set(true) } else { run() }
+            >
+                {action.label()}
+            </button>
+            <Show when=move || confirming.get()>
+                <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="confirm-title">
+                    <h2 id="confirm-title">{format!("{} {}?", action.label(), subject_for_dialog)}</h2>
+                    {matches!(action, Action::PlayJob(_)).then(|| view! {
+                        <label class="variables">
+                            "Variables for this run, one KEY=value per line (optional)"
+                            <textarea rows="3" prop:value=move || variables.get() on:input=move |e| variables.set(event_target_value(&e))></textarea>
+                        </label>
+                    })}
+                    <div class="dialog-buttons">
+                        <button class="button confirm" on:click=move |_| run() disabled=move || busy.get()>
+                            {format!("Yes, {}", action.label().to_lowercase())}
+                        </button>
+                        <button class="button" on:click=move |_| confirming.set(false)>"Keep as is"</button>
+                    </div>
+                </div>
+            </Show>
+            {move || answer.get().filter(|_| local).map(|a| match a {
+                Ok(message) => view! { <span class="answer ok" role="status">{message}</span> }.into_any(),
+                Err(message) => view! { <span class="answer error" role="alert">{message}</span> }.into_any(),
+            })}
+        </span>
+    }
+}

@@ -1,0 +1,238 @@
+//! View logic without a browser: durations, relative times, job groups, orderings. Unit-tested
+//! natively.
+
+use chrono::{DateTime, Utc};
+use stageboard_protocol::{Job, ProjectOverview, Status};
+
+/// `42s`, `3m 05s`, `1h 02m`.
+pub fn duration(secs: f64) -> String {
+    let secs = secs.max(0.0).round() as u64;
+    match secs {
+        0..=59 => format!("{secs}s"),
+        60..=3599 => format!("{}m {:02}s", secs / 60, secs % 60),
+        _ => format!("{}h {:02}m", secs / 3600, secs / 60 % 60),
+    }
+}
+
+/// `just now`, `5 minutes ago`, `3 hours ago`, `2 days ago`.
+pub fn ago(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (now - then).num_seconds().max(0);
+    let (n, unit) = match secs {
+        0..=44 => return "just now".into(),
+        45..=3599 => ((secs + 30) / 60, "minute"),
+        3600..=86_399 => ((secs + 1800) / 3600, "hour"),
+        _ => ((secs + 43_200) / 86_400, "day"),
+    };
+    let n = n.max(1);
+    format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
+}
+
+/// The group of a job: GitLab groups `rspec 1/3` .. `rspec 3/3` (and `build [linux]`) as `rspec`.
+pub fn group_name(name: &str) -> &str {
+    if let Some((base, last)) = name.rsplit_once(' ')
+        && let Some((a, b)) = last.split_once('/')
+        && a.parse::<u32>().is_ok()
+        && b.parse::<u32>().is_ok()
+    {
+        return base;
+    }
+    if let Some(open) = name.find(" [")
+        && name.ends_with(']')
+    {
+        return &name[..open];
+    }
+    name
+}
+
+/// Jobs of a stage as GitLab's graph shows them: current attempts only, parallel jobs in one group,
+/// groups in the order their first job appears. Returns (group name, jobs, attempts per job).
+pub fn job_groups(jobs: &[Job]) -> Vec<(String, Vec<Job>)> {
+    let mut groups: Vec<(String, Vec<Job>)> = Vec::new();
+    for job in jobs.iter().filter(|j| !j.retried) {
+        let name = group_name(&job.name);
+        match groups.iter_mut().find(|(g, _)| g == name) {
+            Some((_, members)) => members.push(job.clone()),
+            None => groups.push((name.to_owned(), vec![job.clone()])),
+        }
+    }
+    groups
+}
+
+/// The worst status of several (a group, a stage), by GitLab's order.
+pub fn worst<'a>(statuses: impl IntoIterator<Item = &'a Status>) -> Status {
+    statuses
+        .into_iter()
+        .max_by_key(|s| s.severity())
+        .cloned()
+        .unwrap_or(Status::Created)
+}
+
+/// How the overview is ordered; the choice is remembered in the browser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    FailuresFirst,
+    Name,
+    Recent,
+}
+
+impl Order {
+    pub const ALL: [Order; 3] = [Order::FailuresFirst, Order::Name, Order::Recent];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Order::FailuresFirst => "failures",
+            Order::Name => "name",
+            Order::Recent => "recent",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Order::FailuresFirst => "Failures first",
+            Order::Name => "Name",
+            Order::Recent => "Most recent",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Order {
+        Order::ALL
+            .into_iter()
+            .find(|o| o.key() == key)
+            .unwrap_or(Order::FailuresFirst)
+    }
+
+    pub fn sort(self, cards: &mut [ProjectOverview]) {
+        let rank = |c: &ProjectOverview| match c.latest.as_ref().map(|p| &p.status) {
+            _ if c.error.is_some() => 0,
+            Some(Status::Failed) => 1,
+            Some(s) if s.is_active() => 2,
+            Some(Status::Canceled) => 3,
+            _ => 4,
+        };
+        let updated = |c: &ProjectOverview| c.latest.as_ref().and_then(|p| p.updated_at);
+        match self {
+            Order::FailuresFirst => cards.sort_by(|a, b| {
+                rank(a)
+                    .cmp(&rank(b))
+                    .then(updated(b).cmp(&updated(a)))
+                    .then(a.project.name.cmp(&b.project.name))
+            }),
+            Order::Name => cards.sort_by_key(|c| c.project.name.to_lowercase()),
+            Order::Recent => cards.sort_by_key(|c| std::cmp::Reverse(updated(c))),
+        }
+    }
+}
+
+/// Positions on a timeline: (queued from, started, finished) as fractions of the pipeline's span.
+pub fn waterfall(jobs: &[Job], now: DateTime<Utc>) -> Vec<(Job, f64, f64, f64)> {
+    let mut timed: Vec<&Job> = jobs.iter().filter(|j| j.started_at.is_some()).collect();
+    timed.sort_by_key(|j| (j.started_at, j.id));
+    let queued_at = |j: &Job| {
+        let start = j.started_at.expect("timed");
+        start - chrono::Duration::milliseconds((j.queued_duration.unwrap_or(0.0) * 1000.0) as i64)
+    };
+    let Some(begin) = timed.iter().map(|j| queued_at(j)).min() else {
+        return Vec::new();
+    };
+    let end = timed.iter().map(|j| j.finished_at.unwrap_or(now)).max().unwrap_or(now);
+    let span = ((end - begin).num_milliseconds() as f64).max(1.0);
+    let at = |t: DateTime<Utc>| ((t - begin).num_milliseconds() as f64 / span).clamp(0.0, 1.0);
+    timed
+        .into_iter()
+        .map(|j| {
+            (
+                j.clone(),
+                at(queued_at(j)),
+                at(j.started_at.expect("timed")),
+                at(j.finished_at.unwrap_or(now)),
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+
+    fn job(id: u64, name: &str, status: &str, retried: bool) -> Job {
+        Job {
+            id,
+            name: name.into(),
+            stage: "test".into(),
+            status: status.into(),
+            pipeline_id: 1,
+            git_ref: "main".into(),
+            allow_failure: false,
+            retried,
+            created_at: None,
+            started_at: None,
+            finished_at: None,
+            duration: None,
+            queued_duration: None,
+            failure_reason: None,
+            needs: vec![],
+            user: None,
+            web_url: String::new(),
+        }
+    }
+
+    #[test]
+    fn durations_read_like_gitlab() {
+        assert_eq!(duration(42.4), "42s");
+        assert_eq!(duration(185.0), "3m 05s");
+        assert_eq!(duration(3725.0), "1h 02m");
+        assert_eq!(duration(-3.0), "0s");
+    }
+
+    #[test]
+    fn relative_times() {
+        let now = t("2026-01-02T12:00:00Z");
+        assert_eq!(ago(t("2026-01-02T11:59:50Z"), now), "just now");
+        assert_eq!(ago(t("2026-01-02T11:59:00Z"), now), "1 minute ago");
+        assert_eq!(ago(t("2026-01-02T11:35:00Z"), now), "25 minutes ago");
+        assert_eq!(ago(t("2026-01-02T09:00:00Z"), now), "3 hours ago");
+        assert_eq!(ago(t("2025-12-30T12:00:00Z"), now), "3 days ago");
+        assert_eq!(
+            ago(t("2026-01-03T12:00:00Z"), now),
+            "just now",
+            "clock skew is not the future"
+        );
+    }
+
+    #[test]
+    fn parallel_jobs_form_one_group_and_retried_attempts_hide() {
+        assert_eq!(group_name("rspec 2/3"), "rspec");
+        assert_eq!(group_name("build [linux, amd64]"), "build");
+        assert_eq!(group_name("deploy 2024/05"), "deploy 2024/05");
+        assert_eq!(group_name("compile"), "compile");
+        let jobs = [
+            job(1, "rspec 1/3", "success", false),
+            job(2, "lint", "failed", true),
+            job(3, "rspec 2/3", "failed", false),
+            job(4, "rspec 3/3", "running", false),
+            job(5, "lint", "success", false),
+        ];
+        let groups = job_groups(&jobs);
+        let shape: Vec<(&str, usize)> = groups.iter().map(|(n, j)| (n.as_str(), j.len())).collect();
+        assert_eq!(shape, [("rspec", 3), ("lint", 1)]);
+        assert_eq!(groups[1].1[0].id, 5);
+        assert_eq!(worst(groups[0].1.iter().map(|j| &j.status)), Status::Failed);
+    }
+
+    #[test]
+    fn the_waterfall_spans_the_pipeline() {
+        let mut a = job(1, "a", "success", false);
+        a.started_at = Some(t("2026-01-01T00:00:10Z"));
+        a.finished_at = Some(t("2026-01-01T00:00:20Z"));
+        a.queued_duration = Some(10.0);
+        let mut b = job(2, "b", "running", false);
+        b.started_at = Some(t("2026-01-01T00:00:20Z"));
+        let bars = waterfall(&[b, a, job(3, "c", "created", false)], t("2026-01-01T00:00:40Z"));
+        let shape: Vec<(&str, f64, f64, f64)> = bars.iter().map(|(j, q, s, e)| (j.name.as_str(), *q, *s, *e)).collect();
+        assert_eq!(shape, [("a", 0.0, 0.25, 0.5), ("b", 0.5, 0.5, 1.0)]);
+    }
+}

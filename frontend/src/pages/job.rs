@@ -1,0 +1,97 @@
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use stageboard_protocol::{Job, Status};
+
+use crate::api::{self, Action};
+use crate::components::{ActionButton, StatusIcon, page_status};
+use crate::format;
+use crate::log_view::LogView;
+use crate::poll::poll;
+
+fn unfinished(job: &Job) -> bool {
+    !job.status.is_completed()
+}
+
+/// `/projects/:project_id/jobs/:job_id`: a job and its whole log.
+#[component]
+pub fn JobPage() -> impl IntoView {
+    let params = use_params_map();
+    let ids = move || {
+        let p = params.read();
+        (
+            p.get("project_id").and_then(|v| v.parse::<u64>().ok()),
+            p.get("job_id").and_then(|v| v.parse::<u64>().ok()),
+        )
+    };
+    let fetch = move || {
+        let (project, job) = ids();
+        async move {
+            match (project, job) {
+                (Some(p), Some(j)) => api::job(p, j).await,
+                _ => Err(api::ApiError {
+                    message: "The project and job ids in the address must be numbers.".into(),
+                }),
+            }
+        }
+    };
+    let job = poll(fetch, Duration::from_secs(4), unfinished);
+    Effect::new(move |_| {
+        if let Some(Ok(j)) = job.get() {
+            page_status::show(&format!("{} #{}", j.name, j.id), Some(&j.status));
+        }
+    });
+    let retried_to: RwSignal<Option<Job>> = RwSignal::new(None);
+    let done = Callback::new(move |outcome: stageboard_protocol::ActionOutcome| {
+        if let Some(new_job) = outcome.job {
+            retried_to.set(Some(new_job));
+        }
+    });
+    view! {
+        <section class="page job-page">
+            {move || match job.get() {
+                None => view! { <p class="loading" role="status">"Loading the job…"</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+                Some(Ok(j)) => {
+                    let project = ids().0.unwrap_or_default();
+                    let action = match j.status {
+                        Status::Failed | Status::Canceled | Status::Success => Some(Action::RetryJob(j.id)),
+                        Status::Manual => Some(Action::PlayJob(j.id)),
+                        ref s if s.is_active() || *s == Status::Created => Some(Action::CancelJob(j.id)),
+                        _ => None,
+                    };
+                    view! {
+                        <header class="page-header job-header">
+                            <h1><StatusIcon status=j.status.clone() />" " {j.name.clone()} <span class="job-id">{format!(" #{}", j.id)}</span></h1>
+                            <p class="meta">
+                                "stage " {j.stage.clone()} " · "
+                                <a href=format!("/projects/{project}/pipelines/{}", j.pipeline_id)>{format!("pipeline #{}", j.pipeline_id)}</a>
+                                " · " <span class="ref">{j.git_ref.clone()}</span>
+                                {j.duration.map(|d| format!(" · took {}", format::duration(d)))}
+                                {j.queued_duration.map(|d| format!(" · queued {}", format::duration(d)))}
+                                {j.failure_reason.clone().map(|r| view! { " · " <span class="failure-reason">{r.replace('_', " ")}</span> })}
+                            </p>
+                            <div class="actions">
+                                {action.map(|a| view! { <ActionButton project=project action=a subject=j.name.clone() on_done=done /> })}
+                                <a class="button" href=api::raw_log_url(project, j.id) download=format!("job-{}.log", j.id)>"Raw log"</a>
+                            </div>
+                            {move || retried_to.get().map(|n| view! {
+                                <p class="answer ok" role="status">
+                                    "New attempt: " <a class="new-job" href=format!("/projects/{project}/jobs/{}", n.id)>{format!("{} #{}", n.name, n.id)}</a>
+                                </p>
+                            })}
+                        </header>
+                    }.into_any()
+                }
+            }}
+            {move || {
+                let (project, job_id) = ids();
+                match (project, job_id) {
+                    (Some(p), Some(j)) => view! { <LogView project=p job=j /> }.into_any(),
+                    _ => ().into_any(),
+                }
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,385 @@
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::Utc;
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use stageboard_protocol::{Job, PipelineDetail, StageOrderSource, Status};
+
+use crate::api::{self, Action};
+use crate::components::{ActionButton, Notice, NoticeBar, StatusIcon, page_status};
+use crate::format;
+use crate::poll::poll;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum View {
+    Stages,
+    Needs,
+    Timing,
+}
+
+fn still_moving(detail: &PipelineDetail) -> bool {
+    let s = &detail.pipeline.status;
+    s.is_active() || *s == Status::Created || detail.stages.iter().flat_map(|s| &s.jobs).any(|j| j.status.is_active())
+}
+
+/// `/projects/:project_id/pipelines/:pipeline_id`: the stage graph, the `needs` graph and the
+/// timing of one pipeline, refreshed while it runs.
+#[component]
+pub fn PipelinePage() -> impl IntoView {
+    let params = use_params_map();
+    let ids = move || {
+        let p = params.read();
+        (
+            p.get("project_id").and_then(|v| v.parse::<u64>().ok()),
+            p.get("pipeline_id").and_then(|v| v.parse::<u64>().ok()),
+        )
+    };
+    let fetch = move || {
+        let (project, pipeline) = ids();
+        async move {
+            match (project, pipeline) {
+                (Some(p), Some(id)) => api::pipeline(p, id).await,
+                _ => Err(api::ApiError {
+                    message: "The project and pipeline ids in the address must be numbers.".into(),
+                }),
+            }
+        }
+    };
+    let detail = poll(fetch, Duration::from_secs(4), still_moving);
+    provide_context(Notice(RwSignal::new(None)));
+    let view_mode = RwSignal::new(View::Stages);
+    let refresh = Callback::new(move |_| {
+        // An action changed the pipeline: look again now rather than at the next tick.
+        let (project, pipeline) = ids();
+        if let (Some(p), Some(id)) = (project, pipeline) {
+            leptos::task::spawn_local(async move {
+                let answer = api::pipeline(p, id).await;
+                let _ = detail.try_set(Some(answer));
+            });
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(d)) = detail.get() {
+            page_status::show(
+                &format!("Pipeline #{} · {}", d.pipeline.id, d.pipeline.git_ref),
+                Some(&d.pipeline.status),
+            );
+        }
+    });
+    view! {
+        <section class="page pipeline-page">
+            <NoticeBar />
+            {move || match detail.get() {
+                None => view! { <p class="loading" role="status">"Loading the pipeline…"</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+                Some(Ok(d)) => {
+                    let project = ids().0.unwrap_or_default();
+                    view! { <PipelineView project=project detail=d view_mode=view_mode refresh=refresh /> }.into_any()
+                }
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn PipelineView(
+    project: u64,
+    detail: PipelineDetail,
+    view_mode: RwSignal<View>,
+    refresh: Callback<()>,
+) -> impl IntoView {
+    let now = Utc::now();
+    let p = detail.pipeline.clone();
+    let done = Callback::new(move |_| refresh.run(()));
+    let can_retry = matches!(p.status, Status::Failed | Status::Canceled);
+    let can_cancel = p.status.is_active() || p.status == Status::Created;
+    let jobs: Vec<Job> = detail.stages.iter().flat_map(|s| s.jobs.clone()).collect();
+    let tab = move |mode: View, label: &'static str| {
+        view! {
+            <button role="tab" class="tab" aria-selected=move || (view_mode.get() == mode).to_string()
+                on:click=move |_| view_mode.set(mode)>{label}</button>
+        }
+    };
+    view! {
+        <header class="page-header pipeline-header">
+            <h1>
+                <StatusIcon status=p.status.clone() />
+                {format!(" Pipeline #{}", p.id)}
+                {p.iid.map(|iid| view! { <span class="iid">{format!(" · iid {iid}")}</span> })}
+            </h1>
+            <p class="meta">
+                <span class="ref">{p.git_ref.clone()}</span>
+                {p.commit.as_ref().map(|c| view! { " · " <span class="commit-title">{c.title.clone()}</span> " · " <code>{c.short_sha.clone()}</code> })}
+                {p.user.as_ref().map(|u| format!(" · {}", u.name))}
+                {p.created_at.map(|t| format!(" · {}", format::ago(t, now)))}
+                {p.duration.map(|d| format!(" · took {}", format::duration(d as f64)))}
+            </p>
+            <div class="actions">
+                {can_retry.then(|| view! { <ActionButton project=project action=Action::RetryPipeline(p.id) subject=format!("pipeline #{}", p.id) on_done=done /> })}
+                {can_cancel.then(|| view! { <ActionButton project=project action=Action::CancelPipeline(p.id) subject=format!("pipeline #{}", p.id) on_done=done /> })}
+                <a class="button" href=format!("/projects/{project}/pipelines")>"All pipelines"</a>
+            </div>
+        </header>
+        <div role="tablist" class="tabs" aria-label="pipeline views">
+            {tab(View::Stages, "Stages")}
+            {tab(View::Needs, "Needs")}
+            {tab(View::Timing, "Timing")}
+        </div>
+        {(detail.stage_order == StageOrderSource::JobIds).then(|| view! {
+            <p class="note">"GitLab's GraphQL API did not answer: stages are ordered by job ids and needs are unknown."</p>
+        })}
+        {
+            let detail = detail.clone();
+            let jobs = jobs.clone();
+            move || match view_mode.get() {
+                View::Stages => view! { <StageGraph project=project detail=detail.clone() done=done /> }.into_any(),
+                View::Needs => view! { <NeedsGraph project=project jobs=jobs.clone() /> }.into_any(),
+                View::Timing => view! { <Timing project=project jobs=jobs.clone() /> }.into_any(),
+            }
+        }
+        {(!detail.downstream.is_empty()).then(|| view! {
+            <section class="downstream" aria-label="downstream pipelines">
+                <h2>"Downstream"</h2>
+                <ul>
+                    {detail.downstream.iter().map(|d| {
+                        let link = d.pipeline.as_ref().map(|dp| format!("/projects/{}/pipelines/{}", dp.project_id, dp.id));
+                        view! {
+                            <li class="downstream-card">
+                                <StatusIcon status=d.pipeline.as_ref().map(|dp| dp.status.clone()).unwrap_or(d.status.clone()) />
+                                <span class="bridge">{d.bridge_name.clone()}</span>
+                                {match (link, d.pipeline.as_ref()) {
+                                    (Some(href), Some(dp)) => view! { <a href=href>{format!("child pipeline #{}", dp.id)}</a> }.into_any(),
+                                    _ => view! { <span class="empty">"not started"</span> }.into_any(),
+                                }}
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            </section>
+        })}
+    }
+}
+
+#[component]
+fn StageGraph(
+    project: u64,
+    detail: PipelineDetail,
+    done: Callback<stageboard_protocol::ActionOutcome>,
+) -> impl IntoView {
+    let hovered: RwSignal<Option<String>> = RwSignal::new(None);
+    let all: Vec<Job> = detail.stages.iter().flat_map(|s| s.jobs.clone()).collect();
+    let needed_by: HashMap<String, Vec<String>> = all.iter().fold(HashMap::new(), |mut map, j| {
+        for n in &j.needs {
+            map.entry(n.clone()).or_default().push(j.name.clone());
+        }
+        map
+    });
+    let related = StoredValue::new((all.clone(), needed_by));
+    let is_related = move |name: &str| {
+        hovered.with(|h| match h {
+            None => false,
+            Some(h) => related.with_value(|(jobs, needed_by)| {
+                jobs.iter().any(|j| j.name == *h && j.needs.iter().any(|n| n == name))
+                    || needed_by.get(h).is_some_and(|v| v.iter().any(|n| n == name))
+            }),
+        })
+    };
+    view! {
+        <div class="stages" role="list" aria-label="stages">
+            {detail.stages.into_iter().map(|stage| {
+                let groups = format::job_groups(&stage.jobs);
+                let retried: HashMap<String, usize> = stage.jobs.iter().filter(|j| j.retried).fold(HashMap::new(), |mut m, j| {
+                    *m.entry(j.name.clone()).or_default() += 1;
+                    m
+                });
+                view! {
+                    <section class="stage" role="listitem" aria-label=format!("stage {}", stage.name)>
+                        <h2 class="stage-name"><StatusIcon status=stage.status.clone() compact=true />" " <span class="stage-title">{stage.name.clone()}</span></h2>
+                        <ul class="jobs">
+                            {groups.into_iter().map(|(group, members)| {
+                                if members.len() == 1 {
+                                    let job = members[0].clone();
+                                    let attempts = retried.get(&job.name).copied().unwrap_or(0);
+                                    view! { <JobCard project=project job=job attempts=attempts hovered=hovered related=is_related done=done /> }.into_any()
+                                } else {
+                                    let status = format::worst(members.iter().map(|j| &j.status));
+                                    let count = members.len();
+                                    view! {
+                                        <li class="job-group">
+                                            <details>
+                                                <summary>
+                                                    <StatusIcon status=status compact=true />
+                                                    <span class="job-name">{group}</span>
+                                                    <span class="group-size">{count}</span>
+                                                </summary>
+                                                <ul class="jobs">
+                                                    {members.into_iter().map(|job| {
+                                                        let attempts = retried.get(&job.name).copied().unwrap_or(0);
+                                                        view! { <JobCard project=project job=job attempts=attempts hovered=hovered related=is_related done=done /> }
+                                                    }).collect_view()}
+                                                </ul>
+                                            </details>
+                                        </li>
+                                    }.into_any()
+                                }
+                            }).collect_view()}
+                        </ul>
+                    </section>
+                }
+            }).collect_view()}
+        </div>
+    }
+}
+
+#[component]
+fn JobCard(
+    project: u64,
+    job: Job,
+    attempts: usize,
+    hovered: RwSignal<Option<String>>,
+    related: impl Fn(&str) -> bool + Copy + Send + Sync + 'static,
+    done: Callback<stageboard_protocol::ActionOutcome>,
+) -> impl IntoView {
+    let name = job.name.clone();
+    let name_for_class = name.clone();
+    let enter = name.clone();
+    let action = match job.status {
+        Status::Failed | Status::Canceled | Status::Success => Some(Action::RetryJob(job.id)),
+        Status::Manual => Some(Action::PlayJob(job.id)),
+        ref s if s.is_active() || *s == Status::Created => Some(Action::CancelJob(job.id)),
+        _ => None,
+    };
+    view! {
+        <li class=move || if related(&name_for_class) { "job-card related" } else { "job-card" }
+            on:mouseenter=move |_| hovered.set(Some(enter.clone()))
+            on:mouseleave=move |_| hovered.set(None)
+            data-job-id=job.id>
+            <a class="job-link" href=format!("/projects/{project}/jobs/{}", job.id)>
+                <StatusIcon status=job.status.clone() compact=true />
+                <span class="job-name">{job.name.clone()}</span>
+            </a>
+            <span class="job-meta">
+                {job.duration.map(format::duration)}
+                {job.allow_failure.then(|| view! { <span class="tag" title="allowed to fail">"may fail"</span> })}
+                {(attempts > 0).then(|| view! { <span class="tag" title="earlier attempts were retried">{format!("↻ {}", attempts + 1)}</span> })}
+            </span>
+            {(!job.needs.is_empty()).then(|| view! { <span class="needs">{format!("needs {}", job.needs.join(", "))}</span> })}
+            {action.map(|a| view! { <ActionButton project=project action=a subject=job.name.clone() on_done=done /> })}
+        </li>
+    }
+}
+
+const COLUMN: f64 = 230.0;
+const ROW: f64 = 48.0;
+const CARD_W: f64 = 190.0;
+const CARD_H: f64 = 36.0;
+
+/// Jobs in columns by how many `needs` stand before them, with the links drawn.
+#[component]
+fn NeedsGraph(project: u64, jobs: Vec<Job>) -> impl IntoView {
+    let current: Vec<Job> = jobs.into_iter().filter(|j| !j.retried).collect();
+    let by_name: HashMap<&str, &Job> = current.iter().map(|j| (j.name.as_str(), j)).collect();
+    fn level<'a>(
+        job: &'a Job,
+        by_name: &HashMap<&str, &'a Job>,
+        memo: &mut HashMap<String, usize>,
+        depth: usize,
+    ) -> usize {
+        if let Some(l) = memo.get(&job.name) {
+            return *l;
+        }
+        let l = if depth > 64 {
+            0
+        } else {
+            job.needs
+                .iter()
+                .filter_map(|n| by_name.get(n.as_str()))
+                .map(|n| level(n, by_name, memo, depth + 1) + 1)
+                .max()
+                .unwrap_or(0)
+        };
+        memo.insert(job.name.clone(), l);
+        l
+    }
+    let mut memo = HashMap::new();
+    let mut columns: Vec<Vec<&Job>> = Vec::new();
+    for job in &current {
+        let l = level(job, &by_name, &mut memo, 0);
+        if columns.len() <= l {
+            columns.resize(l + 1, Vec::new());
+        }
+        columns[l].push(job);
+    }
+    let mut place: HashMap<&str, (f64, f64)> = HashMap::new();
+    for (c, column) in columns.iter().enumerate() {
+        for (r, job) in column.iter().enumerate() {
+            place.insert(job.name.as_str(), (c as f64 * COLUMN, r as f64 * ROW));
+        }
+    }
+    let width = columns.len() as f64 * COLUMN;
+    let height = columns.iter().map(Vec::len).max().unwrap_or(1) as f64 * ROW;
+    let links: Vec<String> = current
+        .iter()
+        .flat_map(|j| {
+            j.needs
+                .iter()
+                .filter_map(|n| Some((place.get(n.as_str())?, place.get(j.name.as_str())?)))
+        })
+        .map(|(&(x1, y1), &(x2, y2))| {
+            let (sx, sy, ex, ey) = (x1 + CARD_W, y1 + CARD_H / 2.0, x2, y2 + CARD_H / 2.0);
+            let mid = (sx + ex) / 2.0;
+            format!("M{sx},{sy} C{mid},{sy} {mid},{ey} {ex},{ey}")
+        })
+        .collect();
+    let any_needs = current.iter().any(|j| !j.needs.is_empty());
+    view! {
+        {(!any_needs).then(|| view! { <p class="note">"No job in this pipeline uses needs: it runs stage by stage."</p> })}
+        <div class="dag" style=format!("width:{width}px;height:{height}px")>
+            <svg class="dag-links" width=width height=height aria-hidden="true">
+                {links.into_iter().map(|d| view! { <path d=d /> }).collect_view()}
+            </svg>
+            {current.iter().map(|job| {
+                let (x, y) = place[job.name.as_str()];
+                view! {
+                    <a class="dag-card" style=format!("left:{x}px;top:{y}px;width:{CARD_W}px;height:{CARD_H}px")
+                        href=format!("/projects/{project}/jobs/{}", job.id)
+                        title=if job.needs.is_empty() { "needs nothing".to_owned() } else { format!("needs {}", job.needs.join(", ")) }>
+                        <StatusIcon status=job.status.clone() compact=true />
+                        <span class="job-name">{job.name.clone()}</span>
+                    </a>
+                }
+            }).collect_view()}
+        </div>
+    }
+}
+
+/// When each job queued and ran, on one time axis: the slow part stands out.
+#[component]
+fn Timing(project: u64, jobs: Vec<Job>) -> impl IntoView {
+    let current: Vec<Job> = jobs.into_iter().filter(|j| !j.retried).collect();
+    let bars = format::waterfall(&current, Utc::now());
+    if bars.is_empty() {
+        return view! { <p class="empty">"No job has started yet."</p> }.into_any();
+    }
+    view! {
+        <ol class="waterfall" aria-label="job timing">
+            {bars.into_iter().map(|(job, queued, started, finished)| {
+                let pct = |f: f64| format!("{:.2}%", f * 100.0);
+                let took = job.duration.map(format::duration).unwrap_or_default();
+                let waited = job.queued_duration.map(format::duration).unwrap_or_default();
+                view! {
+                    <li class="waterfall-row">
+                        <a class="waterfall-name" href=format!("/projects/{project}/jobs/{}", job.id)>{job.name.clone()}</a>
+                        <span class="waterfall-track">
+                            <span class="bar queued" style=format!("left:{};width:{}", pct(queued), pct(started - queued)) title=format!("queued {waited}")></span>
+                            <span class=format!("bar ran status-{}", job.status.as_str()) style=format!("left:{};width:{}", pct(started), pct((finished - started).max(0.002))) title=format!("ran {took}")></span>
+                        </span>
+                        <span class="waterfall-time">{took}</span>
+                    </li>
+                }
+            }).collect_view()}
+        </ol>
+    }
+    .into_any()
+}
