@@ -31,8 +31,8 @@ pub fn ago(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
 pub fn group_name(name: &str) -> &str {
     if let Some((base, last)) = name.rsplit_once(' ')
         && let Some((a, b)) = last.split_once('/')
-        && a.parse::<u32>().is_ok()
-        && b.parse::<u32>().is_ok()
+        && let (Ok(a), Ok(b)) = (a.parse::<u32>(), b.parse::<u32>())
+        && (1..=b).contains(&a)
     {
         return base;
     }
