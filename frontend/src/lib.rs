@@ -16,12 +16,13 @@ use leptos_router::path;
 use components::TopBar;
 use pages::{JobPage, NotFound, Overview, PipelinePage, ProjectPipelines};
 
-const SHORTCUTS: [(&str, &str); 8] = [
+const SHORTCUTS: [(&str, &str); 9] = [
     ("?", "show or hide this help"),
     ("g o", "go to the overview"),
     ("/", "search the log"),
     ("n / N", "next / previous match"),
     ("e", "jump to the first error"),
+    ("G", "jump to the end of the log"),
     ("f", "follow a running log"),
     ("t", "show or hide timestamps"),
     ("Esc", "close dialogs and this help"),
@@ -78,4 +79,5 @@ pub fn App() -> impl IntoView {
             </Show>
         </Router>
     }
+    .into_any()
 }

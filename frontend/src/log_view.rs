@@ -13,6 +13,7 @@ use crate::api;
 
 /// Every row has this height (px), which makes virtual scrolling arithmetic.
 const ROW: f64 = 20.0;
+const ROW_PX: usize = 20;
 /// Rows rendered beyond the visible ones, above and below.
 const OVERSCAN: usize = 30;
 
@@ -243,6 +244,10 @@ pub fn LogView(project: u64, job: u64) -> impl IntoView {
                 scroll_to_bottom();
             }
             "t" => show_timestamps.update(|t| *t = !*t),
+            "G" | "End" => {
+                e.prevent_default();
+                scroll_to_bottom();
+            }
             _ => {}
         }
     });
@@ -307,7 +312,7 @@ pub fn LogView(project: u64, job: u64) -> impl IntoView {
                     }).collect_view();
                     let timestamp = (show_ts).then(|| line.timestamp.clone()).flatten();
                     view! {
-                        <div class=class style=format!("top:{}px", row as f64 * ROW) id=format!("L{number}")>
+                        <div class=class style=format!("top:{}px", row * ROW_PX) id=format!("L{number}")>
                             <a class="ln" href=format!("#L{number}") on:click=move |e| {
                                 e.prevent_default();
                                 if let Some(w) = web_sys::window() {
@@ -348,6 +353,7 @@ pub fn LogView(project: u64, job: u64) -> impl IntoView {
             <button class="button" on:click=move |_| go_to_match(-1) title="previous match (N)">"↑"</button>
             <button class="button" on:click=move |_| go_to_match(1) title="next match (n)">"↓"</button>
             <button class="button jump-error" on:click=move |_| first_error() title="first error (e)">"First error"</button>
+            <button class="button jump-end" on:click=move |_| scroll_to_bottom() title="end of the log (G)">"End"</button>
             <Show when=move || has_timestamps.get()>
                 <label class="check"><input type="checkbox" prop:checked=move || show_timestamps.get() on:change=move |_| show_timestamps.update(|t| *t = !*t) />" Timestamps"</label>
             </Show>
@@ -363,9 +369,10 @@ pub fn LogView(project: u64, job: u64) -> impl IntoView {
             {move || (visible.get().is_empty()).then(|| view! { <p class="empty">"The log is empty: the job has not written anything yet."</p> })}
         </Show>
         <div class="log" node_ref=container on:scroll=on_scroll tabindex="0" aria-label="job log">
-            <div class="log-inner" style=move || format!("height:{}px", visible.get().len() as f64 * ROW)>
+            <div class="log-inner" style=move || format!("height:{}px", visible.get().len() * ROW_PX)>
                 {rows}
             </div>
         </div>
     }
+    .into_any()
 }

@@ -126,6 +126,7 @@ fn script_log(job: &Job, pipeline: &Pipeline, project_path: &str, start: i64) ->
     let body_end = end - 2;
     match job.def.name {
         "image_build" => image_build(&mut log, job, short_sha, body_end),
+        "integration" => verbose_tests(&mut log, job, body_end),
         "deploy_review" | "deploy_live" | "deploy-staging" => deploy(&mut log, job, body_end),
         _ => generic(&mut log, job, body_end),
     }
@@ -307,4 +308,57 @@ fn deploy(log: &mut Log, job: &Job, end: i64) {
         "Waiting for deployment \"gitlab-k8s-demo\" rollout to finish: 1 of 2 updated replicas are available...",
     );
     log.at(end, "deployment \"gitlab-k8s-demo\" successfully rolled out");
+}
+
+/// GitLab Runner's `output_limit` default: past it the log ends with a notice.
+const OUTPUT_LIMIT: usize = 4 * 1024 * 1024;
+
+/// A verbose integration suite that runs into the runner's 4 MB log limit, as chatty suites do.
+fn verbose_tests(log: &mut Log, job: &Job, end: i64) {
+    log.command(7, "docker compose up -d postgres");
+    log.at(8, "Container payments-postgres-1  Started");
+    log.command(9, "cargo test --test integration -- --nocapture");
+    let span = (end - 10).max(1);
+    let mut written = 0;
+    let mut case = 0u64;
+    let mut suite = 0;
+    while written < OUTPUT_LIMIT {
+        let t = 10 + span * written as i64 / OUTPUT_LIMIT as i64;
+        if case.is_multiple_of(2000) {
+            if suite > 0 {
+                log.section_end(t, &format!("suite_{suite}"));
+            }
+            suite += 1;
+            log.section_start(
+                t,
+                &format!("suite_{suite}"),
+                &format!("suite {suite}: payments::scenario_{suite}"),
+                suite > 1,
+            );
+        }
+        case += 1;
+        let line = if case.is_multiple_of(97) {
+            format!(
+                "test payments::scenario_{suite}::case_{case:06} ... {YELLOW}slow (2.1 s){RESET} job={} seed={:x}",
+                job.id,
+                case * 2_654_435_761 % 0xffff_ffff
+            )
+        } else {
+            format!(
+                "test payments::scenario_{suite}::case_{case:06} ... {GREEN}ok{RESET} ({} ms) ledger balanced, idempotency key reused",
+                case % 37
+            )
+        };
+        written += line.len() + 1;
+        log.at(t, line);
+    }
+    log.section_end(end, &format!("suite_{suite}"));
+    log.at(
+        end,
+        format!("{YELLOW}Job's log exceeded limit of {OUTPUT_LIMIT} bytes.{RESET}"),
+    );
+    log.at(
+        end,
+        format!("{YELLOW}Job execution will continue but no more output will be collected.{RESET}"),
+    );
 }

@@ -14,10 +14,13 @@ pub struct Notice(pub RwSignal<Option<Result<String, String>>>);
 pub fn NoticeBar() -> impl IntoView {
     let notice = use_context::<Notice>();
     move || {
-        notice.and_then(|n| n.0.get()).map(|a| match a {
-            Ok(message) => view! { <p class="notice answer ok" role="status">{message}</p> }.into_any(),
-            Err(message) => view! { <p class="notice answer error" role="alert">{message}</p> }.into_any(),
-        })
+        {
+            notice.and_then(|n| n.0.get()).map(|a| match a {
+                Ok(message) => view! { <p class="notice answer ok" role="status">{message}</p> }.into_any(),
+                Err(message) => view! { <p class="notice answer error" role="alert">{message}</p> }.into_any(),
+            })
+        }
+        .into_any()
     }
 }
 
@@ -104,4 +107,5 @@ pub fn ActionButton(
             })}
         </span>
     }
+    .into_any()
 }

@@ -23,4 +23,5 @@ pub fn StageMarks(stages: Vec<StageMark>) -> impl IntoView {
                 .collect_view()}
         </span>
     }
+    .into_any()
 }

@@ -36,4 +36,5 @@ pub fn StatusIcon(status: Status, #[prop(optional)] compact: bool) -> impl IntoV
             }}
         </span>
     }
+    .into_any()
 }

@@ -16,4 +16,5 @@ pub fn TopBar() -> impl IntoView {
             </Show>
         </header>
     }
+    .into_any()
 }

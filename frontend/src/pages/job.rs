@@ -94,4 +94,5 @@ pub fn JobPage() -> impl IntoView {
             }}
         </section>
     }
+    .into_any()
 }

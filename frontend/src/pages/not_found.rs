@@ -8,4 +8,5 @@ pub fn NotFound() -> impl IntoView {
             <p>"This page does not exist. " <a href="/">"Back to the overview"</a></p>
         </section>
     }
+    .into_any()
 }

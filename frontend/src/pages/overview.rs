@@ -85,6 +85,7 @@ pub fn Overview() -> impl IntoView {
             }}
         </section>
     }
+    .into_any()
 }
 
 #[component]
@@ -138,6 +139,7 @@ fn ProjectCard(card: ProjectOverview) -> impl IntoView {
             })}
         </li>
     }
+    .into_any()
 }
 
 fn ref_label(p: &Pipeline) -> String {
@@ -172,4 +174,5 @@ fn LatestPipeline(project: u64, pipeline: Pipeline) -> impl IntoView {
             </p>
         </div>
     }
+    .into_any()
 }

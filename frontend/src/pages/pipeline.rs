@@ -80,6 +80,7 @@ pub fn PipelinePage() -> impl IntoView {
             }}
         </section>
     }
+    .into_any()
 }
 
 #[component]
@@ -159,6 +160,7 @@ fn PipelineView(
             </section>
         })}
     }
+    .into_any()
 }
 
 #[component]
@@ -230,6 +232,7 @@ fn StageGraph(
             }).collect_view()}
         </div>
     }
+    .into_any()
 }
 
 #[component]
@@ -268,12 +271,14 @@ fn JobCard(
             {action.map(|a| view! { <ActionButton project=project action=a subject=job.name.clone() on_done=done /> })}
         </li>
     }
+    .into_any()
 }
 
-const COLUMN: f64 = 230.0;
-const ROW: f64 = 48.0;
-const CARD_W: f64 = 190.0;
-const CARD_H: f64 = 36.0;
+// Whole pixels: the layout is a grid, so links need no DOM measurement.
+const COLUMN: i64 = 230;
+const ROW: i64 = 48;
+const CARD_W: i64 = 190;
+const CARD_H: i64 = 36;
 
 /// Jobs in columns by how many `needs` stand before them, with the links drawn.
 #[component]
@@ -311,14 +316,14 @@ fn NeedsGraph(project: u64, jobs: Vec<Job>) -> impl IntoView {
         }
         columns[l].push(job);
     }
-    let mut place: HashMap<&str, (f64, f64)> = HashMap::new();
+    let mut place: HashMap<&str, (i64, i64)> = HashMap::new();
     for (c, column) in columns.iter().enumerate() {
         for (r, job) in column.iter().enumerate() {
-            place.insert(job.name.as_str(), (c as f64 * COLUMN, r as f64 * ROW));
+            place.insert(job.name.as_str(), (c as i64 * COLUMN, r as i64 * ROW));
         }
     }
-    let width = columns.len() as f64 * COLUMN;
-    let height = columns.iter().map(Vec::len).max().unwrap_or(1) as f64 * ROW;
+    let width = columns.len() as i64 * COLUMN;
+    let height = columns.iter().map(Vec::len).max().unwrap_or(1) as i64 * ROW;
     let links: Vec<String> = current
         .iter()
         .flat_map(|j| {
@@ -327,8 +332,8 @@ fn NeedsGraph(project: u64, jobs: Vec<Job>) -> impl IntoView {
                 .filter_map(|n| Some((place.get(n.as_str())?, place.get(j.name.as_str())?)))
         })
         .map(|(&(x1, y1), &(x2, y2))| {
-            let (sx, sy, ex, ey) = (x1 + CARD_W, y1 + CARD_H / 2.0, x2, y2 + CARD_H / 2.0);
-            let mid = (sx + ex) / 2.0;
+            let (sx, sy, ex, ey) = (x1 + CARD_W, y1 + CARD_H / 2, x2, y2 + CARD_H / 2);
+            let mid = (sx + ex) / 2;
             format!("M{sx},{sy} C{mid},{sy} {mid},{ey} {ex},{ey}")
         })
         .collect();
@@ -352,6 +357,7 @@ fn NeedsGraph(project: u64, jobs: Vec<Job>) -> impl IntoView {
             }).collect_view()}
         </div>
     }
+    .into_any()
 }
 
 /// When each job queued and ran, on one time axis: the slow part stands out.
@@ -365,7 +371,11 @@ fn Timing(project: u64, jobs: Vec<Job>) -> impl IntoView {
     view! {
         <ol class="waterfall" aria-label="job timing">
             {bars.into_iter().map(|(job, queued, started, finished)| {
-                let pct = |f: f64| format!("{:.2}%", f * 100.0);
+                // Hundredths of a percent, written with integers (float formatting costs wasm size).
+                let pct = |f: f64| {
+                    let v = (f * 10_000.0).round() as u32;
+                    format!("{}.{:02}%", v / 100, v % 100)
+                };
                 let took = job.duration.map(format::duration).unwrap_or_default();
                 let waited = job.queued_duration.map(format::duration).unwrap_or_default();
                 view! {

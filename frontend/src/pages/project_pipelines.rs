@@ -113,6 +113,7 @@ pub fn ProjectPipelines() -> impl IntoView {
             })}
         </section>
     }
+    .into_any()
 }
 
 #[component]
