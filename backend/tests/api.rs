@@ -475,3 +475,34 @@ async fn listed_pipelines_carry_commit_user_duration_and_stage_marks() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_manual_deploy_names_its_environment_and_tier() {
+    let app = TestApp::start().await;
+    let all = app.json("/api/v1/projects/1/pipelines?per_page=100").await;
+    let tag = all["pipelines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["ref"].as_str().unwrap().starts_with('v'))
+        .unwrap()
+        .clone();
+    let detail = app.json(&format!("/api/v1/projects/1/pipelines/{}", tag["id"])).await;
+    let deploy = job(&detail, "deploy_live");
+    assert_eq!(deploy["status"], "manual");
+    assert_eq!(deploy["environment"]["name"], "live");
+    assert_eq!(deploy["environment"]["tier"], "production");
+    assert_eq!(
+        deploy["environment"]["external_url"],
+        "https://gitlab-k8s-demo.example.com"
+    );
+    let single = app.json(&format!("/api/v1/projects/1/jobs/{}", deploy["id"])).await;
+    assert_eq!(single["environment"]["name"], "live");
+    // Without GraphQL's answer the job is still shown, without an environment.
+    app.sim.sim.set_faults(stageboard_sim::Faults {
+        no_graphql: true,
+        ..Default::default()
+    });
+    let single = app.json(&format!("/api/v1/projects/1/jobs/{}", deploy["id"])).await;
+    assert!(single["environment"].is_null());
+}

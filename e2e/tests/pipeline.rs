@@ -146,13 +146,36 @@ async fn a_manual_deploy_runs_after_confirmation() {
         browser.wait_text(".job-card", "deploy_live", WAIT).await?;
         browser.click_text(".job-card .action button", "Run", WAIT).await?;
         let question = browser.wait_text(".dialog h2", "deploy_live", WAIT).await?;
+        let target = browser.wait_text(".dialog .deploy-target", "live", WAIT).await?;
+        let confirm = browser
+            .client
+            .find(stageboard_e2e::fantoccini::Locator::Css(".dialog .confirm"))
+            .await
+            .map_err(|e| e.to_string())?;
+        let locked = !confirm.is_enabled().await.map_err(|e| e.to_string())?;
+        let input = browser
+            .client
+            .find(stageboard_e2e::fantoccini::Locator::Css(
+                ".dialog .type-to-confirm-input",
+            ))
+            .await
+            .map_err(|e| e.to_string())?;
+        input.send_keys("live").await.map_err(|e| e.to_string())?;
+        let unlocked = confirm.is_enabled().await.map_err(|e| e.to_string())?;
+        browser
+            .screenshot("deploy-confirmation")
+            .await
+            .map_err(|e| e.to_string())?;
         browser.click_text(".dialog .confirm", "Yes", WAIT).await?;
         let answer = browser.wait_text(".notice", "deploy_live", WAIT).await?;
-        Ok::<_, String>((question, answer))
+        Ok::<_, String>((question, target, locked, unlocked, answer))
     }
     .await;
     browser.close().await;
-    let (question, answer) = seen.expect("the manual job runs");
+    let (question, target, locked, unlocked, answer) = seen.expect("the manual job runs");
     assert!(question.starts_with("Run deploy_live"));
+    assert!(target.contains("This deploys to live (production)"), "{target}");
+    assert!(locked, "production waits for its name to be typed");
+    assert!(unlocked, "typing the environment's name unlocks the confirmation");
     assert!(answer.contains("pending") || answer.contains("running"), "{answer}");
 }

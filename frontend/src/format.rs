@@ -177,6 +177,7 @@ mod tests {
             needs: vec![],
             user: None,
             web_url: String::new(),
+            environment: None,
         }
     }
 

@@ -28,6 +28,19 @@ pub struct Job {
     pub needs: Vec<String>,
     pub user: Option<User>,
     pub web_url: String,
+    /// The environment the job deploys to or stops, when GitLab says (manual jobs).
+    #[serde(default)]
+    pub environment: Option<JobEnvironment>,
+}
+
+/// Where a deploy job deploys: what a person confirms before running it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct JobEnvironment {
+    pub name: String,
+    /// production, staging, testing, development or other.
+    pub tier: Option<String>,
+    pub external_url: Option<String>,
 }
 
 /// A slice of a job's log: the bytes from `offset` to `next_offset`.

@@ -8,7 +8,7 @@ mod project;
 mod status;
 
 pub use error::{ErrorBody, ErrorCode};
-pub use job::{ActionOutcome, Job, JobLog, PlayRequest, PlayVariable};
+pub use job::{ActionOutcome, Job, JobEnvironment, JobLog, PlayRequest, PlayVariable};
 pub use pipeline::{
     BrokenSince, Downstream, Pipeline, PipelineDetail, PipelinePage, ProjectOverview, Stage, StageMark,
     StageOrderSource,

@@ -251,6 +251,8 @@ pub struct JobNode {
     web_path: String,
     detailed_status: DetailedStatus,
     downstream_pipeline: Option<PipelineRef>,
+    /// The environment the job deploys to, variables expanded (GitLab 18.x).
+    expanded_environment_name: Option<String>,
 }
 
 #[derive(SimpleObject)]
@@ -405,6 +407,7 @@ fn job_node(c: &Ctx<'_>, job: &Job, siblings: &[&Job]) -> JobNode {
         queued_duration: job.queued_duration(c.now),
         detailed_status: detailed(job.status, Some(path.clone())),
         web_path: path,
+        expanded_environment_name: job.def.environment.map(|e| e.name.to_owned()),
         downstream_pipeline: job
             .downstream
             .and_then(|id| c.world.pipelines.get(&id))

@@ -32,6 +32,17 @@ pub struct JobDef {
     pub image: &'static str,
     pub script: &'static [&'static str],
     pub kind: JobKind,
+    /// `environment:` of a deploy or stop job.
+    pub environment: Option<EnvironmentDef>,
+}
+
+/// An environment a job deploys to (or stops).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EnvironmentDef {
+    pub name: &'static str,
+    /// GitLab's deployment tier: production, staging, testing, development or other.
+    pub tier: &'static str,
+    pub url: &'static str,
 }
 
 impl JobDef {
@@ -48,6 +59,7 @@ impl JobDef {
             image: "alpine:3.20",
             script: &[],
             kind: JobKind::Script,
+            environment: None,
         }
     }
     const fn needs(mut self, needs: &'static [&'static str]) -> Self {
@@ -77,6 +89,10 @@ impl JobDef {
     }
     const fn script(mut self, script: &'static [&'static str]) -> Self {
         self.script = script;
+        self
+    }
+    const fn environment(mut self, name: &'static str, tier: &'static str, url: &'static str) -> Self {
+        self.environment = Some(EnvironmentDef { name, tier, url });
         self
     }
     const fn trigger(mut self, child: &'static PipelineDef) -> Self {
@@ -208,6 +224,7 @@ static K8S_DEMO: PipelineDef = PipelineDef {
                 "docker push registry.example.com/demo/gitlab-k8s-demo:$CI_COMMIT_SHORT_SHA",
             ]),
         JobDef::new("deploy_review", "review")
+            .environment("dev", "development", "https://dev-gitlab-k8s-demo.example.com")
             .image("bitnami/kubectl:1.31")
             .refs(Refs::Branches)
             .runs(30, 70)
@@ -216,12 +233,14 @@ static K8S_DEMO: PipelineDef = PipelineDef {
                 "kubectl rollout status -n gitlab deployment/gitlab-k8s-demo-$CI_ENVIRONMENT_SLUG",
             ]),
         JobDef::new("stop_review", "review")
+            .environment("dev", "development", "https://dev-gitlab-k8s-demo.example.com")
             .image("bitnami/kubectl:1.31")
             .refs(Refs::Branches)
             .manual()
             .runs(8, 15)
             .script(&["kubectl delete all,ing -l ref=$CI_ENVIRONMENT_SLUG -n gitlab"]),
         JobDef::new("deploy_live", "deploy")
+            .environment("live", "production", "https://gitlab-k8s-demo.example.com")
             .image("bitnami/kubectl:1.31")
             .refs(Refs::Tags)
             .manual()
@@ -272,6 +291,7 @@ static PAYMENTS: PipelineDef = PipelineDef {
             .runs(30, 50)
             .script(&["docker build -t payments-api ."]),
         JobDef::new("deploy-staging", "deploy")
+            .environment("staging", "staging", "https://staging.payments.example.com")
             .image("bitnami/kubectl:1.31")
             .needs(&["package-api", "integration"])
             .refs(Refs::Branches)

@@ -510,3 +510,37 @@ async fn faults_make_the_api_slow_failing_or_truncated() {
     sim.sim.set_faults(Faults::default());
     assert_eq!(api.get("/projects/1").await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn environments_list_follows_gitlabs_rules() {
+    let (_sim, api) = start(1000).await;
+    let all = api.json("/projects/1/environments").await;
+    let names: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["dev", "live"]);
+    assert!(
+        all[0].get("last_deployment").is_none(),
+        "the list has no last_deployment"
+    );
+    assert_eq!(all[1]["tier"], "production");
+    let short = api.get("/projects/1/environments?search=li").await;
+    assert_eq!(short.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        short.json::<Value>().await.unwrap(),
+        json!({ "message": "400 Bad request - Search query is less than 3 characters" })
+    );
+    let both = api.get("/projects/1/environments?search=liv&name=live").await;
+    assert_eq!(both.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        api.json("/projects/1/environments?search=liv")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}

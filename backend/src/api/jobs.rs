@@ -26,7 +26,18 @@ pub async fn show(State(state): State<AppState>, Path((project, job)): Path<(u64
         .job(project, job)
         .await
         .map_err(|e| state.read_error(e))?;
-    Ok(Json(to_wire(job)))
+    let manual_in = (job.status == stageboard_protocol::Status::Manual)
+        .then(|| job.pipeline.as_ref().and_then(|p| p.iid))
+        .flatten();
+    let mut wire = to_wire(job);
+    if let Some(iid) = manual_in
+        && let Ok(info) = state.gitlab().project(&project.to_string()).await
+    {
+        let mut environments =
+            super::job_environments::of_pipeline(&state, project, &info.path_with_namespace, iid).await;
+        wire.environment = environments.remove(&wire.id);
+    }
+    Ok(Json(wire))
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, one file per resource.
 
 mod extract;
+mod job_environments;
 pub mod jobs;
 pub mod meta;
 pub mod openapi;

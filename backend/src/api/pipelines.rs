@@ -99,7 +99,21 @@ pub async fn show(
         },
         None => None,
     };
-    Ok(Json(assemble(project, pipeline, jobs, bridges, graph)))
+    let iid = pipeline.iid;
+    let mut detail = assemble(project, pipeline, jobs, bridges, graph);
+    let has_manual = detail
+        .stages
+        .iter()
+        .flat_map(|s| &s.jobs)
+        .any(|j| j.status == Status::Manual);
+    if let (true, Some(iid)) = (has_manual, iid) {
+        let mut environments =
+            super::job_environments::of_pipeline(&state, project, &project_info.path_with_namespace, iid).await;
+        for job in detail.stages.iter_mut().flat_map(|s| s.jobs.iter_mut()) {
+            job.environment = environments.remove(&job.id);
+        }
+    }
+    Ok(Json(detail))
 }
 
 /// Puts a pipeline page together from GitLab's pieces. With GraphQL's graph, stages follow

@@ -224,3 +224,52 @@ pub fn summaries_from_answer(data: Value) -> Result<std::collections::HashMap<u6
     }
     Ok(out)
 }
+
+/// Which environment each job of a pipeline deploys to (`CiJob.expandedEnvironmentName`, GitLab
+/// 18.x; older instances answer with an error, and stageboard goes without).
+pub const ENVIRONMENTS_QUERY: &str = r#"
+query stageboardJobEnvironments($fullPath: ID!, $iid: ID!) {
+  project(fullPath: $fullPath) {
+    pipeline(iid: $iid) {
+      stages { nodes { groups { nodes { jobs { nodes { id expandedEnvironmentName } } } } } }
+    }
+  }
+}"#;
+
+pub fn environments_from_answer(data: Value) -> Result<std::collections::HashMap<u64, String>> {
+    let invalid = |reason: String| GitlabError::InvalidResponse {
+        what: "graphql job environments".into(),
+        reason,
+    };
+    let stages = data
+        .pointer("/project/pipeline/stages/nodes")
+        .and_then(Value::as_array)
+        .ok_or_else(|| invalid("no stages".into()))?;
+    let mut out = std::collections::HashMap::new();
+    for stage in stages {
+        for group in stage
+            .pointer("/groups/nodes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            for job in group
+                .pointer("/jobs/nodes")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let id = job
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .and_then(|g| g.rsplit('/').next())
+                    .and_then(|n| n.parse().ok());
+                let env = job.get("expandedEnvironmentName").and_then(Value::as_str);
+                if let (Some(id), Some(env)) = (id, env) {
+                    out.insert(id, env.to_owned());
+                }
+            }
+        }
+    }
+    Ok(out)
+}

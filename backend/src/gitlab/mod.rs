@@ -16,7 +16,7 @@ pub use client::{ClientOptions, GitlabClient, Page};
 pub use error::{GitlabError, error_message};
 pub use graph::{PipelineGraph, PipelineSummary, SummaryCommit};
 pub use time::GitlabTime;
-use types::{GlJob, GlPipeline, GlProject};
+use types::{GlEnvironment, GlJob, GlPipeline, GlProject};
 
 pub type Result<T, E = GitlabError> = std::result::Result<T, E>;
 
@@ -57,6 +57,14 @@ pub trait Gitlab: Send + Sync + 'static {
     ) -> Result<std::collections::HashMap<u64, PipelineSummary>>;
     /// The latest pipelines of branches (`tags == false`) or tags, one per ref, newest first.
     async fn latest_per_ref(&self, project: u64, tags: bool, count: u32) -> Result<Vec<GlPipeline>>;
+    /// The environment each job of a pipeline deploys to, by job id (GraphQL).
+    async fn job_environments(
+        &self,
+        project_path: &str,
+        pipeline_iid: u64,
+    ) -> Result<std::collections::HashMap<u64, String>>;
+    /// A project's environments (without their last deployment).
+    async fn environments(&self, project: u64) -> Result<Vec<GlEnvironment>>;
     async fn job(&self, project: u64, job: u64) -> Result<GlJob>;
     /// The whole log (GitLab has no incremental API).
     async fn trace(&self, project: u64, job: u64) -> Result<Bytes>;
@@ -165,6 +173,24 @@ impl Gitlab for GitlabClient {
             )
             .await?;
         Ok(page.items)
+    }
+
+    async fn job_environments(
+        &self,
+        project_path: &str,
+        pipeline_iid: u64,
+    ) -> Result<std::collections::HashMap<u64, String>> {
+        let answer = self
+            .graphql(
+                graph::ENVIRONMENTS_QUERY,
+                json!({ "fullPath": project_path, "iid": pipeline_iid.to_string() }),
+            )
+            .await?;
+        graph::environments_from_answer(answer)
+    }
+
+    async fn environments(&self, project: u64) -> Result<Vec<GlEnvironment>> {
+        self.all(&format!("/projects/{project}/environments"), &[]).await
     }
 
     async fn job(&self, project: u64, job: u64) -> Result<GlJob> {

@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use stageboard_protocol::{ActionOutcome, PlayVariable};
+use stageboard_protocol::{ActionOutcome, JobEnvironment, PlayVariable};
 
 use crate::api::{self, Action};
 
@@ -34,7 +34,17 @@ pub fn ActionButton(
     #[prop(into)]
     subject: String,
     #[prop(optional)] on_done: Option<Callback<ActionOutcome>>,
+    /// Where the job deploys: named in the confirmation; production asks to type its name.
+    #[prop(optional_no_strip)]
+    environment: Option<JobEnvironment>,
 ) -> impl IntoView {
+    let typed = RwSignal::new(String::new());
+    let production = environment
+        .as_ref()
+        .is_some_and(|e| e.tier.as_deref() == Some("production"));
+    let env_name = environment.as_ref().map(|e| e.name.clone()).unwrap_or_default();
+    let expected = StoredValue::new(env_name.clone());
+    let confirmed = move || !production || typed.with(|t| expected.with_value(|e| t == e));
     let confirming = RwSignal::new(false);
     let busy = RwSignal::new(false);
     let answer = use_context::<Notice>()
@@ -87,6 +97,20 @@ pub fn ActionButton(
             <Show when=move || confirming.get()>
                 <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="confirm-title">
                     <h2 id="confirm-title">{format!("{} {}?", action.label(), subject_for_dialog)}</h2>
+                    {environment.clone().map(|env| view! {
+                        <p class="deploy-target">
+                            "This deploys to " <strong class="environment-name">{env.name.clone()}</strong>
+                            {env.tier.clone().map(|t| format!(" ({t})"))}
+                            {env.external_url.clone().map(|u| view! { " · " <a href=u.clone() target="_blank" rel="noopener">{u.clone()}</a> })}
+                        </p>
+                    })}
+                    {production.then(|| view! {
+                        <label class="type-to-confirm">
+                            "This is production. Type " <code>{env_name.clone()}</code> " to confirm"
+                            <input class="type-to-confirm-input" type="text" autocomplete="off" spellcheck="false"
+                                prop:value=move || typed.get() on:input=move |e| typed.set(event_target_value(&e)) />
+                        </label>
+                    })}
                     {matches!(action, Action::PlayJob(_)).then(|| view! {
                         <label class="variables">
                             "Variables for this run, one KEY=value per line (optional)"
@@ -94,7 +118,7 @@ pub fn ActionButton(
                         </label>
                     })}
                     <div class="dialog-buttons">
-                        <button class="button confirm" on:click=move |_| run() disabled=move || busy.get()>
+                        <button class="button confirm" on:click=move |_| run() disabled=move || busy.get() || !confirmed()>
                             {format!("Yes, {}", action.label().to_lowercase())}
                         </button>
                         <button class="button" on:click=move |_| confirming.set(false)>"Keep as is"</button>

@@ -268,7 +268,7 @@ fn JobCard(
                 {(attempts > 0).then(|| view! { <span class="tag" title="earlier attempts were retried">{format!("↻ {}", attempts + 1)}</span> })}
             </span>
             {(!job.needs.is_empty()).then(|| view! { <span class="needs">{format!("needs {}", job.needs.join(", "))}</span> })}
-            {action.map(|a| view! { <ActionButton project=project action=a subject=job.name.clone() on_done=done /> })}
+            {action.map(|a| view! { <ActionButton project=project action=a subject=job.name.clone() on_done=done environment=job.environment.clone() /> })}
         </li>
     }
     .into_any()

@@ -41,6 +41,7 @@ pub fn routes() -> Router<Sim> {
         .route("/projects/{id}/jobs/{job_id}/retry", post(retry_job))
         .route("/projects/{id}/jobs/{job_id}/cancel", post(cancel_job))
         .route("/projects/{id}/jobs/{job_id}/play", post(play_job))
+        .route("/projects/{id}/environments", get(list_environments))
 }
 
 const PIPELINE_STATUSES: [&str; 13] = [
@@ -514,4 +515,63 @@ async fn cancel_pipeline(
         Ok(pipeline)
     })?;
     sim.read(|ctx| Ok(axum::Json(ctx.pipeline(&ctx.world.pipelines[&pipeline])).into_response()))
+}
+
+/// The environments a project's jobs deploy to (`environment:` in its `.gitlab-ci.yml`).
+fn environments_of(project: &ProjectDef) -> Vec<crate::scenario::EnvironmentDef> {
+    let mut found: Vec<crate::scenario::EnvironmentDef> = Vec::new();
+    for job in project.pipeline.jobs {
+        if let Some(env) = job.environment
+            && !found.iter().any(|e| e.name == env.name)
+        {
+            found.push(env);
+        }
+    }
+    found
+}
+
+async fn list_environments(
+    State(sim): State<Sim>,
+    Path(id): Path<String>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, GitlabError> {
+    let project = find_project(&id)?;
+    let params = Params::parse(uri.query());
+    let name = params.get("name");
+    let search = params.get("search");
+    if name.is_some() && search.is_some() {
+        return Err(GitlabError::Param("name, search are mutually exclusive".into()));
+    }
+    if search.is_some_and(|s| s.chars().count() < 3) {
+        return Err(GitlabError::BadRequest("Search query is less than 3 characters".into()));
+    }
+    let states = params.choice("states", &["available", "stopping", "stopped"])?;
+    let url = url_of(&sim, &uri);
+    sim.read(|ctx| {
+        let envs: Vec<Value> = environments_of(project)
+            .into_iter()
+            .enumerate()
+            .filter(|(_, e)| name.is_none_or(|n| e.name == n))
+            .filter(|(_, e)| search.is_none_or(|q| e.name.contains(q)))
+            .filter(|_| states.is_none_or(|s| s == "available"))
+            .map(|(i, e)| {
+                json!({
+                    "id": project.id * 100 + i as u64 + 1,
+                    "name": e.name,
+                    "slug": e.name,
+                    "external_url": e.url,
+                    "created_at": project.created_at,
+                    "updated_at": entities::time(ctx.now),
+                    "tier": e.tier,
+                    "state": "available",
+                    "auto_stop_at": null,
+                    "description": null,
+                    "auto_stop_setting": "always",
+                    "project": { "id": project.id, "path_with_namespace": project.full_path() },
+                })
+            })
+            .collect();
+        let page = paginate(envs, &params, &url, Counting::Counted)?;
+        Ok(json_page(page.items, page.headers))
+    })
 }
