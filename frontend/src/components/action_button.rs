@@ -106,7 +106,7 @@ pub fn ActionButton(
                     })}
                     {production.then(|| view! {
                         <label class="type-to-confirm">
-                            "This is production. Type " <code>{env_name.clone()}</code> " to confirm"
+                            <span>"This is production. Type " <code>{env_name.clone()}</code> " to confirm"</span>
                             <input class="type-to-confirm-input" type="text" autocomplete="off" spellcheck="false"
                                 prop:value=move || typed.get() on:input=move |e| typed.set(event_target_value(&e)) />
                         </label>
