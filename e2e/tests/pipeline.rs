@@ -179,3 +179,39 @@ async fn a_manual_deploy_runs_after_confirmation() {
     assert!(unlocked, "typing the environment's name unlocks the confirmation");
     assert!(answer.contains("pending") || answer.contains("running"), "{answer}");
 }
+
+#[tokio::test]
+async fn needs_are_drawn_as_links_and_timing_shows_a_waterfall() {
+    let app = Stageboard::start_demo();
+    let browser = Browser::start().await;
+    let seen = async {
+        browser
+            .client
+            .goto(&format!("{}/projects/2/pipelines?status=success", app.url))
+            .await
+            .map_err(|e| e.to_string())?;
+        browser.click_text("table.pipelines td a", "#", WAIT).await?;
+        browser.wait_text(".stage-title", "Package", WAIT).await?;
+        let group = browser.wait_text(".job-group summary", "rspec", WAIT).await?;
+        browser.click_text(".tab", "Needs", WAIT).await?;
+        browser.wait_text(".dag-card", "package-api", WAIT).await?;
+        let cards = browser.count(".dag-card").await;
+        let links = browser.count(".dag-links path").await;
+        browser.screenshot("needs").await.map_err(|e| e.to_string())?;
+        browser.click_text(".tab", "Timing", WAIT).await?;
+        browser.wait_text(".waterfall-row", "integration", WAIT).await?;
+        let rows = browser.count(".waterfall-row").await;
+        browser.screenshot("timing").await.map_err(|e| e.to_string())?;
+        Ok::<_, String>((group, cards, links, rows))
+    }
+    .await;
+    browser.close().await;
+    let (group, cards, links, rows) = seen.expect("the needs and timing views render");
+    assert!(
+        group.contains("rspec") && group.contains('3'),
+        "parallel jobs form one group: {group}"
+    );
+    assert!(cards >= 10, "{cards} cards");
+    assert!(links >= 9, "{links} links");
+    assert!(rows >= 10, "{rows} rows");
+}
