@@ -148,11 +148,19 @@ pub async fn act(project: u64, action: Action, variables: Vec<PlayVariable>) -> 
 }
 
 /// The server's facts (demo mode, GitLab URL), loaded once for the whole app.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerInfoContext(pub RwSignal<Option<ServerInfo>>);
+
 pub fn provide_server_info() {
-    let info = LocalResource::new(|| get::<ServerInfo>("/api/v1/info"));
-    provide_context(info);
+    let info = RwSignal::new(None);
+    leptos::task::spawn_local(async move {
+        if let Ok(found) = get::<ServerInfo>("/api/v1/info").await {
+            let _ = info.try_set(Some(found));
+        }
+    });
+    provide_context(ServerInfoContext(info));
 }
 
-pub fn use_server_info() -> LocalResource<Result<ServerInfo, ApiError>> {
-    expect_context()
+pub fn use_server_info() -> RwSignal<Option<ServerInfo>> {
+    expect_context::<ServerInfoContext>().0
 }

@@ -5,7 +5,7 @@ use crate::api::use_server_info;
 #[component]
 pub fn TopBar() -> impl IntoView {
     let info = use_server_info();
-    let demo = move || info.get().and_then(|r| r.ok()).is_some_and(|i| i.demo);
+    let demo = move || info.with(|i| i.as_ref().is_some_and(|i| i.demo));
     view! {
         <header class="topbar">
             <a href="/" class="brand">"stageboard"</a>

@@ -1,4 +1,4 @@
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -10,6 +10,9 @@ use crate::api::{self, Action};
 use crate::components::{ActionButton, Notice, NoticeBar, StatusIcon, page_status};
 use crate::format;
 use crate::poll::poll;
+
+#[derive(Debug, Clone, Copy)]
+struct OpenGroups(RwSignal<HashSet<String>>);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum View {
@@ -48,6 +51,8 @@ pub fn PipelinePage() -> impl IntoView {
     };
     let detail = poll(fetch, Duration::from_secs(4), still_moving);
     provide_context(Notice(RwSignal::new(None)));
+    // Which parallel groups are open: kept here so a refresh does not fold them again.
+    provide_context(OpenGroups(RwSignal::new(HashSet::new())));
     let view_mode = RwSignal::new(View::Stages);
     let refresh = Callback::new(move |_| {
         // An action changed the pipeline: look again now rather than at the next tick.
@@ -170,6 +175,9 @@ fn StageGraph(
     done: Callback<stageboard_protocol::ActionOutcome>,
 ) -> impl IntoView {
     let hovered: RwSignal<Option<String>> = RwSignal::new(None);
+    let open_groups = use_context::<OpenGroups>()
+        .map(|o| o.0)
+        .unwrap_or_else(|| RwSignal::new(HashSet::new()));
     let all: Vec<Job> = detail.stages.iter().flat_map(|s| s.jobs.clone()).collect();
     let needed_by: HashMap<String, Vec<String>> = all.iter().fold(HashMap::new(), |mut map, j| {
         for n in &j.needs {
@@ -207,9 +215,32 @@ fn StageGraph(
                                 } else {
                                     let status = format::worst(members.iter().map(|j| &j.status));
                                     let count = members.len();
+                                    let key = format!("{}/{}", stage.name, group);
                                     view! {
                                         <li class="job-group">
-                                            <details>
+                                            <details
+                                                prop:open={
+                                                    let key = key.clone();
+                                                    move || open_groups.with(|g| g.contains(&key))
+                                                }
+                                                on:toggle={
+                                                    let key = key.clone();
+                                                    move |e| {
+                                                        use wasm_bindgen::JsCast;
+                                                        let open = e
+                                                            .target()
+                                                            .and_then(|t| t.dyn_into::<web_sys::HtmlDetailsElement>().ok())
+                                                            .is_some_and(|d| d.open());
+                                                        open_groups.update(|g| {
+                                                            if open {
+                                                                g.insert(key.clone());
+                                                            } else {
+                                                                g.remove(&key);
+                                                            }
+                                                        });
+                                                    }
+                                                }
+                                            >
                                                 <summary>
                                                     <StatusIcon status=status compact=true />
                                                     <span class="job-name">{group}</span>
