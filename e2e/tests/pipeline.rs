@@ -202,11 +202,21 @@ async fn needs_are_drawn_as_links_and_timing_shows_a_waterfall() {
         browser.wait_text(".waterfall-row", "integration", WAIT).await?;
         let rows = browser.count(".waterfall-row").await;
         browser.screenshot("timing").await.map_err(|e| e.to_string())?;
-        Ok::<_, String>((group, cards, links, rows))
+        // payments-api's runner writes FF_TIMESTAMPS: they show on demand.
+        browser.click_text(".waterfall-name", "lint", WAIT).await?;
+        browser
+            .wait_text(".log-line", "Running with gitlab-runner", WAIT)
+            .await?;
+        let before = browser.count(".log-line .ts").await;
+        browser.click_text(".log-toolbar .check", "Timestamps", WAIT).await?;
+        let stamp = browser.wait_text(".log-line .ts", "Z", WAIT).await?;
+        Ok::<_, String>((group, cards, links, rows, before, stamp))
     }
     .await;
     browser.close().await;
-    let (group, cards, links, rows) = seen.expect("the needs and timing views render");
+    let (group, cards, links, rows, before, stamp) = seen.expect("the needs and timing views render");
+    assert_eq!(before, 0, "timestamps start hidden");
+    assert!(stamp.len() == 27 && stamp.ends_with('Z'), "{stamp}");
     assert!(
         group.contains("rspec") && group.contains('3'),
         "parallel jobs form one group: {group}"

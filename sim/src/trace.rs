@@ -44,6 +44,11 @@ impl Log {
     }
 }
 
+/// Projects whose runners have `FF_TIMESTAMPS` on (payments-api), so the demo shows both kinds.
+fn timestamped(project_id: u64) -> bool {
+    project_id == 2
+}
+
 /// The log of `job` as GitLab would return it at `now`: empty before the job starts, growing
 /// while it runs, whole once it has finished.
 pub fn render(job: &Job, pipeline: &Pipeline, project_path: &str, now: Time) -> String {
@@ -59,11 +64,25 @@ pub fn render(job: &Job, pipeline: &Pipeline, project_path: &str, now: Time) -> 
     } else {
         i64::MAX
     };
-    log.lines
-        .into_iter()
-        .take_while(|(secs, _)| *secs <= elapsed)
-        .map(|(_, line)| line)
-        .collect()
+    let lines = log.lines.into_iter().take_while(|(secs, _)| *secs <= elapsed);
+    if !timestamped(job.project_id) {
+        return lines.map(|(_, line)| line).collect();
+    }
+    // FF_TIMESTAMPS: every physical line gets `<RFC 3339 with microseconds> <stream><O|E> `.
+    let mut out = String::new();
+    for (secs, line) in lines {
+        let at = started + chrono::Duration::seconds(secs.min(86_400));
+        let stamp = at.format("%Y-%m-%dT%H:%M:%S%.6fZ");
+        let stream = if line.contains("ERROR") || line.contains("FAILED") {
+            'E'
+        } else {
+            'O'
+        };
+        for physical in line.split_inclusive('\n') {
+            out.push_str(&format!("{stamp} 00{stream} {physical}"));
+        }
+    }
+    out
 }
 
 fn script_log(job: &Job, pipeline: &Pipeline, project_path: &str, start: i64) -> Log {

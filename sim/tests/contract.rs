@@ -544,3 +544,26 @@ async fn environments_list_follows_gitlabs_rules() {
         1
     );
 }
+
+#[tokio::test]
+async fn payments_api_logs_carry_runner_timestamps() {
+    let (_sim, api) = start(1000).await;
+    let jobs = api.json("/projects/2/jobs?scope[]=success&per_page=1").await;
+    let text = api
+        .get(&format!("/projects/2/jobs/{}/trace", jobs[0]["id"]))
+        .await
+        .text()
+        .await
+        .unwrap();
+    for line in text.lines().take(20) {
+        let header = &line.as_bytes()[..32];
+        assert!(
+            header[26] == b'Z' && header[27] == b' ' && header[30] == b'O' || header[30] == b'E',
+            "{line:?}"
+        );
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(std::str::from_utf8(&header[..27]).unwrap()).is_ok(),
+            "{line:?}"
+        );
+    }
+}
