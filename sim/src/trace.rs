@@ -368,7 +368,8 @@ fn verbose_tests(log: &mut Log, job: &Job, end: i64) {
                 case % 37
             )
         };
-        written += line.len() + 1;
+        // The limit counts what the runner sends, timestamp prefixes included.
+        written += line.len() + 1 + if timestamped(job.project_id) { 32 } else { 0 };
         log.at(t, line);
     }
     log.section_end(end, &format!("suite_{suite}"));
