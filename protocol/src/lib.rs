@@ -35,3 +35,6 @@ pub struct Commit {
     pub title: String,
     pub author_name: String,
 }
+
+mod health;
+pub use health::{Health, HealthStatus};
