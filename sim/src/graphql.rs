@@ -407,7 +407,10 @@ fn job_node(c: &Ctx<'_>, job: &Job, siblings: &[&Job]) -> JobNode {
         queued_duration: job.queued_duration(c.now),
         detailed_status: detailed(job.status, Some(path.clone())),
         web_path: path,
-        expanded_environment_name: job.def.environment.map(|e| e.name.to_owned()),
+        expanded_environment_name: job
+            .def
+            .environment
+            .map(|e| crate::environments::environment_name(&e, &c.world.pipelines[&job.pipeline_id])),
         downstream_pipeline: job
             .downstream
             .and_then(|id| c.world.pipelines.get(&id))

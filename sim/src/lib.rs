@@ -3,6 +3,7 @@
 //! bodies, pagination and rate-limit headers, playing the reference story of DESIGN.md.
 
 pub mod clock;
+mod environments;
 mod graphql;
 mod limits;
 pub mod rest;

@@ -39,7 +39,14 @@ pub struct JobDef {
 /// An environment a job deploys to (or stops).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EnvironmentDef {
+    /// The environment on the default branch (and on tags).
     pub name: &'static str,
+    /// On other branches, deploy to `review/<branch>` instead (a folder of review apps).
+    pub per_branch: bool,
+    /// Runs to stop it (`on_stop:`), a manual job of the same pipeline.
+    pub on_stop: Option<&'static str>,
+    /// `action: stop`: this job stops the environment rather than deploying to it.
+    pub stops: bool,
     /// GitLab's deployment tier: production, staging, testing, development or other.
     pub tier: &'static str,
     pub url: &'static str,
@@ -92,7 +99,37 @@ impl JobDef {
         self
     }
     const fn environment(mut self, name: &'static str, tier: &'static str, url: &'static str) -> Self {
-        self.environment = Some(EnvironmentDef { name, tier, url });
+        self.environment = Some(EnvironmentDef {
+            name,
+            per_branch: false,
+            on_stop: None,
+            stops: false,
+            tier,
+            url,
+        });
+        self
+    }
+    /// A review app: `name` on the default branch, `review/<branch>` elsewhere, stopped by `on_stop`.
+    const fn review_environment(mut self, name: &'static str, url: &'static str, on_stop: &'static str) -> Self {
+        self.environment = Some(EnvironmentDef {
+            name,
+            per_branch: true,
+            on_stop: Some(on_stop),
+            stops: false,
+            tier: "development",
+            url,
+        });
+        self
+    }
+    const fn stops_environment(mut self, name: &'static str, url: &'static str) -> Self {
+        self.environment = Some(EnvironmentDef {
+            name,
+            per_branch: true,
+            on_stop: None,
+            stops: true,
+            tier: "development",
+            url,
+        });
         self
     }
     const fn trigger(mut self, child: &'static PipelineDef) -> Self {
@@ -224,7 +261,7 @@ static K8S_DEMO: PipelineDef = PipelineDef {
                 "docker push registry.example.com/demo/gitlab-k8s-demo:$CI_COMMIT_SHORT_SHA",
             ]),
         JobDef::new("deploy_review", "review")
-            .environment("dev", "development", "https://dev-gitlab-k8s-demo.example.com")
+            .review_environment("dev", "https://dev-gitlab-k8s-demo.example.com", "stop_review")
             .image("bitnami/kubectl:1.31")
             .refs(Refs::Branches)
             .runs(30, 70)
@@ -233,7 +270,7 @@ static K8S_DEMO: PipelineDef = PipelineDef {
                 "kubectl rollout status -n gitlab deployment/gitlab-k8s-demo-$CI_ENVIRONMENT_SLUG",
             ]),
         JobDef::new("stop_review", "review")
-            .environment("dev", "development", "https://dev-gitlab-k8s-demo.example.com")
+            .stops_environment("dev", "https://dev-gitlab-k8s-demo.example.com")
             .image("bitnami/kubectl:1.31")
             .refs(Refs::Branches)
             .manual()

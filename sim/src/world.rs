@@ -155,6 +155,8 @@ pub struct World {
     /// When the next push or tag arrives, per project; `None` stops arrivals.
     next_arrival: BTreeMap<u64, Time>,
     tag_counter: BTreeMap<u64, u32>,
+    pub environments: BTreeMap<u64, crate::environments::Environment>,
+    pub deployments: BTreeMap<u64, crate::environments::Deployment>,
 }
 
 impl World {
@@ -168,6 +170,8 @@ impl World {
             now,
             next_arrival: BTreeMap::new(),
             tag_counter: BTreeMap::new(),
+            environments: BTreeMap::new(),
+            deployments: BTreeMap::new(),
         }
     }
 
@@ -398,6 +402,7 @@ impl World {
                 downstream: None,
             },
         );
+        self.record_deployment(id);
         id
     }
 

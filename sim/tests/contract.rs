@@ -514,19 +514,38 @@ async fn faults_make_the_api_slow_failing_or_truncated() {
 #[tokio::test]
 async fn environments_list_follows_gitlabs_rules() {
     let (_sim, api) = start(1000).await;
-    let all = api.json("/projects/1/environments").await;
+    let all = api.json("/projects/1/environments?per_page=100").await;
     let names: Vec<&str> = all
         .as_array()
         .unwrap()
         .iter()
         .map(|e| e["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["dev", "live"]);
+    assert!(names.contains(&"dev") && names.contains(&"live"), "{names:?}");
     assert!(
-        all[0].get("last_deployment").is_none(),
+        names.iter().any(|n| n.starts_with("review/")),
+        "review apps form a folder: {names:?}"
+    );
+    assert!(
+        all.as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e.get("last_deployment").is_none()),
         "the list has no last_deployment"
     );
-    assert_eq!(all[1]["tier"], "production");
+    let live = all.as_array().unwrap().iter().find(|e| e["name"] == "live").unwrap();
+    assert_eq!(live["tier"], "production");
+    let review = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"].as_str().unwrap().starts_with("review/"))
+        .unwrap();
+    assert_eq!(review["slug"].as_str().unwrap().len(), 24, "{review}");
+    assert!(
+        review["auto_stop_at"].is_string() || review["state"] != "available",
+        "{review}"
+    );
     let short = api.get("/projects/1/environments?search=li").await;
     assert_eq!(short.status(), StatusCode::BAD_REQUEST);
     assert_eq!(
@@ -542,6 +561,114 @@ async fn environments_list_follows_gitlabs_rules() {
             .unwrap()
             .len(),
         1
+    );
+}
+
+#[tokio::test]
+async fn an_environment_shows_its_last_deployment_and_stops_through_its_stop_job() {
+    let (sim, api) = start(1000).await;
+    let dev = api.json("/projects/1/environments?name=dev").await[0].clone();
+    let detail = api.json(&format!("/projects/1/environments/{}", dev["id"])).await;
+    let last = &detail["last_deployment"];
+    assert_eq!(last["status"], "success");
+    assert_eq!(last["deployable"]["name"], "deploy_review");
+    assert_eq!(last["environment"]["name"], "dev");
+
+    let stopped = api
+        .post(&format!("/projects/1/environments/{}/stop", dev["id"]), None)
+        .await;
+    assert_eq!(stopped.status(), StatusCode::OK);
+    assert_eq!(
+        stopped.json::<Value>().await.unwrap()["state"],
+        "stopping",
+        "stop_review runs"
+    );
+    sim.sim.advance(chrono::Duration::minutes(5));
+    assert_eq!(
+        api.json(&format!("/projects/1/environments/{}", dev["id"])).await["state"],
+        "stopped"
+    );
+
+    let live = api.json("/projects/1/environments?name=live").await[0].clone();
+    let forced = api
+        .post(
+            &format!("/projects/1/environments/{}/stop?force=true", live["id"]),
+            None,
+        )
+        .await;
+    assert_eq!(forced.json::<Value>().await.unwrap()["state"], "stopped");
+    let stopped_list = api.json("/projects/1/environments?states=stopped").await;
+    assert_eq!(stopped_list.as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn deployments_list_sorts_ascending_and_validates_filters() {
+    let (_sim, api) = start(1000).await;
+    let all = api.json("/projects/1/deployments?environment=dev&per_page=100").await;
+    let ids: Vec<u64> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_u64().unwrap())
+        .collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(ids, sorted, "ascending by default");
+    assert!(
+        all.as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["environment"]["name"] == "dev")
+    );
+    let created = api
+        .json("/projects/1/deployments?environment=live&status=created")
+        .await;
+    assert!(
+        created
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["deployable"]["status"] == "manual"),
+        "a waiting manual deploy"
+    );
+    let bad = api
+        .get("/projects/1/deployments?updated_after=2026-01-01T00:00:00Z")
+        .await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let one = api.json(&format!("/projects/1/deployments/{}", ids[0])).await;
+    assert_eq!(one["id"].as_u64(), Some(ids[0]));
+    assert_eq!(
+        api.get("/projects/1/deployments/999999").await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn compare_lists_the_commits_a_deploy_would_bring() {
+    let (_sim, api) = start(1000).await;
+    let pipelines = api.json("/projects/1/pipelines?per_page=100&sort=asc").await;
+    let list = pipelines.as_array().unwrap();
+    let (old, new) = (&list[2]["sha"], &list[6]["sha"]);
+    let answer = api
+        .json(&format!(
+            "/projects/1/repository/compare?from={}&to={}",
+            old.as_str().unwrap(),
+            new.as_str().unwrap()
+        ))
+        .await;
+    let commits = answer["commits"].as_array().unwrap();
+    assert!(!commits.is_empty() && commits.len() <= 4, "{}", commits.len());
+    assert_eq!(commits.last().unwrap()["id"], *new);
+    assert!(
+        commits
+            .iter()
+            .all(|c| c["title"].is_string() && c["author_name"].is_string())
+    );
+    assert_eq!(
+        api.get("/projects/1/repository/compare?from=nope&to=main")
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
     );
 }
 

@@ -278,6 +278,89 @@ impl Ctx<'_> {
     }
 }
 
+impl Ctx<'_> {
+    pub fn plain_commit(&self, project: &ProjectDef, c: &crate::world::Commit) -> Value {
+        json!({
+            "id": c.sha,
+            "short_id": &c.sha[..8],
+            "created_at": time(c.created_at),
+            "title": c.title,
+            "message": format!("{}\n", c.title),
+            "author_name": c.author.name,
+            "author_email": format!("{}@example.com", c.author.username),
+            "authored_date": time(c.created_at),
+            "committed_date": time(c.created_at),
+            "web_url": format!("{}/-/commit/{}", self.project_url(project), c.sha),
+        })
+    }
+
+    fn environment_ref(&self, e: &crate::environments::Environment) -> Value {
+        json!({
+            "id": e.id,
+            "name": e.name,
+            "slug": e.slug,
+            "external_url": e.external_url,
+            "created_at": time(e.created_at),
+            "updated_at": time(self.environment_updated(e)),
+        })
+    }
+
+    fn environment_updated(&self, e: &crate::environments::Environment) -> Time {
+        let w = self.world;
+        w.deployments_of(e.id)
+            .map(|d| w.jobs[&d.job_id].changed_at)
+            .chain(e.stopped_at)
+            .max()
+            .unwrap_or(e.created_at)
+    }
+
+    /// `Entities::Environment`; `last_deployment` only for the single environment.
+    pub fn environment(&self, e: &crate::environments::Environment, with_last: bool) -> Value {
+        let w = self.world;
+        let project = scenario::project(e.project_id).expect("project");
+        let mut value = self.environment_ref(e);
+        merge(
+            &mut value,
+            json!({
+                "tier": e.tier,
+                "state": w.environment_state(e),
+                "auto_stop_at": w.auto_stop_at(e).map(time),
+                "description": null,
+                "auto_stop_setting": "always",
+                "project": self.project(project, true),
+            }),
+        );
+        if with_last {
+            let last = w
+                .last_deployment(e.id)
+                .map(|d| self.deployment(d))
+                .unwrap_or(Value::Null);
+            merge(&mut value, json!({ "last_deployment": last }));
+        }
+        value
+    }
+
+    /// `Entities::Deployment`, with the deploy job as `deployable`.
+    pub fn deployment(&self, d: &crate::environments::Deployment) -> Value {
+        let w = self.world;
+        let job = &w.jobs[&d.job_id];
+        let pipeline = &w.pipelines[&job.pipeline_id];
+        json!({
+            "id": d.id,
+            "iid": d.iid,
+            "ref": pipeline.git_ref,
+            "sha": pipeline.commit.sha,
+            "created_at": time(d.created_at),
+            "updated_at": time(job.changed_at),
+            "finished_at": job.finished_at.map(time),
+            "status": crate::environments::deployment_status(job.status),
+            "user": self.user(job.user),
+            "environment": self.environment_ref(&w.environments[&d.environment_id]),
+            "deployable": self.job(job),
+        })
+    }
+}
+
 fn group_names(group: &scenario::GroupDef) -> String {
     match group.parent {
         Some(parent) => format!("{} / {}", group_names(parent), group.name),

@@ -42,6 +42,14 @@ pub fn routes() -> Router<Sim> {
         .route("/projects/{id}/jobs/{job_id}/cancel", post(cancel_job))
         .route("/projects/{id}/jobs/{job_id}/play", post(play_job))
         .route("/projects/{id}/environments", get(list_environments))
+        .route("/projects/{id}/environments/{environment_id}", get(show_environment))
+        .route(
+            "/projects/{id}/environments/{environment_id}/stop",
+            post(stop_environment),
+        )
+        .route("/projects/{id}/deployments", get(list_deployments))
+        .route("/projects/{id}/deployments/{deployment_id}", get(show_deployment))
+        .route("/projects/{id}/repository/compare", get(compare))
 }
 
 const PIPELINE_STATUSES: [&str; 13] = [
@@ -517,17 +525,17 @@ async fn cancel_pipeline(
     sim.read(|ctx| Ok(axum::Json(ctx.pipeline(&ctx.world.pipelines[&pipeline])).into_response()))
 }
 
-/// The environments a project's jobs deploy to (`environment:` in its `.gitlab-ci.yml`).
-fn environments_of(project: &ProjectDef) -> Vec<crate::scenario::EnvironmentDef> {
-    let mut found: Vec<crate::scenario::EnvironmentDef> = Vec::new();
-    for job in project.pipeline.jobs {
-        if let Some(env) = job.environment
-            && !found.iter().any(|e| e.name == env.name)
-        {
-            found.push(env);
-        }
-    }
-    found
+fn find_environment<'w>(
+    world: &'w World,
+    project: &ProjectDef,
+    raw: &str,
+) -> Result<&'w crate::environments::Environment, GitlabError> {
+    let id = record_id(raw)?;
+    world
+        .environments
+        .get(&id)
+        .filter(|e| e.project_id == project.id)
+        .ok_or(GitlabError::RecordNotFound)
 }
 
 async fn list_environments(
@@ -548,30 +556,160 @@ async fn list_environments(
     let states = params.choice("states", &["available", "stopping", "stopped"])?;
     let url = url_of(&sim, &uri);
     sim.read(|ctx| {
-        let envs: Vec<Value> = environments_of(project)
-            .into_iter()
-            .enumerate()
-            .filter(|(_, e)| name.is_none_or(|n| e.name == n))
-            .filter(|(_, e)| search.is_none_or(|q| e.name.contains(q)))
-            .filter(|_| states.is_none_or(|s| s == "available"))
-            .map(|(i, e)| {
-                json!({
-                    "id": project.id * 100 + i as u64 + 1,
-                    "name": e.name,
-                    "slug": e.name,
-                    "external_url": e.url,
-                    "created_at": project.created_at,
-                    "updated_at": entities::time(ctx.now),
-                    "tier": e.tier,
-                    "state": "available",
-                    "auto_stop_at": null,
-                    "description": null,
-                    "auto_stop_setting": "always",
-                    "project": { "id": project.id, "path_with_namespace": project.full_path() },
-                })
-            })
+        let envs: Vec<Value> = ctx
+            .world
+            .environments
+            .values()
+            .filter(|e| e.project_id == project.id)
+            .filter(|e| name.is_none_or(|n| e.name == n))
+            .filter(|e| search.is_none_or(|q| e.name.contains(q)))
+            .filter(|e| states.is_none_or(|s| ctx.world.environment_state(e) == s))
+            .map(|e| ctx.environment(e, false))
             .collect();
         let page = paginate(envs, &params, &url, Counting::Counted)?;
         Ok(json_page(page.items, page.headers))
+    })
+}
+
+async fn show_environment(
+    State(sim): State<Sim>,
+    Path((id, environment_id)): Path<(String, String)>,
+) -> Result<Response, GitlabError> {
+    let project = find_project(&id)?;
+    sim.read(|ctx| {
+        let env = find_environment(ctx.world, project, &environment_id)?;
+        Ok(axum::Json(ctx.environment(env, true)).into_response())
+    })
+}
+
+async fn stop_environment(
+    State(sim): State<Sim>,
+    Path((id, environment_id)): Path<(String, String)>,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Result<Response, GitlabError> {
+    let project = find_project(&id)?;
+    let params = Params::parse(uri.query());
+    let body_force = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("force").and_then(Value::as_bool));
+    let force = params.bool("force")?.or(body_force).unwrap_or(false);
+    let env = sim.write(|world, now| {
+        let env = find_environment(world, project, &environment_id)?.id;
+        world
+            .stop_environment(env, force, scenario::TOKEN_OWNER, now)
+            .map_err(|_| GitlabError::RecordNotFound)?;
+        Ok(env)
+    })?;
+    sim.read(|ctx| Ok(axum::Json(ctx.environment(&ctx.world.environments[&env], false)).into_response()))
+}
+
+const DEPLOYMENT_STATUSES: [&str; 7] = [
+    "created", "running", "success", "failed", "canceled", "skipped", "blocked",
+];
+
+async fn list_deployments(
+    State(sim): State<Sim>,
+    Path(id): Path<String>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, GitlabError> {
+    let project = find_project(&id)?;
+    let params = Params::parse(uri.query());
+    let environment = params.get("environment");
+    let status = params.choice("status", &DEPLOYMENT_STATUSES)?;
+    let order_by = params
+        .choice(
+            "order_by",
+            &["id", "iid", "created_at", "updated_at", "finished_at", "ref"],
+        )?
+        .unwrap_or("id");
+    let sort = params.choice("sort", &["asc", "desc"])?.unwrap_or("asc");
+    let updated_after = params.time("updated_after")?;
+    let updated_before = params.time("updated_before")?;
+    if (updated_after.is_some() || updated_before.is_some()) && order_by != "updated_at" {
+        return Err(GitlabError::BadRequest(
+            "`updated_at` filter and `updated_at` sort must be paired".into(),
+        ));
+    }
+    if order_by == "finished_at" && status != Some("success") {
+        return Err(GitlabError::BadRequest(
+            "`finished_at` sort requires `status=success`".into(),
+        ));
+    }
+    let url = url_of(&sim, &uri);
+    sim.read(|ctx| {
+        let w = ctx.world;
+        let mut deployments: Vec<&crate::environments::Deployment> = w
+            .deployments
+            .values()
+            .filter(|d| d.project_id == project.id)
+            .filter(|d| environment.is_none_or(|n| w.environments[&d.environment_id].name == n))
+            .filter(|d| status.is_none_or(|s| crate::environments::deployment_status(w.jobs[&d.job_id].status) == s))
+            .filter(|d| updated_after.is_none_or(|t| w.jobs[&d.job_id].changed_at > t))
+            .filter(|d| updated_before.is_none_or(|t| w.jobs[&d.job_id].changed_at < t))
+            .collect();
+        match order_by {
+            "updated_at" => deployments.sort_by_key(|d| (w.jobs[&d.job_id].changed_at, d.id)),
+            "finished_at" => deployments.sort_by_key(|d| (w.jobs[&d.job_id].finished_at, d.id)),
+            "ref" => deployments.sort_by(|a, b| {
+                let r =
+                    |d: &crate::environments::Deployment| w.pipelines[&w.jobs[&d.job_id].pipeline_id].git_ref.clone();
+                (r(a), a.id).cmp(&(r(b), b.id))
+            }),
+            _ => deployments.sort_by_key(|d| d.id),
+        }
+        if sort == "desc" {
+            deployments.reverse();
+        }
+        let page = paginate(deployments, &params, &url, Counting::Counted)?;
+        Ok(json_page(
+            page.items.iter().map(|d| ctx.deployment(d)).collect(),
+            page.headers,
+        ))
+    })
+}
+
+async fn show_deployment(
+    State(sim): State<Sim>,
+    Path((id, deployment_id)): Path<(String, String)>,
+) -> Result<Response, GitlabError> {
+    let project = find_project(&id)?;
+    sim.read(|ctx| {
+        let id = record_id(&deployment_id)?;
+        let d = ctx
+            .world
+            .deployments
+            .get(&id)
+            .filter(|d| d.project_id == project.id)
+            .ok_or(GitlabError::RecordNotFound)?;
+        Ok(axum::Json(ctx.deployment(d)).into_response())
+    })
+}
+
+async fn compare(
+    State(sim): State<Sim>,
+    Path(id): Path<String>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, GitlabError> {
+    let project = find_project(&id)?;
+    let params = Params::parse(uri.query());
+    let (Some(from), Some(to)) = (params.get("from"), params.get("to")) else {
+        return Err(GitlabError::Param("from is missing, to is missing".into()));
+    };
+    sim.read(|ctx| {
+        let commits = ctx
+            .world
+            .commits_between(project.id, from, to)
+            .ok_or(GitlabError::NotFoundNamed("Ref"))?;
+        let commits: Vec<Value> = commits.iter().map(|c| ctx.plain_commit(project, c)).collect();
+        Ok(axum::Json(json!({
+            "commit": commits.last().cloned(),
+            "commits": commits,
+            "diffs": [],
+            "compare_timeout": false,
+            "compare_same_ref": from == to,
+            "web_url": format!("{}/-/compare/{from}...{to}", ctx.project_url(project)),
+        }))
+        .into_response())
     })
 }

@@ -1,0 +1,265 @@
+//! Environments and deployments, as GitLab keeps them: a deploy job creates a deployment (and its
+//! environment, the first time) when the job is created; the deployment's status follows the
+//! job's; stopping runs the `on_stop` job (state stopping, then stopped) or, forced, stops at once.
+
+use chrono::Duration;
+
+use crate::scenario::EnvironmentDef;
+use crate::world::{Job, JobStatus, Pipeline, Time, World};
+
+#[derive(Debug, Clone)]
+pub struct Environment {
+    pub id: u64,
+    pub project_id: u64,
+    pub name: String,
+    pub slug: String,
+    pub tier: &'static str,
+    pub external_url: String,
+    pub created_at: Time,
+    /// Stopped by force, or by its stop job (then `stop_job` says which).
+    pub stopped_at: Option<Time>,
+    pub stop_job: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    pub id: u64,
+    pub iid: u64,
+    pub project_id: u64,
+    pub environment_id: u64,
+    pub job_id: u64,
+    pub created_at: Time,
+}
+
+/// GitLab's environment slug: lower-case, `[a-z0-9-]`, at most 24 characters, with a suffix when
+/// the name had to change (so `review/feature-login-page` becomes `review-feature-lo-3k9x2a`).
+pub fn slug(name: &str, id: u64) -> String {
+    let mut slug: String = name
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    slug = slug.trim_matches('-').to_owned();
+    if slug == name && slug.len() <= 24 {
+        return slug;
+    }
+    let suffix: String = format!("{:06x}", id.wrapping_mul(0x9e37_79b9) & 0xff_ffff);
+    slug.truncate(17);
+    format!("{}-{suffix}", slug.trim_end_matches('-'))
+}
+
+/// The environment name a job of `pipeline` deploys to (or stops).
+pub fn environment_name(def: &EnvironmentDef, pipeline: &Pipeline) -> String {
+    if def.per_branch && !pipeline.tag && pipeline.git_ref != "main" {
+        format!("review/{}", pipeline.git_ref.replace('/', "-"))
+    } else {
+        def.name.to_owned()
+    }
+}
+
+fn url_for(def: &EnvironmentDef, name: &str) -> String {
+    match name.strip_prefix("review/") {
+        Some(branch) => format!("https://{branch}-gitlab-k8s-demo.example.com"),
+        None => def.url.to_owned(),
+    }
+}
+
+/// GitLab's deployment status for a deploy job's status.
+pub fn deployment_status(job: JobStatus) -> &'static str {
+    match job {
+        JobStatus::Created | JobStatus::Pending | JobStatus::Manual => "created",
+        JobStatus::Running => "running",
+        JobStatus::Success => "success",
+        JobStatus::Failed => "failed",
+        JobStatus::Canceled => "canceled",
+        JobStatus::Skipped => "skipped",
+    }
+}
+
+/// Why stopping was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StopRefusal {
+    NotFound,
+}
+
+impl World {
+    /// Called for every new job: a deploy job gets a deployment (and the environment, once).
+    pub(crate) fn record_deployment(&mut self, job_id: u64) {
+        let job = self.jobs[&job_id].clone();
+        let Some(def) = job.def.environment else { return };
+        if def.stops {
+            return;
+        }
+        let pipeline = self.pipelines[&job.pipeline_id].clone();
+        let name = environment_name(&def, &pipeline);
+        let environment_id = match self
+            .environments
+            .values()
+            .find(|e| e.project_id == job.project_id && e.name == name)
+        {
+            Some(e) => e.id,
+            None => {
+                let id = self.environments.keys().next_back().copied().unwrap_or(300) + 1;
+                self.environments.insert(
+                    id,
+                    Environment {
+                        id,
+                        project_id: job.project_id,
+                        slug: slug(&name, id),
+                        external_url: url_for(&def, &name),
+                        name,
+                        tier: def.tier,
+                        created_at: job.created_at,
+                        stopped_at: None,
+                        stop_job: None,
+                    },
+                );
+                id
+            }
+        };
+        let id = self.deployments.keys().next_back().copied().unwrap_or(700) + 1;
+        let iid = self
+            .deployments
+            .values()
+            .filter(|d| d.project_id == job.project_id)
+            .count() as u64
+            + 1;
+        self.deployments.insert(
+            id,
+            Deployment {
+                id,
+                iid,
+                project_id: job.project_id,
+                environment_id,
+                job_id,
+                created_at: job.created_at,
+            },
+        );
+    }
+
+    pub fn deployments_of(&self, environment_id: u64) -> impl Iterator<Item = &Deployment> {
+        self.deployments
+            .values()
+            .filter(move |d| d.environment_id == environment_id)
+    }
+
+    /// The last successful deployment (GitLab's `Environment#last_deployment`).
+    pub fn last_deployment(&self, environment_id: u64) -> Option<&Deployment> {
+        self.deployments_of(environment_id)
+            .filter(|d| self.jobs[&d.job_id].status == JobStatus::Success)
+            .last()
+    }
+
+    /// available, stopping or stopped.
+    pub fn environment_state(&self, env: &Environment) -> &'static str {
+        let Some(stopped_at) = env.stopped_at else {
+            return "available";
+        };
+        // A deployment that ran after the stop makes it available again.
+        let redeployed = self
+            .deployments_of(env.id)
+            .any(|d| self.jobs[&d.job_id].started_at.is_some_and(|t| t > stopped_at));
+        if redeployed {
+            return "available";
+        }
+        match env.stop_job.map(|j| self.jobs[&j].status) {
+            None | Some(JobStatus::Success) => "stopped",
+            Some(JobStatus::Failed | JobStatus::Canceled) => "available",
+            Some(_) => "stopping",
+        }
+    }
+
+    /// Review apps stop themselves a week after their last deployment (`auto_stop_in: 1 week`).
+    pub fn auto_stop_at(&self, env: &Environment) -> Option<Time> {
+        if !env.name.starts_with("review/") || self.environment_state(env) != "available" {
+            return None;
+        }
+        let last = self.last_deployment(env.id)?;
+        Some(self.jobs[&last.job_id].finished_at? + Duration::days(7))
+    }
+
+    /// `POST /environments/:id/stop`: runs the `on_stop` job of the last deployment's pipeline,
+    /// or, forced or without one, stops at once.
+    pub fn stop_environment(
+        &mut self,
+        environment_id: u64,
+        force: bool,
+        user: crate::scenario::Person,
+        at: Time,
+    ) -> Result<(), StopRefusal> {
+        let env = self
+            .environments
+            .get(&environment_id)
+            .ok_or(StopRefusal::NotFound)?
+            .clone();
+        let stop_job = if force {
+            None
+        } else {
+            self.last_deployment(environment_id).and_then(|d| {
+                let deploy: &Job = &self.jobs[&d.job_id];
+                let on_stop = deploy.def.environment.and_then(|e| e.on_stop)?;
+                self.current_jobs(deploy.pipeline_id)
+                    .find(|j| j.name == on_stop)
+                    .map(|j| j.id)
+            })
+        };
+        if let Some(job) = stop_job {
+            if self.jobs[&job].status == JobStatus::Manual {
+                let _ = self.play_job(job, user, Vec::new(), at);
+            } else {
+                let _ = self.retry_job(job, user, at);
+            }
+        }
+        // The job that actually runs (a retry has a new id).
+        let running = stop_job.and_then(|j| {
+            let name = self.jobs[&j].name.clone();
+            let pipeline = self.jobs[&j].pipeline_id;
+            self.current_jobs(pipeline).find(|c| c.name == name).map(|c| c.id)
+        });
+        let env = self.environments.get_mut(&env.id).expect("environment");
+        env.stopped_at = Some(at);
+        env.stop_job = running;
+        Ok(())
+    }
+
+    /// The commits after `from` up to `to` in the project (`repository/compare`), oldest first.
+    pub fn commits_between(&self, project_id: u64, from: &str, to: &str) -> Option<Vec<crate::world::Commit>> {
+        let find = |sha: &str| {
+            self.pipelines
+                .values()
+                .filter(|p| p.project_id == project_id)
+                .find(|p| p.commit.sha == sha || p.git_ref == sha)
+                .map(|p| p.commit.created_at)
+        };
+        let (start, end) = (find(from)?, find(to)?);
+        let mut commits: Vec<crate::world::Commit> = Vec::new();
+        for p in self
+            .pipelines
+            .values()
+            .filter(|p| p.project_id == project_id && p.parent.is_none())
+        {
+            let t = p.commit.created_at;
+            if t > start && t <= end && !commits.iter().any(|c| c.sha == p.commit.sha) {
+                commits.push(p.commit.clone());
+            }
+        }
+        commits.sort_by_key(|c| c.created_at);
+        Some(commits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_follow_gitlabs_rules() {
+        assert_eq!(slug("dev", 1), "dev");
+        assert_eq!(slug("live", 2), "live");
+        let review = slug("review/feature-login-page", 3);
+        assert!(
+            review.starts_with("review-feature-lo-") && review.len() == 24,
+            "{review}"
+        );
+    }
+}
