@@ -3,6 +3,7 @@
 //! bodies, pagination and rate-limit headers, playing the reference story of DESIGN.md.
 
 pub mod clock;
+pub mod cluster;
 mod environments;
 mod graphql;
 mod limits;
@@ -75,6 +76,9 @@ struct Shared {
     graphql: graphql::Schema,
     /// API requests received, answered or not.
     requests: std::sync::atomic::AtomicU64,
+    cluster: Mutex<cluster::ClusterStore>,
+    /// Tells watchers the cluster changed (carries the latest resource version).
+    cluster_changed: tokio::sync::watch::Sender<u64>,
 }
 
 impl Sim {
@@ -89,6 +93,8 @@ impl Sim {
             config,
             graphql: graphql::schema(),
             requests: std::sync::atomic::AtomicU64::new(0),
+            cluster: Mutex::new(cluster::ClusterStore::default()),
+            cluster_changed: tokio::sync::watch::channel(0).0,
         }))
     }
 
@@ -107,6 +113,33 @@ impl Sim {
     /// Moves simulated time forward; what falls due in between happens at its own instant.
     pub fn advance(&self, by: Duration) {
         self.0.clock.advance(by);
+        self.sync_cluster();
+    }
+
+    /// Brings the simulated cluster up to date with the deploy jobs, telling watchers of changes.
+    pub fn sync_cluster(&self) {
+        let now = self.0.clock.now();
+        let desired = {
+            let mut world = self.0.world.lock().expect("world lock");
+            world.advance(now);
+            cluster::objects::desired(&world, now)
+        };
+        let changed_to = {
+            let mut store = self.0.cluster.lock().expect("cluster lock");
+            store.sync(desired).then(|| store.resource_version())
+        };
+        if let Some(rv) = changed_to {
+            self.0.cluster_changed.send_replace(rv);
+        }
+    }
+
+    /// Reads the simulated cluster's store.
+    pub fn cluster<T>(&self, f: impl FnOnce(&mut cluster::ClusterStore) -> T) -> T {
+        f(&mut self.0.cluster.lock().expect("cluster lock"))
+    }
+
+    pub(crate) fn cluster_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.0.cluster_changed.subscribe()
     }
 
     /// How many API requests (`/api/...`) reached the simulated GitLab so far.
@@ -153,12 +186,17 @@ impl Sim {
             .layer(middleware::from_fn_with_state(self.clone(), limits::authenticate))
             .layer(middleware::from_fn_with_state(self.clone(), limits::rate_limit))
             .layer(middleware::from_fn_with_state(self.clone(), limits::inject_faults));
+        let kube = cluster::routes()
+            .layer(middleware::from_fn_with_state(self.clone(), limits::authenticate))
+            .with_state(self.clone());
         Router::new()
             .route("/-/sim/clock", get(clock_now))
+            .route("/-/sim/k8s/compact", post(compact_cluster))
             .route("/-/sim/advance", post(advance))
             .route("/-/sim/faults", post(set_faults))
             .merge(api)
             .with_state(self.clone())
+            .merge(kube)
     }
 
     /// Serves on `listener` until the task is dropped or aborted.
@@ -175,6 +213,7 @@ pub struct RunningSim {
     pub addr: SocketAddr,
     pub sim: Sim,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    tick: tokio::task::JoinHandle<()>,
 }
 
 impl RunningSim {
@@ -185,7 +224,16 @@ impl RunningSim {
         let sim = Sim::new(config, clock);
         *sim.0.base_url.write().expect("base url lock") = format!("http://{addr}");
         let task = tokio::spawn(sim.clone().serve(listener));
-        Ok(RunningSim { addr, sim, task })
+        // The cluster follows the deploy jobs as time passes, watched or not.
+        let ticker = sim.clone();
+        let tick = tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_millis(250));
+            loop {
+                every.tick().await;
+                ticker.sync_cluster();
+            }
+        });
+        Ok(RunningSim { addr, sim, task, tick })
     }
 
     pub fn url(&self) -> String {
@@ -196,6 +244,7 @@ impl RunningSim {
 impl Drop for RunningSim {
     fn drop(&mut self) {
         self.task.abort();
+        self.tick.abort();
     }
 }
 
@@ -211,6 +260,11 @@ struct AdvanceBody {
 async fn advance(State(sim): State<Sim>, Json(body): Json<AdvanceBody>) -> Json<serde_json::Value> {
     sim.advance(Duration::seconds(body.seconds));
     Json(json!({ "now": sim.clock().now() }))
+}
+
+async fn compact_cluster(State(sim): State<Sim>) -> Json<serde_json::Value> {
+    sim.cluster(|c| c.compact());
+    Json(json!({ "ok": true }))
 }
 
 async fn set_faults(State(sim): State<Sim>, Json(faults): Json<Faults>) -> Json<serde_json::Value> {

@@ -3,7 +3,7 @@
 mod entities;
 pub mod error;
 mod pagination;
-mod params;
+pub(crate) mod params;
 
 use axum::Router;
 use axum::body::Bytes;
