@@ -48,3 +48,82 @@ impl Health {
             .unwrap_or_else(|| Health::new(HealthStatus::Missing, "no resources found"))
     }
 }
+
+/// What the cluster runs for one environment, read from the reflector stores.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EnvironmentCluster {
+    /// The worst of the environment's Deployments, Services and Ingresses.
+    pub health: Health,
+    /// Pods in trouble that a finished rollout does not show (crash loops, image pulls).
+    pub pod_warnings: Vec<PodWarning>,
+    /// Ready replicas out of those wanted, over all Deployments ("2/2").
+    pub ready: i32,
+    pub desired: i32,
+    /// Images the containers run (their tags are what was deployed).
+    pub images: Vec<String>,
+    pub deployments: Vec<ClusterDeployment>,
+    pub pods: Vec<ClusterPod>,
+    pub services: Vec<ClusterService>,
+    pub ingresses: Vec<ClusterIngress>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PodWarning {
+    pub pod: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClusterDeployment {
+    pub name: String,
+    pub health: Health,
+    pub desired: i32,
+    pub updated: i32,
+    pub ready: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClusterPod {
+    pub name: String,
+    pub phase: String,
+    pub ready: bool,
+    pub restarts: i32,
+    pub created_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub images: Vec<String>,
+    pub health: Health,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClusterService {
+    pub name: String,
+    pub kind: String,
+    pub ports: Vec<i32>,
+    pub health: Health,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClusterIngress {
+    pub name: String,
+    /// The hosts it serves: the real "View deployment" targets.
+    pub hosts: Vec<String>,
+    pub health: Health,
+}
+
+/// Whether stageboard can see the cluster.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClusterLink {
+    /// A cluster is configured at all.
+    pub configured: bool,
+    /// Every watch has had an answer and none is failing now.
+    pub connected: bool,
+    /// Since when the watches fail (the state shown is the last known one).
+    pub unreachable_since: Option<chrono::DateTime<chrono::Utc>>,
+    pub message: Option<String>,
+}

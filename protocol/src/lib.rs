@@ -37,4 +37,7 @@ pub struct Commit {
 }
 
 mod health;
-pub use health::{Health, HealthStatus};
+pub use health::{
+    ClusterDeployment, ClusterIngress, ClusterLink, ClusterPod, ClusterService, EnvironmentCluster, Health,
+    HealthStatus, PodWarning,
+};
