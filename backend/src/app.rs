@@ -6,6 +6,7 @@ use std::sync::Arc;
 use stageboard_sim::Sim;
 use tokio::sync::RwLock;
 
+use crate::cluster::ClusterState;
 use crate::error::{AppError, AppResult};
 use crate::gitlab::Gitlab;
 use crate::gitlab::types::GlProject;
@@ -18,6 +19,39 @@ struct Inner {
     watch: Watchlist,
     /// The in-process simulated GitLab, in demo mode.
     demo: Option<Sim>,
+    cluster: Option<(ClusterState, NamespaceMap)>,
+}
+
+/// Which namespace an environment's resources live in: `name=namespace` rules (a trailing `*`
+/// matches a prefix, as in `review/*=review`), else the default namespace.
+#[derive(Debug, Clone)]
+pub struct NamespaceMap {
+    pub default: String,
+    pub rules: Vec<(String, String)>,
+}
+
+impl NamespaceMap {
+    pub fn namespace_of(&self, environment: &str) -> &str {
+        self.rules
+            .iter()
+            .find(|(pattern, _)| match pattern.strip_suffix('*') {
+                Some(prefix) => environment.starts_with(prefix),
+                None => pattern == environment,
+            })
+            .map(|(_, ns)| ns.as_str())
+            .unwrap_or(&self.default)
+    }
+
+    /// Every namespace the rules name, the default first.
+    pub fn namespaces(&self) -> Vec<String> {
+        let mut all = vec![self.default.clone()];
+        for (_, ns) in &self.rules {
+            if !all.contains(ns) {
+                all.push(ns.clone());
+            }
+        }
+        all
+    }
 }
 
 impl AppState {
@@ -29,7 +63,21 @@ impl AppState {
                 resolved: RwLock::new(HashSet::new()),
             },
             demo,
+            cluster: None,
         }))
+    }
+
+    /// Adds live cluster state; call before the state is shared.
+    pub fn with_cluster(mut self, cluster: ClusterState, namespaces: NamespaceMap) -> Self {
+        Arc::get_mut(&mut self.0)
+            .expect("with_cluster is called before the state is shared")
+            .cluster = Some((cluster, namespaces));
+        self
+    }
+
+    /// The cluster and where each environment lives, when a cluster is configured.
+    pub fn cluster(&self) -> Option<&(ClusterState, NamespaceMap)> {
+        self.0.cluster.as_ref()
     }
 
     pub fn gitlab(&self) -> &dyn Gitlab {

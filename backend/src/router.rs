@@ -5,7 +5,7 @@ use axum::extract::OriginalUri;
 use axum::routing::{get, post};
 use tower_http::trace::TraceLayer;
 
-use crate::api::{jobs, meta, openapi, overview, pipelines, projects};
+use crate::api::{environments, jobs, meta, openapi, overview, pipelines, projects};
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::spa;
@@ -26,6 +26,15 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/projects/{project_id}/pipelines/{pipeline_id}/cancel",
             post(pipelines::cancel),
+        )
+        .route("/projects/{project_id}/environments", get(environments::list))
+        .route(
+            "/projects/{project_id}/environments/{environment_id}",
+            get(environments::show),
+        )
+        .route(
+            "/projects/{project_id}/environments/{environment_id}/stop",
+            post(environments::stop),
         )
         .route("/projects/{project_id}/jobs/{job_id}", get(jobs::show))
         .route("/projects/{project_id}/jobs/{job_id}/log", get(jobs::log))

@@ -64,10 +64,8 @@ async fn reflectors_show_each_environment_and_follow_a_rollout() {
     assert_eq!((dev.ready, dev.desired), (2, 2));
     assert_eq!(dev.ingresses[0].hosts, ["dev-gitlab-k8s-demo.example.com"]);
     assert!(dev.images[0].starts_with("registry.example.com/demo/gitlab-k8s-demo:"));
-    assert!(
-        cluster.environment("gitlab", "live").unwrap().pods.is_empty(),
-        "live was never deployed"
-    );
+    let live_before = cluster.environment("gitlab", "live").unwrap().images;
+    assert_eq!(live_before.len(), 1, "live runs an earlier tag");
 
     // Play deploy_live through the GitLab API; the rollout reaches 2/2.
     let http = reqwest::Client::new();
@@ -110,8 +108,10 @@ async fn reflectors_show_each_environment_and_follow_a_rollout() {
             seen_progressing |= live.health.status == HealthStatus::Progressing;
         }
     }
-    eventually("live is rolled out", || {
-        cluster.environment("gitlab", "live").is_some_and(|l| l.ready == 2)
+    eventually("live runs the new tag", || {
+        cluster
+            .environment("gitlab", "live")
+            .is_some_and(|l| l.ready == 2 && l.images != live_before && l.pods.len() == 2)
     })
     .await;
     assert!(seen_progressing, "the rollout was seen in progress");

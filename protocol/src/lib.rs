@@ -1,12 +1,14 @@
 //! Wire types of stageboard's JSON API, shared by the backend (which produces them) and the front
 //! end (which decodes them). Serde only, so it builds for wasm32 and native alike.
 
+mod environment;
 mod error;
 mod job;
 mod pipeline;
 mod project;
 mod status;
 
+pub use environment::{DeploymentSummary, Environment, EnvironmentDetail, ProjectEnvironments, WaitingDeploy};
 pub use error::{ErrorBody, ErrorCode};
 pub use job::{ActionOutcome, Job, JobEnvironment, JobLog, PlayRequest, PlayVariable};
 pub use pipeline::{

@@ -739,6 +739,26 @@ pub fn with_history(seed: u64, now: Time, days: i64, live: bool) -> World {
         world.arrive(project_id, at);
     }
 
+    // Someone deployed the earlier tags of gitlab-k8s-demo to live, twenty minutes after each
+    // tag's pipeline started.
+    let tags: Vec<(u64, Time)> = world
+        .pipelines
+        .values()
+        .filter(|p| p.project_id == scenario::PROJECTS[0].id && p.tag && p.parent.is_none())
+        .map(|p| (p.id, p.created_at))
+        .collect();
+    for &(pipeline, created) in tags.iter().take(tags.len().saturating_sub(1)) {
+        let at = created + Duration::minutes(20);
+        let deploy = world
+            .current_jobs(pipeline)
+            .find(|j| j.name == "deploy_live" && j.status == JobStatus::Manual)
+            .map(|j| j.id);
+        if let Some(job) = deploy.filter(|_| at < now - Duration::minutes(50)) {
+            let person = scenario::PEOPLE[1 + (pipeline as usize % (scenario::PEOPLE.len() - 1))];
+            let _ = world.play_job(job, person, Vec::new(), at);
+        }
+    }
+
     // The story on gitlab-k8s-demo: a tag waiting for its manual deploy to live, then main turns
     // red at image_build: docker login refused; the retry fails on the registry's certificate.
     let demo = &scenario::PROJECTS[0];

@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`, one file per resource.
 
+pub mod environments;
 mod extract;
 mod job_environments;
 pub mod jobs;

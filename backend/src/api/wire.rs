@@ -2,7 +2,7 @@
 
 use stageboard_protocol as wire;
 
-use crate::gitlab::types::{GlCommit, GlJob, GlPipeline, GlUser};
+use crate::gitlab::types::{GlCommit, GlDeployment, GlJob, GlPipeline, GlUser};
 
 pub fn user(u: GlUser) -> wire::User {
     wire::User {
@@ -67,5 +67,20 @@ pub fn job(j: GlJob, pipeline_id: u64, retried: bool, needs: Vec<String>) -> wir
         user: j.user.map(user),
         web_url: j.web_url.unwrap_or_default(),
         environment: None,
+    }
+}
+
+pub fn deployment(d: GlDeployment) -> wire::DeploymentSummary {
+    wire::DeploymentSummary {
+        id: d.id,
+        iid: d.iid,
+        status: d.status.unwrap_or(wire::Status::Other("unknown".into())),
+        git_ref: d.git_ref,
+        sha: d.sha,
+        created_at: d.created_at.map(Into::into),
+        user: d.user.map(user),
+        job_id: d.deployable.as_ref().map(|j| j.id),
+        job_name: d.deployable.as_ref().map(|j| j.name.clone()),
+        pipeline_id: d.deployable.as_ref().and_then(|j| j.pipeline.as_ref().map(|p| p.id)),
     }
 }

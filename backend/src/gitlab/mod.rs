@@ -16,7 +16,7 @@ pub use client::{ClientOptions, GitlabClient, Page};
 pub use error::{GitlabError, error_message};
 pub use graph::{PipelineGraph, PipelineSummary, SummaryCommit};
 pub use time::GitlabTime;
-use types::{GlEnvironment, GlJob, GlPipeline, GlProject};
+use types::{GlCommit, GlDeployment, GlEnvironment, GlJob, GlPipeline, GlProject};
 
 pub type Result<T, E = GitlabError> = std::result::Result<T, E>;
 
@@ -65,6 +65,19 @@ pub trait Gitlab: Send + Sync + 'static {
     ) -> Result<std::collections::HashMap<u64, String>>;
     /// A project's environments (without their last deployment).
     async fn environments(&self, project: u64) -> Result<Vec<GlEnvironment>>;
+    /// One environment, with its last successful deployment.
+    async fn environment(&self, project: u64, environment: u64) -> Result<GlEnvironment>;
+    /// Deployments, newest first; `environment` and `status` filter.
+    async fn deployments(
+        &self,
+        project: u64,
+        environment: Option<&str>,
+        status: Option<&str>,
+        count: u32,
+    ) -> Result<Vec<GlDeployment>>;
+    /// The commits after `from` up to `to`.
+    async fn compare(&self, project: u64, from: &str, to: &str) -> Result<Vec<GlCommit>>;
+    async fn stop_environment(&self, project: u64, environment: u64, force: bool) -> Result<GlEnvironment>;
     async fn job(&self, project: u64, job: u64) -> Result<GlJob>;
     /// The whole log (GitLab has no incremental API).
     async fn trace(&self, project: u64, job: u64) -> Result<Bytes>;
@@ -191,6 +204,53 @@ impl Gitlab for GitlabClient {
 
     async fn environments(&self, project: u64) -> Result<Vec<GlEnvironment>> {
         self.all(&format!("/projects/{project}/environments"), &[]).await
+    }
+
+    async fn environment(&self, project: u64, environment: u64) -> Result<GlEnvironment> {
+        self.get(&format!("/projects/{project}/environments/{environment}"), &[])
+            .await
+    }
+
+    async fn deployments(
+        &self,
+        project: u64,
+        environment: Option<&str>,
+        status: Option<&str>,
+        count: u32,
+    ) -> Result<Vec<GlDeployment>> {
+        let mut query = vec![("order_by", "id".to_owned()), ("sort", "desc".to_owned())];
+        if let Some(e) = environment {
+            query.push(("environment", e.to_owned()));
+        }
+        if let Some(s) = status {
+            query.push(("status", s.to_owned()));
+        }
+        Ok(self
+            .page(&format!("/projects/{project}/deployments"), &query, 1, count)
+            .await?
+            .items)
+    }
+
+    async fn compare(&self, project: u64, from: &str, to: &str) -> Result<Vec<GlCommit>> {
+        #[derive(serde::Deserialize)]
+        struct Compare {
+            #[serde(default)]
+            commits: Vec<GlCommit>,
+        }
+        let query = [("from", from.to_owned()), ("to", to.to_owned())];
+        let answer: Compare = self
+            .get(&format!("/projects/{project}/repository/compare"), &query)
+            .await?;
+        Ok(answer.commits)
+    }
+
+    async fn stop_environment(&self, project: u64, environment: u64, force: bool) -> Result<GlEnvironment> {
+        let body = json!({ "force": force });
+        self.post(
+            &format!("/projects/{project}/environments/{environment}/stop"),
+            Some(&body),
+        )
+        .await
     }
 
     async fn job(&self, project: u64, job: u64) -> Result<GlJob> {

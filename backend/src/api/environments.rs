@@ -1,0 +1,208 @@
+//! Environments: what GitLab deployed where, what the cluster runs there, what waits to be
+//! deployed and what it would bring, and the stop action.
+
+use axum::Json;
+use axum::extract::State;
+use stageboard_protocol::{
+    ActionOutcome, ClusterLink, DeploymentSummary, Environment, EnvironmentDetail, ErrorBody, ProjectEnvironments,
+    WaitingDeploy,
+};
+
+use super::extract::Path;
+use super::wire;
+use crate::app::AppState;
+use crate::error::AppResult;
+use crate::gitlab::types::{GlDeployment, GlEnvironment};
+
+fn cluster_link(state: &AppState) -> ClusterLink {
+    match state.cluster() {
+        Some((cluster, _)) => cluster.link(),
+        None => ClusterLink {
+            configured: false,
+            connected: false,
+            unreachable_since: None,
+            message: Some(
+                "No cluster is configured: set STAGEBOARD_CLUSTER to see what runs in each environment.".into(),
+            ),
+        },
+    }
+}
+
+/// The cluster runs another image than GitLab last deployed there.
+fn drift(images: &[String], last: Option<&GlDeployment>) -> Option<String> {
+    let last = last?;
+    if images.is_empty() {
+        return None;
+    }
+    let tags: Vec<&str> = images
+        .iter()
+        .filter_map(|i| i.rsplit_once(':').map(|(_, t)| t))
+        .collect();
+    let matches = tags
+        .iter()
+        .any(|t| !t.is_empty() && (last.sha.starts_with(t) || *t == last.git_ref));
+    (!matches).then(|| {
+        format!(
+            "the cluster runs {}, GitLab last deployed {} ({})",
+            tags.join(", "),
+            last.git_ref,
+            &last.sha[..last.sha.len().min(8)]
+        )
+    })
+}
+
+async fn waiting_for(
+    state: &AppState,
+    project: u64,
+    last: Option<&GlDeployment>,
+    waiting: Vec<GlDeployment>,
+) -> Vec<WaitingDeploy> {
+    let mut out = Vec::new();
+    for d in waiting
+        .into_iter()
+        .filter(|d| {
+            d.deployable
+                .as_ref()
+                .is_some_and(|j| j.status == stageboard_protocol::Status::Manual)
+        })
+        .take(3)
+    {
+        let job = d.deployable.clone().expect("filtered");
+        let commits = match last {
+            Some(last) if last.sha != d.sha => state
+                .gitlab()
+                .compare(project, &last.sha, &d.sha)
+                .await
+                .map(|c| c.into_iter().map(wire::commit).collect())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        out.push(WaitingDeploy {
+            job_id: job.id,
+            job_name: job.name,
+            pipeline_id: job.pipeline.as_ref().map(|p| p.id),
+            git_ref: d.git_ref,
+            sha: d.sha,
+            commits,
+        });
+    }
+    out
+}
+
+async fn environment(
+    state: &AppState,
+    project: u64,
+    env: GlEnvironment,
+    last: Option<GlDeployment>,
+    waiting: Vec<GlDeployment>,
+) -> Environment {
+    let cluster = match (state.cluster(), env.slug.as_deref()) {
+        (Some((cluster, namespaces)), Some(slug)) => cluster.environment(namespaces.namespace_of(&env.name), slug),
+        _ => None,
+    };
+    let drift = cluster.as_ref().and_then(|c| drift(&c.images, last.as_ref()));
+    let waiting = waiting_for(state, project, last.as_ref(), waiting).await;
+    Environment {
+        id: env.id,
+        project_id: project,
+        folder: env.name.split_once('/').map(|(f, _)| f.to_owned()),
+        name: env.name,
+        slug: env.slug,
+        state: env.state.unwrap_or_else(|| "available".into()),
+        tier: env.tier,
+        external_url: env.external_url,
+        auto_stop_at: env.auto_stop_at.map(Into::into),
+        last_deployment: last.map(wire::deployment),
+        waiting,
+        cluster,
+        drift,
+    }
+}
+
+/// A project's environments with their last deployment, cluster health and waiting deploys.
+#[utoipa::path(get, path = "/api/v1/projects/{project_id}/environments", tag = "environments",
+    params(("project_id" = u64, Path)),
+    responses((status = 200, body = ProjectEnvironments), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
+pub async fn list(State(state): State<AppState>, Path(project): Path<u64>) -> AppResult<Json<ProjectEnvironments>> {
+    state.ensure_watched(project).await?;
+    let gitlab = state.gitlab();
+    let (envs, succeeded, waiting) = tokio::try_join!(
+        gitlab.environments(project),
+        gitlab.deployments(project, None, Some("success"), 100),
+        gitlab.deployments(project, None, Some("created"), 100),
+    )
+    .map_err(|e| state.read_error(e))?;
+    let named = |list: &[GlDeployment], name: &str| -> Vec<GlDeployment> {
+        list.iter()
+            .filter(|d| d.environment.as_ref().is_some_and(|e| e.name == name))
+            .cloned()
+            .collect()
+    };
+    let mut environments = Vec::new();
+    for env in envs {
+        let last = named(&succeeded, &env.name).into_iter().next();
+        let waiting = named(&waiting, &env.name);
+        environments.push(environment(&state, project, env, last, waiting).await);
+    }
+    Ok(Json(ProjectEnvironments {
+        project_id: project,
+        environments,
+        cluster: cluster_link(&state),
+    }))
+}
+
+/// One environment: deployment history, live resources, waiting manual deploys.
+#[utoipa::path(get, path = "/api/v1/projects/{project_id}/environments/{environment_id}", tag = "environments",
+    params(("project_id" = u64, Path), ("environment_id" = u64, Path)),
+    responses((status = 200, body = EnvironmentDetail), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
+pub async fn show(
+    State(state): State<AppState>,
+    Path((project, environment_id)): Path<(u64, u64)>,
+) -> AppResult<Json<EnvironmentDetail>> {
+    state.ensure_watched(project).await?;
+    let gitlab = state.gitlab();
+    let mut env = gitlab
+        .environment(project, environment_id)
+        .await
+        .map_err(|e| state.read_error(e))?;
+    let name = env.name.clone();
+    let (history, waiting) = tokio::try_join!(
+        gitlab.deployments(project, Some(&name), None, 20),
+        gitlab.deployments(project, Some(&name), Some("created"), 10),
+    )
+    .map_err(|e| state.read_error(e))?;
+    let last = env.last_deployment.take();
+    let deployments: Vec<DeploymentSummary> = history.into_iter().map(wire::deployment).collect();
+    let environment = environment(&state, project, env, last, waiting).await;
+    Ok(Json(EnvironmentDetail {
+        environment,
+        deployments,
+        cluster: cluster_link(&state),
+    }))
+}
+
+/// Stops an environment: GitLab runs its `on_stop` job (state stopping, then stopped).
+#[utoipa::path(post, path = "/api/v1/projects/{project_id}/environments/{environment_id}/stop", tag = "actions",
+    params(("project_id" = u64, Path), ("environment_id" = u64, Path)),
+    responses((status = 200, body = ActionOutcome), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn stop(
+    State(state): State<AppState>,
+    Path((project, environment_id)): Path<(u64, u64)>,
+) -> AppResult<Json<ActionOutcome>> {
+    state.ensure_actions_allowed()?;
+    state.ensure_watched(project).await?;
+    let env = state
+        .gitlab()
+        .stop_environment(project, environment_id, false)
+        .await
+        .map_err(|e| state.action_error(e))?;
+    Ok(Json(ActionOutcome {
+        message: format!(
+            "Environment {} is {}.",
+            env.name,
+            env.state.as_deref().unwrap_or("stopping")
+        ),
+        job: None,
+        pipeline: None,
+    }))
+}
