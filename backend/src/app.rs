@@ -28,6 +28,8 @@ struct Inner {
 pub struct NamespaceMap {
     pub default: String,
     pub rules: Vec<(String, String)>,
+    /// Further namespaces to watch that no rule names.
+    pub also: Vec<String>,
 }
 
 impl NamespaceMap {
@@ -45,7 +47,7 @@ impl NamespaceMap {
     /// Every namespace the rules name, the default first.
     pub fn namespaces(&self) -> Vec<String> {
         let mut all = vec![self.default.clone()];
-        for (_, ns) in &self.rules {
+        for ns in self.rules.iter().map(|(_, ns)| ns).chain(&self.also) {
             if !all.contains(ns) {
                 all.push(ns.clone());
             }

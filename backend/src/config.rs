@@ -47,6 +47,28 @@ pub struct ServeArgs {
     /// Seconds to wait for GitLab before giving up on a request.
     #[arg(long, env = "STAGEBOARD_GITLAB_TIMEOUT", default_value_t = 15)]
     pub gitlab_timeout: u64,
+    /// Where to read live cluster state: off, kubeconfig, in-cluster, or auto (kubeconfig, then
+    /// in-cluster). The demo always watches its simulated cluster.
+    #[arg(long, env = "STAGEBOARD_CLUSTER", value_enum, default_value_t = ClusterMode::Off)]
+    pub cluster: ClusterMode,
+    /// Namespaces to watch, comma-separated; the first is where environments live by default.
+    #[arg(long, env = "STAGEBOARD_NAMESPACES", value_delimiter = ',', default_value = "gitlab")]
+    pub namespaces: Vec<String>,
+    /// The label that carries the GitLab environment slug on cluster objects.
+    #[arg(long, env = "STAGEBOARD_CLUSTER_LABEL", default_value = "ref")]
+    pub cluster_label: String,
+    /// Environments that live elsewhere than the first namespace: `name=namespace`, a trailing
+    /// `*` matching a prefix (`review/*=review`), comma-separated.
+    #[arg(long, env = "STAGEBOARD_ENVIRONMENT_NAMESPACES", value_delimiter = ',')]
+    pub environment_namespaces: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ClusterMode {
+    Off,
+    Kubeconfig,
+    InCluster,
+    Auto,
 }
 
 #[derive(Debug, Args)]
@@ -85,6 +107,9 @@ pub struct Config {
     pub upstream: Upstream,
     pub projects: Vec<String>,
     pub gitlab_timeout: Duration,
+    pub cluster: ClusterMode,
+    pub namespaces: crate::app::NamespaceMap,
+    pub cluster_label: String,
 }
 
 impl Config {
@@ -104,11 +129,43 @@ impl Config {
             .map(|p| p.trim().to_owned())
             .filter(|p| !p.is_empty())
             .collect();
+        let mut rules = Vec::new();
+        for rule in args
+            .environment_namespaces
+            .iter()
+            .map(|r| r.trim())
+            .filter(|r| !r.is_empty())
+        {
+            let (name, namespace) = rule.split_once('=').ok_or_else(|| {
+                format!("STAGEBOARD_ENVIRONMENT_NAMESPACES has `{rule}`; write name=namespace, e.g. review/*=review.")
+            })?;
+            rules.push((name.trim().to_owned(), namespace.trim().to_owned()));
+        }
+        let mut watched = args
+            .namespaces
+            .iter()
+            .map(|n| n.trim().to_owned())
+            .filter(|n| !n.is_empty());
+        let default = watched.next().unwrap_or_else(|| "gitlab".into());
+        let namespaces = crate::app::NamespaceMap {
+            default,
+            rules,
+            also: watched.collect(),
+        };
+        let cluster_label = args.cluster_label.trim().to_owned();
+        if cluster_label.is_empty() {
+            return Err(
+                "STAGEBOARD_CLUSTER_LABEL is empty; it names the label carrying the environment slug (ref).".into(),
+            );
+        }
         Ok(Config {
             listen: args.listen,
             upstream,
             projects,
             gitlab_timeout: Duration::from_secs(args.gitlab_timeout.max(1)),
+            cluster: args.cluster,
+            namespaces,
+            cluster_label,
         })
     }
 }
@@ -139,6 +196,26 @@ mod tests {
         let config = Config::from_args(cli.serve).unwrap();
         assert_eq!(config.projects, ["group/app", "42"]);
         assert!(!format!("{config:?}").contains("glpat-do-not-print"));
+    }
+
+    #[test]
+    fn environments_map_to_namespaces() {
+        let cli = Cli::try_parse_from([
+            "stageboard",
+            "--namespaces",
+            "gitlab,review,prod",
+            "--environment-namespaces",
+            "review/*=review, live=prod",
+        ])
+        .unwrap();
+        let config = Config::from_args(cli.serve).unwrap();
+        let map = &config.namespaces;
+        assert_eq!(map.namespace_of("review/feature-x"), "review");
+        assert_eq!(map.namespace_of("live"), "prod");
+        assert_eq!(map.namespace_of("dev"), "gitlab");
+        assert_eq!(map.namespaces(), ["gitlab", "review", "prod"]);
+        let bad = Cli::try_parse_from(["stageboard", "--environment-namespaces", "live"]).unwrap();
+        assert!(Config::from_args(bad.serve).unwrap_err().contains("name=namespace"));
     }
 
     #[test]

@@ -10,7 +10,8 @@ use tokio::net::TcpListener;
 use url::Url;
 
 use crate::app::AppState;
-use crate::config::{Config, SimArgs, Upstream};
+use crate::cluster::ClusterState;
+use crate::config::{ClusterMode, Config, SimArgs, Upstream};
 use crate::gitlab::{ClientOptions, GitlabClient};
 
 /// Runs the dashboard until Ctrl-C or SIGTERM.
@@ -48,7 +49,18 @@ pub async fn run(config: Config) -> Result<(), String> {
             (client, projects, Some(sim))
         }
     };
-    let state = AppState::new(Arc::new(client), projects, sim.as_ref().map(|s| s.sim.clone()));
+    let mut state = AppState::new(Arc::new(client), projects, sim.as_ref().map(|s| s.sim.clone()));
+    let kube_client = match &sim {
+        // The simulated GitLab also serves the simulated cluster's API.
+        Some(sim) => Some(demo_cluster_client(sim)?),
+        None => real_cluster_client(config.cluster).await?,
+    };
+    if let Some(client) = kube_client {
+        let namespaces = config.namespaces.namespaces();
+        let cluster = ClusterState::start(client, &namespaces, &config.cluster_label);
+        tracing::info!(?namespaces, label = %config.cluster_label, watches = cluster.watch_connections(), "watching the cluster");
+        state = state.with_cluster(cluster, config.namespaces.clone());
+    }
     let listener = TcpListener::bind(config.listen).await.map_err(|e| {
         format!(
             "cannot listen on {}: {e}. Set STAGEBOARD_LISTEN to a free address.",
@@ -63,6 +75,30 @@ pub async fn run(config: Config) -> Result<(), String> {
         .map_err(|e| format!("server failed: {e}"))?;
     drop(sim);
     Ok(())
+}
+
+fn demo_cluster_client(sim: &RunningSim) -> Result<kube::Client, String> {
+    let mut config = kube::Config::new(sim.url().parse().map_err(|e| format!("simulated cluster URL: {e}"))?);
+    config.default_namespace = "gitlab".into();
+    config.auth_info.token = Some(SecretString::from(sim.sim.config().token.clone()));
+    kube::Client::try_from(config).map_err(|e| format!("cannot talk to the simulated cluster: {e}"))
+}
+
+async fn real_cluster_client(mode: ClusterMode) -> Result<Option<kube::Client>, String> {
+    let config = match mode {
+        ClusterMode::Off => return Ok(None),
+        ClusterMode::Kubeconfig => kube::Config::from_kubeconfig(&kube::config::KubeConfigOptions::default())
+            .await
+            .map_err(|e| format!("STAGEBOARD_CLUSTER=kubeconfig, but the kubeconfig could not be read: {e}"))?,
+        ClusterMode::InCluster => kube::Config::incluster()
+            .map_err(|e| format!("STAGEBOARD_CLUSTER=in-cluster, but this is not a pod with a service account: {e}"))?,
+        ClusterMode::Auto => kube::Config::infer()
+            .await
+            .map_err(|e| format!("STAGEBOARD_CLUSTER=auto found neither a kubeconfig nor a service account: {e}"))?,
+    };
+    kube::Client::try_from(config)
+        .map(Some)
+        .map_err(|e| format!("cannot build the Kubernetes client: {e}"))
 }
 
 /// `stageboard sim`: only the simulated GitLab, for real GitLab clients to talk to.

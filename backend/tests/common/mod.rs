@@ -37,6 +37,7 @@ pub struct Builder {
     gitlab_url: Option<String>,
     token: String,
     rate_limit: u32,
+    cluster: bool,
 }
 
 impl Default for Builder {
@@ -56,6 +57,7 @@ impl Default for Builder {
             gitlab_url: None,
             token: TOKEN.into(),
             rate_limit: 10_000,
+            cluster: false,
         }
     }
 }
@@ -83,6 +85,11 @@ impl Builder {
         self.options.timeout = timeout;
         self
     }
+    /// Watches the simulated cluster, as demo mode does.
+    pub fn cluster(mut self) -> Self {
+        self.cluster = true;
+        self
+    }
     pub fn rate_limit(mut self, per_minute: u32) -> Self {
         self.rate_limit = per_minute;
         self
@@ -103,7 +110,26 @@ impl Builder {
             .unwrap();
         let url = Url::parse(&self.gitlab_url.unwrap_or_else(|| sim.url())).unwrap();
         let client = GitlabClient::new(url, SecretString::from(self.token), self.options).unwrap();
-        let state = AppState::new(Arc::new(client), self.projects, self.demo.then(|| sim.sim.clone()));
+        let mut state = AppState::new(Arc::new(client), self.projects, self.demo.then(|| sim.sim.clone()));
+        if self.cluster {
+            let mut config = kube::Config::new(sim.url().parse().unwrap());
+            config.default_namespace = "gitlab".into();
+            config.auth_info.token = Some(SecretString::from(TOKEN));
+            let kube = kube::Client::try_from(config).unwrap();
+            let namespaces = stageboard::app::NamespaceMap {
+                default: "gitlab".into(),
+                rules: vec![],
+                also: vec![],
+            };
+            let cluster = stageboard::cluster::ClusterState::start(kube, &namespaces.namespaces(), "ref");
+            for _ in 0..100 {
+                if cluster.link().connected {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            state = state.with_cluster(cluster, namespaces);
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let server = tokio::spawn(async move {
