@@ -4,8 +4,8 @@ use gloo_net::http::{Request, Response};
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 use stageboard_protocol::{
-    ActionOutcome, ErrorBody, Job, JobLog, PipelineDetail, PipelinePage, PlayRequest, PlayVariable, ProjectOverview,
-    ServerInfo,
+    ActionOutcome, EnvironmentDetail, ErrorBody, Job, JobLog, PipelineDetail, PipelinePage, PlayRequest, PlayVariable,
+    Project, ProjectEnvironments, ProjectOverview, ServerInfo,
 };
 
 /// A failed request, with what a person should read.
@@ -99,6 +99,18 @@ pub async fn pipeline(project: u64, pipeline: u64) -> Result<PipelineDetail, Api
     get(&format!("/api/v1/projects/{project}/pipelines/{pipeline}")).await
 }
 
+pub async fn projects() -> Result<Vec<Project>, ApiError> {
+    get("/api/v1/projects").await
+}
+
+pub async fn environments(project: u64) -> Result<ProjectEnvironments, ApiError> {
+    get(&format!("/api/v1/projects/{project}/environments")).await
+}
+
+pub async fn environment(project: u64, environment: u64) -> Result<EnvironmentDetail, ApiError> {
+    get(&format!("/api/v1/projects/{project}/environments/{environment}")).await
+}
+
 pub async fn job(project: u64, job: u64) -> Result<Job, ApiError> {
     get(&format!("/api/v1/projects/{project}/jobs/{job}")).await
 }
@@ -119,6 +131,7 @@ pub enum Action {
     PlayJob(u64),
     RetryPipeline(u64),
     CancelPipeline(u64),
+    StopEnvironment(u64),
 }
 
 impl Action {
@@ -129,6 +142,7 @@ impl Action {
             Action::PlayJob(_) => "Run",
             Action::RetryPipeline(_) => "Retry pipeline",
             Action::CancelPipeline(_) => "Cancel pipeline",
+            Action::StopEnvironment(_) => "Stop",
         }
     }
 }
@@ -144,6 +158,7 @@ pub async fn act(project: u64, action: Action, variables: Vec<PlayVariable>) -> 
         }
         Action::RetryPipeline(id) => post(&format!("{base}/pipelines/{id}/retry"), None).await,
         Action::CancelPipeline(id) => post(&format!("{base}/pipelines/{id}/cancel"), None).await,
+        Action::StopEnvironment(id) => post(&format!("{base}/environments/{id}/stop"), None).await,
     }
 }
 

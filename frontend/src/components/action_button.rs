@@ -52,7 +52,10 @@ pub fn ActionButton(
         .unwrap_or_else(|| RwSignal::new(None));
     let local = use_context::<Notice>().is_none();
     let variables = RwSignal::new(String::new());
-    let needs_confirmation = matches!(action, Action::PlayJob(_) | Action::CancelPipeline(_));
+    let needs_confirmation = matches!(
+        action,
+        Action::PlayJob(_) | Action::CancelPipeline(_) | Action::StopEnvironment(_)
+    );
 
     let run = move || {
         busy.set(true);
