@@ -109,6 +109,12 @@ impl AppState {
         }
     }
 
+    /// An action may go ahead: actions are open here, and the project is watched.
+    pub async fn ensure_may_act(&self, project: u64) -> AppResult<()> {
+        self.ensure_actions_allowed()?;
+        self.ensure_watched(project).await
+    }
+
     pub fn read_error(&self, e: crate::gitlab::GitlabError) -> AppError {
         AppError::from_read(e, &self.gitlab_url())
     }

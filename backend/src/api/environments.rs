@@ -189,8 +189,7 @@ pub async fn stop(
     State(state): State<AppState>,
     Path((project, environment_id)): Path<(u64, u64)>,
 ) -> AppResult<Json<ActionOutcome>> {
-    state.ensure_actions_allowed()?;
-    state.ensure_watched(project).await?;
+    state.ensure_may_act(project).await?;
     let env = state
         .gitlab()
         .stop_environment(project, environment_id, false)

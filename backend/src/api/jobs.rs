@@ -97,8 +97,7 @@ pub async fn retry(
     State(state): State<AppState>,
     Path((project, job_id)): Path<(u64, u64)>,
 ) -> AppResult<Json<ActionOutcome>> {
-    state.ensure_actions_allowed()?;
-    state.ensure_watched(project).await?;
+    state.ensure_may_act(project).await?;
     let job = state
         .gitlab()
         .retry_job(project, job_id)
@@ -119,8 +118,7 @@ pub async fn cancel(
     State(state): State<AppState>,
     Path((project, job_id)): Path<(u64, u64)>,
 ) -> AppResult<Json<ActionOutcome>> {
-    state.ensure_actions_allowed()?;
-    state.ensure_watched(project).await?;
+    state.ensure_may_act(project).await?;
     let job = state
         .gitlab()
         .cancel_job(project, job_id)

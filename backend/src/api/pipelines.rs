@@ -218,8 +218,7 @@ pub async fn retry(
     State(state): State<AppState>,
     Path((project, pipeline_id)): Path<(u64, u64)>,
 ) -> AppResult<Json<ActionOutcome>> {
-    state.ensure_actions_allowed()?;
-    state.ensure_watched(project).await?;
+    state.ensure_may_act(project).await?;
     let pipeline = state
         .gitlab()
         .retry_pipeline(project, pipeline_id)
@@ -240,8 +239,7 @@ pub async fn cancel(
     State(state): State<AppState>,
     Path((project, pipeline_id)): Path<(u64, u64)>,
 ) -> AppResult<Json<ActionOutcome>> {
-    state.ensure_actions_allowed()?;
-    state.ensure_watched(project).await?;
+    state.ensure_may_act(project).await?;
     let pipeline = state
         .gitlab()
         .cancel_pipeline(project, pipeline_id)
