@@ -41,10 +41,14 @@ impl Health {
         }
     }
 
-    /// The worst of several; `Missing` when there is nothing at all.
+    /// The worst of several (the first of equals, so a Deployment speaks before its Ingress);
+    /// `Missing` when there is nothing at all.
     pub fn worst(all: impl IntoIterator<Item = Health>) -> Health {
         all.into_iter()
-            .max_by_key(|h| h.status.badness())
+            .fold(None, |worst: Option<Health>, h| match worst {
+                Some(w) if w.status.badness() >= h.status.badness() => Some(w),
+                _ => Some(h),
+            })
             .unwrap_or_else(|| Health::new(HealthStatus::Missing, "no resources found"))
     }
 }
@@ -126,4 +130,29 @@ pub struct ClusterLink {
     /// Since when the watches fail (the state shown is the last known one).
     pub unreachable_since: Option<chrono::DateTime<chrono::Utc>>,
     pub message: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_worst_wins_and_the_first_of_equals_speaks() {
+        let h = |s, m: &str| Health::new(s, m);
+        let worst = Health::worst([
+            h(HealthStatus::Healthy, "rolled out"),
+            h(HealthStatus::Degraded, "crash"),
+            h(HealthStatus::Progressing, "p"),
+        ]);
+        assert_eq!(worst.message, "crash");
+        let calm = Health::worst([
+            h(HealthStatus::Healthy, "rolled out"),
+            h(HealthStatus::Healthy, "ingress"),
+        ]);
+        assert_eq!(calm.message, "rolled out");
+        assert_eq!(Health::worst([]).status, HealthStatus::Missing);
+        assert!(HealthStatus::Unknown.badness() > HealthStatus::Degraded.badness());
+        assert!(HealthStatus::Missing.badness() > HealthStatus::Progressing.badness());
+        assert!(HealthStatus::Suspended.badness() > HealthStatus::Healthy.badness());
+    }
 }
