@@ -10,6 +10,15 @@ use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::gitlab::types::GlJob;
 
+/// What an action left a job as: "Job deploy_live #42 is pending."
+fn job_now(job: GlJob) -> ActionOutcome {
+    ActionOutcome {
+        message: format!("Job {} #{} is {}.", job.name, job.id, job.status.label()),
+        job: Some(to_wire(job)),
+        pipeline: None,
+    }
+}
+
 fn to_wire(job: GlJob) -> Job {
     let pipeline_id = job.pipeline.as_ref().map(|p| p.id).unwrap_or_default();
     wire::job(job, pipeline_id, false, Vec::new())
@@ -124,11 +133,7 @@ pub async fn cancel(
         .cancel_job(project, job_id)
         .await
         .map_err(|e| state.action_error(e))?;
-    Ok(Json(ActionOutcome {
-        message: format!("Job {} #{} is {}.", job.name, job.id, job.status.label()),
-        job: Some(to_wire(job)),
-        pipeline: None,
-    }))
+    Ok(Json(job_now(job)))
 }
 
 /// Runs a manual job, optionally with variables.
@@ -170,11 +175,7 @@ pub async fn play(
         .play_job(project, job_id, &variables)
         .await
         .map_err(|e| state.action_error(e))?;
-    Ok(Json(ActionOutcome {
-        message: format!("Job {} #{} is {}.", job.name, job.id, job.status.label()),
-        job: Some(to_wire(job)),
-        pipeline: None,
-    }))
+    Ok(Json(job_now(job)))
 }
 
 /// The whole log as GitLab stores it, escape codes and all, as a file download.

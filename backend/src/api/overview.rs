@@ -99,8 +99,11 @@ async fn read_card(state: &AppState, gl: &GlProject) -> Result<Card, crate::gitl
         .into_iter()
         .chain(run.iter().map(|&i| recent[i].clone()))
         .collect();
+    // One round of GraphQL for everything the card shows.
+    let shown_count = shown.len();
+    shown.append(&mut others);
     enrich(state, &gl.path_with_namespace, &mut shown).await;
-    enrich(state, &gl.path_with_namespace, &mut others).await;
+    let others = shown.split_off(shown_count);
     let mut shown = shown.into_iter();
     let latest = shown.next();
     for (&i, enriched) in run.iter().zip(shown) {

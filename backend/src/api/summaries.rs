@@ -7,7 +7,9 @@ use crate::app::AppState;
 
 /// Adds GraphQL's details to `pipelines`; on failure they keep what REST gave.
 pub async fn enrich(state: &AppState, project_path: &str, pipelines: &mut [Pipeline]) {
-    let iids: Vec<u64> = pipelines.iter().filter_map(|p| p.iid).collect();
+    let mut iids: Vec<u64> = pipelines.iter().filter_map(|p| p.iid).collect();
+    iids.sort_unstable();
+    iids.dedup();
     if iids.is_empty() {
         return;
     }
