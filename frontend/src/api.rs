@@ -1,6 +1,6 @@
 //! The one way the app talks to the server: typed results, the server's error message on failure.
 
-use gloo_net::http::{Request, Response};
+use gloo_net::http::Request;
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 use stageboard_protocol::{
@@ -26,33 +26,44 @@ fn unreachable(e: gloo_net::Error) -> ApiError {
     }
 }
 
-async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
-    if response.ok() {
-        return response.json::<T>().await.map_err(|e| ApiError {
-            message: format!("The server's answer could not be read ({e})."),
-        });
-    }
+/// Sends a request and reads the body of a 2xx answer; anything else becomes the server's
+/// message. Not generic, so each answer type adds only its parsing to the wasm.
+async fn send(request: Result<Request, gloo_net::Error>) -> Result<String, ApiError> {
+    let response = request.map_err(unreachable)?.send().await.map_err(unreachable)?;
     let status = response.status();
-    match response.json::<ErrorBody>().await {
-        Ok(body) => Err(ApiError { message: body.message }),
-        Err(_) => Err(ApiError {
-            message: format!("The server answered {status}."),
-        }),
+    let text = response.text().await.map_err(unreachable)?;
+    if (200..300).contains(&status) {
+        return Ok(text);
     }
+    Err(match parse::<ErrorBody>(&text) {
+        Ok(body) => ApiError { message: body.message },
+        Err(_) => ApiError {
+            message: format!("The server answered {status}."),
+        },
+    })
+}
+
+/// Reads JSON with the browser's own parser; serde only walks the result (much less wasm than
+/// parsing in Rust).
+fn parse<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
+    let unreadable = |e: String| ApiError {
+        message: format!("The server's answer could not be read ({e})."),
+    };
+    let value = js_sys::JSON::parse(text).map_err(|e| unreadable(format!("{e:?}")))?;
+    serde_wasm_bindgen::from_value(value).map_err(|e| unreadable(e.to_string()))
 }
 
 pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
-    decode(Request::get(path).send().await.map_err(unreachable)?).await
+    parse(&send(Request::get(path).build()).await?)
 }
 
 async fn post<T: DeserializeOwned>(path: &str, body: Option<String>) -> Result<T, ApiError> {
     let request = Request::post(path).header("content-type", "application/json");
-    let response = match body {
-        Some(body) => request.body(body).map_err(unreachable)?.send().await,
-        None => request.send().await,
-    }
-    .map_err(unreachable)?;
-    decode(response).await
+    let request = match body {
+        Some(body) => request.body(body),
+        None => request.build(),
+    };
+    parse(&send(request).await?)
 }
 
 pub async fn overview() -> Result<Vec<ProjectOverview>, ApiError> {
@@ -153,7 +164,10 @@ pub async fn act(project: u64, action: Action, variables: Vec<PlayVariable>) -> 
         Action::RetryJob(id) => post(&format!("{base}/jobs/{id}/retry"), None).await,
         Action::CancelJob(id) => post(&format!("{base}/jobs/{id}/cancel"), None).await,
         Action::PlayJob(id) => {
-            let body = serde_json::to_string(&PlayRequest { variables }).ok();
+            let body = serde_wasm_bindgen::to_value(&PlayRequest { variables })
+                .ok()
+                .and_then(|v| js_sys::JSON::stringify(&v).ok())
+                .map(String::from);
             post(&format!("{base}/jobs/{id}/play"), body).await
         }
         Action::RetryPipeline(id) => post(&format!("{base}/pipelines/{id}/retry"), None).await,

@@ -14,7 +14,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use components::TopBar;
-use pages::{JobPage, NotFound, Overview, PipelinePage, ProjectPipelines};
+use pages::{EnvironmentPage, Environments, JobPage, NotFound, Overview, PipelinePage, ProjectPipelines};
 
 const SHORTCUTS: [(&str, &str); 9] = [
     ("?", "show or hide this help"),
@@ -66,6 +66,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/projects/:project_id/pipelines") view=ProjectPipelines />
                     <Route path=path!("/projects/:project_id/pipelines/:pipeline_id") view=PipelinePage />
                     <Route path=path!("/projects/:project_id/jobs/:job_id") view=JobPage />
+                    <Route path=path!("/environments") view=Environments />
+                    <Route path=path!("/projects/:project_id/environments/:environment_id") view=EnvironmentPage />
                 </Routes>
             </main>
             <Show when=move || help.get()>

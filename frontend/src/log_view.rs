@@ -108,7 +108,7 @@ pub fn LogView(project: u64, job: u64) -> impl IntoView {
     });
     let matches = Memo::new(move |_| {
         version.track();
-        let q = query.get().to_lowercase();
+        let q = query.get().to_ascii_lowercase();
         if q.is_empty() {
             return Vec::new();
         }
@@ -117,7 +117,7 @@ pub fn LogView(project: u64, job: u64) -> impl IntoView {
                 .lines
                 .iter()
                 .enumerate()
-                .filter(|(_, l)| l.text().to_lowercase().contains(&q))
+                .filter(|(_, l)| l.text().to_ascii_lowercase().contains(&q))
                 .map(|(i, _)| i)
                 .collect::<Vec<_>>()
         })

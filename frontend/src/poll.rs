@@ -2,6 +2,8 @@
 //! The last answer stays on screen while the next one loads (no flicker, no blank page).
 
 use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
 use std::time::Duration;
 
 use leptos::prelude::*;
@@ -16,43 +18,55 @@ pub type Fetched<T> = RwSignal<Option<Result<T, ApiError>>>;
 pub fn poll<T, F, Fut>(fetch: F, every: Duration, again: fn(&T) -> bool) -> Fetched<T>
 where
     T: Send + Sync + 'static,
-    F: Fn() -> Fut + Clone + 'static,
+    F: Fn() -> Fut + 'static,
     Fut: Future<Output = Result<T, ApiError>> + 'static,
 {
     let data: Fetched<T> = RwSignal::new(None);
-    let in_flight = StoredValue::new(false);
-    let start = {
-        let fetch = fetch.clone();
-        move |future: Fut| {
-            in_flight.set_value(true);
-            spawn_local(async move {
-                let result = future.await;
-                in_flight.try_set_value(false);
-                let _ = data.try_set(Some(result));
-            });
-            let _ = &fetch;
-        }
-    };
-    // Runs again when the inputs `fetch` reads (route parameters) change.
-    let first = start.clone();
-    let fetch_now = fetch.clone();
-    Effect::new(move |_| first(fetch_now()));
-    let tick = move || {
-        if in_flight.try_get_value().unwrap_or(true) {
-            return;
-        }
-        let keep_going = data.try_with_untracked(|d| match d {
+    // Only these two closures know `T`; the scheduling below is shared by every page.
+    let load: Rc<dyn Fn() -> Pin<Box<dyn Future<Output = ()>>>> = Rc::new(move || {
+        let future = fetch();
+        Box::pin(async move {
+            let result = future.await;
+            let _ = data.try_set(Some(result));
+        })
+    });
+    let wants_more: Rc<dyn Fn() -> bool> = Rc::new(move || {
+        data.try_with_untracked(|d| match d {
             Some(Ok(value)) => again(value),
             // Retry after errors: GitLab may be back.
             Some(Err(_)) => true,
             None => false,
+        }) == Some(true)
+    });
+    schedule(load, wants_more, every);
+    data
+}
+
+fn schedule(
+    load: Rc<dyn Fn() -> Pin<Box<dyn Future<Output = ()>>>>,
+    wants_more: Rc<dyn Fn() -> bool>,
+    every: Duration,
+) {
+    let in_flight = StoredValue::new(false);
+    let start = move |future: Pin<Box<dyn Future<Output = ()>>>| {
+        in_flight.set_value(true);
+        spawn_local(async move {
+            future.await;
+            in_flight.try_set_value(false);
         });
-        if keep_going == Some(true) {
-            start(untrack(&fetch));
+    };
+    // Runs again when the inputs `fetch` reads (route parameters) change.
+    let first = load.clone();
+    Effect::new(move |_| start(first()));
+    let tick = move || {
+        if in_flight.try_get_value().unwrap_or(true) {
+            return;
+        }
+        if wants_more() {
+            start(untrack(|| load()));
         }
     };
     if let Ok(handle) = set_interval_with_handle(tick, every) {
         on_cleanup(move || handle.clear());
     }
-    data
 }

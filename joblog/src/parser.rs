@@ -39,7 +39,7 @@ impl Line {
             return true;
         }
         let text = self.text();
-        let lower = text.trim_start().to_lowercase();
+        let lower = text.trim_start().to_ascii_lowercase();
         text.contains("ERROR")
             || text.contains("FAILED")
             || lower.starts_with("error")

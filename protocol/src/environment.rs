@@ -12,6 +12,7 @@ pub struct DeploymentSummary {
     #[serde(rename = "ref")]
     pub git_ref: String,
     pub sha: String,
+    #[serde(default, with = "crate::time::opt")]
     pub created_at: Option<DateTime<Utc>>,
     pub user: Option<User>,
     pub job_id: Option<u64>,
@@ -46,6 +47,7 @@ pub struct Environment {
     pub state: String,
     pub tier: Option<String>,
     pub external_url: Option<String>,
+    #[serde(default, with = "crate::time::opt")]
     pub auto_stop_at: Option<DateTime<Utc>>,
     pub last_deployment: Option<DeploymentSummary>,
     pub waiting: Vec<WaitingDeploy>,

@@ -96,6 +96,7 @@ pub struct ClusterPod {
     pub phase: String,
     pub ready: bool,
     pub restarts: i32,
+    #[serde(default, with = "crate::time::opt")]
     pub created_at: Option<chrono::DateTime<chrono::Utc>>,
     pub images: Vec<String>,
     pub health: Health,
@@ -128,6 +129,7 @@ pub struct ClusterLink {
     /// Every watch has had an answer and none is failing now.
     pub connected: bool,
     /// Since when the watches fail (the state shown is the last known one).
+    #[serde(default, with = "crate::time::opt")]
     pub unreachable_since: Option<chrono::DateTime<chrono::Utc>>,
     pub message: Option<String>,
 }

@@ -16,8 +16,11 @@ pub struct Job {
     pub allow_failure: bool,
     /// A newer attempt of this job exists.
     pub retried: bool,
+    #[serde(default, with = "crate::time::opt")]
     pub created_at: Option<DateTime<Utc>>,
+    #[serde(default, with = "crate::time::opt")]
     pub started_at: Option<DateTime<Utc>>,
+    #[serde(default, with = "crate::time::opt")]
     pub finished_at: Option<DateTime<Utc>>,
     /// Seconds, with fractions.
     pub duration: Option<f64>,

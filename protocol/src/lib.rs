@@ -7,6 +7,7 @@ mod job;
 mod pipeline;
 mod project;
 mod status;
+pub mod time;
 
 pub use environment::{DeploymentSummary, Environment, EnvironmentDetail, ProjectEnvironments, WaitingDeploy};
 pub use error::{ErrorBody, ErrorCode};

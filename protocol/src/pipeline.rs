@@ -17,9 +17,13 @@ pub struct Pipeline {
     pub sha: String,
     pub source: Option<String>,
     pub name: Option<String>,
+    #[serde(default, with = "crate::time::opt")]
     pub created_at: Option<DateTime<Utc>>,
+    #[serde(default, with = "crate::time::opt")]
     pub updated_at: Option<DateTime<Utc>>,
+    #[serde(default, with = "crate::time::opt")]
     pub started_at: Option<DateTime<Utc>>,
+    #[serde(default, with = "crate::time::opt")]
     pub finished_at: Option<DateTime<Utc>>,
     /// Seconds the pipeline ran, as GitLab counts it.
     pub duration: Option<u64>,
@@ -60,6 +64,7 @@ pub struct ProjectOverview {
 pub struct BrokenSince {
     /// The first failed pipeline after the last green one.
     pub pipeline_id: u64,
+    #[serde(default, with = "crate::time::opt")]
     pub since: Option<DateTime<Utc>>,
     pub commit: Option<Commit>,
     pub user: Option<User>,

@@ -37,6 +37,9 @@ pub fn ActionButton(
     /// Where the job deploys: named in the confirmation; production asks to type its name.
     #[prop(optional_no_strip)]
     environment: Option<JobEnvironment>,
+    /// Lines the confirmation shows before asking (what is deployed now, what comes, commits).
+    #[prop(optional)]
+    details: Vec<String>,
 ) -> impl IntoView {
     let typed = RwSignal::new(String::new());
     let production = environment
@@ -90,7 +93,7 @@ pub fn ActionButton(
     view! {
         <span class="action">
             <button
-                class=format!("button action-{}", action.label().to_lowercase().replace(' ', "-"))
+                class=format!("button action-{}", action.label().to_ascii_lowercase().replace(' ', "-"))
                 disabled=move || busy.get()
                 aria-label=format!("{} {subject}", action.label())
                 on:click=move |_| if needs_confirmation { confirming.set(true) } else { run() }
@@ -107,6 +110,9 @@ pub fn ActionButton(
                             {env.external_url.clone().map(|u| view! { " · " <a href=u.clone() target="_blank" rel="noopener">{u.clone()}</a> })}
                         </p>
                     })}
+                    {(!details.is_empty()).then(|| view! {
+                        <ul class="deploy-changes">{details.iter().map(|l| view! { <li>{l.clone()}</li> }).collect_view()}</ul>
+                    })}
                     {production.then(|| view! {
                         <label class="type-to-confirm">
                             <span>"This is production. Type " <code>{env_name.clone()}</code> " to confirm"</span>
@@ -122,7 +128,7 @@ pub fn ActionButton(
                     })}
                     <div class="dialog-buttons">
                         <button class="button confirm" on:click=move |_| run() disabled=move || busy.get() || !confirmed()>
-                            {format!("Yes, {}", action.label().to_lowercase())}
+                            {format!("Yes, {}", action.label().to_ascii_lowercase())}
                         </button>
                         <button class="button" on:click=move |_| confirming.set(false)>"Keep as is"</button>
                     </div>

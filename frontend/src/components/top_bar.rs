@@ -9,6 +9,10 @@ pub fn TopBar() -> impl IntoView {
     view! {
         <header class="topbar">
             <a href="/" class="brand">"stageboard"</a>
+            <nav class="nav" aria-label="sections">
+                <a href="/">"Pipelines"</a>
+                <a href="/environments">"Environments"</a>
+            </nav>
             <Show when=demo>
                 <span class="badge demo" title="Simulated GitLab and cluster: nothing real is touched">
                     "demo"

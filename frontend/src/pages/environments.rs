@@ -1,6 +1,3 @@
-// Not routed yet (issue 4): the environments grid and page are written against the API, but
-// wiring them in takes the front end from 241 KB to 282 KB brotli, past the 250 KB budget of
-// issue 3. They go in once the wasm is slimmed (see the closing note of the first session).
 use std::time::Duration;
 
 use chrono::Utc;
@@ -27,12 +24,12 @@ async fn load() -> Result<Grid, api::ApiError> {
 
 pub fn health_class(status: HealthStatus) -> &'static str {
     match status {
-        HealthStatus::Healthy => "health-healthy",
-        HealthStatus::Suspended => "health-suspended",
-        HealthStatus::Progressing => "health-progressing",
-        HealthStatus::Missing => "health-missing",
-        HealthStatus::Degraded => "health-degraded",
-        HealthStatus::Unknown => "health-unknown",
+        HealthStatus::Healthy => "cluster-health health-healthy",
+        HealthStatus::Suspended => "cluster-health health-suspended",
+        HealthStatus::Progressing => "cluster-health health-progressing",
+        HealthStatus::Missing => "cluster-health health-missing",
+        HealthStatus::Degraded => "cluster-health health-degraded",
+        HealthStatus::Unknown => "cluster-health health-unknown",
     }
 }
 
@@ -47,7 +44,58 @@ pub fn health_word(status: HealthStatus) -> &'static str {
     }
 }
 
-/// `/environments`: projects × environments, with what runs where and how it is doing.
+/// The cluster's verdict as one line: "✓ healthy 2/2".
+pub fn health_line(cluster: &EnvironmentCluster) -> String {
+    let mut line = health_word(cluster.health.status).to_owned();
+    if cluster.desired > 0 {
+        line.push_str(&format!(" {}/{} ready", cluster.ready, cluster.desired));
+    }
+    line
+}
+
+/// Short lines describing an environment, each with its CSS class. Both the grid and the
+/// environment page render these with one loop, which keeps the wasm small.
+pub fn facts(env: &Environment) -> Vec<(&'static str, String)> {
+    let now = Utc::now();
+    let mut lines = vec![("env-state", env.state.clone())];
+    if let Some(d) = &env.last_deployment {
+        let mut who = d.user.as_ref().map(|u| u.name.clone()).unwrap_or_default();
+        if let Some(t) = d.created_at {
+            who.push_str(&format!(" · {}", format::ago(t, now)));
+        }
+        lines.push(("env-deployed", format!("{} {}", d.git_ref, short(&d.sha))));
+        lines.push(("who", who));
+    }
+    if let Some(c) = &env.cluster {
+        lines.push((health_class(c.health.status), health_line(c)));
+        if let Some(w) = c.pod_warnings.first() {
+            lines.push(("pod-warning", format!("⚠ {}", w.message)));
+        }
+    }
+    if let Some(d) = &env.drift {
+        lines.push(("drift", format!("drift: {d}")));
+    }
+    for w in &env.waiting {
+        let n = w.commits.len();
+        lines.push((
+            "waiting",
+            format!(
+                "waiting: {} for {} ({n} commit{})",
+                w.job_name,
+                w.git_ref,
+                if n == 1 { "" } else { "s" }
+            ),
+        ));
+    }
+    lines
+}
+
+pub fn short(sha: &str) -> String {
+    sha.chars().take(8).collect()
+}
+
+/// `/environments`: rows are projects, columns are environments (folders such as `review/*`
+/// collapsed with a count); each cell says what runs there and how it is doing.
 #[component]
 pub fn Environments() -> impl IntoView {
     let grid: RwSignal<Option<Result<Grid, api::ApiError>>> = RwSignal::new(None);
@@ -68,116 +116,126 @@ pub fn Environments() -> impl IntoView {
             {move || match grid.get() {
                 None => view! { <p class="loading" role="status">"Loading environments…"</p> }.into_any(),
                 Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
-                Some(Ok(rows)) => {
-                    let link = rows.iter().find_map(|(_, r)| r.as_ref().ok().map(|e| e.cluster.clone()));
-                    view! {
-                        {link.map(|l| view! { <ClusterNote link=l /> })}
-                        <div class="env-grid">
-                            {rows.into_iter().map(|(project, envs)| view! { <ProjectRow project=project envs=envs /> }).collect_view()}
-                        </div>
-                    }.into_any()
-                }
+                Some(Ok(rows)) => grid_table(rows),
             }}
         </section>
     }
     .into_any()
 }
 
-#[component]
-pub fn ClusterNote(link: ClusterLink) -> impl IntoView {
-    let now = Utc::now();
-    match (link.configured, link.unreachable_since) {
-        (false, _) => view! { <p class="note">{link.message.unwrap_or_default()}</p> }.into_any(),
-        (true, Some(since)) => view! {
-            <p class="error" role="alert">
-                {format!("The cluster is unreachable since {}; showing the last known state. ", format::ago(since, now))}
-                {link.message.unwrap_or_default()}
-            </p>
+/// The columns: plain environments in tier order (development first, production last), then
+/// folders, each named once across all projects.
+fn columns(rows: &Grid) -> Vec<String> {
+    let rank = |tier: Option<&str>| match tier {
+        Some("development") => 0,
+        Some("testing") => 1,
+        Some("staging") => 2,
+        Some("production") => 4,
+        _ => 3,
+    };
+    // Kept in order as they are found (no sort: each sort instance costs the wasm ~2 KB).
+    fn insert<T: PartialOrd>(list: &mut Vec<T>, item: T) {
+        if !list.contains(&item) {
+            let at = list.iter().position(|x| *x > item).unwrap_or(list.len());
+            list.insert(at, item);
         }
-        .into_any(),
-        _ => ().into_any(),
     }
+    let mut plain: Vec<(i32, String)> = Vec::new();
+    let mut folders: Vec<String> = Vec::new();
+    for env in rows
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok())
+        .flat_map(|r| &r.environments)
+    {
+        match &env.folder {
+            Some(f) => insert(&mut folders, f.clone()),
+            None if plain.iter().any(|(_, n)| *n == env.name) => {}
+            None => insert(&mut plain, (rank(env.tier.as_deref()), env.name.clone())),
+        }
+    }
+    plain
+        .into_iter()
+        .map(|(_, n)| n)
+        .chain(folders.into_iter().map(|f| format!("{f}/*")))
+        .collect()
 }
 
-#[component]
-fn ProjectRow(project: Project, envs: Result<ProjectEnvironments, api::ApiError>) -> impl IntoView {
-    let id = project.id;
+fn grid_table(rows: Grid) -> AnyView {
+    let link = rows
+        .iter()
+        .find_map(|(_, r)| r.as_ref().ok().map(|e| e.cluster.clone()));
+    let columns = columns(&rows);
+    let header = columns.clone();
+    let body = rows
+        .into_iter()
+        .map(|(project, envs)| {
+            let cells = match envs {
+                Err(e) => vec![view! { <td class="error" colspan=columns.len()>{e.message}</td> }.into_any()],
+                Ok(list) => columns
+                    .iter()
+                    .map(|c| grid_cell(project.id, c, &list.environments))
+                    .collect(),
+            };
+            view! { <tr data-project-id=project.id><th scope="row">{project.name}</th>{cells}</tr> }
+        })
+        .collect_view();
     view! {
-        <div class="env-row" data-project-id=id>
-            <h2 class="env-project">{project.name.clone()}</h2>
-            {match envs {
-                Err(e) => view! { <p class="error">{e.message}</p> }.into_any(),
-                Ok(list) if list.environments.is_empty() => view! { <p class="empty">"No environments."</p> }.into_any(),
-                Ok(list) => {
-                    let (plain, folded): (Vec<Environment>, Vec<Environment>) = list.environments.into_iter().partition(|e| e.folder.is_none());
-                    let mut folders: Vec<(String, Vec<Environment>)> = Vec::new();
-                    for env in folded {
-                        let folder = env.folder.clone().unwrap_or_default();
-                        match folders.iter_mut().find(|(f, _)| *f == folder) {
-                            Some((_, v)) => v.push(env),
-                            None => folders.push((folder, vec![env])),
-                        }
-                    }
-                    view! {
-                        <ul class="env-cells">
-                            {plain.into_iter().map(|e| view! { <li><EnvCell project=id env=e /></li> }).collect_view()}
-                            {folders.into_iter().map(|(folder, envs)| {
-                                let count = envs.len();
-                                view! {
-                                    <li class="env-folder">
-                                        <details>
-                                            <summary>{format!("{folder}/* ({count})")}</summary>
-                                            <ul class="env-cells">
-                                                {envs.into_iter().map(|e| view! { <li><EnvCell project=id env=e /></li> }).collect_view()}
-                                            </ul>
-                                        </details>
-                                    </li>
-                                }
-                            }).collect_view()}
-                        </ul>
-                    }.into_any()
-                }
-            }}
+        {link.map(cluster_note)}
+        <div class="env-grid-wrap">
+            <table class="env-grid">
+                <thead><tr><th>"Project"</th>{header.into_iter().map(|c| view! { <th scope="col">{c}</th> }).collect_view()}</tr></thead>
+                <tbody>{body}</tbody>
+            </table>
         </div>
     }
     .into_any()
 }
 
-#[component]
-fn EnvCell(project: u64, env: Environment) -> impl IntoView {
-    let now = Utc::now();
-    let last = env.last_deployment.clone();
+fn grid_cell(project: u64, column: &str, envs: &[Environment]) -> AnyView {
+    let inside: Vec<&Environment> = match column.strip_suffix("/*") {
+        Some(folder) => envs.iter().filter(|e| e.folder.as_deref() == Some(folder)).collect(),
+        None => envs.iter().filter(|e| e.folder.is_none() && e.name == column).collect(),
+    };
+    match (column.ends_with("/*"), inside.as_slice()) {
+        (_, []) => view! { <td class="env-none">"—"</td> }.into_any(),
+        (false, [env, ..]) => view! { <td>{env_cell(project, env)}</td> }.into_any(),
+        (true, list) => {
+            let available = list.iter().filter(|e| e.state == "available").count();
+            view! {
+                <td class="env-folder">
+                    <details>
+                        <summary>{format!("{column} · {} ({available} available)", list.len())}</summary>
+                        {list.iter().map(|e| env_cell(project, e)).collect_view()}
+                    </details>
+                </td>
+            }
+            .into_any()
+        }
+    }
+}
+
+/// One environment as a link to its page, with its facts.
+pub fn env_cell(project: u64, env: &Environment) -> AnyView {
     view! {
         <a class=format!("env-cell state-{}", env.state) href=format!("/projects/{project}/environments/{}", env.id) data-env=env.name.clone()>
             <span class="env-name">{env.name.clone()}</span>
-            <span class="env-state">{env.state.clone()}</span>
-            {last.map(|d| view! {
-                <span class="env-deployed">
-                    <span class="ref">{d.git_ref.clone()}</span>
-                    " " <code>{d.sha.chars().take(8).collect::<String>()}</code>
-                    <span class="who">{d.user.map(|u| u.name).unwrap_or_default()} {d.created_at.map(|t| format!(" · {}", format::ago(t, now)))}</span>
-                </span>
-            })}
-            {env.cluster.clone().map(|c| view! { <ClusterBadge cluster=c /> })}
-            {env.drift.clone().map(|d| view! { <span class="drift" role="note">{format!("drift: {d}")}</span> })}
-            {env.waiting.first().map(|w| view! {
-                <span class="waiting">{format!("waiting: {} for {} ({} commit{})", w.job_name, w.git_ref, w.commits.len(), if w.commits.len() == 1 { "" } else { "s" })}</span>
-            })}
+            {facts(env).into_iter().map(|(class, text)| view! { <span class=class>{text}</span> }).collect_view()}
         </a>
     }
     .into_any()
 }
 
-#[component]
-pub fn ClusterBadge(cluster: EnvironmentCluster) -> impl IntoView {
-    view! {
-        <span class=format!("cluster-health {}", health_class(cluster.health.status)) title=cluster.health.message.clone()>
-            {health_word(cluster.health.status)}
-            {(cluster.desired > 0).then(|| format!(" {}/{}", cluster.ready, cluster.desired))}
-        </span>
-        {(!cluster.pod_warnings.is_empty()).then(|| view! {
-            <span class="pod-warning" role="note">{format!("⚠ {}", cluster.pod_warnings[0].message)}</span>
-        })}
-    }
-    .into_any()
+/// What the page says about the cluster link: not configured, or unreachable since when.
+pub fn cluster_note(link: ClusterLink) -> AnyView {
+    let now = Utc::now();
+    let text = match (link.configured, link.unreachable_since) {
+        (false, _) => link.message.unwrap_or_else(|| "No cluster is configured.".into()),
+        (true, Some(since)) => format!(
+            "The cluster is unreachable since {}; showing the last known state. {}",
+            format::ago(since, now),
+            link.message.unwrap_or_default()
+        ),
+        _ => return ().into_any(),
+    };
+    view! { <p class="note cluster-note" role="status">{text}</p> }.into_any()
 }

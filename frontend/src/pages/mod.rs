@@ -1,9 +1,13 @@
+mod environment;
+mod environments;
 mod job;
 mod not_found;
 mod overview;
 mod pipeline;
 mod project_pipelines;
 
+pub use environment::EnvironmentPage;
+pub use environments::Environments;
 pub use job::JobPage;
 pub use not_found::NotFound;
 pub use overview::Overview;

@@ -1,4 +1,3 @@
-use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -12,7 +11,7 @@ use crate::format;
 use crate::poll::poll;
 
 #[derive(Debug, Clone, Copy)]
-struct OpenGroups(RwSignal<HashSet<String>>);
+struct OpenGroups(RwSignal<Vec<String>>);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum View {
@@ -52,7 +51,7 @@ pub fn PipelinePage() -> impl IntoView {
     let detail = poll(fetch, Duration::from_secs(4), still_moving);
     provide_context(Notice(RwSignal::new(None)));
     // Which parallel groups are open: kept here so a refresh does not fold them again.
-    provide_context(OpenGroups(RwSignal::new(HashSet::new())));
+    provide_context(OpenGroups(RwSignal::new(Vec::new())));
     let view_mode = RwSignal::new(View::Stages);
     let refresh = Callback::new(move |_| {
         // An action changed the pipeline: look again now rather than at the next tick.
@@ -177,21 +176,17 @@ fn StageGraph(
     let hovered: RwSignal<Option<String>> = RwSignal::new(None);
     let open_groups = use_context::<OpenGroups>()
         .map(|o| o.0)
-        .unwrap_or_else(|| RwSignal::new(HashSet::new()));
+        .unwrap_or_else(|| RwSignal::new(Vec::new()));
     let all: Vec<Job> = detail.stages.iter().flat_map(|s| s.jobs.clone()).collect();
-    let needed_by: HashMap<String, Vec<String>> = all.iter().fold(HashMap::new(), |mut map, j| {
-        for n in &j.needs {
-            map.entry(n.clone()).or_default().push(j.name.clone());
-        }
-        map
-    });
-    let related = StoredValue::new((all.clone(), needed_by));
+    // Plain lists rather than maps: pipelines have tens of jobs, and no hashing keeps the wasm small.
+    let related = StoredValue::new(all);
     let is_related = move |name: &str| {
         hovered.with(|h| match h {
             None => false,
-            Some(h) => related.with_value(|(jobs, needed_by)| {
-                jobs.iter().any(|j| j.name == *h && j.needs.iter().any(|n| n == name))
-                    || needed_by.get(h).is_some_and(|v| v.iter().any(|n| n == name))
+            Some(h) => related.with_value(|jobs| {
+                let needs =
+                    |job: &str, other: &str| jobs.iter().any(|j| j.name == job && j.needs.iter().any(|n| n == other));
+                needs(h, name) || needs(name, h)
             }),
         })
     };
@@ -199,10 +194,7 @@ fn StageGraph(
         <div class="stages" role="list" aria-label="stages">
             {detail.stages.into_iter().map(|stage| {
                 let groups = format::job_groups(&stage.jobs);
-                let retried: HashMap<String, usize> = stage.jobs.iter().filter(|j| j.retried).fold(HashMap::new(), |mut m, j| {
-                    *m.entry(j.name.clone()).or_default() += 1;
-                    m
-                });
+                let retried: Vec<String> = stage.jobs.iter().filter(|j| j.retried).map(|j| j.name.clone()).collect();
                 view! {
                     <section class="stage" role="listitem" aria-label=format!("stage {}", stage.name)>
                         <h2 class="stage-name"><StatusIcon status=stage.status.clone() compact=true />" " <span class="stage-title">{stage.name.clone()}</span></h2>
@@ -210,7 +202,7 @@ fn StageGraph(
                             {groups.into_iter().map(|(group, members)| {
                                 if members.len() == 1 {
                                     let job = members[0].clone();
-                                    let attempts = retried.get(&job.name).copied().unwrap_or(0);
+                                    let attempts = retried.iter().filter(|n| **n == job.name).count();
                                     view! { <JobCard project=project job=job attempts=attempts hovered=hovered related=is_related done=done /> }.into_any()
                                 } else {
                                     let status = format::worst(members.iter().map(|j| &j.status));
@@ -232,10 +224,9 @@ fn StageGraph(
                                                             .and_then(|t| t.dyn_into::<web_sys::HtmlDetailsElement>().ok())
                                                             .is_some_and(|d| d.open());
                                                         open_groups.update(|g| {
+                                                            g.retain(|k| *k != key);
                                                             if open {
-                                                                g.insert(key.clone());
-                                                            } else {
-                                                                g.remove(&key);
+                                                                g.push(key.clone());
                                                             }
                                                         });
                                                     }
@@ -248,7 +239,7 @@ fn StageGraph(
                                                 </summary>
                                                 <ul class="jobs">
                                                     {members.into_iter().map(|job| {
-                                                        let attempts = retried.get(&job.name).copied().unwrap_or(0);
+                                                        let attempts = retried.iter().filter(|n| **n == job.name).count();
                                                         view! { <JobCard project=project job=job attempts=attempts hovered=hovered related=is_related done=done /> }
                                                     }).collect_view()}
                                                 </ul>
@@ -315,54 +306,47 @@ const CARD_H: i64 = 36;
 #[component]
 fn NeedsGraph(project: u64, jobs: Vec<Job>) -> impl IntoView {
     let current: Vec<Job> = jobs.into_iter().filter(|j| !j.retried).collect();
-    let by_name: HashMap<&str, &Job> = current.iter().map(|j| (j.name.as_str(), j)).collect();
-    fn level<'a>(
-        job: &'a Job,
-        by_name: &HashMap<&str, &'a Job>,
-        memo: &mut HashMap<String, usize>,
-        depth: usize,
-    ) -> usize {
-        if let Some(l) = memo.get(&job.name) {
-            return *l;
+    /// How many `needs` stand before job `i`; `memo` holds the answers found so far.
+    fn level(i: usize, jobs: &[Job], memo: &mut [Option<usize>], depth: usize) -> usize {
+        if let Some(l) = memo[i] {
+            return l;
         }
         let l = if depth > 64 {
             0
         } else {
-            job.needs
+            jobs[i]
+                .needs
                 .iter()
-                .filter_map(|n| by_name.get(n.as_str()))
-                .map(|n| level(n, by_name, memo, depth + 1) + 1)
+                .filter_map(|n| jobs.iter().position(|j| j.name == *n))
+                .map(|n| level(n, jobs, memo, depth + 1) + 1)
                 .max()
                 .unwrap_or(0)
         };
-        memo.insert(job.name.clone(), l);
+        memo[i] = Some(l);
         l
     }
-    let mut memo = HashMap::new();
+    let mut memo = vec![None; current.len()];
     let mut columns: Vec<Vec<&Job>> = Vec::new();
-    for job in &current {
-        let l = level(job, &by_name, &mut memo, 0);
+    for (i, job) in current.iter().enumerate() {
+        let l = level(i, &current, &mut memo, 0);
         if columns.len() <= l {
             columns.resize(l + 1, Vec::new());
         }
         columns[l].push(job);
     }
-    let mut place: HashMap<&str, (i64, i64)> = HashMap::new();
+    let mut places: Vec<(&str, (i64, i64))> = Vec::new();
     for (c, column) in columns.iter().enumerate() {
         for (r, job) in column.iter().enumerate() {
-            place.insert(job.name.as_str(), (c as i64 * COLUMN, r as i64 * ROW));
+            places.push((job.name.as_str(), (c as i64 * COLUMN, r as i64 * ROW)));
         }
     }
+    let place = |name: &str| places.iter().find(|(n, _)| *n == name).map(|(_, p)| *p);
     let width = columns.len() as i64 * COLUMN;
     let height = columns.iter().map(Vec::len).max().unwrap_or(1) as i64 * ROW;
     let links: Vec<String> = current
         .iter()
-        .flat_map(|j| {
-            j.needs
-                .iter()
-                .filter_map(|n| Some((place.get(n.as_str())?, place.get(j.name.as_str())?)))
-        })
-        .map(|(&(x1, y1), &(x2, y2))| {
+        .flat_map(|j| j.needs.iter().filter_map(|n| Some((place(n)?, place(&j.name)?))))
+        .map(|((x1, y1), (x2, y2))| {
             let (sx, sy, ex, ey) = (x1 + CARD_W, y1 + CARD_H / 2, x2, y2 + CARD_H / 2);
             let mid = (sx + ex) / 2;
             format!("M{sx},{sy} C{mid},{sy} {mid},{ey} {ex},{ey}")
@@ -376,7 +360,7 @@ fn NeedsGraph(project: u64, jobs: Vec<Job>) -> impl IntoView {
                 {links.into_iter().map(|d| view! { <path d=d /> }).collect_view()}
             </svg>
             {current.iter().map(|job| {
-                let (x, y) = place[job.name.as_str()];
+                let (x, y) = place(&job.name).unwrap_or_default();
                 view! {
                     <a class="dag-card" style=format!("left:{x}px;top:{y}px;width:{CARD_W}px;height:{CARD_H}px")
                         href=format!("/projects/{project}/jobs/{}", job.id)
