@@ -88,6 +88,10 @@ pub struct SimArgs {
     /// Days of past pipelines to start with.
     #[arg(long, default_value_t = 3)]
     pub history_days: i64,
+    /// Extra feature branches with their own review app (environment and cluster objects), as
+    /// load for benchmarks.
+    #[arg(long, default_value_t = 0)]
+    pub review_apps: usize,
 }
 
 /// Where stageboard's GitLab is.

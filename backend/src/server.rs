@@ -112,6 +112,7 @@ pub async fn run_sim(args: SimArgs) -> Result<(), String> {
         seed: args.seed,
         history_days: args.history_days.clamp(0, 60),
         live: true,
+        review_apps: args.review_apps.min(1000),
     };
     let sim = RunningSim::start(config, Clock::real(), args.listen)
         .await

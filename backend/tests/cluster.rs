@@ -21,6 +21,7 @@ async fn sim() -> RunningSim {
         seed: 7,
         history_days: 2,
         live: false,
+        review_apps: 0,
     };
     RunningSim::start(config, Clock::manual(start), SocketAddr::from(([127, 0, 0, 1], 0)))
         .await

@@ -14,7 +14,7 @@ use nix::unistd::Pid;
 pub use fantoccini;
 
 /// A child process in its own process group, stopped with its whole group on drop.
-struct Group(Child);
+pub struct Group(Child);
 
 impl Drop for Group {
     fn drop(&mut self) {
@@ -35,7 +35,7 @@ impl Drop for Group {
     }
 }
 
-fn spawn_group(command: &mut Command) -> Group {
+pub fn spawn_group(command: &mut Command) -> Group {
     use std::os::unix::process::CommandExt;
     let child = command
         .process_group(0)
@@ -44,7 +44,7 @@ fn spawn_group(command: &mut Command) -> Group {
     Group(child)
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .unwrap()
         .local_addr()
@@ -52,7 +52,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn wait_for_port(port: u16, what: &str) {
+pub fn wait_for_port(port: u16, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
         assert!(Instant::now() < deadline, "{what} did not open port {port} within 60 s");
@@ -69,7 +69,7 @@ pub fn artifacts_dir() -> PathBuf {
 
 /// The stageboard binary under test: `STAGEBOARD_BIN` (scripts/test sets it to the release
 /// build), else the workspace's debug build.
-fn binary() -> PathBuf {
+pub fn binary() -> PathBuf {
     std::env::var_os("STAGEBOARD_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/stageboard"))
@@ -105,6 +105,36 @@ impl Stageboard {
         Stageboard {
             _process: process,
             url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+/// The simulated GitLab and cluster alone (`stageboard sim`), for benchmarks that count what
+/// reaches it.
+pub struct SimProcess {
+    _process: Group,
+    pub url: String,
+    pub token: String,
+}
+
+impl SimProcess {
+    /// Starts `stageboard sim` on a free loopback port with `extra` arguments.
+    pub fn start(extra: &[&str]) -> Self {
+        let port = free_port();
+        let token = "glpat-bench-token".to_owned();
+        let process = spawn_group(
+            Command::new(binary())
+                .arg("sim")
+                .args(["--listen", &format!("127.0.0.1:{port}"), "--token", &token])
+                .args(extra)
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit()),
+        );
+        wait_for_port(port, "stageboard sim");
+        SimProcess {
+            _process: process,
+            url: format!("http://127.0.0.1:{port}"),
+            token,
         }
     }
 }

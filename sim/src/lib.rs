@@ -40,6 +40,9 @@ pub struct SimConfig {
     pub history_days: i64,
     /// Whether new pushes and tags keep arriving.
     pub live: bool,
+    /// Extra feature branches of gitlab-k8s-demo, each deployed to its own review app (a GitLab
+    /// environment and its Deployment, Service and Ingress): load for benchmarks.
+    pub review_apps: usize,
 }
 
 impl Default for SimConfig {
@@ -50,6 +53,7 @@ impl Default for SimConfig {
             seed: 2026,
             history_days: 3,
             live: true,
+            review_apps: 0,
         }
     }
 }
@@ -83,7 +87,13 @@ struct Shared {
 
 impl Sim {
     pub fn new(config: SimConfig, clock: Clock) -> Self {
-        let world = world::with_history(config.seed, clock.now(), config.history_days, config.live);
+        let world = world::with_history(
+            config.seed,
+            clock.now(),
+            config.history_days,
+            config.live,
+            config.review_apps,
+        );
         Sim(Arc::new(Shared {
             world: Mutex::new(world),
             clock,

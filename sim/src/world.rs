@@ -721,7 +721,7 @@ impl World {
 
 /// Builds days of history for every project, ending with the reference story's failure on
 /// `gitlab-k8s-demo`'s main branch, then lets new pushes arrive from `now` on.
-pub fn with_history(seed: u64, now: Time, days: i64, live: bool) -> World {
+pub fn with_history(seed: u64, now: Time, days: i64, live: bool, review_apps: usize) -> World {
     let start = now - Duration::days(days);
     let mut world = World::empty(seed, start);
     // Events of all projects, in time order, so ids grow with time as in a real GitLab.
@@ -757,6 +757,14 @@ pub fn with_history(seed: u64, now: Time, days: i64, live: bool) -> World {
             let person = scenario::PEOPLE[1 + (pipeline as usize % (scenario::PEOPLE.len() - 1))];
             let _ = world.play_job(job, person, Vec::new(), at);
         }
+    }
+
+    // Load for benchmarks: more feature branches, each with a green pipeline and a review app.
+    let demo = &scenario::PROJECTS[0];
+    for i in 0..review_apps {
+        let at = now - Duration::minutes(48) + Duration::seconds(i as i64);
+        world.advance(at);
+        world.create_pipeline(demo, &format!("feature/load-{i:03}"), false, Fate::Green, at);
     }
 
     // The story on gitlab-k8s-demo: a tag waiting for its manual deploy to live, then main turns
@@ -904,7 +912,7 @@ mod tests {
 
     #[test]
     fn history_ends_with_the_failing_main_pipeline() {
-        let world = with_history(42, t0(), 3, true);
+        let world = with_history(42, t0(), 3, true, 0);
         let main = world.latest_pipeline(1, "main").unwrap();
         assert_eq!(main.status, JobStatus::Failed);
         let attempts: Vec<&Job> = world

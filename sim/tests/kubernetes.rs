@@ -23,6 +23,7 @@ async fn start() -> (RunningSim, reqwest::Client) {
         seed: 7,
         history_days: 2,
         live: false,
+        review_apps: 0,
     };
     let sim = RunningSim::start(config, Clock::manual(start), SocketAddr::from(([127, 0, 0, 1], 0)))
         .await

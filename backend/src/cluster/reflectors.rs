@@ -104,6 +104,33 @@ impl ClusterState {
         self.watches
     }
 
+    /// How many objects the stores hold, over every namespace and kind.
+    pub fn object_count(&self) -> usize {
+        self.namespaces
+            .iter()
+            .map(|n| {
+                n.deployments.state().len()
+                    + n.replica_sets.state().len()
+                    + n.pods.state().len()
+                    + n.services.state().len()
+                    + n.ingresses.state().len()
+            })
+            .sum()
+    }
+
+    /// The environment slugs that have a Deployment in the cluster, over every namespace.
+    pub fn environment_slugs(&self) -> Vec<String> {
+        let mut slugs: Vec<String> = self
+            .namespaces
+            .iter()
+            .flat_map(|n| n.deployments.state())
+            .filter_map(|d| d.labels().get(self.label_key.as_ref()).cloned())
+            .collect();
+        slugs.sort();
+        slugs.dedup();
+        slugs
+    }
+
     /// Whether every watch has answered and none is failing; since when they fail.
     pub fn link(&self) -> ClusterLink {
         let link = self.link.lock().expect("link lock");

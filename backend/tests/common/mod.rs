@@ -104,6 +104,7 @@ impl Builder {
             seed: 11,
             history_days: 2,
             live: false,
+            review_apps: 0,
         };
         let sim = RunningSim::start(config, Clock::manual(start), SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
