@@ -197,7 +197,7 @@ impl Sim {
             .layer(middleware::from_fn_with_state(self.clone(), limits::rate_limit))
             .layer(middleware::from_fn_with_state(self.clone(), limits::inject_faults));
         let kube = cluster::routes()
-            .layer(middleware::from_fn_with_state(self.clone(), limits::authenticate))
+            .layer(middleware::from_fn_with_state(self.clone(), limits::authenticate_kube))
             .with_state(self.clone());
         Router::new()
             .route("/-/sim/clock", get(clock_now))

@@ -33,7 +33,7 @@ pub struct Faults {
     pub no_graphql: bool,
 }
 
-pub async fn authenticate(State(sim): State<Sim>, request: Request, next: Next) -> Response {
+fn authorized(sim: &Sim, request: &Request) -> bool {
     let token = &sim.config().token;
     let headers = request.headers();
     let private = headers.get("private-token").and_then(|v| v.to_str().ok());
@@ -41,10 +41,24 @@ pub async fn authenticate(State(sim): State<Sim>, request: Request, next: Next) 
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    if private == Some(token) || bearer == Some(token) {
+    private == Some(token) || bearer == Some(token)
+}
+
+/// GitLab's 401 (`{"message":"401 Unauthorized"}`) without the token.
+pub async fn authenticate(State(sim): State<Sim>, request: Request, next: Next) -> Response {
+    if authorized(&sim, &request) {
         next.run(request).await
     } else {
         GitlabError::Unauthorized.into_response()
+    }
+}
+
+/// The Kubernetes API server's 401: a `Status` object, as kube-rs expects it.
+pub async fn authenticate_kube(State(sim): State<Sim>, request: Request, next: Next) -> Response {
+    if authorized(&sim, &request) {
+        next.run(request).await
+    } else {
+        crate::cluster::api::status(axum::http::StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized")
     }
 }
 

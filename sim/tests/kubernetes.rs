@@ -322,3 +322,19 @@ async fn stopping_dev_deletes_its_objects() {
         .unwrap();
     assert!(after["items"].as_array().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn without_the_token_the_api_server_answers_a_status_401() {
+    let (sim, http) = start().await;
+    let response = http
+        .get(format!("{}/apis/apps/v1/namespaces/gitlab/deployments", sim.url()))
+        .bearer_auth("glpat-wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    let body: k8s_openapi::apimachinery::pkg::apis::meta::v1::Status = response.json().await.unwrap();
+    assert_eq!(body.reason.as_deref(), Some("Unauthorized"));
+    assert_eq!(body.code, Some(401));
+    assert_eq!(body.status.as_deref(), Some("Failure"));
+}

@@ -141,7 +141,7 @@ pub fn routes() -> Router<Sim> {
 }
 
 /// A Kubernetes `Status` answer.
-fn status(code: StatusCode, reason: &str, message: &str) -> Response {
+pub(crate) fn status(code: StatusCode, reason: &str, message: &str) -> Response {
     let body = json!({ "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message, "reason": reason, "code": code.as_u16() });
     (code, axum::Json(body)).into_response()
 }

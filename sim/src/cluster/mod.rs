@@ -3,7 +3,7 @@
 //! version is too old, and BOOKMARK events; for Deployments, ReplicaSets, Pods, Services and
 //! Ingresses. Its objects are built as k8s-openapi types and follow the simulated deploy jobs.
 
-mod api;
+pub(crate) mod api;
 pub mod objects;
 
 use std::collections::{BTreeMap, VecDeque};
