@@ -10,12 +10,19 @@ use crate::cluster::ClusterState;
 use crate::error::{AppError, AppResult};
 use crate::gitlab::Gitlab;
 use crate::gitlab::types::GlProject;
+use crate::hub::hooks::Seen;
+use crate::hub::{Hub, HubSettings};
+use crate::metrics::Metrics;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
 
 struct Inner {
-    gitlab: Arc<dyn Gitlab>,
+    /// Every GitLab read and action goes through the hub (its cache, polling and events).
+    hub: Hub,
+    /// The shared secret GitLab's webhooks must carry; without it, `/hooks/gitlab` is off.
+    webhook_secret: Option<String>,
+    seen_hooks: Seen,
     watch: Watchlist,
     /// The in-process simulated GitLab, in demo mode.
     demo: Option<Sim>,
@@ -57,9 +64,18 @@ impl NamespaceMap {
 }
 
 impl AppState {
+    /// A state with the hub's default schedule and its own metrics.
     pub fn new(gitlab: Arc<dyn Gitlab>, projects: Vec<String>, demo: Option<Sim>) -> Self {
+        let hub = Hub::new(gitlab, HubSettings::default(), Metrics::new());
+        Self::with_hub(hub, projects, demo, None)
+    }
+
+    /// A state around `hub`; `webhook_secret` turns `/hooks/gitlab` on.
+    pub fn with_hub(hub: Hub, projects: Vec<String>, demo: Option<Sim>, webhook_secret: Option<String>) -> Self {
         AppState(Arc::new(Inner {
-            gitlab,
+            hub,
+            webhook_secret,
+            seen_hooks: Seen::new(10_000),
             watch: Watchlist {
                 configured: projects,
                 resolved: RwLock::new(HashSet::new()),
@@ -83,11 +99,24 @@ impl AppState {
     }
 
     pub fn gitlab(&self) -> &dyn Gitlab {
-        self.0.gitlab.as_ref()
+        &self.0.hub
+    }
+
+    pub fn hub(&self) -> &Hub {
+        &self.0.hub
+    }
+
+    pub fn webhook_secret(&self) -> Option<&str> {
+        self.0.webhook_secret.as_deref()
+    }
+
+    /// Whether a webhook delivery with this id is new (retried and replayed ones are not).
+    pub fn first_delivery(&self, id: &str) -> bool {
+        self.0.seen_hooks.first_time(id)
     }
 
     pub fn gitlab_url(&self) -> String {
-        self.0.gitlab.url()
+        self.0.hub.url()
     }
 
     pub fn demo(&self) -> Option<&Sim> {
@@ -141,6 +170,8 @@ impl AppState {
             futures::future::try_join_all(lookups).await?
         };
         watch.resolved.write().await.extend(projects.iter().map(|p| p.id));
+        let polled: Vec<(u64, String)> = projects.iter().map(|p| (p.id, p.path_with_namespace.clone())).collect();
+        self.0.hub.watch(&polled);
         Ok(projects)
     }
 

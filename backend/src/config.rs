@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 #[derive(Debug, Parser)]
@@ -61,6 +61,19 @@ pub struct ServeArgs {
     /// `*` matching a prefix (`review/*=review`), comma-separated.
     #[arg(long, env = "STAGEBOARD_ENVIRONMENT_NAMESPACES", value_delimiter = ',')]
     pub environment_namespaces: Vec<String>,
+    /// The secret token GitLab's webhooks carry (X-Gitlab-Token). Set it, and point Pipeline,
+    /// Job and Deployment events at /hooks/gitlab, for changes within a second and less polling.
+    #[arg(long, env = "STAGEBOARD_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<SecretString>,
+    /// Seconds between the hub's questions to GitLab while pipelines run.
+    #[arg(long, env = "STAGEBOARD_POLL_FAST", default_value_t = 5)]
+    pub poll_fast: u64,
+    /// Seconds between them while nothing runs.
+    #[arg(long, env = "STAGEBOARD_POLL_IDLE", default_value_t = 40)]
+    pub poll_idle: u64,
+    /// Seconds between them while the project's webhooks arrive (polling is the safety net).
+    #[arg(long, env = "STAGEBOARD_POLL_HOOKED", default_value_t = 300)]
+    pub poll_hooked: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -92,6 +105,12 @@ pub struct SimArgs {
     /// load for benchmarks.
     #[arg(long, default_value_t = 0)]
     pub review_apps: usize,
+    /// Send Pipeline, Job and Deployment webhooks here (e.g. http://127.0.0.1:8080/hooks/gitlab).
+    #[arg(long)]
+    pub webhook_url: Option<Url>,
+    /// The secret token the webhooks carry.
+    #[arg(long, hide_env_values = true)]
+    pub webhook_secret: Option<String>,
 }
 
 /// Where stageboard's GitLab is.
@@ -114,6 +133,8 @@ pub struct Config {
     pub cluster: ClusterMode,
     pub namespaces: crate::app::NamespaceMap,
     pub cluster_label: String,
+    pub webhook_secret: Option<SecretString>,
+    pub hub: crate::hub::HubSettings,
 }
 
 impl Config {
@@ -162,7 +183,29 @@ impl Config {
                 "STAGEBOARD_CLUSTER_LABEL is empty; it names the label carrying the environment slug (ref).".into(),
             );
         }
+        if args
+            .webhook_secret
+            .as_ref()
+            .is_some_and(|s| s.expose_secret().trim().len() < 16)
+        {
+            return Err("STAGEBOARD_WEBHOOK_SECRET is shorter than 16 characters: use a long random string, and the same in GitLab's webhook settings.".into());
+        }
+        let seconds = |name: &str, s: u64| {
+            if (1..=3600).contains(&s) {
+                Ok(Duration::from_secs(s))
+            } else {
+                Err(format!("{name} is {s}; give a number of seconds from 1 to 3600."))
+            }
+        };
+        let hub = crate::hub::HubSettings {
+            fast: seconds("STAGEBOARD_POLL_FAST", args.poll_fast)?,
+            idle: seconds("STAGEBOARD_POLL_IDLE", args.poll_idle)?,
+            hooked: seconds("STAGEBOARD_POLL_HOOKED", args.poll_hooked)?,
+            ..crate::hub::HubSettings::default()
+        };
         Ok(Config {
+            webhook_secret: args.webhook_secret,
+            hub,
             listen: args.listen,
             upstream,
             projects,

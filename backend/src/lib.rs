@@ -6,6 +6,8 @@ pub mod cluster;
 pub mod config;
 pub mod error;
 pub mod gitlab;
+pub mod hub;
+pub mod metrics;
 pub mod router;
 pub mod server;
 mod spa;

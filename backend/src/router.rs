@@ -5,7 +5,7 @@ use axum::extract::OriginalUri;
 use axum::routing::{get, post};
 use tower_http::trace::TraceLayer;
 
-use crate::api::{environments, jobs, meta, openapi, overview, pipelines, projects};
+use crate::api::{environments, events, hooks, jobs, meta, openapi, overview, pipelines, projects};
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::spa;
@@ -14,6 +14,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/openapi.json", get(openapi::document))
         .route("/info", get(meta::info))
+        .route("/events", get(events::events))
         .route("/demo/advance", post(meta::advance))
         .route("/overview", get(overview::overview))
         .route("/projects", get(projects::list))
@@ -47,6 +48,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .route("/health", get(meta::health))
+        .route("/metrics", get(meta::metrics))
+        .route("/hooks/gitlab", post(hooks::receive))
         .fallback(spa::serve)
         .layer(TraceLayer::new_for_http())
         .with_state(state)

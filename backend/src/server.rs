@@ -13,6 +13,9 @@ use crate::app::AppState;
 use crate::cluster::ClusterState;
 use crate::config::{ClusterMode, Config, SimArgs, Upstream};
 use crate::gitlab::{ClientOptions, GitlabClient};
+use crate::hub::Hub;
+use crate::metrics::Metrics;
+use secrecy::ExposeSecret;
 
 /// Runs the dashboard until Ctrl-C or SIGTERM.
 pub async fn run(config: Config) -> Result<(), String> {
@@ -20,11 +23,13 @@ pub async fn run(config: Config) -> Result<(), String> {
         timeout: config.gitlab_timeout,
         ..ClientOptions::default()
     };
+    let metrics = Metrics::new();
+    let mut webhook_secret = config.webhook_secret.as_ref().map(|s| s.expose_secret().to_owned());
     // In demo mode the simulated GitLab lives as long as the server.
     let (client, projects, sim) = match config.upstream {
         Upstream::Gitlab { url, token } => {
             let client = GitlabClient::new(url, token, options).map_err(|e| e.to_string())?;
-            (client, config.projects, None)
+            (client.with_metrics(metrics.clone()), config.projects, None)
         }
         Upstream::Demo => {
             let token: String = format!("glpat-demo-{:016x}", rand::rng().random::<u64>());
@@ -39,7 +44,11 @@ pub async fn run(config: Config) -> Result<(), String> {
             .await
             .map_err(|e| format!("could not start the simulated GitLab: {e}"))?;
             let url = Url::parse(&sim.url()).expect("loopback URL");
-            let client = GitlabClient::new(url, SecretString::from(token), options).map_err(|e| e.to_string())?;
+            let client = GitlabClient::new(url, SecretString::from(token), options)
+                .map_err(|e| e.to_string())?
+                .with_metrics(metrics.clone());
+            // The simulated GitLab sends webhooks to this server, as a real one would be told to.
+            webhook_secret.get_or_insert_with(|| format!("demo-hook-{:032x}", rand::rng().random::<u128>()));
             let projects = if config.projects.is_empty() {
                 scenario::PROJECTS.iter().map(|p| p.full_path()).collect()
             } else {
@@ -49,7 +58,8 @@ pub async fn run(config: Config) -> Result<(), String> {
             (client, projects, Some(sim))
         }
     };
-    let mut state = AppState::new(Arc::new(client), projects, sim.as_ref().map(|s| s.sim.clone()));
+    let hub = Hub::new(Arc::new(client), config.hub, metrics);
+    let mut state = AppState::with_hub(hub, projects, sim.as_ref().map(|s| s.sim.clone()), webhook_secret);
     let kube_client = match &sim {
         // The simulated GitLab also serves the simulated cluster's API.
         Some(sim) => Some(demo_cluster_client(sim)?),
@@ -69,12 +79,50 @@ pub async fn run(config: Config) -> Result<(), String> {
     })?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!("stageboard is serving on http://{addr}");
+    if let (Some(sim), Some(secret)) = (&sim, state.webhook_secret()) {
+        sim.sim
+            .send_webhooks(&format!("http://{}/hooks/gitlab", loopback(addr)), secret);
+    }
+    // The hub starts polling the watched projects now, before anyone looks.
+    tokio::spawn(start_watching(state.clone()));
     axum::serve(listener, crate::router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| format!("server failed: {e}"))?;
     drop(sim);
     Ok(())
+}
+
+/// Resolves the watched projects (retrying while GitLab cannot say), which starts their pollers.
+async fn start_watching(state: AppState) {
+    let mut wait = std::time::Duration::from_secs(2);
+    loop {
+        match state.watched_projects().await {
+            Ok(projects) => {
+                tracing::info!(projects = projects.len(), "the hub polls the watched projects");
+                break;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e.message(), retry_in = wait.as_secs(), "cannot resolve the watched projects yet");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(std::time::Duration::from_secs(60));
+            }
+        }
+    }
+    // A wall screen runs for weeks: forget answers nobody asked for in a day.
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        state.hub().trim();
+    }
+}
+
+/// Where this server can be reached from the same machine (0.0.0.0 becomes 127.0.0.1).
+fn loopback(listen: SocketAddr) -> SocketAddr {
+    if listen.ip().is_unspecified() {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, listen.port()))
+    } else {
+        listen
+    }
 }
 
 fn demo_cluster_client(sim: &RunningSim) -> Result<kube::Client, String> {
@@ -117,6 +165,11 @@ pub async fn run_sim(args: SimArgs) -> Result<(), String> {
     let sim = RunningSim::start(config, Clock::real(), args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    match (&args.webhook_url, &args.webhook_secret) {
+        (Some(url), Some(secret)) => sim.sim.send_webhooks(url.as_str(), secret),
+        (Some(_), None) => return Err("--webhook-url needs --webhook-secret (sent as X-Gitlab-Token).".into()),
+        _ => {}
+    }
     // Scripts wait for this line to know the address.
     println!("simulated GitLab listening on {}", sim.url());
     tracing::info!(url = %sim.url(), "simulated GitLab is serving /api/v4 and /api/graphql");

@@ -221,11 +221,11 @@ async fn a_log_is_read_from_an_offset_and_follows_a_running_job() {
     assert_eq!(retried.status, 200, "{}", retried.text);
     let new_id = retried.body["job"]["id"].as_u64().unwrap();
     assert_ne!(new_id, failed);
-    app.advance(chrono::Duration::seconds(25));
+    app.advance(chrono::Duration::seconds(25)).await;
     let first = app.json(&format!("/api/v1/projects/1/jobs/{new_id}/log")).await;
     assert_eq!(first["complete"], false);
     assert_eq!(first["status"], "running");
-    app.advance(chrono::Duration::minutes(10));
+    app.advance(chrono::Duration::minutes(10)).await;
     let rest = app
         .json(&format!(
             "/api/v1/projects/1/jobs/{new_id}/log?offset={}",
@@ -498,11 +498,14 @@ async fn a_manual_deploy_names_its_environment_and_tier() {
     );
     let single = app.json(&format!("/api/v1/projects/1/jobs/{}", deploy["id"])).await;
     assert_eq!(single["environment"]["name"], "live");
-    // Without GraphQL's answer the job is still shown, without an environment.
-    app.sim.sim.set_faults(stageboard_sim::Faults {
+    // Without GraphQL's answer the job is still shown, without an environment. (A new
+    // stageboard: this one has GraphQL's earlier answer and keeps it while nothing changes.)
+    let fresh = TestApp::start().await;
+    fresh.sim.sim.set_faults(stageboard_sim::Faults {
         no_graphql: true,
         ..Default::default()
     });
-    let single = app.json(&format!("/api/v1/projects/1/jobs/{}", deploy["id"])).await;
+    let single = fresh.json(&format!("/api/v1/projects/1/jobs/{}", deploy["id"])).await;
+    assert_eq!(single["name"], "deploy_live");
     assert!(single["environment"].is_null());
 }

@@ -71,7 +71,7 @@ async fn stopping_dev_runs_stop_review_and_its_pods_disappear() {
         .await;
     assert_eq!(stopped.status, 200, "{}", stopped.text);
     assert!(stopped.body["message"].as_str().unwrap().contains("stopping"));
-    app.advance(chrono::Duration::minutes(3));
+    app.advance(chrono::Duration::minutes(3)).await;
     let mut pods = usize::MAX;
     for _ in 0..50 {
         let detail = app

@@ -37,37 +37,37 @@ async fn a_slow_gitlab_times_out_with_a_clear_message() {
 }
 
 #[tokio::test]
-async fn truncated_json_is_reported_not_panicked_on() {
+async fn truncated_json_is_reported_not_panicked_on_and_the_last_state_is_kept() {
     let app = TestApp::builder().projects(&["1"]).start().await;
-    let pipeline = app.json("/api/v1/projects/1/pipelines?per_page=1").await["pipelines"][0]["id"].clone();
-    let detail = app.json(&format!("/api/v1/projects/1/pipelines/{pipeline}")).await;
-    let job = detail["stages"][0]["jobs"][0]["id"].clone();
+    let list = app.get("/api/v1/projects/1/pipelines?per_page=5").await;
+    assert_eq!(list.status, 200);
+    let ids: Vec<u64> = list.body["pipelines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_u64().unwrap())
+        .collect();
+    let seen = app.get(&format!("/api/v1/projects/1/pipelines/{}", ids[0])).await;
     app.sim.sim.set_faults(Faults {
         truncate: true,
         ..Faults::default()
     });
-    for path in [
-        "/api/v1/projects".to_owned(),
-        "/api/v1/projects/1/pipelines".to_owned(),
-        format!("/api/v1/projects/1/pipelines/{pipeline}"),
-        format!("/api/v1/projects/1/jobs/{job}"),
-        format!("/api/v1/projects/1/jobs/{job}/log"),
-    ] {
-        let a = app.get(&path).await;
-        if path.ends_with("/log") {
-            // The job read fails first; a truncated log alone would just be shorter.
-            assert_error(&a, 502, "gitlab_unavailable");
-            continue;
-        }
-        assert_error(&a, 502, "gitlab_unavailable");
-        assert!(message(&a).contains("could not read"), "{}", a.text);
-    }
+    // The hub's poll meets the broken answer: nothing changes for the readers.
+    app.hub.refresh_now().await;
+    let again = app.get(&format!("/api/v1/projects/1/pipelines/{}", ids[0])).await;
+    assert_eq!(again.status, 200, "the last state is served: {}", again.text);
+    assert_eq!(again.body, seen.body);
+    assert!(app.hub.upstream_failing().is_some(), "the failure is known");
+    // What was never read cannot be served: said plainly.
+    let unseen = app.get(&format!("/api/v1/projects/1/pipelines/{}", ids[1])).await;
+    assert_error(&unseen, 502, "gitlab_unavailable");
+    assert!(message(&unseen).contains("could not read"), "{}", unseen.text);
+
     app.sim.sim.set_faults(Faults::default());
-    assert_eq!(
-        app.get("/api/v1/projects/1/pipelines").await.status,
-        200,
-        "recovers at once"
-    );
+    app.hub.refresh_now().await;
+    assert_eq!(app.hub.upstream_failing(), None, "recovers at the next poll");
+    let back = app.get(&format!("/api/v1/projects/1/pipelines/{}", ids[1])).await;
+    assert_eq!(back.status, 200, "{}", back.text);
 }
 
 #[tokio::test]
@@ -97,10 +97,16 @@ async fn reads_are_retried_on_5xx_but_actions_never() {
 
 #[tokio::test]
 async fn a_rate_limited_gitlab_becomes_503_with_retry_after_and_is_left_alone() {
-    let app = TestApp::builder().projects(&["1"]).rate_limit(3).start().await;
+    let app = TestApp::builder().projects(&["1"]).rate_limit(4).start().await;
+    // Reads of one resource are answered from the hub: GitLab's budget is not spent on them.
+    let first = app.get("/api/v1/projects/1/pipelines?page=1").await;
+    for _ in 0..10 {
+        assert_eq!(app.get("/api/v1/projects/1/pipelines?page=1").await.status, 200);
+    }
+    assert_eq!(first.status, 200);
     let mut limited = None;
-    for _ in 0..8 {
-        let a = app.get("/api/v1/projects/1/pipelines").await;
+    for page in 2..12 {
+        let a = app.get(&format!("/api/v1/projects/1/pipelines?page={page}")).await;
         if a.status == 503 {
             limited = Some(a);
             break;
@@ -113,10 +119,12 @@ async fn a_rate_limited_gitlab_becomes_503_with_retry_after_and_is_left_alone() 
     assert!((1..=60).contains(&retry_after));
     assert_eq!(a.body["retry_after"], retry_after);
 
-    // Until the budget resets, stageboard does not ask again.
+    // Until the budget resets, stageboard does not ask again; what it has, it still shows.
     let before = app.sim.sim.requests_received();
-    let again = app.get("/api/v1/projects/1/pipelines").await;
+    let again = app.get("/api/v1/projects/1/pipelines?page=20").await;
     assert_error(&again, 503, "gitlab_rate_limited");
+    assert_eq!(app.get("/api/v1/projects/1/pipelines?page=1").await.status, 200);
+    app.hub.refresh_now().await;
     assert_eq!(app.sim.sim.requests_received(), before, "no request before Retry-After");
 }
 

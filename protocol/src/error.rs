@@ -18,6 +18,8 @@ pub enum ErrorCode {
     BadRequest,
     NotFound,
     Forbidden,
+    /// The request did not prove who sent it (a webhook without the right secret).
+    Unauthorized,
     /// GitLab refused the configured token (401/403 on a read).
     GitlabAccess,
     /// GitLab answered the action with a refusal (400/403/409) and its own words.

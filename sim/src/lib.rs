@@ -10,6 +10,7 @@ mod limits;
 pub mod rest;
 pub mod scenario;
 mod trace;
+pub mod webhooks;
 pub mod world;
 
 use std::net::SocketAddr;
@@ -83,6 +84,8 @@ struct Shared {
     cluster: Mutex<cluster::ClusterStore>,
     /// Tells watchers the cluster changed (carries the latest resource version).
     cluster_changed: tokio::sync::watch::Sender<u64>,
+    /// Where webhooks go, and what was announced so far.
+    hooks: Mutex<Option<(webhooks::Target, webhooks::Announced)>>,
 }
 
 impl Sim {
@@ -105,6 +108,7 @@ impl Sim {
             requests: std::sync::atomic::AtomicU64::new(0),
             cluster: Mutex::new(cluster::ClusterStore::default()),
             cluster_changed: tokio::sync::watch::channel(0).0,
+            hooks: Mutex::new(None),
         }))
     }
 
@@ -141,6 +145,49 @@ impl Sim {
         if let Some(rv) = changed_to {
             self.0.cluster_changed.send_replace(rv);
         }
+    }
+
+    /// Sends a Pipeline, Job or Deployment webhook to `url`, with `secret` as X-Gitlab-Token,
+    /// for every status change from now on (checked four times a second, and at once when the
+    /// clock is advanced).
+    pub fn send_webhooks(&self, url: &str, secret: &str) {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut announced = webhooks::Announced::default();
+        {
+            let mut world = self.0.world.lock().expect("world lock");
+            world.advance(self.0.clock.now());
+            webhooks::changes(&world, &mut announced, &self.base_url());
+        }
+        let target = webhooks::Target {
+            url: url.to_owned(),
+            secret: secret.to_owned(),
+        };
+        *self.0.hooks.lock().expect("hooks lock") = Some((target.clone(), announced));
+        let sim = self.clone();
+        let http = reqwest::Client::new();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_millis(250));
+            loop {
+                every.tick().await;
+                // Stops with the simulated GitLab.
+                if std::sync::Arc::strong_count(&sim.0) == 1 {
+                    return;
+                }
+                let deliveries = sim.pending_hooks();
+                let sends = deliveries.into_iter().map(|d| webhooks::deliver(&http, &target, d));
+                futures::future::join_all(sends).await;
+            }
+        });
+    }
+
+    fn pending_hooks(&self) -> Vec<webhooks::Delivery> {
+        let mut hooks = self.0.hooks.lock().expect("hooks lock");
+        let Some((_, announced)) = hooks.as_mut() else {
+            return Vec::new();
+        };
+        let mut world = self.0.world.lock().expect("world lock");
+        world.advance(self.0.clock.now());
+        webhooks::changes(&world, announced, &self.base_url())
     }
 
     /// Reads the simulated cluster's store.

@@ -17,6 +17,20 @@ pub async fn info(State(state): State<AppState>) -> Json<ServerInfo> {
     })
 }
 
+/// Prometheus metrics: GitLab requests, rate-limit budget, poll intervals, webhooks, SSE.
+#[utoipa::path(get, path = "/metrics", tag = "meta", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+pub async fn metrics(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+    let hub = state.hub();
+    hub.metrics().oldest_state_age(hub.oldest_state_age().unwrap_or(0.0));
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        hub.metrics().encode(),
+    )
+}
+
 /// Liveness: the server answers. It does not depend on GitLab being up.
 #[utoipa::path(get, path = "/health", tag = "meta", responses((status = 200, description = "the server is up")))]
 pub async fn health() -> Json<Value> {
@@ -42,5 +56,7 @@ pub async fn advance(State(state): State<AppState>, body: axum::body::Bytes) -> 
         return Err(AppError::bad_request("seconds must be between 0 and 86400."));
     }
     sim.advance(chrono::Duration::seconds(advance.seconds));
+    // The pollers look now rather than at their next tick, so every screen sees the jump.
+    state.hub().refresh_now().await;
     Ok(Json(json!({ "now": sim.clock().now() })))
 }

@@ -1,7 +1,9 @@
 //! The JSON API under `/api/v1`, one file per resource.
 
 pub mod environments;
+pub mod events;
 mod extract;
+pub mod hooks;
 mod job_environments;
 pub mod jobs;
 pub mod meta;

@@ -26,6 +26,9 @@ use utoipa::OpenApi;
         super::meta::info,
         super::meta::health,
         super::meta::advance,
+        super::meta::metrics,
+        super::events::events,
+        super::hooks::receive,
     )
 )]
 pub struct ApiDoc;

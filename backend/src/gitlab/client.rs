@@ -39,7 +39,7 @@ impl Default for ClientOptions {
 }
 
 /// One page of a list and where the next one is.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_page: Option<u32>,
@@ -53,6 +53,9 @@ pub struct GitlabClient {
     options: ClientOptions,
     /// No request goes out before this instant (GitLab said 429, or the budget is spent).
     paused_until: Mutex<Option<Instant>>,
+    /// When the budget runs low, requests wait until here so that it lasts until GitLab's reset.
+    paced_until: Mutex<Option<Instant>>,
+    metrics: Option<crate::metrics::Metrics>,
 }
 
 impl std::fmt::Debug for GitlabClient {
@@ -64,6 +67,12 @@ impl std::fmt::Debug for GitlabClient {
 }
 
 impl GitlabClient {
+    /// Counts every request in `metrics` (by endpoint and status) and GitLab's remaining budget.
+    pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
     pub fn new(base: Url, token: SecretString, options: ClientOptions) -> Result<Self, GitlabError> {
         // reqwest is built without a default TLS crypto provider; the process uses ring
         // throughout (kube's choice too). Installing it again is harmless.
@@ -85,6 +94,8 @@ impl GitlabClient {
             token,
             options,
             paused_until: Mutex::new(None),
+            paced_until: Mutex::new(None),
+            metrics: None,
         })
     }
 
@@ -207,6 +218,7 @@ impl GitlabClient {
         if let Some(wait) = self.pause_left() {
             return Err(GitlabError::RateLimited { retry_after: wait });
         }
+        self.wait_for_pace().await;
         let mut token = HeaderValue::from_str(self.token.expose_secret()).map_err(|_| GitlabError::Unauthorized {
             message: "the configured token contains characters a header cannot carry".into(),
         })?;
@@ -219,8 +231,15 @@ impl GitlabClient {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(|e| self.unreachable(e))?;
+        let response = match request.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                self.count(path, 0);
+                return Err(self.unreachable(e));
+            }
+        };
         let status = response.status();
+        self.count(path, status.as_u16());
         let headers = response.headers().clone();
         self.observe_budget(&headers);
         let bytes = response.bytes().await.map_err(|e| self.unreachable(e))?;
@@ -280,16 +299,41 @@ impl GitlabClient {
         *paused = Some(paused.map_or(until, |p| p.max(until)));
     }
 
-    /// When GitLab says the budget is spent, wait for its reset rather than earn a 429.
+    fn count(&self, path: &str, status: u16) {
+        if let Some(m) = &self.metrics {
+            m.gitlab_request(path, status);
+        }
+    }
+
+    async fn wait_for_pace(&self) {
+        let until = *self.paced_until.lock().expect("pace lock");
+        if let Some(wait) = until.and_then(|u| u.checked_duration_since(Instant::now())) {
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// When GitLab says the budget is spent, wait for its reset rather than earn a 429; when it
+    /// runs low (under a tenth), spread what is left until the reset.
     fn observe_budget(&self, headers: &HeaderMap) {
-        if header_number(headers, "ratelimit-remaining") == Some(0)
-            && let Some(reset) = header_number(headers, "ratelimit-reset")
+        let remaining = header_number(headers, "ratelimit-remaining");
+        if let (Some(m), Some(r)) = (&self.metrics, remaining) {
+            m.ratelimit_remaining(i64::try_from(r).unwrap_or(i64::MAX));
+        }
+        let (Some(remaining), Some(reset)) = (remaining, header_number(headers, "ratelimit-reset")) else {
+            return;
+        };
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let until_reset = Duration::from_secs(reset.saturating_sub(now).max(1));
+        if remaining == 0 {
+            self.pause_for(until_reset);
+        } else if let Some(limit) = header_number(headers, "ratelimit-limit")
+            && remaining * 10 < limit
         {
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_secs();
-            self.pause_for(Duration::from_secs(reset.saturating_sub(now).max(1)));
+            let gap = (until_reset / u32::try_from(remaining).unwrap_or(u32::MAX)).min(Duration::from_secs(5));
+            *self.paced_until.lock().expect("pace lock") = Some(Instant::now() + gap);
         }
     }
 }

@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 /// What went wrong talking to GitLab. Never carries the token.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum GitlabError {
     #[error("GitLab at {url} could not be reached: {reason}")]
     Unreachable { url: String, reason: String },

@@ -43,6 +43,13 @@ pub trait Gitlab: Send + Sync + 'static {
         page: u32,
         per_page: u32,
     ) -> Result<Page<GlPipeline>>;
+    /// Pipelines updated after `after` (all recent ones when `None`), most recently updated
+    /// first, at most 100: one request, how the hub notices change.
+    async fn pipelines_updated_after(
+        &self,
+        project: u64,
+        after: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Vec<GlPipeline>>;
     async fn pipeline(&self, project: u64, pipeline: u64) -> Result<GlPipeline>;
     /// Every job of a pipeline, retried ones included, bridges excluded.
     async fn pipeline_jobs(&self, project: u64, pipeline: u64) -> Result<Vec<GlJob>>;
@@ -133,6 +140,24 @@ impl Gitlab for GitlabClient {
         }
         self.page(&format!("/projects/{project}/pipelines"), &query, page, per_page)
             .await
+    }
+
+    async fn pipelines_updated_after(
+        &self,
+        project: u64,
+        after: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Vec<GlPipeline>> {
+        let mut query = vec![("order_by", "updated_at".to_owned()), ("sort", "desc".to_owned())];
+        if let Some(after) = after {
+            query.push((
+                "updated_after",
+                after.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            ));
+        }
+        let page = self
+            .page(&format!("/projects/{project}/pipelines"), &query, 1, 100)
+            .await?;
+        Ok(page.items)
     }
 
     async fn pipeline(&self, project: u64, pipeline: u64) -> Result<GlPipeline> {

@@ -19,6 +19,7 @@ pub const TOKEN: &str = "glpat-very-secret-test-token";
 
 pub struct TestApp {
     pub sim: RunningSim,
+    pub hub: stageboard::hub::Hub,
     pub base: String,
     pub http: reqwest::Client,
     server: tokio::task::JoinHandle<()>,
@@ -38,6 +39,8 @@ pub struct Builder {
     token: String,
     rate_limit: u32,
     cluster: bool,
+    webhook_secret: Option<String>,
+    sim_sends_hooks: bool,
 }
 
 impl Default for Builder {
@@ -58,6 +61,8 @@ impl Default for Builder {
             token: TOKEN.into(),
             rate_limit: 10_000,
             cluster: false,
+            webhook_secret: None,
+            sim_sends_hooks: false,
         }
     }
 }
@@ -90,6 +95,16 @@ impl Builder {
         self.cluster = true;
         self
     }
+    /// Turns `/hooks/gitlab` on with this secret.
+    pub fn webhooks(mut self, secret: &str) -> Self {
+        self.webhook_secret = Some(secret.into());
+        self
+    }
+    /// The simulated GitLab sends its webhooks to stageboard, as in demo mode.
+    pub fn sim_sends_hooks(mut self) -> Self {
+        self.sim_sends_hooks = true;
+        self
+    }
     pub fn rate_limit(mut self, per_minute: u32) -> Self {
         self.rate_limit = per_minute;
         self
@@ -110,8 +125,17 @@ impl Builder {
             .await
             .unwrap();
         let url = Url::parse(&self.gitlab_url.unwrap_or_else(|| sim.url())).unwrap();
-        let client = GitlabClient::new(url, SecretString::from(self.token), self.options).unwrap();
-        let mut state = AppState::new(Arc::new(client), self.projects, self.demo.then(|| sim.sim.clone()));
+        let metrics = stageboard::metrics::Metrics::new();
+        let client = GitlabClient::new(url, SecretString::from(self.token), self.options)
+            .unwrap()
+            .with_metrics(metrics.clone());
+        let hub = stageboard::hub::Hub::new(Arc::new(client), stageboard::hub::HubSettings::default(), metrics);
+        let mut state = AppState::with_hub(
+            hub,
+            self.projects,
+            self.demo.then(|| sim.sim.clone()),
+            self.webhook_secret.clone(),
+        );
         if self.cluster {
             let mut config = kube::Config::new(sim.url().parse().unwrap());
             config.default_namespace = "gitlab".into();
@@ -131,13 +155,26 @@ impl Builder {
             }
             state = state.with_cluster(cluster, namespaces);
         }
+        let hub = state.hub().clone();
+        // As the server does at start: resolving the watched projects starts the hub's pollers.
+        let _ = state.watched_projects().await;
+        for _ in 0..100 {
+            if hub.primed() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
+        if let (true, Some(secret)) = (self.sim_sends_hooks, &self.webhook_secret) {
+            sim.sim.send_webhooks(&format!("{base}/hooks/gitlab"), secret);
+        }
         let server = tokio::spawn(async move {
             axum::serve(listener, stageboard::router(state)).await.unwrap();
         });
         TestApp {
             sim,
+            hub,
             base,
             http: reqwest::Client::new(),
             server,
@@ -185,8 +222,10 @@ impl TestApp {
         a.body
     }
 
-    pub fn advance(&self, by: chrono::Duration) {
+    /// Moves the simulated clock, then lets the hub see what changed (as its pollers would).
+    pub async fn advance(&self, by: chrono::Duration) {
         self.sim.sim.advance(by);
+        self.hub.refresh_now().await;
     }
 }
 

@@ -1,0 +1,125 @@
+//! `GET /api/v1/events`: server-sent events. A browser names the views it has open
+//! (`?topics=projects,project:1,log:1:5001`) and hears of changes to those only; after a lost
+//! connection it sends `Last-Event-ID` and gets what it missed, or a `reset` when too much
+//! happened (then it reads everything again).
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::Stream;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::hub::events::{Change, Replay, Topics, What};
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct EventsQuery {
+    /// Comma-separated: `projects` (every watched project), `project:<id>`, `log:<project>:<job>`.
+    topics: Option<String>,
+    /// For clients that cannot set the `Last-Event-ID` header.
+    last_event_id: Option<String>,
+}
+
+/// Keeps the client counted and its followed logs flowing while the stream lives.
+struct Connection {
+    state: AppState,
+    _follows: Vec<Arc<()>>,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.state.hub().metrics().sse_clients().dec();
+    }
+}
+
+fn event(change: &Change) -> Event {
+    Event::default()
+        .id(change.id.clone())
+        .event(change.what.name())
+        .json_data(change)
+        .unwrap_or_else(|_| Event::default().event("reset").data("{}"))
+}
+
+fn reset() -> Event {
+    Event::default()
+        .event("reset")
+        .data(r#"{"kind":"reset","reason":"too much changed while you were away; read everything again"}"#)
+}
+
+/// Changes for the views a browser has open, as server-sent events.
+#[utoipa::path(get, path = "/api/v1/events", tag = "meta", params(EventsQuery),
+    responses((status = 200, description = "text/event-stream of `project`, `log`, `upstream` and `reset` events"),
+              (status = 400, body = stageboard_protocol::ErrorBody, description = "unknown topic")))]
+pub async fn events(
+    State(state): State<AppState>,
+    Query(query): Query<EventsQuery>,
+    headers: HeaderMap,
+) -> AppResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let topics = Topics::parse(query.topics.as_deref().unwrap_or("projects")).map_err(AppError::bad_request)?;
+    for &project in topics.projects.iter().chain(topics.logs.iter().map(|(p, _)| p)) {
+        state.ensure_watched(project).await?;
+    }
+    let hub = state.hub().clone();
+    let follows = topics.logs.iter().map(|&(p, j)| hub.follow_log(p, j)).collect();
+    let last = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or(query.last_event_id);
+    let (receiver, replay) = match &last {
+        Some(id) => hub.events().resume(id),
+        None => (hub.events().subscribe(), Replay::Missed(Vec::new())),
+    };
+    let mut first: VecDeque<Event> = VecDeque::new();
+    match replay {
+        Replay::TooOld => first.push_back(reset()),
+        Replay::Missed(missed) => first.extend(missed.iter().filter(|c| c.what.wanted_by(&topics)).map(|c| event(c))),
+    }
+    // A browser arriving during an outage hears of it at once.
+    if let Some((since, message)) = hub.upstream_failing() {
+        let what = What::Upstream {
+            reachable: false,
+            since: Some(since),
+            message: Some(message),
+        };
+        first.push_back(
+            Event::default()
+                .event(what.name())
+                .json_data(&what)
+                .unwrap_or_else(|_| reset()),
+        );
+    }
+    hub.metrics().sse_clients().inc();
+    let connection = Connection {
+        state: state.clone(),
+        _follows: follows,
+    };
+    let stream = futures::stream::unfold(
+        (receiver, first, topics, connection),
+        |(mut receiver, mut first, topics, connection)| async move {
+            if let Some(e) = first.pop_front() {
+                connection.state.hub().metrics().event_sent();
+                return Some((Ok(e), (receiver, first, topics, connection)));
+            }
+            loop {
+                match receiver.recv().await {
+                    Ok(change) if change.what.wanted_by(&topics) => {
+                        connection.state.hub().metrics().event_sent();
+                        return Some((Ok(event(&change)), (receiver, first, topics, connection)));
+                    }
+                    Ok(_) => continue,
+                    // Too slow to keep up: say so, and carry on from now.
+                    Err(RecvError::Lagged(_)) => return Some((Ok(reset()), (receiver, first, topics, connection))),
+                    Err(RecvError::Closed) => return None,
+                }
+            }
+        },
+    );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}

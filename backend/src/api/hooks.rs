@@ -1,0 +1,81 @@
+//! `POST /hooks/gitlab`: GitLab's Pipeline, Job and Deployment webhooks. Checked (secret in
+//! constant time), de-duplicated (Idempotency-Key, X-Gitlab-Event-UUID), answered at once, and
+//! applied afterwards: the hub's cached answers for that project become old and browsers hear.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde_json::json;
+use stageboard_protocol::ErrorCode;
+
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::hub::hooks;
+
+/// Takes a GitLab webhook delivery.
+#[utoipa::path(post, path = "/hooks/gitlab", tag = "meta",
+    responses((status = 202, description = "accepted; applied asynchronously"),
+              (status = 200, description = "a repeat, or a project this stageboard does not watch: nothing to do"),
+              (status = 401, body = stageboard_protocol::ErrorBody, description = "missing or wrong X-Gitlab-Token"),
+              (status = 400, body = stageboard_protocol::ErrorBody, description = "not a Pipeline, Job or Deployment event"),
+              (status = 404, body = stageboard_protocol::ErrorBody, description = "webhooks are not configured")))]
+pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let metrics = state.hub().metrics().clone();
+    let Some(secret) = state.webhook_secret() else {
+        metrics.webhook("rejected");
+        return AppError::not_found(
+            "Webhooks are not configured here: set STAGEBOARD_WEBHOOK_SECRET and give GitLab the same secret token.",
+        )
+        .into_response();
+    };
+    let token = headers.get("x-gitlab-token").map(|v| v.as_bytes());
+    if !hooks::token_matches(token, secret) {
+        metrics.webhook("rejected");
+        tracing::warn!("a webhook delivery came without the right X-Gitlab-Token; ignored");
+        return AppError::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthorized,
+            "X-Gitlab-Token is missing or wrong: give GitLab's webhook the secret token set in STAGEBOARD_WEBHOOK_SECRET.",
+        )
+        .into_response();
+    }
+    let event = headers
+        .get("x-gitlab-event")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let hook = match hooks::parse(event, &body) {
+        Ok(hook) => hook,
+        Err(message) => {
+            metrics.webhook("rejected");
+            return AppError::bad_request(message).into_response();
+        }
+    };
+    let id = ["idempotency-key", "x-gitlab-event-uuid"]
+        .iter()
+        .find_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()));
+    if let Some(id) = id
+        && !state.first_delivery(id)
+    {
+        metrics.webhook("duplicate");
+        return (
+            StatusCode::OK,
+            axum::Json(json!({ "applied": false, "reason": "already received" })),
+        )
+            .into_response();
+    }
+    if !state.hub().is_watched(hook.project) {
+        metrics.webhook("ignored");
+        return (
+            StatusCode::OK,
+            axum::Json(json!({ "applied": false, "reason": "project not watched" })),
+        )
+            .into_response();
+    }
+    metrics.webhook("applied");
+    let hub = state.hub().clone();
+    tokio::spawn(async move {
+        hub.changed(hook.project, hook.pipeline, true);
+    });
+    (StatusCode::ACCEPTED, axum::Json(json!({ "applied": true }))).into_response()
+}

@@ -1,0 +1,209 @@
+//! Changes the hub publishes to every connected browser, numbered so that a browser that lost
+//! its connection can say where it was (Last-Event-ID) and miss nothing.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+/// How many recent changes are kept for browsers that reconnect.
+const REPLAY: usize = 4096;
+
+/// One change, as sent to browsers.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    /// `<boot>-<sequence>`: a restarted server never reuses an id.
+    pub id: String,
+    #[serde(skip)]
+    pub seq: u64,
+    #[serde(flatten)]
+    pub what: What,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum What {
+    /// A project's pipelines changed (new ones, statuses, jobs): its overview card, pipeline
+    /// lists and pages, and environments are worth reading again.
+    Project { project: u64, pipelines: Vec<u64> },
+    /// New bytes of a running job's log, from `offset`.
+    Log {
+        project: u64,
+        job: u64,
+        offset: u64,
+        content: String,
+        complete: bool,
+    },
+    /// GitLab could not be reached (since when), or is back.
+    Upstream {
+        reachable: bool,
+        since: Option<DateTime<Utc>>,
+        message: Option<String>,
+    },
+}
+
+impl What {
+    /// Whether a browser that asked for `topics` wants this change.
+    pub fn wanted_by(&self, topics: &Topics) -> bool {
+        match self {
+            What::Project { project, .. } => topics.all_projects || topics.projects.contains(project),
+            What::Log { project, job, .. } => topics.logs.contains(&(*project, *job)),
+            What::Upstream { .. } => true,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            What::Project { .. } => "project",
+            What::Log { .. } => "log",
+            What::Upstream { .. } => "upstream",
+        }
+    }
+}
+
+/// What a browser has open: `projects` (all of them, the overview and the environments grid),
+/// `project:<id>`, `log:<project>:<job>`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Topics {
+    pub all_projects: bool,
+    pub projects: Vec<u64>,
+    pub logs: Vec<(u64, u64)>,
+}
+
+impl Topics {
+    pub fn parse(raw: &str) -> Result<Topics, String> {
+        let mut topics = Topics::default();
+        for topic in raw.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            let parts: Vec<&str> = topic.split(':').collect();
+            let number = |s: &str| {
+                s.parse::<u64>()
+                    .map_err(|_| format!("`{topic}`: `{s}` is not a number"))
+            };
+            match parts.as_slice() {
+                ["projects"] => topics.all_projects = true,
+                ["project", id] => topics.projects.push(number(id)?),
+                ["log", project, job] => topics.logs.push((number(project)?, number(job)?)),
+                _ => {
+                    return Err(format!(
+                        "`{topic}` is not a topic; use projects, project:<id> or log:<project>:<job>"
+                    ));
+                }
+            }
+        }
+        if topics.projects.len() + topics.logs.len() > 100 {
+            return Err("at most 100 topics per connection".into());
+        }
+        Ok(topics)
+    }
+}
+
+pub struct Events {
+    boot: u64,
+    next: AtomicU64,
+    sender: broadcast::Sender<Arc<Change>>,
+    recent: Mutex<VecDeque<Arc<Change>>>,
+}
+
+impl Default for Events {
+    fn default() -> Self {
+        let (sender, _) = broadcast::channel(REPLAY);
+        Events {
+            boot: rand::random::<u32>().into(),
+            next: AtomicU64::new(1),
+            sender,
+            recent: Mutex::new(VecDeque::with_capacity(REPLAY)),
+        }
+    }
+}
+
+/// What a reconnecting browser gets: the changes it missed, or word that too much happened.
+pub enum Replay {
+    Missed(Vec<Arc<Change>>),
+    TooOld,
+}
+
+impl Events {
+    pub fn publish(&self, what: What) -> Arc<Change> {
+        // The lock keeps sequence order and the broadcast order the same.
+        let mut recent = self.recent.lock().expect("events lock");
+        let seq = self.next.fetch_add(1, Ordering::SeqCst);
+        let change = Arc::new(Change {
+            id: format!("{}-{seq}", self.boot),
+            seq,
+            what,
+        });
+        if recent.len() == REPLAY {
+            recent.pop_front();
+        }
+        recent.push_back(change.clone());
+        let _ = self.sender.send(change.clone());
+        change
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
+        self.sender.subscribe()
+    }
+
+    /// The sequence number after which a browser with this Last-Event-ID needs changes, and
+    /// those it missed, taken together with a subscription so none falls in between.
+    pub fn resume(&self, last_event_id: &str) -> (broadcast::Receiver<Arc<Change>>, Replay) {
+        let recent = self.recent.lock().expect("events lock");
+        let receiver = self.sender.subscribe();
+        let parsed = last_event_id
+            .split_once('-')
+            .and_then(|(boot, seq)| Some((boot.parse::<u64>().ok()?, seq.parse::<u64>().ok()?)));
+        let replay = match parsed {
+            Some((boot, seq)) if boot == self.boot => {
+                let oldest = recent.front().map_or(self.next.load(Ordering::SeqCst), |c| c.seq);
+                if seq + 1 < oldest {
+                    Replay::TooOld
+                } else {
+                    Replay::Missed(recent.iter().filter(|c| c.seq > seq).cloned().collect())
+                }
+            }
+            _ => Replay::TooOld,
+        };
+        (receiver, replay)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project(p: u64) -> What {
+        What::Project {
+            project: p,
+            pipelines: vec![],
+        }
+    }
+
+    #[test]
+    fn topics_parse_and_say_no_clearly() {
+        let t = Topics::parse("projects,project:3,log:3:77").unwrap();
+        assert!(t.all_projects);
+        assert_eq!(t.projects, [3]);
+        assert_eq!(t.logs, [(3, 77)]);
+        assert!(Topics::parse("pipeline:1").unwrap_err().contains("not a topic"));
+        assert!(Topics::parse("project:x").unwrap_err().contains("not a number"));
+    }
+
+    #[test]
+    fn a_reconnecting_browser_gets_what_it_missed_or_is_told_to_reload() {
+        let events = Events::default();
+        let first = events.publish(project(1));
+        events.publish(project(2));
+        events.publish(project(3));
+        let (_, replay) = events.resume(&first.id);
+        let Replay::Missed(missed) = replay else {
+            panic!("the changes are still known")
+        };
+        assert_eq!(missed.iter().map(|c| c.seq).collect::<Vec<_>>(), [2, 3]);
+        assert!(matches!(events.resume("12-1").1, Replay::TooOld), "another boot");
+        assert!(matches!(events.resume("garbage").1, Replay::TooOld));
+    }
+}

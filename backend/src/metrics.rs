@@ -1,0 +1,229 @@
+//! `/metrics` in Prometheus text format: what stageboard asks of GitLab, how the hub paces
+//! itself, webhooks, and the server-sent events it hands out. Never a token or a URL with one.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+type Labels = Vec<(&'static str, String)>;
+
+/// Every metric stageboard exports. Cheap to clone; clones share the values.
+#[derive(Clone)]
+pub struct Metrics(Arc<Inner>);
+
+struct Inner {
+    registry: Registry,
+    gitlab_requests: Family<Labels, Counter>,
+    ratelimit_remaining: Gauge,
+    poll_interval: Family<Labels, Gauge<f64, AtomicU64>>,
+    webhooks: Family<Labels, Counter>,
+    sse_clients: Gauge,
+    events_sent: Counter,
+    events_published: Counter,
+    oldest_state_age: Gauge<f64, AtomicU64>,
+    cache_reads: Family<Labels, Counter>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("stageboard");
+        let gitlab_requests = Family::<Labels, Counter>::default();
+        registry.register(
+            "gitlab_requests",
+            "Requests sent to GitLab, by endpoint (ids replaced by :id) and HTTP status (0: no answer)",
+            gitlab_requests.clone(),
+        );
+        let ratelimit_remaining = Gauge::default();
+        registry.register(
+            "gitlab_ratelimit_remaining",
+            "GitLab's RateLimit-Remaining on its latest answer (-1 before any)",
+            ratelimit_remaining.clone(),
+        );
+        ratelimit_remaining.set(-1);
+        let poll_interval = Family::<Labels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "poll_interval_seconds",
+            "How often the hub asks GitLab what changed, by project",
+            poll_interval.clone(),
+        );
+        let webhooks = Family::<Labels, Counter>::default();
+        registry.register(
+            "webhook_events",
+            "Webhook deliveries by result: applied, duplicate, rejected (bad token or body), ignored (unwatched project)",
+            webhooks.clone(),
+        );
+        let sse_clients = Gauge::default();
+        registry.register(
+            "sse_clients",
+            "Browsers connected to /api/v1/events",
+            sse_clients.clone(),
+        );
+        let events_sent = Counter::default();
+        registry.register(
+            "events_sent",
+            "Server-sent events written to clients",
+            events_sent.clone(),
+        );
+        let events_published = Counter::default();
+        registry.register(
+            "events_published",
+            "Changes the hub published (each goes to every interested client)",
+            events_published.clone(),
+        );
+        let oldest_state_age = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "oldest_state_age_seconds",
+            "Age of the oldest project state the hub serves (time since GitLab last confirmed it)",
+            oldest_state_age.clone(),
+        );
+        let cache_reads = Family::<Labels, Counter>::default();
+        registry.register(
+            "cache_reads",
+            "Reads answered by the hub: hit (cached), shared (joined a request in flight), miss (asked GitLab), stale (GitLab failed, last state served)",
+            cache_reads.clone(),
+        );
+        Metrics(Arc::new(Inner {
+            registry,
+            gitlab_requests,
+            ratelimit_remaining,
+            poll_interval,
+            webhooks,
+            sse_clients,
+            events_sent,
+            events_published,
+            oldest_state_age,
+            cache_reads,
+        }))
+    }
+
+    pub fn gitlab_request(&self, path: &str, status: u16) {
+        self.0
+            .gitlab_requests
+            .get_or_create(&vec![("endpoint", endpoint(path)), ("status", status.to_string())])
+            .inc();
+    }
+
+    /// GitLab requests so far, over every endpoint and status.
+    pub fn gitlab_requests_total(&self) -> u64 {
+        let mut total = 0;
+        // Families have no iterator; the text encoding is the one public view of every series.
+        for line in self.encode().lines() {
+            if let Some(rest) = line.strip_prefix("stageboard_gitlab_requests_total{") {
+                total += rest.rsplit(' ').next().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+            }
+        }
+        total
+    }
+
+    pub fn ratelimit_remaining(&self, remaining: i64) {
+        self.0.ratelimit_remaining.set(remaining);
+    }
+
+    pub fn poll_interval(&self, project: u64, seconds: f64) {
+        self.0
+            .poll_interval
+            .get_or_create(&vec![("project", project.to_string())])
+            .set(seconds);
+    }
+
+    pub fn webhook(&self, result: &'static str) {
+        self.0
+            .webhooks
+            .get_or_create(&vec![("result", result.to_owned())])
+            .inc();
+    }
+
+    pub fn sse_clients(&self) -> &Gauge {
+        &self.0.sse_clients
+    }
+
+    pub fn event_sent(&self) {
+        self.0.events_sent.inc();
+    }
+
+    pub fn event_published(&self) {
+        self.0.events_published.inc();
+    }
+
+    pub fn oldest_state_age(&self, seconds: f64) {
+        self.0.oldest_state_age.set(seconds);
+    }
+
+    pub fn cache_read(&self, outcome: &'static str) {
+        self.0
+            .cache_reads
+            .get_or_create(&vec![("outcome", outcome.to_owned())])
+            .inc();
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        encode(&mut out, &self.0.registry).expect("writing to a String cannot fail");
+        out
+    }
+}
+
+/// A path with its ids replaced, so the label set stays small: `/projects/:id/jobs/:id/trace`.
+fn endpoint(path: &str) -> String {
+    let path = path.split('?').next().unwrap_or(path);
+    let mut out = String::new();
+    let mut segments = path.split('/').peekable();
+    while let Some(segment) = segments.next() {
+        if segment.is_empty() && segments.peek().is_some() && out.is_empty() {
+            continue;
+        }
+        out.push('/');
+        let is_id = !segment.is_empty() && (segment.bytes().all(|b| b.is_ascii_digit()) || segment.contains('%'));
+        out.push_str(if is_id { ":id" } else { segment });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_hide_ids_and_paths() {
+        assert_eq!(endpoint("/projects/12/jobs/5001/trace"), "/projects/:id/jobs/:id/trace");
+        assert_eq!(endpoint("/projects/demo%2Fapp"), "/projects/:id");
+        assert_eq!(endpoint("/graphql"), "/graphql");
+    }
+
+    #[test]
+    fn the_exposition_names_every_family() {
+        let m = Metrics::new();
+        m.gitlab_request("/projects/1/pipelines", 200);
+        m.gitlab_request("/projects/2/pipelines", 200);
+        m.webhook("duplicate");
+        let text = m.encode();
+        assert!(
+            text.contains(r#"stageboard_gitlab_requests_total{endpoint="/projects/:id/pipelines",status="200"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"stageboard_webhook_events_total{result="duplicate"} 1"#),
+            "{text}"
+        );
+        assert!(text.contains("stageboard_sse_clients 0"), "{text}");
+        assert_eq!(m.gitlab_requests_total(), 2);
+    }
+}

@@ -1,0 +1,236 @@
+//! The hub against the simulated GitLab over real HTTP: GitLab traffic does not grow with
+//! viewers, webhooks are checked, de-duplicated and applied, and changes reach browsers as
+//! server-sent events (resumable with Last-Event-ID).
+
+mod common;
+
+use std::time::Duration;
+
+use common::TestApp;
+use serde_json::Value;
+
+const SECRET: &str = "a-long-webhook-secret-for-tests";
+
+/// What one viewer of the overview and a pipeline page asks for.
+async fn look(app: &TestApp, pipeline: u64) {
+    for path in [
+        "/api/v1/overview".to_owned(),
+        "/api/v1/projects".to_owned(),
+        format!("/api/v1/projects/1/pipelines/{pipeline}"),
+        "/api/v1/projects/1/environments".to_owned(),
+    ] {
+        let a = app.get(&path).await;
+        assert_eq!(a.status, 200, "{path}: {}", a.text);
+    }
+}
+
+async fn gitlab_requests_for(viewers: usize) -> u64 {
+    let app = TestApp::start().await;
+    let pipeline = app.json("/api/v1/projects/1/pipelines?per_page=1").await["pipelines"][0]["id"]
+        .as_u64()
+        .unwrap();
+    let before = app.sim.sim.requests_received();
+    let lookers = (0..viewers).map(|_| look(&app, pipeline));
+    futures::future::join_all(lookers).await;
+    // A second look by everyone: answered from the hub.
+    futures::future::join_all((0..viewers).map(|_| look(&app, pipeline))).await;
+    app.sim.sim.requests_received() - before
+}
+
+#[tokio::test]
+async fn a_hundred_viewers_cost_gitlab_what_one_does() {
+    let one = gitlab_requests_for(1).await;
+    let hundred = gitlab_requests_for(100).await;
+    assert!(one > 0);
+    assert!(
+        hundred as f64 <= one as f64 * 1.05,
+        "1 viewer: {one} GitLab requests, 100 viewers: {hundred}"
+    );
+}
+
+/// Reads server-sent events until `wanted` has been seen or `wait` passes; returns all.
+async fn events_until(response: reqwest::Response, wait: Duration, wanted: &str) -> Vec<(String, String, Value)> {
+    let mut response = response;
+    let mut buffer = String::new();
+    let mut out = Vec::new();
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, response.chunk()).await else {
+            return out;
+        };
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let field = |name: &str| {
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix(&format!("{name}:")))
+                    .map(|v| v.trim().to_owned())
+                    .unwrap_or_default()
+            };
+            let (event, id, data) = (field("event"), field("id"), field("data"));
+            if event.is_empty() {
+                continue; // keep-alive comment
+            }
+            let json = serde_json::from_str(&data).unwrap_or(Value::Null);
+            let done = event == wanted;
+            out.push((event, id, json));
+            if done {
+                return out;
+            }
+        }
+    }
+}
+
+async fn subscribe(app: &TestApp, topics: &str, last_event_id: Option<&str>) -> reqwest::Response {
+    let mut request = app.http.get(format!("{}/api/v1/events?topics={topics}", app.base));
+    if let Some(id) = last_event_id {
+        request = request.header("last-event-id", id);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    response
+}
+
+async fn hook(app: &TestApp, token: &str, event: &str, body: &Value, key: &str) -> common::Answer {
+    let response = app
+        .http
+        .post(format!("{}/hooks/gitlab", app.base))
+        .header("x-gitlab-token", token)
+        .header("x-gitlab-event", event)
+        .header("idempotency-key", key)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    common::Answer {
+        status,
+        headers: Default::default(),
+        body: serde_json::from_str(&text).unwrap_or(Value::Null),
+        text,
+    }
+}
+
+fn pipeline_hook(project: u64, pipeline: u64) -> Value {
+    serde_json::json!({
+        "object_kind": "pipeline",
+        "object_attributes": { "id": pipeline, "status": "running", "created_at": "2026-06-01 12:00:00 UTC" },
+        "project": { "id": project },
+    })
+}
+
+#[tokio::test]
+async fn webhooks_are_checked_deduplicated_and_reach_browsers() {
+    let app = TestApp::builder().webhooks(SECRET).start().await;
+    let stream = subscribe(&app, "project:1", None).await;
+
+    let wrong = hook(&app, "not-the-secret", "Pipeline Hook", &pipeline_hook(1, 77), "k1").await;
+    assert_eq!(wrong.status, 401, "{}", wrong.text);
+    assert!(wrong.body["message"].as_str().unwrap().contains("X-Gitlab-Token"));
+
+    let applied = hook(&app, SECRET, "Pipeline Hook", &pipeline_hook(1, 77), "k2").await;
+    assert_eq!(applied.status, 202, "{}", applied.text);
+    let replayed = hook(&app, SECRET, "Pipeline Hook", &pipeline_hook(1, 77), "k2").await;
+    assert_eq!(replayed.status, 200);
+    assert_eq!(replayed.body["applied"], false);
+    let elsewhere = hook(&app, SECRET, "Pipeline Hook", &pipeline_hook(999, 5), "k3").await;
+    assert_eq!(elsewhere.status, 200);
+    assert_eq!(elsewhere.body["reason"], "project not watched");
+    let junk = hook(&app, SECRET, "Pipeline Hook", &serde_json::json!({"nothing": 1}), "k4").await;
+    assert_eq!(junk.status, 400);
+
+    let events = events_until(stream, Duration::from_secs(3), "project").await;
+    let projects: Vec<&Value> = events
+        .iter()
+        .filter(|(e, _, _)| e == "project")
+        .map(|(_, _, d)| d)
+        .collect();
+    assert_eq!(projects.len(), 1, "one change, announced once: {events:?}");
+    assert_eq!(projects[0]["project"], 1);
+    assert_eq!(projects[0]["pipelines"][0], 77);
+
+    let metrics = app.get("/metrics").await.text;
+    for line in [
+        r#"stageboard_webhook_events_total{result="rejected"} 2"#,
+        r#"stageboard_webhook_events_total{result="applied"} 1"#,
+        r#"stageboard_webhook_events_total{result="duplicate"} 1"#,
+        r#"stageboard_webhook_events_total{result="ignored"} 1"#,
+    ] {
+        assert!(metrics.contains(line), "{line} in\n{metrics}");
+    }
+    assert!(
+        metrics.contains("stageboard_gitlab_requests_total{endpoint=\"/api/v4/projects/:id/pipelines\""),
+        "{metrics}"
+    );
+    assert!(!metrics.contains(common::TOKEN) && !metrics.contains(SECRET));
+}
+
+#[tokio::test]
+async fn a_browser_that_reconnects_gets_what_it_missed() {
+    let app = TestApp::builder().webhooks(SECRET).start().await;
+    let stream = subscribe(&app, "projects", None).await;
+    hook(&app, SECRET, "Pipeline Hook", &pipeline_hook(1, 101), "a").await;
+    let seen = events_until(stream, Duration::from_secs(3), "project").await;
+    let first_id = seen.last().expect("an event").1.clone();
+    // Gone for a while: two changes happen meanwhile.
+    hook(&app, SECRET, "Pipeline Hook", &pipeline_hook(1, 102), "b").await;
+    hook(
+        &app,
+        SECRET,
+        "Job Hook",
+        &serde_json::json!({"object_kind": "build", "project_id": 2, "pipeline_id": 103}),
+        "c",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let again = subscribe(&app, "projects", Some(&first_id)).await;
+    let missed = events_until(again, Duration::from_secs(2), "never").await;
+    let pipelines: Vec<u64> = missed
+        .iter()
+        .filter(|(e, _, _)| e == "project")
+        .map(|(_, _, d)| d["pipelines"][0].as_u64().unwrap())
+        .collect();
+    assert_eq!(pipelines, [102, 103], "{missed:?}");
+    let too_old = subscribe(&app, "projects", Some("1-1")).await;
+    let reset = events_until(too_old, Duration::from_secs(2), "reset").await;
+    assert_eq!(reset.last().map(|(e, _, _)| e.as_str()), Some("reset"), "{reset:?}");
+}
+
+#[tokio::test]
+async fn the_simulated_gitlab_sends_its_webhooks_and_changes_arrive_as_events() {
+    let app = TestApp::builder().webhooks(SECRET).sim_sends_hooks().start().await;
+    let stream = subscribe(&app, "project:1", None).await;
+    // A retry makes jobs move: the simulated GitLab announces them by webhook.
+    let list = app.json("/api/v1/projects/1/pipelines?status=failed&per_page=1").await;
+    let pipeline = list["pipelines"][0]["id"].as_u64().unwrap();
+    let retried = app
+        .post(&format!("/api/v1/projects/1/pipelines/{pipeline}/retry"), "")
+        .await;
+    assert_eq!(retried.status, 200, "{}", retried.text);
+    app.sim.sim.advance(chrono::Duration::seconds(30));
+    let events = events_until(stream, Duration::from_secs(5), "project").await;
+    assert!(events.iter().any(|(e, _, _)| e == "project"), "{events:?}");
+    let mut applied = false;
+    for _ in 0..40 {
+        let metrics = app.get("/metrics").await.text;
+        if metrics.contains(r#"stageboard_webhook_events_total{result="applied"}"#) {
+            applied = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(applied, "the simulated GitLab's webhooks were applied");
+}
+
+#[tokio::test]
+async fn unknown_topics_are_refused_plainly() {
+    let app = TestApp::start().await;
+    let a = app.get("/api/v1/events?topics=everything").await;
+    assert_eq!(a.status, 400);
+    assert!(a.body["message"].as_str().unwrap().contains("not a topic"));
+    let a = app.get("/api/v1/events?topics=project:424242").await;
+    assert_eq!(a.status, 404, "{}", a.text);
+}
