@@ -105,6 +105,12 @@ pub struct SimArgs {
     /// load for benchmarks.
     #[arg(long, default_value_t = 0)]
     pub review_apps: usize,
+    /// Projects to simulate: the story's three and more built like them (load for benchmarks).
+    #[arg(long, default_value_t = 3)]
+    pub projects: usize,
+    /// No new pushes or tags: a quiet GitLab, for measuring what watching costs when nothing happens.
+    #[arg(long)]
+    pub quiet: bool,
     /// Send Pipeline, Job and Deployment webhooks here (e.g. http://127.0.0.1:8080/hooks/gitlab).
     #[arg(long)]
     pub webhook_url: Option<Url>,

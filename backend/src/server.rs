@@ -50,7 +50,7 @@ pub async fn run(config: Config) -> Result<(), String> {
             // The simulated GitLab sends webhooks to this server, as a real one would be told to.
             webhook_secret.get_or_insert_with(|| format!("demo-hook-{:032x}", rand::rng().random::<u128>()));
             let projects = if config.projects.is_empty() {
-                scenario::PROJECTS.iter().map(|p| p.full_path()).collect()
+                scenario::projects().iter().map(|p| p.full_path()).collect()
             } else {
                 config.projects
             };
@@ -58,7 +58,10 @@ pub async fn run(config: Config) -> Result<(), String> {
             (client, projects, Some(sim))
         }
     };
-    let hub = Hub::new(Arc::new(client), config.hub, metrics);
+    let hub = match webhook_secret {
+        Some(_) => Hub::with_webhooks(Arc::new(client), config.hub, metrics),
+        None => Hub::new(Arc::new(client), config.hub, metrics),
+    };
     let mut state = AppState::with_hub(hub, projects, sim.as_ref().map(|s| s.sim.clone()), webhook_secret);
     let kube_client = match &sim {
         // The simulated GitLab also serves the simulated cluster's API.
@@ -154,12 +157,13 @@ pub async fn run_sim(args: SimArgs) -> Result<(), String> {
     if args.token.trim().is_empty() {
         return Err("--token must not be empty: clients authenticate with it.".into());
     }
+    scenario::set_project_count(args.projects)?;
     let config = SimConfig {
         token: args.token,
         rate_limit_per_minute: args.rate_limit,
         seed: args.seed,
         history_days: args.history_days.clamp(0, 60),
-        live: true,
+        live: !args.quiet,
         review_apps: args.review_apps.min(1000),
     };
     let sim = RunningSim::start(config, Clock::real(), args.listen)

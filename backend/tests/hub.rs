@@ -234,3 +234,64 @@ async fn unknown_topics_are_refused_plainly() {
     let a = app.get("/api/v1/events?topics=project:424242").await;
     assert_eq!(a.status, 404, "{}", a.text);
 }
+
+#[tokio::test]
+async fn polling_slows_while_webhooks_keep_their_word_and_resumes_when_they_do_not() {
+    let app = TestApp::builder().webhooks(SECRET).start().await;
+    assert_eq!(
+        app.hub.interval(1),
+        Duration::from_secs(300),
+        "webhooks configured: polling is the safety net"
+    );
+    // Pipelines change and no webhook says so (the simulated GitLab is not sending here).
+    let failed = app.json("/api/v1/projects/1/pipelines?status=failed&per_page=1").await["pipelines"][0]["id"]
+        .as_u64()
+        .unwrap();
+    // Someone retries it in GitLab itself: stageboard did not do it, and no webhook says so.
+    let retried = app
+        .http
+        .post(format!("{}/api/v4/projects/1/pipelines/{failed}/retry", app.sim.url()))
+        .header("private-token", common::TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retried.status(), 201);
+    app.advance(chrono::Duration::seconds(30)).await;
+    assert!(
+        app.hub.interval(1) < Duration::from_secs(300),
+        "a change no webhook announced: back to normal polling ({:?})",
+        app.hub.interval(1)
+    );
+    assert_eq!(
+        app.hub.interval(2),
+        Duration::from_secs(300),
+        "other projects keep trusting their hooks"
+    );
+}
+
+#[tokio::test]
+async fn while_gitlab_is_down_pages_keep_their_state_and_browsers_hear_when_it_is_back() {
+    let app = TestApp::start().await;
+    let overview = app.json("/api/v1/overview").await;
+    let stream = subscribe(&app, "projects", None).await;
+    app.sim.sim.set_faults(stageboard_sim::Faults {
+        status: Some(503),
+        ..Default::default()
+    });
+    app.hub.refresh_now().await;
+    let still = app.get("/api/v1/overview").await;
+    assert_eq!(still.status, 200, "the last known state: {}", still.text);
+    assert_eq!(still.body, overview);
+    app.sim.sim.set_faults(stageboard_sim::Faults::default());
+    app.hub.refresh_now().await;
+    let events = events_until(stream, Duration::from_secs(3), "never").await;
+    let upstream: Vec<&Value> = events
+        .iter()
+        .filter(|(e, _, _)| e == "upstream")
+        .map(|(_, _, d)| d)
+        .collect();
+    assert_eq!(upstream.len(), 2, "down once, back once: {events:?}");
+    assert_eq!(upstream[0]["reachable"], false);
+    assert!(upstream[0]["since"].as_str().is_some() && upstream[0]["message"].as_str().unwrap().contains("503"));
+    assert_eq!(upstream[1]["reachable"], true);
+}

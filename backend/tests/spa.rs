@@ -39,8 +39,9 @@ async fn deep_links_get_the_app_and_assets_go_out_precompressed() {
     assert_eq!(deep.status(), 200);
     assert_eq!(deep.text().await.unwrap(), html);
 
+    // Minified HTML quotes attributes only where needed: split on any delimiter.
     let wasm = html
-        .split('"')
+        .split(['"', '\'', ' ', '='])
         .find(|s| s.ends_with("_bg.wasm"))
         .unwrap()
         .trim_start_matches('/')

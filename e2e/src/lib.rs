@@ -35,6 +35,13 @@ impl Drop for Group {
     }
 }
 
+impl Group {
+    /// The process id (for reading its memory from /proc).
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+}
+
 pub fn spawn_group(command: &mut Command) -> Group {
     use std::os::unix::process::CommandExt;
     let child = command

@@ -225,3 +225,34 @@ async fn needs_are_drawn_as_links_and_timing_shows_a_waterfall() {
     assert!(links >= 9, "{links} links");
     assert!(rows >= 10, "{rows} rows");
 }
+
+#[tokio::test]
+async fn a_change_made_elsewhere_reaches_an_open_page_by_server_sent_events() {
+    let app = Stageboard::start_demo();
+    let browser = Browser::start().await;
+    let seen = async {
+        open_failing_pipeline(&browser, &app).await?;
+        let before = browser.wait_text(".job-card", "image_build", WAIT).await?;
+        // Someone else retries the pipeline: this page did nothing, and it polls only every 30 s.
+        browser
+            .js("const id = location.pathname.split('/').pop(); fetch(`/api/v1/projects/1/pipelines/${id}/retry`, {method: 'POST'}); return null;")
+            .await?;
+        let after = browser
+            .wait_text(".job-card", "↻ 3", Duration::from_secs(5))
+            .await?;
+        let clients = browser
+            .js("return fetch('/metrics').then(r => r.text()).then(t => t.split('\\n').find(l => l.startsWith('stageboard_sse_clients ')));")
+            .await?;
+        Ok::<_, String>((before, after, clients))
+    }
+    .await;
+    browser.close().await;
+    let (before, after, clients) = seen.expect("the page hears of the retry");
+    assert!(before.contains("↻ 2"), "two attempts before: {before}");
+    assert!(after.contains("image_build"), "{after}");
+    let clients: u64 = clients
+        .as_str()
+        .and_then(|l| l.split(' ').nth(1)?.parse().ok())
+        .unwrap_or(0);
+    assert!(clients >= 1, "the page holds an event stream");
+}

@@ -45,7 +45,7 @@ async fn send(request: Result<Request, gloo_net::Error>) -> Result<String, ApiEr
 
 /// Reads JSON with the browser's own parser; serde only walks the result (much less wasm than
 /// parsing in Rust).
-fn parse<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
+pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
     let unreadable = |e: String| ApiError {
         message: format!("The server's answer could not be read ({e})."),
     };

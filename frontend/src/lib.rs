@@ -3,6 +3,7 @@
 
 pub mod api;
 mod components;
+mod events;
 pub mod format;
 mod log_view;
 mod pages;
@@ -31,6 +32,7 @@ const SHORTCUTS: [(&str, &str); 9] = [
 #[component]
 pub fn App() -> impl IntoView {
     api::provide_server_info();
+    events::provide_upstream();
     let help = RwSignal::new(false);
     let pending_g = StoredValue::new(false);
     let keys = window_event_listener(ev::keydown, move |e| {

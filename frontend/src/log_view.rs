@@ -163,6 +163,32 @@ pub fn LogView(project: u64, job: u64) -> impl IntoView {
         request_animation_frame(move || scroll_to_row(row, true));
     };
 
+    // Takes in the log's bytes from `next_offset - content.len()` on, however they came.
+    let apply = move |content: &str, next_offset: u64, done: bool| {
+        parser.try_update_value(|p| {
+            p.feed(content.as_bytes());
+            if done {
+                p.flush();
+            }
+        });
+        offset.try_set_value(next_offset);
+        let sections = parser
+            .try_with_value(|p| p.log().default_collapsed())
+            .unwrap_or_default();
+        let _ = collapsed.try_update(|c| {
+            let known = c.len();
+            c.extend_from_slice(sections.get(known..).unwrap_or(&[]));
+        });
+        let first_load = !loaded.get_untracked();
+        let _ = complete.try_set(done);
+        let _ = loaded.try_set(true);
+        let _ = version.try_update(|v| *v += 1);
+        if first_load && let Some(n) = hash_line() {
+            request_animation_frame(move || reveal(n.saturating_sub(1)));
+        } else if (follow.get_untracked() || first_load) && !done {
+            request_animation_frame(scroll_to_bottom);
+        }
+    };
     let fetch_more = move || {
         if busy.get_value() || complete.get_untracked() {
             return;
@@ -175,29 +201,7 @@ pub fn LogView(project: u64, job: u64) -> impl IntoView {
             match answer {
                 Ok(log) => {
                     let _ = error.try_set(None);
-                    parser.try_update_value(|p| {
-                        p.feed(log.content.as_bytes());
-                        if log.complete {
-                            p.flush();
-                        }
-                    });
-                    offset.try_set_value(log.next_offset);
-                    let sections = parser
-                        .try_with_value(|p| p.log().default_collapsed())
-                        .unwrap_or_default();
-                    let _ = collapsed.try_update(|c| {
-                        let known = c.len();
-                        c.extend_from_slice(sections.get(known..).unwrap_or(&[]));
-                    });
-                    let first_load = !loaded.get_untracked();
-                    let _ = complete.try_set(log.complete);
-                    let _ = loaded.try_set(true);
-                    let _ = version.try_update(|v| *v += 1);
-                    if first_load && let Some(n) = hash_line() {
-                        request_animation_frame(move || reveal(n.saturating_sub(1)));
-                    } else if (follow.get_untracked() || first_load) && !log.complete {
-                        request_animation_frame(scroll_to_bottom);
-                    }
+                    apply(&log.content, log.next_offset, log.complete);
                 }
                 Err(e) => {
                     let _ = error.try_set(Some(e.message));
@@ -206,7 +210,23 @@ pub fn LogView(project: u64, job: u64) -> impl IntoView {
         });
     };
     fetch_more();
-    if let Ok(handle) = set_interval_with_handle(fetch_more, Duration::from_secs(2)) {
+    // A running log's new bytes arrive as events; anything out of step is read through the API.
+    crate::events::listen(format!("log:{project}:{job}"), move |kind, data| {
+        use crate::events::field;
+        let at = field(&data, "offset").as_f64().map(|o| o as u64);
+        let content = field(&data, "content").as_string().unwrap_or_default();
+        let end = at.map(|o| o + content.len() as u64);
+        match (kind, at) {
+            ("log", Some(o)) if o == offset.get_value() && !busy.get_value() => apply(
+                &content,
+                o + content.len() as u64,
+                field(&data, "complete").as_bool() == Some(true),
+            ),
+            ("log", Some(_)) if end.is_some_and(|e| e <= offset.get_value()) => {}
+            _ => fetch_more(),
+        }
+    });
+    if let Ok(handle) = set_interval_with_handle(fetch_more, Duration::from_secs(15)) {
         on_cleanup(move || handle.clear());
     }
 

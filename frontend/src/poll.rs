@@ -13,9 +13,16 @@ use crate::api::ApiError;
 
 pub type Fetched<T> = RwSignal<Option<Result<T, ApiError>>>;
 
-/// Fetches with `fetch` whenever its reactive inputs change and every `every` while `again`
-/// returns true for the latest answer. Stops when the page goes away.
-pub fn poll<T, F, Fut>(fetch: F, every: Duration, again: fn(&T) -> bool) -> Fetched<T>
+/// Fetches with `fetch` whenever its reactive inputs change, whenever the server announces a
+/// change for `topics` (server-sent events), and every `every` while `again` returns true for
+/// the latest answer (a safety net, and for what has no events: the cluster). Stops when the
+/// page goes away.
+pub fn poll<T, F, Fut>(
+    fetch: F,
+    topics: impl Fn() -> String + 'static,
+    every: Duration,
+    again: fn(&T) -> bool,
+) -> Fetched<T>
 where
     T: Send + Sync + 'static,
     F: Fn() -> Fut + 'static,
@@ -38,12 +45,13 @@ where
             None => false,
         }) == Some(true)
     });
-    schedule(load, wants_more, every);
+    schedule(load, Rc::new(topics), wants_more, every);
     data
 }
 
 fn schedule(
     load: Rc<dyn Fn() -> Pin<Box<dyn Future<Output = ()>>>>,
+    topics: Rc<dyn Fn() -> String>,
     wants_more: Rc<dyn Fn() -> bool>,
     every: Duration,
 ) {
@@ -58,6 +66,12 @@ fn schedule(
     // Runs again when the inputs `fetch` reads (route parameters) change.
     let first = load.clone();
     Effect::new(move |_| start(first()));
+    // Reads again when the server says something shown here changed.
+    let on_change = load.clone();
+    Effect::new(move |_| {
+        let on_change = on_change.clone();
+        crate::events::listen(topics(), move |_, _| start(untrack(|| on_change())));
+    });
     let tick = move || {
         if in_flight.try_get_value().unwrap_or(true) {
             return;

@@ -32,7 +32,7 @@ pub struct Query;
 impl Query {
     /// Finds a project by its full path.
     async fn project(&self, full_path: ID) -> Option<ProjectNode> {
-        scenario::PROJECTS
+        scenario::projects()
             .iter()
             .find(|p| p.full_path() == full_path.as_str())
             .map(|def| ProjectNode { def })

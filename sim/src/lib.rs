@@ -248,6 +248,7 @@ impl Sim {
             .with_state(self.clone());
         Router::new()
             .route("/-/sim/clock", get(clock_now))
+            .route("/-/sim/requests", get(requests_received))
             .route("/-/sim/k8s/compact", post(compact_cluster))
             .route("/-/sim/advance", post(advance))
             .route("/-/sim/faults", post(set_faults))
@@ -317,6 +318,11 @@ struct AdvanceBody {
 async fn advance(State(sim): State<Sim>, Json(body): Json<AdvanceBody>) -> Json<serde_json::Value> {
     sim.advance(Duration::seconds(body.seconds));
     Json(json!({ "now": sim.clock().now() }))
+}
+
+/// How many API requests reached the simulated GitLab: what benchmarks count.
+async fn requests_received(State(sim): State<Sim>) -> Json<serde_json::Value> {
+    Json(json!({ "requests": sim.requests_received() }))
 }
 
 async fn compact_cluster(State(sim): State<Sim>) -> Json<serde_json::Value> {

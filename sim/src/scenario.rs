@@ -187,7 +187,7 @@ impl Fate {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ProjectDef {
     pub id: u64,
     pub name: &'static str,
@@ -372,7 +372,8 @@ static MONOREPO: PipelineDef = PipelineDef {
     ],
 };
 
-pub static PROJECTS: [ProjectDef; 3] = [
+/// The projects of the reference story.
+static STORY: [ProjectDef; 3] = [
     ProjectDef {
         id: 1,
         name: "gitlab-k8s-demo",
@@ -418,8 +419,39 @@ pub static PROJECTS: [ProjectDef; 3] = [
     },
 ];
 
+static ALL: std::sync::OnceLock<Vec<ProjectDef>> = std::sync::OnceLock::new();
+
+/// The simulated projects: the story's three, and more if [`set_project_count`] asked for them.
+pub fn projects() -> &'static [ProjectDef] {
+    ALL.get_or_init(|| STORY.to_vec())
+}
+
+/// Asks for `total` projects (the story's three, then `service-04`.. built like payments-api and
+/// monorepo), before the first simulated GitLab starts: load for benchmarks. Once fixed, the
+/// number cannot change in this process.
+pub fn set_project_count(total: usize) -> Result<(), String> {
+    let total = total.clamp(STORY.len(), 200);
+    let mut all = STORY.to_vec();
+    for id in STORY.len() + 1..=total {
+        let like = &STORY[1 + id % 2];
+        all.push(ProjectDef {
+            id: id as u64,
+            name: Box::leak(format!("service-{id:02}").into_boxed_str()),
+            path: Box::leak(format!("service-{id:02}").into_boxed_str()),
+            ..like.clone()
+        });
+    }
+    if ALL.set(all).is_err() && projects().len() != total {
+        return Err(format!(
+            "the simulated projects are already fixed at {} in this process",
+            projects().len()
+        ));
+    }
+    Ok(())
+}
+
 pub fn project(id: u64) -> Option<&'static ProjectDef> {
-    PROJECTS.iter().find(|p| p.id == id)
+    projects().iter().find(|p| p.id == id)
 }
 
 #[derive(Debug, Clone, Copy)]

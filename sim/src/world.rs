@@ -181,7 +181,7 @@ impl World {
 
     /// Keeps new pushes and tags arriving every few minutes after `from`.
     pub fn start_arrivals(&mut self, from: Time) {
-        for project in &scenario::PROJECTS {
+        for project in scenario::projects() {
             let wait = self.rng.random_range(90..300);
             self.next_arrival.insert(project.id, from + Duration::seconds(wait));
         }
@@ -726,7 +726,7 @@ pub fn with_history(seed: u64, now: Time, days: i64, live: bool, review_apps: us
     let mut world = World::empty(seed, start);
     // Events of all projects, in time order, so ids grow with time as in a real GitLab.
     let mut events: Vec<(Time, u64)> = Vec::new();
-    for project in &scenario::PROJECTS {
+    for project in scenario::projects() {
         let mut t = start + Duration::minutes(world.rng().random_range(0..60));
         while t < now - Duration::minutes(50) {
             events.push((t, project.id));
@@ -744,7 +744,7 @@ pub fn with_history(seed: u64, now: Time, days: i64, live: bool, review_apps: us
     let tags: Vec<(u64, Time)> = world
         .pipelines
         .values()
-        .filter(|p| p.project_id == scenario::PROJECTS[0].id && p.tag && p.parent.is_none())
+        .filter(|p| p.project_id == scenario::projects()[0].id && p.tag && p.parent.is_none())
         .map(|p| (p.id, p.created_at))
         .collect();
     for &(pipeline, created) in tags.iter().take(tags.len().saturating_sub(1)) {
@@ -760,7 +760,7 @@ pub fn with_history(seed: u64, now: Time, days: i64, live: bool, review_apps: us
     }
 
     // Load for benchmarks: more feature branches, each with a green pipeline and a review app.
-    let demo = &scenario::PROJECTS[0];
+    let demo = &scenario::projects()[0];
     for i in 0..review_apps {
         let at = now - Duration::minutes(48) + Duration::seconds(i as i64);
         world.advance(at);
@@ -769,7 +769,7 @@ pub fn with_history(seed: u64, now: Time, days: i64, live: bool, review_apps: us
 
     // The story on gitlab-k8s-demo: a tag waiting for its manual deploy to live, then main turns
     // red at image_build: docker login refused; the retry fails on the registry's certificate.
-    let demo = &scenario::PROJECTS[0];
+    let demo = &scenario::projects()[0];
     let tag = world.next_tag(demo.id);
     world.advance(now - Duration::minutes(40));
     world.create_pipeline(demo, &tag, true, Fate::Green, now - Duration::minutes(40));
@@ -807,7 +807,7 @@ mod tests {
     #[test]
     fn a_green_pipeline_runs_stage_by_stage_and_passes() {
         let mut world = World::empty(1, t0());
-        let p = world.create_pipeline(&scenario::PROJECTS[0], "main", false, Fate::Green, t0());
+        let p = world.create_pipeline(&scenario::projects()[0], "main", false, Fate::Green, t0());
         world.advance(t0() + Duration::seconds(2));
         assert_eq!(job(&world, p, "test").status, JobStatus::Pending);
         assert_eq!(job(&world, p, "compile").status, JobStatus::Created);
@@ -823,7 +823,7 @@ mod tests {
     #[test]
     fn the_registry_story_fails_twice_then_a_retry_succeeds() {
         let mut world = World::empty(1, t0());
-        let p = world.create_pipeline(&scenario::PROJECTS[0], "main", false, Fate::RegistryLogin, t0());
+        let p = world.create_pipeline(&scenario::projects()[0], "main", false, Fate::RegistryLogin, t0());
         world.advance(t0() + Duration::hours(1));
         assert_eq!(world.pipelines[&p].status, JobStatus::Failed);
         let first = job(&world, p, "image_build").clone();
@@ -849,7 +849,7 @@ mod tests {
     #[test]
     fn needs_let_a_job_start_before_its_stage_would() {
         let mut world = World::empty(7, t0());
-        let p = world.create_pipeline(&scenario::PROJECTS[1], "main", false, Fate::Green, t0());
+        let p = world.create_pipeline(&scenario::projects()[1], "main", false, Fate::Green, t0());
         world.advance(t0() + Duration::hours(1));
         let package = job(&world, p, "package-api");
         let integration = job(&world, p, "integration");
@@ -866,7 +866,7 @@ mod tests {
     #[test]
     fn a_trigger_job_follows_its_child_pipeline() {
         let mut world = World::empty(3, t0());
-        let p = world.create_pipeline(&scenario::PROJECTS[2], "main", false, Fate::Green, t0());
+        let p = world.create_pipeline(&scenario::projects()[2], "main", false, Fate::Green, t0());
         world.advance(t0() + Duration::hours(1));
         let bridge = job(&world, p, "frontend");
         let child = bridge.downstream.expect("child pipeline started");
@@ -879,7 +879,7 @@ mod tests {
     #[test]
     fn manual_jobs_wait_until_played() {
         let mut world = World::empty(3, t0());
-        let p = world.create_pipeline(&scenario::PROJECTS[0], "v1.0.0", true, Fate::Green, t0());
+        let p = world.create_pipeline(&scenario::projects()[0], "v1.0.0", true, Fate::Green, t0());
         world.advance(t0() + Duration::hours(1));
         let deploy = job(&world, p, "deploy_live").id;
         assert_eq!(world.jobs[&deploy].status, JobStatus::Manual);
@@ -899,12 +899,12 @@ mod tests {
     #[test]
     fn a_new_push_cancels_the_running_pipeline_of_its_ref() {
         let mut world = World::empty(5, t0());
-        let old = world.create_pipeline(&scenario::PROJECTS[0], "main", false, Fate::Green, t0());
-        let other = world.create_pipeline(&scenario::PROJECTS[0], "fix/health-probe", false, Fate::Green, t0());
+        let old = world.create_pipeline(&scenario::projects()[0], "main", false, Fate::Green, t0());
+        let other = world.create_pipeline(&scenario::projects()[0], "fix/health-probe", false, Fate::Green, t0());
         let later = t0() + Duration::seconds(40);
         world.advance(later);
         world.cancel_redundant(1, "main", later);
-        world.create_pipeline(&scenario::PROJECTS[0], "main", false, Fate::Green, later);
+        world.create_pipeline(&scenario::projects()[0], "main", false, Fate::Green, later);
         assert_eq!(world.pipelines[&old].status, JobStatus::Canceled);
         assert_ne!(world.pipelines[&other].status, JobStatus::Canceled);
         assert!(world.current_jobs(old).any(|j| j.status == JobStatus::Canceled));

@@ -67,7 +67,10 @@ struct ProjectState {
     since: Option<DateTime<Utc>>,
     /// When GitLab last answered this project's poll.
     confirmed: Option<Instant>,
-    last_hook: Option<Instant>,
+    /// Pipelines webhooks announced, and when: a poll finding these changed is no surprise.
+    hooked: HashMap<u64, Instant>,
+    /// When a poll last found a change no webhook had announced (webhooks are not reliable).
+    missed: Option<Instant>,
     poke: Arc<Notify>,
 }
 
@@ -92,6 +95,8 @@ pub struct Hub(Arc<Inner>);
 struct Inner {
     upstream: Arc<dyn Gitlab>,
     settings: HubSettings,
+    /// Webhooks are configured: polling slows down while they keep their word.
+    webhooks: bool,
     metrics: Metrics,
     cache: Cache,
     projects: Mutex<HashMap<u64, ProjectState>>,
@@ -110,9 +115,19 @@ impl std::fmt::Debug for Hub {
 
 impl Hub {
     pub fn new(upstream: Arc<dyn Gitlab>, settings: HubSettings, metrics: Metrics) -> Self {
+        Self::build(upstream, settings, metrics, false)
+    }
+
+    /// A hub whose projects send webhooks: it polls every `settings.hooked` while they do.
+    pub fn with_webhooks(upstream: Arc<dyn Gitlab>, settings: HubSettings, metrics: Metrics) -> Self {
+        Self::build(upstream, settings, metrics, true)
+    }
+
+    fn build(upstream: Arc<dyn Gitlab>, settings: HubSettings, metrics: Metrics, webhooks: bool) -> Self {
         Hub(Arc::new(Inner {
             upstream,
             settings,
+            webhooks,
             metrics,
             cache: Cache::default(),
             projects: Mutex::new(HashMap::new()),
@@ -151,7 +166,8 @@ impl Hub {
                     known: HashMap::new(),
                     since: None,
                     confirmed: None,
-                    last_hook: None,
+                    hooked: HashMap::new(),
+                    missed: None,
                     poke: poke.clone(),
                 },
             );
@@ -217,8 +233,8 @@ impl Hub {
         if let Some(id) = pipeline {
             *p.pipeline_versions.entry(id).or_insert(0) += 1;
         }
-        if by_hook {
-            p.last_hook = Some(Instant::now());
+        if by_hook && let Some(id) = pipeline {
+            p.hooked.insert(id, Instant::now());
         }
         drop(projects);
         self.0.events.publish(What::Project {
@@ -332,9 +348,10 @@ impl Hub {
         }
     }
 
-    /// After an action: the project changed, and its poller should look soon.
+    /// After an action: the project changed, and its poller should look soon. The change is
+    /// stageboard's own, so finding it is no sign of a missing webhook.
     fn acted(&self, project: u64, pipeline: Option<u64>) {
-        self.changed(project, pipeline, false);
+        self.changed(project, pipeline, true);
         if let Some(p) = self.0.projects.lock().expect("projects lock").get(&project) {
             p.poke.notify_one();
         }
@@ -346,11 +363,13 @@ impl Hub {
     }
 }
 
+/// With webhooks configured, polling is only the safety net, until a poll finds a change no
+/// webhook announced: then the project is polled as without webhooks for `hook_silence`.
 fn interval(inner: &Inner, project: u64) -> Duration {
     let projects = inner.projects.lock().expect("projects lock");
     let s = &inner.settings;
     match projects.get(&project) {
-        Some(p) if p.last_hook.is_some_and(|t| t.elapsed() < s.hook_silence) => s.hooked,
+        Some(p) if inner.webhooks && p.missed.is_none_or(|t| t.elapsed() > s.hook_silence) => s.hooked,
         Some(p) if p.active() => s.fast,
         _ => s.idle,
     }
@@ -420,6 +439,19 @@ async fn poll_once(inner: &Arc<Inner>, project: u64) -> Result<()> {
         }
         if !changed.is_empty() {
             p.version += 1;
+        }
+        // A change that no webhook announced (within a poll interval and a minute) means the
+        // webhooks are missing or late: poll as without them for a while.
+        let grace = inner.settings.hooked + Duration::from_secs(60);
+        p.hooked.retain(|_, t| t.elapsed() < grace);
+        if inner.webhooks && changed.iter().any(|id| !p.hooked.contains_key(id)) {
+            if p.missed.is_none_or(|t| t.elapsed() > inner.settings.hook_silence) {
+                tracing::info!(
+                    project,
+                    "a change came without its webhook; polling as without webhooks for now"
+                );
+            }
+            p.missed = Some(Instant::now());
         }
         // Remember recent and moving pipelines only.
         if p.known.len() > 300 {

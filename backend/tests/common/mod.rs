@@ -129,7 +129,11 @@ impl Builder {
         let client = GitlabClient::new(url, SecretString::from(self.token), self.options)
             .unwrap()
             .with_metrics(metrics.clone());
-        let hub = stageboard::hub::Hub::new(Arc::new(client), stageboard::hub::HubSettings::default(), metrics);
+        let settings = stageboard::hub::HubSettings::default();
+        let hub = match self.webhook_secret {
+            Some(_) => stageboard::hub::Hub::with_webhooks(Arc::new(client), settings, metrics),
+            None => stageboard::hub::Hub::new(Arc::new(client), settings, metrics),
+        };
         let mut state = AppState::with_hub(
             hub,
             self.projects,

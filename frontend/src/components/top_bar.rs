@@ -1,11 +1,25 @@
 use leptos::prelude::*;
 
 use crate::api::use_server_info;
+use crate::events::Upstream;
 
 #[component]
 pub fn TopBar() -> impl IntoView {
     let info = use_server_info();
     let demo = move || info.with(|i| i.as_ref().is_some_and(|i| i.demo));
+    let upstream = use_context::<Upstream>();
+    // While GitLab fails, every page shows its last known state: say so, and how old it is.
+    let outage = move || {
+        let since = upstream.and_then(|u| u.0.get())?;
+        let ago = stageboard_protocol::time::parse_rfc3339(&since)
+            .map(|t| crate::format::ago(t, chrono::Utc::now()))
+            .unwrap_or_else(|| "a while".into());
+        Some(view! {
+            <p class="upstream-down" role="alert">
+                {format!("GitLab has not answered since {ago}: this is its last known state, and it updates by itself when GitLab is back.")}
+            </p>
+        })
+    };
     view! {
         <header class="topbar">
             <a href="/" class="brand">"stageboard"</a>
@@ -19,6 +33,7 @@ pub fn TopBar() -> impl IntoView {
                 </span>
             </Show>
         </header>
+        {outage}
     }
     .into_any()
 }

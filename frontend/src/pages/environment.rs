@@ -35,7 +35,12 @@ pub fn EnvironmentPage() -> impl IntoView {
             }
         }
     };
-    let detail = poll(fetch, Duration::from_secs(3), |_| true);
+    let detail = poll(
+        fetch,
+        move || format!("project:{}", ids().0.unwrap_or_default()),
+        Duration::from_secs(3),
+        |_| true,
+    );
     provide_context(Notice(RwSignal::new(None)));
     Effect::new(move |_| {
         if let Some(Ok(d)) = detail.get() {

@@ -2,12 +2,12 @@ use std::time::Duration;
 
 use chrono::Utc;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use stageboard_protocol::{ClusterLink, Environment, EnvironmentCluster, HealthStatus, Project, ProjectEnvironments};
 
 use crate::api;
 use crate::components::page_status;
 use crate::format;
+use crate::poll::poll;
 
 /// What the grid shows: each project with its environments.
 type Grid = Vec<(Project, Result<ProjectEnvironments, api::ApiError>)>;
@@ -98,17 +98,8 @@ pub fn short(sha: &str) -> String {
 /// collapsed with a count); each cell says what runs there and how it is doing.
 #[component]
 pub fn Environments() -> impl IntoView {
-    let grid: RwSignal<Option<Result<Grid, api::ApiError>>> = RwSignal::new(None);
-    let refresh = move || {
-        spawn_local(async move {
-            let answer = load().await;
-            let _ = grid.try_set(Some(answer));
-        })
-    };
-    refresh();
-    if let Ok(handle) = set_interval_with_handle(refresh, Duration::from_secs(5)) {
-        on_cleanup(move || handle.clear());
-    }
+    // GitLab's changes come as events; the cluster's health has none, so also every 5 s.
+    let grid = poll(load, || "projects".into(), Duration::from_secs(5), |_| true);
     Effect::new(move |_| page_status::show("Environments", None));
     view! {
         <section class="page">

@@ -36,7 +36,12 @@ pub fn JobPage() -> impl IntoView {
             }
         }
     };
-    let job = poll(fetch, Duration::from_secs(4), unfinished);
+    let job = poll(
+        fetch,
+        move || format!("project:{}", ids().0.unwrap_or_default()),
+        Duration::from_secs(30),
+        unfinished,
+    );
     Effect::new(move |_| {
         if let Some(Ok(j)) = job.get() {
             page_status::show(&format!("{} #{}", j.name, j.id), Some(&j.status));

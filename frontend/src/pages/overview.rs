@@ -28,7 +28,7 @@ fn store_order(order: Order) {
 /// `/`: every watched project, its default branch at a glance, failures first.
 #[component]
 pub fn Overview() -> impl IntoView {
-    let cards = poll(api::overview, Duration::from_secs(10), |_| true);
+    let cards = poll(api::overview, || "projects".into(), Duration::from_secs(60), |_| true);
     let order = RwSignal::new(stored_order());
     Effect::new(move |_| {
         let failing = cards.with(|c| match c {

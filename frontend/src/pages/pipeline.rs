@@ -48,7 +48,12 @@ pub fn PipelinePage() -> impl IntoView {
             }
         }
     };
-    let detail = poll(fetch, Duration::from_secs(4), still_moving);
+    let detail = poll(
+        fetch,
+        move || format!("project:{}", ids().0.unwrap_or_default()),
+        Duration::from_secs(30),
+        still_moving,
+    );
     provide_context(Notice(RwSignal::new(None)));
     // Which parallel groups are open: kept here so a refresh does not fold them again.
     provide_context(OpenGroups(RwSignal::new(Vec::new())));

@@ -47,7 +47,12 @@ pub fn ProjectPipelines() -> impl IntoView {
             }
         }
     };
-    let page = poll(fetch, Duration::from_secs(10), |_| true);
+    let page = poll(
+        fetch,
+        move || format!("project:{}", project_id().unwrap_or_default()),
+        Duration::from_secs(60),
+        |_| true,
+    );
     let navigate = use_navigate();
     let go = move |next: PipelineQuery| {
         if let Some(id) = project_id() {

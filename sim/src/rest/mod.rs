@@ -91,7 +91,7 @@ const SOURCES: [&str; 18] = [
 
 /// `:id` is a numeric id or a URL-encoded full path (`platform%2Fpayments-api`).
 fn find_project(id: &str) -> Result<&'static ProjectDef, GitlabError> {
-    scenario::PROJECTS
+    scenario::projects()
         .iter()
         .find(|p| id.parse::<u64>().is_ok_and(|n| n == p.id) || p.full_path() == id)
         .ok_or(GitlabError::NotFoundNamed("Project"))
@@ -118,7 +118,7 @@ async fn version() -> axum::Json<Value> {
 
 async fn list_projects(State(sim): State<Sim>, OriginalUri(uri): OriginalUri) -> Result<Response, GitlabError> {
     let params = Params::parse(uri.query());
-    projects_page(&sim, &params, &uri, scenario::PROJECTS.iter().collect())
+    projects_page(&sim, &params, &uri, scenario::projects().iter().collect())
 }
 
 async fn group_projects(
@@ -132,7 +132,7 @@ async fn group_projects(
         .find(|g| id.parse::<u64>().is_ok_and(|n| n == g.id) || g.full_path == id)
         .ok_or(GitlabError::NotFoundNamed("Group"))?;
     let subgroups = params.bool("include_subgroups")?.unwrap_or(false);
-    let projects = scenario::PROJECTS
+    let projects = scenario::projects()
         .iter()
         .filter(|p| {
             p.group.id == group.id || (subgroups && p.group.full_path.starts_with(&format!("{}/", group.full_path)))
