@@ -278,11 +278,6 @@ mod tests {
         assert!(stale.stale && stale.value == 3, "the last good answer, marked stale");
         assert!(refused.is_err(), "a refusal is not hidden");
     }
-}
-
-#[cfg(test)]
-mod abandoned {
-    use super::*;
 
     #[tokio::test]
     async fn a_request_whose_readers_left_does_not_answer_the_next_reader() {
