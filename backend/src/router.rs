@@ -16,6 +16,7 @@ pub fn router(state: AppState) -> Router {
         .route("/info", get(meta::info))
         .route("/events", get(events::events))
         .route("/demo/advance", post(meta::advance))
+        .route("/demo/faults", post(meta::faults))
         .route("/overview", get(overview::overview))
         .route("/projects", get(projects::list))
         .route("/projects/{project_id}/pipelines", get(pipelines::list))

@@ -51,3 +51,49 @@ async fn a_deep_link_opens_the_app_on_that_page() {
     assert!(statuses.len() >= 10, "{statuses:?}");
     assert!(statuses.iter().any(|s| s.contains("failed")), "{statuses:?}");
 }
+
+/// Sets the simulated GitLab's faults through the demo's control route.
+async fn faults(browser: &Browser, json: &str) -> Result<(), String> {
+    browser
+        .js(&format!(
+            "return fetch('/api/v1/demo/faults', {{method: 'POST', headers: {{'content-type': 'application/json'}}, body: '{json}'}}).then(r => r.status);"
+        ))
+        .await
+        .map(drop)
+}
+
+#[tokio::test]
+async fn while_gitlab_is_down_the_overview_keeps_its_state_and_says_how_old_it_is() {
+    let app = Stageboard::start_demo();
+    let browser = Browser::start().await;
+    let wait = Duration::from_secs(20);
+    let seen = async {
+        browser.client.goto(&app.url).await.map_err(|e| e.to_string())?;
+        browser
+            .texts("li.project .project-name", wait)
+            .await
+            .map_err(|e| e.to_string())?;
+        faults(&browser, r#"{"status": 503}"#).await?;
+        let banner = browser
+            .wait_text(".upstream-down", "GitLab stopped answering", wait)
+            .await?;
+        let projects_meanwhile = browser.count("li.project").await;
+        browser.screenshot("gitlab-down").await.map_err(|e| e.to_string())?;
+        faults(&browser, "{}").await?;
+        let mut gone = false;
+        for _ in 0..50 {
+            if browser.count(".upstream-down").await == 0 {
+                gone = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok::<_, String>((banner, projects_meanwhile, gone))
+    }
+    .await;
+    browser.close().await;
+    let (banner, projects, gone) = seen.expect("the outage is shown");
+    assert!(banner.contains("last known state"), "{banner}");
+    assert_eq!(projects, 3, "the projects stay on screen");
+    assert!(gone, "the banner goes when GitLab answers again");
+}

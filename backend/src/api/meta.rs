@@ -60,3 +60,28 @@ pub async fn advance(State(state): State<AppState>, body: axum::body::Bytes) -> 
     state.hub().refresh_now().await;
     Ok(Json(json!({ "now": sim.clock().now() })))
 }
+
+/// Demo mode only: makes the simulated GitLab misbehave (`{"status": 503}`, `{"truncate": true}`,
+/// `{"delay_ms": 2000}`; `{}` to heal), then lets the hub look at once, so anyone can watch
+/// what stageboard does when GitLab fails.
+#[utoipa::path(post, path = "/api/v1/demo/faults", tag = "meta",
+    responses((status = 200, description = "the faults now in force"), (status = 404, body = ErrorBody, description = "not in demo mode")))]
+pub async fn faults(State(state): State<AppState>, body: axum::body::Bytes) -> AppResult<Json<Value>> {
+    let sim = state
+        .demo()
+        .ok_or_else(|| AppError::not_found("The simulated GitLab exists only in demo mode."))?;
+    let faults: stageboard_sim::Faults = serde_json::from_slice(&body).map_err(|e| {
+        AppError::bad_request(format!(
+            "The body must be JSON like {{\"status\": 503}} or {{}} to heal ({e})."
+        ))
+    })?;
+    if faults.status.is_some_and(|s| !(500..=599).contains(&s)) {
+        return Err(AppError::bad_request("status must be a 5xx code."));
+    }
+    if faults.delay_ms > 30_000 {
+        return Err(AppError::bad_request("delay_ms must be at most 30000."));
+    }
+    sim.set_faults(faults.clone());
+    state.hub().refresh_now().await;
+    Ok(Json(json!({ "faults": faults })))
+}

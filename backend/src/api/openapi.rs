@@ -26,6 +26,7 @@ use utoipa::OpenApi;
         super::meta::info,
         super::meta::health,
         super::meta::advance,
+        super::meta::faults,
         super::meta::metrics,
         super::events::events,
         super::hooks::receive,

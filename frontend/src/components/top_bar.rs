@@ -16,7 +16,7 @@ pub fn TopBar() -> impl IntoView {
             .unwrap_or_else(|| "a while".into());
         Some(view! {
             <p class="upstream-down" role="alert">
-                {format!("GitLab has not answered since {ago}: this is its last known state, and it updates by itself when GitLab is back.")}
+                {format!("GitLab stopped answering {ago}: this is its last known state, and it updates by itself when GitLab is back.")}
             </p>
         })
     };
