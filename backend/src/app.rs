@@ -22,6 +22,8 @@ struct Inner {
     hub: Hub,
     /// The shared secret GitLab's webhooks must carry; without it, `/hooks/gitlab` is off.
     webhook_secret: Option<String>,
+    /// GitLab's optional signing token (Standard Webhooks HMAC), `whsec_<base64>`.
+    webhook_signing: Option<String>,
     seen_hooks: Seen,
     watch: Watchlist,
     /// The in-process simulated GitLab, in demo mode.
@@ -75,6 +77,7 @@ impl AppState {
         AppState(Arc::new(Inner {
             hub,
             webhook_secret,
+            webhook_signing: None,
             seen_hooks: Seen::new(10_000),
             watch: Watchlist {
                 configured: projects,
@@ -91,6 +94,18 @@ impl AppState {
             .expect("with_cluster is called before the state is shared")
             .cluster = Some((cluster, namespaces));
         self
+    }
+
+    /// Also requires GitLab's webhook signature; call before the state is shared.
+    pub fn with_webhook_signing(mut self, token: Option<String>) -> Self {
+        Arc::get_mut(&mut self.0)
+            .expect("with_webhook_signing is called before the state is shared")
+            .webhook_signing = token;
+        self
+    }
+
+    pub fn webhook_signing(&self) -> Option<&str> {
+        self.0.webhook_signing.as_deref()
     }
 
     /// The cluster and where each environment lives, when a cluster is configured.

@@ -65,6 +65,10 @@ pub struct ServeArgs {
     /// Job and Deployment events at /hooks/gitlab, for changes within a second and less polling.
     #[arg(long, env = "STAGEBOARD_WEBHOOK_SECRET", hide_env_values = true)]
     pub webhook_secret: Option<SecretString>,
+    /// GitLab's webhook signing token (`whsec_...`, Standard Webhooks): when set, deliveries must
+    /// carry a valid `webhook-signature` no older than five minutes.
+    #[arg(long, env = "STAGEBOARD_WEBHOOK_SIGNING_TOKEN", hide_env_values = true)]
+    pub webhook_signing_token: Option<SecretString>,
     /// Seconds between the hub's questions to GitLab while pipelines run.
     #[arg(long, env = "STAGEBOARD_POLL_FAST", default_value_t = 5)]
     pub poll_fast: u64,
@@ -140,6 +144,7 @@ pub struct Config {
     pub namespaces: crate::app::NamespaceMap,
     pub cluster_label: String,
     pub webhook_secret: Option<SecretString>,
+    pub webhook_signing_token: Option<SecretString>,
     pub hub: crate::hub::HubSettings,
 }
 
@@ -196,6 +201,17 @@ impl Config {
         {
             return Err("STAGEBOARD_WEBHOOK_SECRET is shorter than 16 characters: use a long random string, and the same in GitLab's webhook settings.".into());
         }
+        if let Some(token) = &args.webhook_signing_token {
+            use base64::Engine;
+            let raw = token.expose_secret().trim();
+            let decoded = base64::engine::general_purpose::STANDARD.decode(raw.trim_start_matches("whsec_"));
+            if !raw.starts_with("whsec_") || decoded.is_err() {
+                return Err(
+                    "STAGEBOARD_WEBHOOK_SIGNING_TOKEN must be GitLab's signing token, whsec_ followed by base64."
+                        .into(),
+                );
+            }
+        }
         let seconds = |name: &str, s: u64| {
             if (1..=3600).contains(&s) {
                 Ok(Duration::from_secs(s))
@@ -211,6 +227,7 @@ impl Config {
         };
         Ok(Config {
             webhook_secret: args.webhook_secret,
+            webhook_signing_token: args.webhook_signing_token,
             hub,
             listen: args.listen,
             upstream,

@@ -58,11 +58,17 @@ pub async fn run(config: Config) -> Result<(), String> {
             (client, projects, Some(sim))
         }
     };
-    let hub = match webhook_secret {
-        Some(_) => Hub::with_webhooks(Arc::new(client), config.hub, metrics),
-        None => Hub::new(Arc::new(client), config.hub, metrics),
+    let signing = config
+        .webhook_signing_token
+        .as_ref()
+        .map(|s| s.expose_secret().to_owned());
+    let hub = if webhook_secret.is_some() || signing.is_some() {
+        Hub::with_webhooks(Arc::new(client), config.hub, metrics)
+    } else {
+        Hub::new(Arc::new(client), config.hub, metrics)
     };
-    let mut state = AppState::with_hub(hub, projects, sim.as_ref().map(|s| s.sim.clone()), webhook_secret);
+    let mut state = AppState::with_hub(hub, projects, sim.as_ref().map(|s| s.sim.clone()), webhook_secret)
+        .with_webhook_signing(signing);
     let kube_client = match &sim {
         // The simulated GitLab also serves the simulated cluster's API.
         Some(sim) => Some(demo_cluster_client(sim)?),

@@ -295,3 +295,42 @@ async fn while_gitlab_is_down_pages_keep_their_state_and_browsers_hear_when_it_i
     assert!(upstream[0]["since"].as_str().is_some() && upstream[0]["message"].as_str().unwrap().contains("503"));
     assert_eq!(upstream[1]["reachable"], true);
 }
+
+#[tokio::test]
+async fn with_a_signing_token_only_signed_deliveries_are_applied() {
+    use base64::Engine;
+    let token = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let app = TestApp::builder().webhooks(SECRET).webhook_signing(token).start().await;
+    let body = serde_json::to_vec(&pipeline_hook(1, 88)).unwrap();
+    let engine = base64::engine::general_purpose::STANDARD;
+    let key = ring::hmac::Key::new(
+        ring::hmac::HMAC_SHA256,
+        &engine.decode(token.trim_start_matches("whsec_")).unwrap(),
+    );
+    let now = chrono::Utc::now().timestamp().to_string();
+    let sign = |body: &[u8]| {
+        let mut message = format!("msg_88.{now}.").into_bytes();
+        message.extend_from_slice(body);
+        format!("v1,{}", engine.encode(ring::hmac::sign(&key, &message).as_ref()))
+    };
+    let send = |body: Vec<u8>, signature: String, key: &'static str| {
+        app.http
+            .post(format!("{}/hooks/gitlab", app.base))
+            .header("x-gitlab-token", SECRET)
+            .header("x-gitlab-event", "Pipeline Hook")
+            .header("idempotency-key", key)
+            .header("webhook-id", "msg_88")
+            .header("webhook-timestamp", &now)
+            .header("webhook-signature", signature)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let tampered = send(serde_json::to_vec(&pipeline_hook(1, 89)).unwrap(), sign(&body), "t1")
+        .await
+        .unwrap();
+    assert_eq!(tampered.status(), 401);
+    assert!(tampered.text().await.unwrap().contains("does not match"));
+    let signed = send(body.clone(), sign(&body), "t2").await.unwrap();
+    assert_eq!(signed.status(), 202);
+}

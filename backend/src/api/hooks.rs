@@ -22,23 +22,40 @@ use crate::hub::hooks;
               (status = 404, body = stageboard_protocol::ErrorBody, description = "webhooks are not configured")))]
 pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let metrics = state.hub().metrics().clone();
-    let Some(secret) = state.webhook_secret() else {
+    if state.webhook_secret().is_none() && state.webhook_signing().is_none() {
         metrics.webhook("rejected");
         return AppError::not_found(
             "Webhooks are not configured here: set STAGEBOARD_WEBHOOK_SECRET and give GitLab the same secret token.",
         )
         .into_response();
-    };
-    let token = headers.get("x-gitlab-token").map(|v| v.as_bytes());
-    if !hooks::token_matches(token, secret) {
+    }
+    let refuse = |message: String| {
         metrics.webhook("rejected");
-        tracing::warn!("a webhook delivery came without the right X-Gitlab-Token; ignored");
-        return AppError::new(
-            StatusCode::UNAUTHORIZED,
-            ErrorCode::Unauthorized,
-            "X-Gitlab-Token is missing or wrong: give GitLab's webhook the secret token set in STAGEBOARD_WEBHOOK_SECRET.",
-        )
-        .into_response();
+        tracing::warn!(%message, "a webhook delivery was refused; nothing applied");
+        AppError::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, message).into_response()
+    };
+    if let Some(secret) = state.webhook_secret() {
+        let token = headers.get("x-gitlab-token").map(|v| v.as_bytes());
+        if !hooks::token_matches(token, secret) {
+            return refuse(
+                "X-Gitlab-Token is missing or wrong: give GitLab's webhook the secret token set in STAGEBOARD_WEBHOOK_SECRET."
+                    .into(),
+            );
+        }
+    }
+    if let Some(signing) = state.webhook_signing() {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let checked = hooks::verify_signature(
+            signing,
+            header("webhook-id"),
+            header("webhook-timestamp"),
+            header("webhook-signature"),
+            &body,
+            chrono::Utc::now().timestamp(),
+        );
+        if let Err(why) = checked {
+            return refuse(format!("The webhook signature was refused: {why}."));
+        }
     }
     let event = headers
         .get("x-gitlab-event")

@@ -64,6 +64,46 @@ pub fn token_matches(given: Option<&[u8]>, secret: &str) -> bool {
     given.is_some_and(|g| bool::from(g.ct_eq(secret.as_bytes())))
 }
 
+/// GitLab's optional Standard Webhooks signature (`webhook-id`, `webhook-timestamp`,
+/// `webhook-signature: v1,<base64>`): HMAC-SHA256 of `id.timestamp.body` with the signing token
+/// (`whsec_<base64>`), at most five minutes old. `Err` says what is wrong.
+pub fn verify_signature(
+    signing_token: &str,
+    id: Option<&str>,
+    timestamp: Option<&str>,
+    signatures: Option<&str>,
+    body: &[u8],
+    now: i64,
+) -> Result<(), String> {
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let (Some(id), Some(timestamp), Some(signatures)) = (id, timestamp, signatures) else {
+        return Err("webhook-id, webhook-timestamp and webhook-signature are required".into());
+    };
+    let sent: i64 = timestamp
+        .parse()
+        .map_err(|_| format!("webhook-timestamp `{timestamp}` is not a Unix time"))?;
+    if (now - sent).abs() > 300 {
+        return Err("webhook-timestamp is more than five minutes away: a replay, or a clock out of step".into());
+    }
+    let secret = engine
+        .decode(signing_token.trim().trim_start_matches("whsec_"))
+        .map_err(|_| "the configured signing token is not whsec_<base64>".to_owned())?;
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &secret);
+    let mut message = format!("{id}.{timestamp}.").into_bytes();
+    message.extend_from_slice(body);
+    let matches = signatures
+        .split_whitespace()
+        .filter_map(|s| s.strip_prefix("v1,"))
+        .filter_map(|b64| engine.decode(b64).ok())
+        .any(|tag| ring::hmac::verify(&key, &message, &tag).is_ok());
+    if matches {
+        Ok(())
+    } else {
+        Err("webhook-signature does not match the body".into())
+    }
+}
+
 /// The ids of recent deliveries, so a retried or replayed one is applied once.
 pub struct Seen {
     capacity: usize,
@@ -129,6 +169,49 @@ mod tests {
         assert!(parse("Pipeline Hook", b"{").unwrap_err().contains("not JSON"));
         assert!(parse("Pipeline Hook", b"{}").unwrap_err().contains("no project"));
         assert!(parse("Push Hook", b"{}").unwrap_err().contains("not used"));
+    }
+
+    fn sign(token: &str, id: &str, timestamp: &str, body: &[u8]) -> String {
+        use base64::Engine;
+        let engine = base64::engine::general_purpose::STANDARD;
+        let key = ring::hmac::Key::new(
+            ring::hmac::HMAC_SHA256,
+            &engine.decode(token.trim_start_matches("whsec_")).unwrap(),
+        );
+        let mut message = format!("{id}.{timestamp}.").into_bytes();
+        message.extend_from_slice(body);
+        format!("v1,{}", engine.encode(ring::hmac::sign(&key, &message).as_ref()))
+    }
+
+    #[test]
+    fn signed_deliveries_are_checked_when_a_signing_token_is_set() {
+        let token = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let body = br#"{"object_kind":"pipeline"}"#;
+        let good = sign(token, "msg_1", "1700000000", body);
+        let check = |sig: &str, ts: &str, body: &[u8], now| {
+            verify_signature(token, Some("msg_1"), Some(ts), Some(sig), body, now)
+        };
+        assert_eq!(check(&good, "1700000000", body, 1_700_000_100), Ok(()));
+        assert_eq!(
+            check(&format!("v1,bm9wZQ== {good}"), "1700000000", body, 1_700_000_000),
+            Ok(()),
+            "any listed signature"
+        );
+        assert!(
+            check(&good, "1700000000", b"{}", 1_700_000_000)
+                .unwrap_err()
+                .contains("does not match")
+        );
+        assert!(
+            check(&good, "1700000000", body, 1_700_001_000)
+                .unwrap_err()
+                .contains("five minutes")
+        );
+        assert!(
+            verify_signature(token, None, None, None, body, 0)
+                .unwrap_err()
+                .contains("required")
+        );
     }
 
     #[test]

@@ -40,6 +40,7 @@ pub struct Builder {
     rate_limit: u32,
     cluster: bool,
     webhook_secret: Option<String>,
+    webhook_signing: Option<String>,
     sim_sends_hooks: bool,
 }
 
@@ -62,6 +63,7 @@ impl Default for Builder {
             rate_limit: 10_000,
             cluster: false,
             webhook_secret: None,
+            webhook_signing: None,
             sim_sends_hooks: false,
         }
     }
@@ -98,6 +100,11 @@ impl Builder {
     /// Turns `/hooks/gitlab` on with this secret.
     pub fn webhooks(mut self, secret: &str) -> Self {
         self.webhook_secret = Some(secret.into());
+        self
+    }
+    /// Also requires GitLab's webhook signature made with this signing token.
+    pub fn webhook_signing(mut self, token: &str) -> Self {
+        self.webhook_signing = Some(token.into());
         self
     }
     /// The simulated GitLab sends its webhooks to stageboard, as in demo mode.
@@ -139,7 +146,8 @@ impl Builder {
             self.projects,
             self.demo.then(|| sim.sim.clone()),
             self.webhook_secret.clone(),
-        );
+        )
+        .with_webhook_signing(self.webhook_signing.clone());
         if self.cluster {
             let mut config = kube::Config::new(sim.url().parse().unwrap());
             config.default_namespace = "gitlab".into();
