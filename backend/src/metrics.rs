@@ -120,18 +120,6 @@ impl Metrics {
             .inc();
     }
 
-    /// GitLab requests so far, over every endpoint and status.
-    pub fn gitlab_requests_total(&self) -> u64 {
-        let mut total = 0;
-        // Families have no iterator; the text encoding is the one public view of every series.
-        for line in self.encode().lines() {
-            if let Some(rest) = line.strip_prefix("stageboard_gitlab_requests_total{") {
-                total += rest.rsplit(' ').next().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-            }
-        }
-        total
-    }
-
     pub fn ratelimit_remaining(&self, remaining: i64) {
         self.0.ratelimit_remaining.set(remaining);
     }
@@ -224,6 +212,5 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("stageboard_sse_clients 0"), "{text}");
-        assert_eq!(m.gitlab_requests_total(), 2);
     }
 }

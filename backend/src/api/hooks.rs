@@ -92,7 +92,7 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
     metrics.webhook("applied");
     let hub = state.hub().clone();
     tokio::spawn(async move {
-        hub.changed(hook.project, hook.pipeline, true);
+        hub.changed(hook.project, hook.pipeline);
     });
     (StatusCode::ACCEPTED, axum::Json(json!({ "applied": true }))).into_response()
 }

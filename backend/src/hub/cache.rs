@@ -36,6 +36,8 @@ pub enum Scope {
 struct Entry {
     value: Value,
     fetched: Instant,
+    /// When a reader last had it: what `trim` goes by.
+    used: Instant,
     version: u64,
 }
 
@@ -60,6 +62,7 @@ impl Slot {
             self.entry = Some(Entry {
                 value,
                 fetched: Instant::now(),
+                used: Instant::now(),
                 version: *version,
             });
         }
@@ -100,11 +103,12 @@ impl Cache {
             let mut slots = self.slots.lock().expect("cache lock");
             let slot = slots.entry(key.clone()).or_default();
             slot.settle();
-            if let Some(entry) = &slot.entry
+            if let Some(entry) = &mut slot.entry
                 && entry.version == version
                 && max_age.is_none_or(|age| entry.fetched.elapsed() < age)
                 && let Some(value) = entry.value.downcast_ref::<T>()
             {
+                entry.used = Instant::now();
                 metrics.cache_read("hit");
                 return Ok(Read {
                     value: value.clone(),
@@ -154,6 +158,7 @@ impl Cache {
                 slot.entry = Some(Entry {
                     value,
                     fetched: Instant::now(),
+                    used: Instant::now(),
                     version,
                 });
                 typed
@@ -181,28 +186,10 @@ impl Cache {
         }
     }
 
-    /// How long ago the oldest entry was fetched.
-    pub fn oldest(&self) -> Option<Duration> {
-        let slots = self.slots.lock().expect("cache lock");
-        slots
-            .values()
-            .filter_map(|s| s.entry.as_ref())
-            .map(|e| e.fetched.elapsed())
-            .max()
-    }
-
-    /// Forgets entries unused for `idle` (answers nobody asked for since).
-    pub fn trim(&self, older_than: Duration) {
+    /// Forgets answers nobody has read for `unused` (the next reader asks GitLab again).
+    pub fn trim(&self, unused: Duration) {
         let mut slots = self.slots.lock().expect("cache lock");
-        slots.retain(|_, s| s.loading.is_some() || s.entry.as_ref().is_some_and(|e| e.fetched.elapsed() < older_than));
-    }
-
-    pub fn len(&self) -> usize {
-        self.slots.lock().expect("cache lock").len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        slots.retain(|_, s| s.loading.is_some() || s.entry.as_ref().is_some_and(|e| e.used.elapsed() < unused));
     }
 }
 

@@ -145,10 +145,6 @@ impl Hub {
         &self.0.metrics
     }
 
-    pub fn settings(&self) -> HubSettings {
-        self.0.settings
-    }
-
     /// Starts polling these projects (those not yet watched).
     pub fn watch(&self, projects: &[(u64, String)]) {
         let mut known = self.0.projects.lock().expect("projects lock");
@@ -223,8 +219,9 @@ impl Hub {
             .filter(|a| a.is_finite())
     }
 
-    /// A change arrived by webhook: the project's (and pipeline's) cached answers are old now.
-    pub fn changed(&self, project: u64, pipeline: Option<u64>, by_hook: bool) -> bool {
+    /// A change was announced (by webhook, or by an action through stageboard): the project's
+    /// (and pipeline's) cached answers are old now, and a poll finding it is no surprise.
+    pub fn changed(&self, project: u64, pipeline: Option<u64>) -> bool {
         let mut projects = self.0.projects.lock().expect("projects lock");
         let Some(p) = projects.get_mut(&project) else {
             return false;
@@ -232,8 +229,6 @@ impl Hub {
         p.version += 1;
         if let Some(id) = pipeline {
             *p.pipeline_versions.entry(id).or_insert(0) += 1;
-        }
-        if by_hook && let Some(id) = pipeline {
             p.hooked.insert(id, Instant::now());
         }
         drop(projects);
@@ -262,9 +257,13 @@ impl Hub {
         guard
     }
 
-    fn project_path_id(&self, path: &str) -> Option<u64> {
+    /// The scope of an answer asked for by project path (GraphQL): the project's, when watched.
+    fn path_scope(&self, path: &str) -> Scope {
         let projects = self.0.projects.lock().expect("projects lock");
-        projects.iter().find(|(_, p)| p.path == path).map(|(id, _)| *id)
+        projects
+            .iter()
+            .find(|(_, p)| p.path == path)
+            .map_or(Scope::For(self.0.settings.idle), |(id, _)| Scope::Project(*id))
     }
 
     /// Version and age limit of an answer of this scope.
@@ -300,7 +299,7 @@ impl Hub {
             .await;
         match &answer {
             Ok(read) if read.fetched => self.reachable(),
-            Ok(read) if read.stale => {}
+            // From the cache (fresh or, during an outage, stale): says nothing about GitLab now.
             Ok(_) => {}
             Err(e) if is_outage(e) => self.unreachable(e),
             Err(_) => self.reachable(),
@@ -351,7 +350,7 @@ impl Hub {
     /// After an action: the project changed, and its poller should look soon. The change is
     /// stageboard's own, so finding it is no sign of a missing webhook.
     fn acted(&self, project: u64, pipeline: Option<u64>) {
-        self.changed(project, pipeline, true);
+        self.changed(project, pipeline);
         if let Some(p) = self.0.projects.lock().expect("projects lock").get(&project) {
             p.poke.notify_one();
         }
@@ -598,9 +597,7 @@ impl Gitlab for Hub {
     }
 
     async fn pipeline_graph(&self, project_path: &str, pipeline_iid: u64) -> Result<PipelineGraph> {
-        let scope = self
-            .project_path_id(project_path)
-            .map_or(Scope::For(self.0.settings.idle), Scope::Project);
+        let scope = self.path_scope(project_path);
         let key = format!("{project_path}:graph:{pipeline_iid}");
         let path = project_path.to_owned();
         self.read(
@@ -612,9 +609,7 @@ impl Gitlab for Hub {
     }
 
     async fn pipeline_summaries(&self, project_path: &str, iids: &[u64]) -> Result<HashMap<u64, PipelineSummary>> {
-        let scope = self
-            .project_path_id(project_path)
-            .map_or(Scope::For(self.0.settings.idle), Scope::Project);
+        let scope = self.path_scope(project_path);
         let key = format!("{project_path}:summaries:{iids:?}");
         let (path, iids) = (project_path.to_owned(), iids.to_vec());
         self.read(key, scope, |g| async move { g.pipeline_summaries(&path, &iids).await })
@@ -630,9 +625,7 @@ impl Gitlab for Hub {
     }
 
     async fn job_environments(&self, project_path: &str, pipeline_iid: u64) -> Result<HashMap<u64, String>> {
-        let scope = self
-            .project_path_id(project_path)
-            .map_or(Scope::For(self.0.settings.idle), Scope::Project);
+        let scope = self.path_scope(project_path);
         let key = format!("{project_path}:job_environments:{pipeline_iid}");
         let path = project_path.to_owned();
         self.read(
