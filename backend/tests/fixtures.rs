@@ -1,4 +1,4 @@
-//! Contract tests: every REST example in shared/gitlab-contract/fixtures (GitLab's docs and the
+//! Contract tests: every REST example in fixtures/gitlab (GitLab's docs and the
 //! gitlab4j client's test data) reads into the client's types, and every date in the webhook
 //! examples parses.
 
@@ -10,7 +10,7 @@ use stageboard::gitlab::GitlabTime;
 use stageboard::gitlab::types::{GlDeployment, GlEnvironment, GlJob, GlPipeline, GlProject};
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/gitlab-contract/fixtures")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/gitlab")
 }
 
 fn read<T: DeserializeOwned>(path: &Path) -> Result<(), String> {
@@ -43,7 +43,7 @@ fn every_rest_example_reads_into_the_clients_types() {
     let mut checked = 0;
     let mut unmapped = Vec::new();
     for dir in ["docs", "gitlab4j"] {
-        for entry in std::fs::read_dir(fixtures().join(dir)).expect("shared/ sits beside the repository") {
+        for entry in std::fs::read_dir(fixtures().join(dir)).expect("fixtures/gitlab is in the repository") {
             let path = entry.unwrap().path();
             let name = path.file_name().unwrap().to_str().unwrap().to_owned();
             if !name.ends_with(".json")

@@ -1,11 +1,11 @@
-//! The parser on the shared synthetic traces (byte-exact to GitLab Runner's format) and on the
-//! corner cases a real log has.
+//! The parser on the synthetic traces of fixtures/gitlab (byte-exact to GitLab Runner's format)
+//! and on the corner cases a real log has.
 
 use stageboard_joblog::{Color, Parser, parse};
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/gitlab-contract/fixtures/traces")
+        .join("../fixtures/gitlab/traces")
         .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

@@ -62,9 +62,9 @@ impl Api {
     }
 }
 
-fn shared(path: &str) -> std::path::PathBuf {
+fn fixture(path: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/gitlab-contract")
+        .join("../fixtures/gitlab")
         .join(path)
 }
 
@@ -245,7 +245,7 @@ async fn pipeline_filters_select_what_they_say() {
 async fn jobs_match_gitlabs_schema() {
     let (_sim, api) = start(1000).await;
     let schema: Value =
-        serde_json::from_str(&std::fs::read_to_string(shared("fixtures/schemas/job.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(fixture("schemas/job.json")).unwrap()).unwrap();
     let allowed: Vec<&str> = schema["properties"]
         .as_object()
         .unwrap()

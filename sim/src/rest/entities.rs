@@ -1,5 +1,5 @@
 //! GitLab's API entities (`lib/api/entities/...`) as JSON, with the same fields and types as
-//! the fixtures in shared/gitlab-contract/fixtures.
+//! the fixtures in fixtures/gitlab.
 
 use chrono::SecondsFormat;
 use serde_json::{Value, json};
