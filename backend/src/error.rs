@@ -101,16 +101,19 @@ impl AppError {
                 ErrorCode::GitlabUnavailable,
                 format!("GitLab at {gitlab_url} failed with {status} ({message}). Try again shortly."),
             ),
-            GitlabError::InvalidResponse { what, reason } => {
-                tracing::warn!(what, reason, "GitLab sent an unreadable response");
-                Self::new(
-                    StatusCode::BAD_GATEWAY,
-                    ErrorCode::GitlabUnavailable,
-                    format!(
-                        "GitLab at {gitlab_url} sent a response stageboard could not read ({what}). Try again shortly; if it persists, check the GitLab version."
-                    ),
-                )
-            }
+            GitlabError::Unsupported { feature } => Self::new(
+                StatusCode::NOT_IMPLEMENTED,
+                ErrorCode::GitlabUnavailable,
+                format!("GitLab at {gitlab_url} does not offer {feature}, which this needs."),
+            ),
+            // The reason goes to the log, by the hub, once per outage.
+            GitlabError::InvalidResponse { what, reason: _ } => Self::new(
+                StatusCode::BAD_GATEWAY,
+                ErrorCode::GitlabUnavailable,
+                format!(
+                    "GitLab at {gitlab_url} sent a response stageboard could not read ({what}). Try again shortly; if it persists, check the GitLab version."
+                ),
+            ),
         }
     }
 
@@ -137,7 +140,12 @@ impl AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
+        // GitLab's failures are logged by the hub once per change of state, not per request.
+        let gitlab = matches!(
+            self.body.code,
+            ErrorCode::GitlabAccess | ErrorCode::GitlabUnavailable | ErrorCode::GitlabRateLimited
+        );
+        if self.status.is_server_error() && !gitlab {
             tracing::warn!(status = %self.status, message = %self.body.message, "request failed");
         }
         let retry_after = self.body.retry_after;

@@ -27,6 +27,9 @@ struct Inner {
     events_published: Counter,
     oldest_state_age: Gauge<f64, AtomicU64>,
     cache_reads: Family<Labels, Counter>,
+    cache_evictions: Counter,
+    cache_entries: Gauge,
+    cache_bytes: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -96,8 +99,22 @@ impl Metrics {
         let cache_reads = Family::<Labels, Counter>::default();
         registry.register(
             "cache_reads",
-            "Reads answered by the hub: hit (cached), shared (joined a request in flight), miss (asked GitLab), stale (GitLab failed, last state served)",
+            "Reads answered by the hub: hit (cached), shared (joined a request in flight), miss (asked GitLab), stale (GitLab failed, last state served), failed (a failure of the last few seconds repeated)",
             cache_reads.clone(),
+        );
+        let cache_evictions = Counter::default();
+        registry.register(
+            "cache_evictions",
+            "Answers the hub forgot to stay within its bounds (entries and bytes), least recently read first",
+            cache_evictions.clone(),
+        );
+        let cache_entries = Gauge::default();
+        registry.register("cache_entries", "Answers the hub holds", cache_entries.clone());
+        let cache_bytes = Gauge::default();
+        registry.register(
+            "cache_bytes",
+            "Estimated size of the answers the hub holds (logs by their bytes, the rest by their text)",
+            cache_bytes.clone(),
         );
         Metrics(Arc::new(Inner {
             registry,
@@ -110,6 +127,9 @@ impl Metrics {
             events_published,
             oldest_state_age,
             cache_reads,
+            cache_evictions,
+            cache_entries,
+            cache_bytes,
         }))
     }
 
@@ -152,6 +172,13 @@ impl Metrics {
 
     pub fn oldest_state_age(&self, seconds: f64) {
         self.0.oldest_state_age.set(seconds);
+    }
+
+    /// The cache's size after a change, and how many answers it just forgot to stay bounded.
+    pub fn cache_size(&self, entries: usize, bytes: usize, evicted: usize) {
+        self.0.cache_entries.set(i64::try_from(entries).unwrap_or(i64::MAX));
+        self.0.cache_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
+        self.0.cache_evictions.inc_by(evicted as u64);
     }
 
     pub fn cache_read(&self, outcome: &'static str) {

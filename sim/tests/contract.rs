@@ -244,8 +244,7 @@ async fn pipeline_filters_select_what_they_say() {
 #[tokio::test]
 async fn jobs_match_gitlabs_schema() {
     let (_sim, api) = start(1000).await;
-    let schema: Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture("schemas/job.json")).unwrap()).unwrap();
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(fixture("schemas/job.json")).unwrap()).unwrap();
     let allowed: Vec<&str> = schema["properties"]
         .as_object()
         .unwrap()

@@ -23,7 +23,8 @@ pub async fn of_pipeline(
     let names = match names {
         Ok(names) => names,
         Err(e) => {
-            tracing::info!(project, error = %e, "GitLab does not say which environments jobs deploy to");
+            // The hub logs what GitLab lacks or refuses, once per change.
+            tracing::debug!(project, error = %e, "GitLab does not say which environments jobs deploy to");
             return HashMap::new();
         }
     };

@@ -93,7 +93,8 @@ pub async fn show(
         Some(iid) => match gitlab.pipeline_graph(&project_info.path_with_namespace, iid).await {
             Ok(graph) => Some(graph),
             Err(e) => {
-                tracing::info!(project, pipeline_id, error = %e, "GraphQL unavailable; ordering stages by job ids");
+                // The hub logs what GitLab lacks or refuses, once per change.
+                tracing::debug!(project, pipeline_id, error = %e, "no pipeline graph; ordering stages by job ids");
                 None
             }
         },

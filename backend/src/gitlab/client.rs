@@ -174,6 +174,13 @@ impl GitlabClient {
                     attempt += 1;
                     tokio::time::sleep(self.options.backoff * 2u32.pow(attempt - 1)).await;
                 }
+                // GraphQL answers a missing project with 200 and `null`: a 404 means the
+                // endpoint itself is off (CONTRACT.md §3).
+                Err(GitlabError::NotFound { .. }) => {
+                    return Err(GitlabError::Unsupported {
+                        feature: "the GraphQL API".into(),
+                    });
+                }
                 other => break other?,
             }
         };

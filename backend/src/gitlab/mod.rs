@@ -21,7 +21,7 @@ use types::{GlCommit, GlDeployment, GlEnvironment, GlJob, GlPipeline, GlProject}
 pub type Result<T, E = GitlabError> = std::result::Result<T, E>;
 
 /// Filters of a pipeline list, as GitLab names them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct PipelineFilter {
     pub git_ref: Option<String>,
     pub status: Option<String>,

@@ -1,10 +1,12 @@
 //! The hub's memory: one entry per resource, at most one GitLab request in flight per resource
-//! (everyone who asks meanwhile waits for that one answer), and the last good answer kept for
-//! when GitLab fails.
+//! (everyone who asks meanwhile waits for that one answer), the last good answer kept for
+//! when GitLab fails, and a failure remembered briefly so that many readers of a failing
+//! resource cost GitLab one request, not one each.
 
 use std::any::Any;
 use std::collections::HashMap;
 use std::future::Future;
+use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -16,7 +18,11 @@ use crate::gitlab::{GitlabError, Result};
 use crate::metrics::Metrics;
 
 type Value = Arc<dyn Any + Send + Sync>;
-type InFlight = Shared<BoxFuture<'static, Result<Value>>>;
+type InFlight = Shared<BoxFuture<'static, Result<(Value, usize)>>>;
+
+/// How long a failed read is answered from memory: long enough that a crowd of readers costs
+/// GitLab one request, short enough that a page reloaded after a blip asks again.
+pub const FAILURE_MEMORY: Duration = Duration::from_secs(5);
 
 /// What an answer stays good for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,22 +39,84 @@ pub enum Scope {
     Forever,
 }
 
+/// How much the cache may hold; past either bound, the answers read longest ago go first.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    pub entries: usize,
+    /// Estimated by [`Weigh`].
+    pub bytes: usize,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Bounds {
+            entries: 20_000,
+            bytes: 256 << 20,
+        }
+    }
+}
+
+/// The estimated memory of a cached answer: a log by its bytes, anything else by the length
+/// of its `Debug` text (which holds every string and number it carries), counted without
+/// building the text.
+pub trait Weigh {
+    fn weight(&self) -> usize;
+}
+
+impl Weigh for bytes::Bytes {
+    fn weight(&self) -> usize {
+        self.len()
+    }
+}
+
+/// Counts what would be written.
+struct Counter(usize);
+
+impl std::fmt::Write for Counter {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0 += s.len();
+        Ok(())
+    }
+}
+
+/// Weighs a value by its `Debug` text.
+pub fn debug_weight(value: &impl std::fmt::Debug) -> usize {
+    let mut counter = Counter(0);
+    // Writing to a counter cannot fail.
+    let _ = std::fmt::write(&mut counter, format_args!("{value:?}"));
+    counter.0
+}
+
 struct Entry {
     value: Value,
+    weight: usize,
     fetched: Instant,
-    /// When a reader last had it: what `trim` goes by.
+    /// When a reader last had it: what `trim` and eviction go by.
     used: Instant,
     version: u64,
 }
 
-#[derive(Default)]
+struct Failure {
+    error: GitlabError,
+    at: Instant,
+    version: u64,
+}
+
 struct Slot {
     entry: Option<Entry>,
+    /// The last read's failure, while it is recent and nothing changed since.
+    failed: Option<Failure>,
     /// The request in flight, the version it was asked at, and whether it has ended.
     loading: Option<(u64, InFlight, Arc<AtomicBool>)>,
 }
 
 impl Slot {
+    const EMPTY: Slot = Slot {
+        entry: None,
+        failed: None,
+        loading: None,
+    };
+
     /// Takes in a finished request whose readers all left before it ended.
     fn settle(&mut self) {
         let Some((version, shared, done)) = &self.loading else {
@@ -58,9 +126,10 @@ impl Slot {
             return;
         }
         // The task has ended, so its answer is ready without waiting.
-        if let Some(Ok(value)) = shared.clone().now_or_never() {
+        if let Some(Ok((value, weight))) = shared.clone().now_or_never() {
             self.entry = Some(Entry {
                 value,
+                weight,
                 fetched: Instant::now(),
                 used: Instant::now(),
                 version: *version,
@@ -70,38 +139,45 @@ impl Slot {
     }
 }
 
-/// The answer of a read and whether it is GitLab's last good one rather than a fresh one.
+/// The answer of a read and whether GitLab gave it just now.
 pub struct Read<T> {
     pub value: T,
-    pub stale: bool,
     /// GitLab answered just now (rather than the cache).
     pub fetched: bool,
 }
 
-#[derive(Default)]
-pub struct Cache {
-    slots: Mutex<HashMap<String, Slot>>,
+/// Answers by key `K` (the hub's [`super::Key`]).
+pub struct Cache<K> {
+    slots: Mutex<HashMap<K, Slot>>,
+    bounds: Bounds,
 }
 
-impl Cache {
+impl<K: Hash + Eq + Clone> Cache<K> {
+    pub fn new(bounds: Bounds) -> Self {
+        Cache {
+            slots: Mutex::new(HashMap::new()),
+            bounds,
+        }
+    }
+
     /// The cached answer for `key` if still good at `version` (and `max_age`), else one shared
     /// GitLab request. When the request fails and an earlier answer exists, that answer is
-    /// served (`stale`), so a GitLab outage shows the last state rather than an error.
+    /// served (stale), so a GitLab outage shows the last state rather than an error.
     pub async fn read<T, Fut>(
         &self,
-        key: String,
+        key: K,
         version: u64,
         max_age: Option<Duration>,
         metrics: &Metrics,
         fetch: impl FnOnce() -> Fut,
     ) -> Result<Read<T>>
     where
-        T: Clone + Send + Sync + 'static,
+        T: Clone + Send + Sync + Weigh + 'static,
         Fut: Future<Output = Result<T>> + Send + 'static,
     {
         let in_flight = {
             let mut slots = self.slots.lock().expect("cache lock");
-            let slot = slots.entry(key.clone()).or_default();
+            let slot = slots.entry(key.clone()).or_insert(Slot::EMPTY);
             slot.settle();
             if let Some(entry) = &mut slot.entry
                 && entry.version == version
@@ -112,9 +188,26 @@ impl Cache {
                 metrics.cache_read("hit");
                 return Ok(Read {
                     value: value.clone(),
-                    stale: false,
                     fetched: false,
                 });
+            }
+            if let Some(failed) = &slot.failed
+                && failed.version == version
+                && failed.at.elapsed() < FAILURE_MEMORY
+            {
+                return match slot.entry.as_ref().and_then(|e| e.value.downcast_ref::<T>()) {
+                    Some(value) if is_outage(&failed.error) => {
+                        metrics.cache_read("stale");
+                        Ok(Read {
+                            value: value.clone(),
+                            fetched: false,
+                        })
+                    }
+                    _ => {
+                        metrics.cache_read("failed");
+                        Err(failed.error.clone())
+                    }
+                };
             }
             match &slot.loading {
                 Some((_, shared, _)) => {
@@ -128,18 +221,20 @@ impl Cache {
                     let finished = done.clone();
                     let future = fetch();
                     let task = tokio::spawn(async move {
-                        let result = future.await;
+                        let result = future.await.map(|v| {
+                            let weight = v.weight();
+                            (Arc::new(v) as Value, weight)
+                        });
                         finished.store(true, Ordering::SeqCst);
                         result
                     });
                     let shared = async move {
-                        match task.await {
-                            Ok(result) => result.map(|v| Arc::new(v) as Value),
-                            Err(e) => Err(GitlabError::InvalidResponse {
+                        task.await.unwrap_or_else(|e| {
+                            Err(GitlabError::InvalidResponse {
                                 what: "the hub's request".into(),
                                 reason: e.to_string(),
-                            }),
-                        }
+                            })
+                        })
                     }
                     .boxed()
                     .shared();
@@ -150,23 +245,28 @@ impl Cache {
         };
         let result = in_flight.await;
         let mut slots = self.slots.lock().expect("cache lock");
-        let slot = slots.entry(key).or_default();
+        let slot = slots.entry(key).or_insert(Slot::EMPTY);
         slot.loading = None;
-        match result {
-            Ok(value) => {
+        slot.failed = match &result {
+            Ok(_) => None,
+            Err(error) => Some(Failure {
+                error: error.clone(),
+                at: Instant::now(),
+                version,
+            }),
+        };
+        let answer = match result {
+            Ok((value, weight)) => {
                 let typed = value.downcast_ref::<T>().cloned();
                 slot.entry = Some(Entry {
                     value,
+                    weight,
                     fetched: Instant::now(),
                     used: Instant::now(),
                     version,
                 });
                 typed
-                    .map(|value| Read {
-                        value,
-                        stale: false,
-                        fetched: true,
-                    })
+                    .map(|value| Read { value, fetched: true })
                     .ok_or_else(|| GitlabError::InvalidResponse {
                         what: "the hub's cache".into(),
                         reason: "two reads of one resource expected different types".into(),
@@ -177,19 +277,63 @@ impl Cache {
                     metrics.cache_read("stale");
                     Ok(Read {
                         value: value.clone(),
-                        stale: true,
                         fetched: false,
                     })
                 }
                 _ => Err(e),
             },
+        };
+        self.bound(&mut slots, metrics);
+        answer
+    }
+
+    /// Keeps the cache within its bounds, forgetting the answers read longest ago (never a
+    /// request in flight).
+    fn bound(&self, slots: &mut HashMap<K, Slot>, metrics: &Metrics) {
+        let held = |slots: &HashMap<K, Slot>| {
+            slots
+                .values()
+                .filter_map(|s| s.entry.as_ref())
+                .fold((0, 0), |(n, bytes), e| (n + 1, bytes + e.weight))
+        };
+        let (mut entries, mut bytes) = held(slots);
+        let mut evicted = 0;
+        if entries > self.bounds.entries || bytes > self.bounds.bytes {
+            // Down to nine tenths, so that eviction runs once per many answers, not per answer.
+            let (keep_entries, keep_bytes) = (self.bounds.entries / 10 * 9, self.bounds.bytes / 10 * 9);
+            let mut by_use: Vec<(Instant, K)> = slots
+                .iter()
+                .filter(|(_, s)| s.loading.is_none())
+                .filter_map(|(k, s)| s.entry.as_ref().map(|e| (e.used, k.clone())))
+                .collect();
+            by_use.sort_by_key(|(used, _)| *used);
+            for (_, key) in by_use {
+                if entries <= keep_entries && bytes <= keep_bytes {
+                    break;
+                }
+                if let Some(entry) = slots.remove(&key).and_then(|s| s.entry) {
+                    entries -= 1;
+                    bytes -= entry.weight;
+                    evicted += 1;
+                }
+            }
+        }
+        metrics.cache_size(entries, bytes, evicted);
+    }
+
+    /// Forgets remembered failures (GitLab answers again: the next reader asks it).
+    pub fn forget_failures(&self) {
+        let mut slots = self.slots.lock().expect("cache lock");
+        for slot in slots.values_mut() {
+            slot.failed = None;
         }
     }
 
     /// Forgets answers nobody has read for `unused` (the next reader asks GitLab again).
-    pub fn trim(&self, unused: Duration) {
+    pub fn trim(&self, unused: Duration, metrics: &Metrics) {
         let mut slots = self.slots.lock().expect("cache lock");
         slots.retain(|_, s| s.loading.is_some() || s.entry.as_ref().is_some_and(|e| e.used.elapsed() < unused));
+        self.bound(&mut slots, metrics);
     }
 }
 
@@ -210,9 +354,77 @@ mod tests {
 
     use super::*;
 
+    impl Weigh for u32 {
+        fn weight(&self) -> usize {
+            *self as usize
+        }
+    }
+
+    #[tokio::test]
+    async fn past_its_bounds_the_cache_forgets_what_was_read_longest_ago() {
+        let m = Metrics::new();
+        let cache = Cache::<u32>::new(Bounds {
+            entries: 10,
+            bytes: 1_000,
+        });
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let read = |key: u32, weight: u32| {
+            let fetches = fetches.clone();
+            cache.read(key, 1, None, &m, move || async move {
+                fetches.fetch_add(1, Ordering::SeqCst);
+                Ok(weight)
+            })
+        };
+        for key in 0..10 {
+            read(key, 1).await.unwrap();
+        }
+        // Key 0 is read again, so key 1 is now the one read longest ago.
+        read(0, 1).await.unwrap();
+        read(10, 1).await.unwrap();
+        assert_eq!(fetches.load(Ordering::SeqCst), 11);
+        read(0, 1).await.unwrap();
+        assert_eq!(fetches.load(Ordering::SeqCst), 11, "a recent answer stays");
+        read(1, 1).await.unwrap();
+        assert_eq!(fetches.load(Ordering::SeqCst), 12, "the oldest went first");
+        assert!(
+            m.encode().contains("stageboard_cache_evictions_total 2"),
+            "evictions are counted"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_heavy_answer_pushes_out_the_oldest_to_stay_within_the_bytes() {
+        let m = Metrics::new();
+        let cache = Cache::<u32>::new(Bounds {
+            entries: 100,
+            bytes: 1_000,
+        });
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let read = |key: u32, weight: u32| {
+            let fetches = fetches.clone();
+            cache.read(key, 1, None, &m, move || async move {
+                fetches.fetch_add(1, Ordering::SeqCst);
+                Ok(weight)
+            })
+        };
+        for key in 0..5 {
+            read(key, 100).await.unwrap();
+        }
+        read(0, 100).await.unwrap();
+        // 1,100 bytes: the two read longest ago (1 and 2) go, down to 900.
+        read(9, 600).await.unwrap();
+        for key in [0, 3, 4, 9] {
+            read(key, 100).await.unwrap();
+        }
+        assert_eq!(fetches.load(Ordering::SeqCst), 6, "the recent and the heavy stay");
+        read(1, 100).await.unwrap();
+        assert_eq!(fetches.load(Ordering::SeqCst), 7, "the oldest went");
+        assert!(m.encode().contains("stageboard_cache_bytes 1000"), "{}", m.encode());
+    }
+
     #[tokio::test]
     async fn concurrent_readers_share_one_request() {
-        let cache = Arc::new(Cache::default());
+        let cache = Arc::new(Cache::<String>::new(Bounds::default()));
         let calls = Arc::new(AtomicUsize::new(0));
         let metrics = Metrics::new();
         let reads = (0..50).map(|_| {
@@ -235,7 +447,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_new_version_fetches_again_and_an_outage_serves_the_last_answer() {
-        let cache = Cache::default();
+        let cache = Cache::<String>::new(Bounds::default());
         let m = Metrics::new();
         let first = cache
             .read("k".into(), 1, None, &m, || async { Ok(1u32) })
@@ -262,13 +474,37 @@ mod tests {
             })
             .await;
         assert_eq!((first.value, cached.value, fresh.value), (1, 1, 3));
-        assert!(stale.stale && stale.value == 3, "the last good answer, marked stale");
+        assert!(!stale.fetched && stale.value == 3, "the last good answer");
         assert!(refused.is_err(), "a refusal is not hidden");
     }
 
     #[tokio::test]
+    async fn a_failure_is_remembered_briefly_until_something_changes() {
+        let cache = Cache::<String>::new(Bounds::default());
+        let m = Metrics::new();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let refused = || {
+            let calls = calls.clone();
+            async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err::<u32, _>(GitlabError::Forbidden { message: "no".into() })
+            }
+        };
+        for _ in 0..20 {
+            assert!(cache.read("k".into(), 1, None, &m, refused).await.is_err());
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "one request for twenty readers");
+        // The project changed (a new version): the failure says nothing about it.
+        assert!(cache.read("k".into(), 2, None, &m, refused).await.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        cache.forget_failures();
+        let next = cache.read("k".into(), 2, None, &m, || async { Ok(4u32) }).await;
+        assert_eq!(next.map(|r| r.value).ok(), Some(4));
+    }
+
+    #[tokio::test]
     async fn a_request_whose_readers_left_does_not_answer_the_next_reader() {
-        let cache = Arc::new(Cache::default());
+        let cache = Arc::new(Cache::<String>::new(Bounds::default()));
         let m = Metrics::new();
         let slow_failure = || async {
             tokio::time::sleep(Duration::from_millis(50)).await;

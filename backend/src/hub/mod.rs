@@ -9,26 +9,34 @@
 //! Concurrent readers of one resource share one request; when GitLab fails, the last good
 //! answer is served and the failure is published once (stale-while-error).
 
+//!
+//! The parts: `schedule` (the pollers), `logs` (following running jobs), `cache` (answers,
+//! single flight, bounds), `reads` (every read by [`Key`], and the fallbacks' capability),
+//! `upstream` (GitLab's reachability, capabilities and refusals, logged once per change),
+//! `events` (publishing to browsers), `hooks` (webhook deliveries).
+
 pub mod cache;
 pub mod events;
 pub mod hooks;
+mod logs;
+mod reads;
+mod schedule;
+mod upstream;
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use stageboard_protocol::Status;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
-use crate::gitlab::types::{GlCommit, GlDeployment, GlEnvironment, GlJob, GlPipeline, GlProject};
-use crate::gitlab::{Gitlab, GitlabError, Page, PipelineFilter, PipelineGraph, PipelineSummary, Result};
+use crate::gitlab::{Gitlab, GitlabError};
 use crate::metrics::Metrics;
-use cache::{Cache, Scope, is_outage};
+use cache::{Bounds, Cache, Scope};
 use events::{Events, What};
+pub use reads::Key;
+use upstream::{Capability, Reachability, Refusals};
 
 /// How often the hub asks GitLab what changed.
 #[derive(Debug, Clone, Copy)]
@@ -43,6 +51,12 @@ pub struct HubSettings {
     pub hook_silence: Duration,
     /// A running job's log is fetched at most this often, however many follow it.
     pub trace: Duration,
+    /// GitLab requests the hub sends at once, at most (readers beyond it wait their turn).
+    pub upstream_requests: usize,
+    /// How much the hub's cache holds at most.
+    pub cache: Bounds,
+    /// A part of GitLab's API found missing is asked for again after this long.
+    pub recheck: Duration,
 }
 
 impl Default for HubSettings {
@@ -53,6 +67,9 @@ impl Default for HubSettings {
             hooked: Duration::from_secs(300),
             hook_silence: Duration::from_secs(900),
             trace: Duration::from_secs(2),
+            upstream_requests: 8,
+            cache: Bounds::default(),
+            recheck: Duration::from_secs(600),
         }
     }
 }
@@ -80,14 +97,6 @@ impl ProjectState {
     }
 }
 
-/// GitLab's reachability as the hub last saw it.
-#[derive(Debug, Default, Clone)]
-struct Upstream {
-    failing_since: Option<DateTime<Utc>>,
-    message: Option<String>,
-    last_logged: Option<Instant>,
-}
-
 /// Shared by every request handler; cheap to clone.
 #[derive(Clone)]
 pub struct Hub(Arc<Inner>);
@@ -98,10 +107,14 @@ struct Inner {
     /// Webhooks are configured: polling slows down while they keep their word.
     webhooks: bool,
     metrics: Metrics,
-    cache: Cache,
+    cache: Cache<Key>,
+    /// Permits to send a GitLab request (`settings.upstream_requests`).
+    permits: Arc<Semaphore>,
     projects: Mutex<HashMap<u64, ProjectState>>,
     events: Events,
-    state: Mutex<Upstream>,
+    reachability: Mutex<Reachability>,
+    graphql: Capability,
+    failures: Refusals,
     followers: Mutex<HashMap<(u64, u64), std::sync::Weak<()>>>,
 }
 
@@ -129,10 +142,17 @@ impl Hub {
             settings,
             webhooks,
             metrics,
-            cache: Cache::default(),
+            cache: Cache::new(settings.cache),
+            permits: Arc::new(Semaphore::new(settings.upstream_requests.max(1))),
             projects: Mutex::new(HashMap::new()),
             events: Events::default(),
-            state: Mutex::new(Upstream::default()),
+            reachability: Mutex::new(Reachability::default()),
+            graphql: Capability::new(
+                "the GraphQL API",
+                "stages are ordered by job ids, pipelines lack stage marks and manual jobs their environment",
+                settings.recheck,
+            ),
+            failures: Refusals::default(),
             followers: Mutex::new(HashMap::new()),
         }))
     }
@@ -168,7 +188,7 @@ impl Hub {
                 },
             );
             let hub = Arc::downgrade(&self.0);
-            tokio::spawn(poll_loop(hub, *id, poke));
+            tokio::spawn(schedule::poll_loop(hub, *id, poke));
         }
     }
 
@@ -184,7 +204,7 @@ impl Hub {
         let ids: Vec<u64> = self.0.projects.lock().expect("projects lock").keys().copied().collect();
         for id in ids {
             // Failures are published and logged by the poll itself.
-            let _ = poll_once(&self.0, id).await;
+            let _ = schedule::poll_once(&self.0, id).await;
         }
     }
 
@@ -200,12 +220,17 @@ impl Hub {
 
     /// The interval the poller of `project` waits now.
     pub fn interval(&self, project: u64) -> Duration {
-        interval(&self.0, project)
+        schedule::interval(&self.0, project)
+    }
+
+    /// Whether GitLab was found to lack its GraphQL API (pages then do without it).
+    pub fn graphql_missing(&self) -> bool {
+        self.0.graphql.missing()
     }
 
     /// GitLab is failing: since when, and what it said.
     pub fn upstream_failing(&self) -> Option<(DateTime<Utc>, String)> {
-        let s = self.0.state.lock().expect("state lock");
+        let s = self.0.reachability.lock().expect("reachability lock");
         s.failing_since.map(|t| (t, s.message.clone().unwrap_or_default()))
     }
 
@@ -253,7 +278,7 @@ impl Hub {
         }
         let guard = Arc::new(());
         followers.insert((project, job), Arc::downgrade(&guard));
-        tokio::spawn(follow(self.clone(), project, job, Arc::downgrade(&guard)));
+        tokio::spawn(logs::follow(self.clone(), project, job, Arc::downgrade(&guard)));
         guard
     }
 
@@ -285,33 +310,13 @@ impl Hub {
         }
     }
 
-    async fn read<T, Fut>(&self, key: String, scope: Scope, fetch: impl FnOnce(Arc<dyn Gitlab>) -> Fut) -> Result<T>
-    where
-        T: Clone + Send + Sync + 'static,
-        Fut: Future<Output = Result<T>> + Send + 'static,
-    {
-        let (version, max_age) = self.freshness(scope);
-        let upstream = self.0.upstream.clone();
-        let answer = self
-            .0
-            .cache
-            .read(key, version, max_age, &self.0.metrics, || fetch(upstream))
-            .await;
-        match &answer {
-            Ok(read) if read.fetched => self.reachable(),
-            // From the cache (fresh or, during an outage, stale): says nothing about GitLab now.
-            Ok(_) => {}
-            Err(e) if is_outage(e) => self.unreachable(e),
-            Err(_) => self.reachable(),
-        }
-        answer.map(|r| r.value)
-    }
-
-    fn reachable(&self) {
-        let mut s = self.0.state.lock().expect("state lock");
+    pub(crate) fn reachable(&self) {
+        let mut s = self.0.reachability.lock().expect("reachability lock");
         if let Some(since) = s.failing_since.take() {
             s.message = None;
             drop(s);
+            // What failed during the outage is worth asking again at once.
+            self.0.cache.forget_failures();
             tracing::info!(%since, "GitLab answers again");
             self.0.events.publish(What::Upstream {
                 reachable: true,
@@ -322,8 +327,8 @@ impl Hub {
         }
     }
 
-    fn unreachable(&self, e: &GitlabError) {
-        let mut s = self.0.state.lock().expect("state lock");
+    pub(crate) fn unreachable(&self, e: &GitlabError) {
+        let mut s = self.0.reachability.lock().expect("reachability lock");
         let message = e.to_string();
         let first = s.failing_since.is_none();
         if first {
@@ -358,392 +363,6 @@ impl Hub {
 
     /// Drops answers nobody asked for in a day, so a long-running wall screen stays small.
     pub fn trim(&self) {
-        self.0.cache.trim(Duration::from_secs(24 * 3600));
-    }
-}
-
-/// With webhooks configured, polling is only the safety net, until a poll finds a change no
-/// webhook announced: then the project is polled as without webhooks for `hook_silence`.
-fn interval(inner: &Inner, project: u64) -> Duration {
-    let projects = inner.projects.lock().expect("projects lock");
-    let s = &inner.settings;
-    match projects.get(&project) {
-        Some(p) if inner.webhooks && p.missed.is_none_or(|t| t.elapsed() > s.hook_silence) => s.hooked,
-        Some(p) if p.active() => s.fast,
-        _ => s.idle,
-    }
-}
-
-async fn poll_loop(hub: std::sync::Weak<Inner>, project: u64, poke: Arc<Notify>) {
-    let mut wait = Duration::ZERO;
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = poke.notified() => {}
-        }
-        let Some(inner) = hub.upgrade() else { return };
-        wait = match poll_once(&inner, project).await {
-            Err(GitlabError::RateLimited { retry_after }) => retry_after.max(interval(&inner, project)),
-            _ => interval(&inner, project),
-        };
-        inner.metrics.poll_interval(project, wait.as_secs_f64());
-    }
-}
-
-/// One question to GitLab: what changed in `project` since the last answer.
-async fn poll_once(inner: &Arc<Inner>, project: u64) -> Result<()> {
-    let since = {
-        let projects = inner.projects.lock().expect("projects lock");
-        let Some(p) = projects.get(&project) else {
-            return Ok(());
-        };
-        // A second of overlap: equal timestamps are not lost; repeats are recognised below.
-        p.since.map(|t| t - chrono::Duration::seconds(1))
-    };
-    let hub = Hub(inner.clone());
-    let answer = inner.upstream.pipelines_updated_after(project, since).await;
-    let pipelines = match answer {
-        Ok(p) => {
-            hub.reachable();
-            p
-        }
-        Err(e) => {
-            if is_outage(&e) {
-                hub.unreachable(&e);
-            } else {
-                tracing::warn!(project, error = %e, "GitLab refused the hub's poll");
-            }
-            return Err(e);
-        }
-    };
-    let mut changed = Vec::new();
-    {
-        let mut projects = inner.projects.lock().expect("projects lock");
-        let Some(p) = projects.get_mut(&project) else {
-            return Ok(());
-        };
-        let first = p.confirmed.is_none();
-        for pipeline in &pipelines {
-            let state = (pipeline.status.clone(), pipeline.updated_at.map(|t| t.0));
-            if p.known.get(&pipeline.id) != Some(&state) {
-                p.known.insert(pipeline.id, state);
-                if !first {
-                    changed.push(pipeline.id);
-                    *p.pipeline_versions.entry(pipeline.id).or_insert(0) += 1;
-                }
-            }
-            if let Some(t) = pipeline.updated_at.map(|t| t.0) {
-                p.since = Some(p.since.map_or(t, |s| s.max(t)));
-            }
-        }
-        if !changed.is_empty() {
-            p.version += 1;
-        }
-        // A change that no webhook announced (within a poll interval and a minute) means the
-        // webhooks are missing or late: poll as without them for a while.
-        let grace = inner.settings.hooked + Duration::from_secs(60);
-        p.hooked.retain(|_, t| t.elapsed() < grace);
-        if inner.webhooks && changed.iter().any(|id| !p.hooked.contains_key(id)) {
-            if p.missed.is_none_or(|t| t.elapsed() > inner.settings.hook_silence) {
-                tracing::info!(
-                    project,
-                    "a change came without its webhook; polling as without webhooks for now"
-                );
-            }
-            p.missed = Some(Instant::now());
-        }
-        // Remember recent and moving pipelines only.
-        if p.known.len() > 300 {
-            let horizon = p.since.map(|t| t - chrono::Duration::hours(6));
-            p.known
-                .retain(|_, (s, t)| s.is_active() || horizon.is_none_or(|h| t.is_some_and(|t| t >= h)));
-        }
-        p.confirmed = Some(Instant::now());
-    }
-    if !changed.is_empty() {
-        inner.events.publish(What::Project {
-            project,
-            pipelines: changed,
-        });
-        inner.metrics.event_published();
-    }
-    Ok(())
-}
-
-/// Publishes a running job's new log bytes while someone follows it.
-async fn follow(hub: Hub, project: u64, job: u64, guard: std::sync::Weak<()>) {
-    // Browsers read what is there through the log API; from here on they get what is added.
-    let mut sent: usize = hub.trace(project, job).await.map_or(0, |t| t.len());
-    let every = hub.0.settings.trace;
-    loop {
-        tokio::time::sleep(every).await;
-        if guard.strong_count() == 0 {
-            break;
-        }
-        let status = hub.job(project, job).await.map(|j| j.status);
-        let finished = status.as_ref().is_ok_and(|s| !s.is_active() && *s != Status::Created);
-        if let Ok(trace) = hub.trace(project, job).await
-            && trace.len() > sent
-        {
-            // Only whole characters: a multi-byte one cut at the end waits for the next round.
-            let fresh = &trace[sent..];
-            let whole = match std::str::from_utf8(fresh) {
-                Ok(s) => s.len(),
-                Err(e) if e.error_len().is_none() => e.valid_up_to(),
-                Err(_) => fresh.len(),
-            };
-            if whole > 0 {
-                hub.0.events.publish(What::Log {
-                    project,
-                    job,
-                    offset: sent as u64,
-                    content: String::from_utf8_lossy(&fresh[..whole]).into_owned(),
-                    complete: finished && whole == fresh.len(),
-                });
-                hub.0.metrics.event_published();
-                sent += whole;
-            }
-        } else if finished {
-            hub.0.events.publish(What::Log {
-                project,
-                job,
-                offset: sent as u64,
-                content: String::new(),
-                complete: true,
-            });
-            break;
-        }
-        if finished {
-            break;
-        }
-    }
-    hub.0.followers.lock().expect("followers lock").remove(&(project, job));
-}
-
-fn filter_key(f: &PipelineFilter) -> String {
-    format!(
-        "{}|{}|{}",
-        f.git_ref.as_deref().unwrap_or(""),
-        f.status.as_deref().unwrap_or(""),
-        f.source.as_deref().unwrap_or("")
-    )
-}
-
-#[async_trait]
-impl Gitlab for Hub {
-    fn url(&self) -> String {
-        self.0.upstream.url()
-    }
-
-    async fn project(&self, id_or_path: &str) -> Result<GlProject> {
-        let key = format!("project:{id_or_path}");
-        let id = id_or_path.to_owned();
-        self.read(key, Scope::For(Duration::from_secs(600)), |g| async move {
-            g.project(&id).await
-        })
-        .await
-    }
-
-    async fn member_projects(&self) -> Result<Vec<GlProject>> {
-        self.read(
-            "member_projects".into(),
-            Scope::For(Duration::from_secs(600)),
-            |g| async move { g.member_projects().await },
-        )
-        .await
-    }
-
-    async fn pipelines(
-        &self,
-        project: u64,
-        filter: &PipelineFilter,
-        page: u32,
-        per_page: u32,
-    ) -> Result<Page<GlPipeline>> {
-        let key = format!("{project}:pipelines:{}:{page}:{per_page}", filter_key(filter));
-        let filter = filter.clone();
-        self.read(key, Scope::Project(project), |g| async move {
-            g.pipelines(project, &filter, page, per_page).await
-        })
-        .await
-    }
-
-    async fn pipelines_updated_after(&self, project: u64, after: Option<DateTime<Utc>>) -> Result<Vec<GlPipeline>> {
-        self.0.upstream.pipelines_updated_after(project, after).await
-    }
-
-    async fn pipeline(&self, project: u64, pipeline: u64) -> Result<GlPipeline> {
-        let key = format!("{project}:pipeline:{pipeline}");
-        self.read(key, Scope::Pipeline(project, pipeline), |g| async move {
-            g.pipeline(project, pipeline).await
-        })
-        .await
-    }
-
-    async fn pipeline_jobs(&self, project: u64, pipeline: u64) -> Result<Vec<GlJob>> {
-        let key = format!("{project}:jobs:{pipeline}");
-        self.read(key, Scope::Pipeline(project, pipeline), |g| async move {
-            g.pipeline_jobs(project, pipeline).await
-        })
-        .await
-    }
-
-    async fn pipeline_bridges(&self, project: u64, pipeline: u64) -> Result<Vec<GlJob>> {
-        let key = format!("{project}:bridges:{pipeline}");
-        self.read(key, Scope::Pipeline(project, pipeline), |g| async move {
-            g.pipeline_bridges(project, pipeline).await
-        })
-        .await
-    }
-
-    async fn pipeline_graph(&self, project_path: &str, pipeline_iid: u64) -> Result<PipelineGraph> {
-        let scope = self.path_scope(project_path);
-        let key = format!("{project_path}:graph:{pipeline_iid}");
-        let path = project_path.to_owned();
-        self.read(
-            key,
-            scope,
-            |g| async move { g.pipeline_graph(&path, pipeline_iid).await },
-        )
-        .await
-    }
-
-    async fn pipeline_summaries(&self, project_path: &str, iids: &[u64]) -> Result<HashMap<u64, PipelineSummary>> {
-        let scope = self.path_scope(project_path);
-        let key = format!("{project_path}:summaries:{iids:?}");
-        let (path, iids) = (project_path.to_owned(), iids.to_vec());
-        self.read(key, scope, |g| async move { g.pipeline_summaries(&path, &iids).await })
-            .await
-    }
-
-    async fn latest_per_ref(&self, project: u64, tags: bool, count: u32) -> Result<Vec<GlPipeline>> {
-        let key = format!("{project}:latest_per_ref:{tags}:{count}");
-        self.read(key, Scope::Project(project), |g| async move {
-            g.latest_per_ref(project, tags, count).await
-        })
-        .await
-    }
-
-    async fn job_environments(&self, project_path: &str, pipeline_iid: u64) -> Result<HashMap<u64, String>> {
-        let scope = self.path_scope(project_path);
-        let key = format!("{project_path}:job_environments:{pipeline_iid}");
-        let path = project_path.to_owned();
-        self.read(
-            key,
-            scope,
-            |g| async move { g.job_environments(&path, pipeline_iid).await },
-        )
-        .await
-    }
-
-    async fn environments(&self, project: u64) -> Result<Vec<GlEnvironment>> {
-        self.read(
-            format!("{project}:environments"),
-            Scope::Project(project),
-            |g| async move { g.environments(project).await },
-        )
-        .await
-    }
-
-    async fn environment(&self, project: u64, environment: u64) -> Result<GlEnvironment> {
-        let key = format!("{project}:environment:{environment}");
-        self.read(key, Scope::Project(project), |g| async move {
-            g.environment(project, environment).await
-        })
-        .await
-    }
-
-    async fn deployments(
-        &self,
-        project: u64,
-        environment: Option<&str>,
-        status: Option<&str>,
-        count: u32,
-    ) -> Result<Vec<GlDeployment>> {
-        let key = format!("{project}:deployments:{environment:?}:{status:?}:{count}");
-        let (environment, status) = (environment.map(str::to_owned), status.map(str::to_owned));
-        self.read(key, Scope::Project(project), |g| async move {
-            g.deployments(project, environment.as_deref(), status.as_deref(), count)
-                .await
-        })
-        .await
-    }
-
-    async fn compare(&self, project: u64, from: &str, to: &str) -> Result<Vec<GlCommit>> {
-        let key = format!("{project}:compare:{from}:{to}");
-        let (from, to) = (from.to_owned(), to.to_owned());
-        // Commits between two shas never change; between refs they may.
-        let fixed = [&from, &to]
-            .iter()
-            .all(|r| r.len() == 40 && r.bytes().all(|b| b.is_ascii_hexdigit()));
-        let scope = if fixed { Scope::Forever } else { Scope::Project(project) };
-        self.read(key, scope, |g| async move { g.compare(project, &from, &to).await })
-            .await
-    }
-
-    async fn job(&self, project: u64, job: u64) -> Result<GlJob> {
-        self.read(
-            format!("{project}:job:{job}"),
-            Scope::Project(project),
-            |g| async move { g.job(project, job).await },
-        )
-        .await
-    }
-
-    async fn trace(&self, project: u64, job: u64) -> Result<Bytes> {
-        // A running log grows without its pipeline changing: fetched at most once per interval.
-        let key = format!("{project}:trace:{job}");
-        self.read(key, Scope::ProjectFor(project, self.0.settings.trace), |g| async move {
-            g.trace(project, job).await
-        })
-        .await
-    }
-
-    async fn stop_environment(&self, project: u64, environment: u64, force: bool) -> Result<GlEnvironment> {
-        let answer = self.0.upstream.stop_environment(project, environment, force).await;
-        if answer.is_ok() {
-            self.acted(project, None);
-        }
-        answer
-    }
-
-    async fn retry_job(&self, project: u64, job: u64) -> Result<GlJob> {
-        let answer = self.0.upstream.retry_job(project, job).await;
-        if let Ok(job) = &answer {
-            self.acted(project, job.pipeline.as_ref().map(|p| p.id));
-        }
-        answer
-    }
-
-    async fn cancel_job(&self, project: u64, job: u64) -> Result<GlJob> {
-        let answer = self.0.upstream.cancel_job(project, job).await;
-        if let Ok(job) = &answer {
-            self.acted(project, job.pipeline.as_ref().map(|p| p.id));
-        }
-        answer
-    }
-
-    async fn play_job(&self, project: u64, job: u64, variables: &[(String, String)]) -> Result<GlJob> {
-        let answer = self.0.upstream.play_job(project, job, variables).await;
-        if let Ok(job) = &answer {
-            self.acted(project, job.pipeline.as_ref().map(|p| p.id));
-        }
-        answer
-    }
-
-    async fn retry_pipeline(&self, project: u64, pipeline: u64) -> Result<GlPipeline> {
-        let answer = self.0.upstream.retry_pipeline(project, pipeline).await;
-        if answer.is_ok() {
-            self.acted(project, Some(pipeline));
-        }
-        answer
-    }
-
-    async fn cancel_pipeline(&self, project: u64, pipeline: u64) -> Result<GlPipeline> {
-        let answer = self.0.upstream.cancel_pipeline(project, pipeline).await;
-        if answer.is_ok() {
-            self.acted(project, Some(pipeline));
-        }
-        answer
+        self.0.cache.trim(Duration::from_secs(24 * 3600), &self.0.metrics);
     }
 }

@@ -1,0 +1,493 @@
+//! Every GitLab read of the app, through the hub's cache: what each answer is called ([`Key`]),
+//! how long it stays good, and the fallbacks' capability (GraphQL) learned once.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+
+use super::Hub;
+use super::cache::{Scope, Weigh, debug_weight, is_outage};
+use crate::gitlab::types::{GlCommit, GlDeployment, GlEnvironment, GlJob, GlPipeline, GlProject};
+use crate::gitlab::{Gitlab, Page, PipelineFilter, PipelineGraph, PipelineSummary, Result};
+
+/// One answer the hub keeps: which GitLab read it is, with everything that read depends on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Key {
+    Project(String),
+    MemberProjects,
+    Pipelines {
+        project: u64,
+        filter: PipelineFilter,
+        page: u32,
+        per_page: u32,
+    },
+    Pipeline {
+        project: u64,
+        pipeline: u64,
+    },
+    Jobs {
+        project: u64,
+        pipeline: u64,
+    },
+    Bridges {
+        project: u64,
+        pipeline: u64,
+    },
+    LatestPerRef {
+        project: u64,
+        tags: bool,
+        count: u32,
+    },
+    Environments(u64),
+    Environment {
+        project: u64,
+        environment: u64,
+    },
+    Deployments {
+        project: u64,
+        environment: Option<String>,
+        status: Option<String>,
+        count: u32,
+    },
+    Compare {
+        project: u64,
+        from: String,
+        to: String,
+    },
+    Job {
+        project: u64,
+        job: u64,
+    },
+    Trace {
+        project: u64,
+        job: u64,
+    },
+    /// GraphQL: stage order and needs of a pipeline.
+    Graph {
+        path: String,
+        iid: u64,
+    },
+    /// GraphQL: stage marks and commits of a batch of pipelines.
+    Summaries {
+        path: String,
+        iids: Vec<u64>,
+    },
+    /// GraphQL: the environment each job of a pipeline deploys to.
+    JobEnvironments {
+        path: String,
+        iid: u64,
+    },
+}
+
+impl Key {
+    /// The kind of read, for the log (never ids or paths).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Key::Project(_) => "project",
+            Key::MemberProjects => "member projects",
+            Key::Pipelines { .. } => "pipeline list",
+            Key::Pipeline { .. } => "pipeline",
+            Key::Jobs { .. } => "pipeline jobs",
+            Key::Bridges { .. } => "pipeline bridges",
+            Key::LatestPerRef { .. } => "latest pipelines per ref",
+            Key::Environments(_) => "environments",
+            Key::Environment { .. } => "environment",
+            Key::Deployments { .. } => "deployments",
+            Key::Compare { .. } => "compare",
+            Key::Job { .. } => "job",
+            Key::Trace { .. } => "job log",
+            Key::Graph { .. } => "pipeline graph",
+            Key::Summaries { .. } => "pipeline summaries",
+            Key::JobEnvironments { .. } => "job environments",
+        }
+    }
+
+    /// Read through GitLab's GraphQL API, which an instance may not offer.
+    pub fn uses_graphql(&self) -> bool {
+        matches!(
+            self,
+            Key::Graph { .. } | Key::Summaries { .. } | Key::JobEnvironments { .. }
+        )
+    }
+
+    /// What the answer stays good for; `by_path` finds the scope of a project named by path.
+    fn scope(&self, trace_every: Duration, by_path: impl Fn(&str) -> Scope) -> Scope {
+        match self {
+            // Renames and membership change without a pipeline changing.
+            Key::Project(_) | Key::MemberProjects => Scope::For(Duration::from_secs(600)),
+            Key::Pipelines { project, .. }
+            | Key::LatestPerRef { project, .. }
+            | Key::Environments(project)
+            | Key::Environment { project, .. }
+            | Key::Deployments { project, .. }
+            | Key::Job { project, .. } => Scope::Project(*project),
+            Key::Pipeline { project, pipeline }
+            | Key::Jobs { project, pipeline }
+            | Key::Bridges { project, pipeline } => Scope::Pipeline(*project, *pipeline),
+            // Commits between two shas never change; between refs they may.
+            Key::Compare { project, from, to } => {
+                let sha = |r: &str| r.len() == 40 && r.bytes().all(|b| b.is_ascii_hexdigit());
+                if sha(from) && sha(to) {
+                    Scope::Forever
+                } else {
+                    Scope::Project(*project)
+                }
+            }
+            // A running log grows without its pipeline changing: fetched at most once per interval.
+            Key::Trace { project, .. } => Scope::ProjectFor(*project, trace_every),
+            Key::Graph { path, .. } | Key::Summaries { path, .. } | Key::JobEnvironments { path, .. } => by_path(path),
+        }
+    }
+}
+
+macro_rules! weigh_by_debug {
+    ($($t:ty),* $(,)?) => {
+        $(impl Weigh for $t {
+            fn weight(&self) -> usize {
+                debug_weight(self)
+            }
+        })*
+    };
+}
+
+weigh_by_debug!(
+    GlProject,
+    Vec<GlProject>,
+    Page<GlPipeline>,
+    Vec<GlPipeline>,
+    GlPipeline,
+    Vec<GlJob>,
+    GlJob,
+    PipelineGraph,
+    HashMap<u64, PipelineSummary>,
+    HashMap<u64, String>,
+    Vec<GlEnvironment>,
+    GlEnvironment,
+    Vec<GlDeployment>,
+    Vec<GlCommit>,
+);
+
+impl Hub {
+    /// The answer for `key`: from the cache while good, else from GitLab (one request however
+    /// many ask, within the limit of concurrent GitLab requests).
+    pub(super) async fn read<T, F, Fut>(&self, key: Key, fetch: F) -> Result<T>
+    where
+        T: Clone + Send + Sync + Weigh + 'static,
+        F: FnOnce(Arc<dyn Gitlab>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T>> + Send + 'static,
+    {
+        let graphql = key.uses_graphql();
+        if graphql {
+            self.0.graphql.check()?;
+        }
+        let kind = key.kind();
+        let scope = key.scope(self.0.settings.trace, |path| self.path_scope(path));
+        let (version, max_age) = self.freshness(scope);
+        let upstream = self.0.upstream.clone();
+        let permits = self.0.permits.clone();
+        let answer = self
+            .0
+            .cache
+            .read(key, version, max_age, &self.0.metrics, move || async move {
+                // The semaphore is never closed.
+                let _permit = permits.acquire_owned().await.ok();
+                fetch(upstream).await
+            })
+            .await;
+        if graphql {
+            self.0.graphql.observe(&answer);
+        }
+        match &answer {
+            Ok(read) if read.fetched => {
+                self.reachable();
+                self.0.failures.answered(kind);
+            }
+            // From the cache (fresh or, during an outage, stale): says nothing about GitLab now.
+            Ok(_) => {}
+            Err(e) if is_outage(e) => self.unreachable(e),
+            Err(e) => {
+                self.reachable();
+                self.0.failures.refused(kind, e);
+            }
+        }
+        answer.map(|r| r.value)
+    }
+}
+
+#[async_trait]
+impl Gitlab for Hub {
+    fn url(&self) -> String {
+        self.0.upstream.url()
+    }
+
+    async fn project(&self, id_or_path: &str) -> Result<GlProject> {
+        let id = id_or_path.to_owned();
+        self.read(Key::Project(id.clone()), |g| async move { g.project(&id).await })
+            .await
+    }
+
+    async fn member_projects(&self) -> Result<Vec<GlProject>> {
+        self.read(Key::MemberProjects, |g| async move { g.member_projects().await })
+            .await
+    }
+
+    async fn pipelines(
+        &self,
+        project: u64,
+        filter: &PipelineFilter,
+        page: u32,
+        per_page: u32,
+    ) -> Result<Page<GlPipeline>> {
+        let key = Key::Pipelines {
+            project,
+            filter: filter.clone(),
+            page,
+            per_page,
+        };
+        let filter = filter.clone();
+        self.read(key, move |g| async move {
+            g.pipelines(project, &filter, page, per_page).await
+        })
+        .await
+    }
+
+    async fn pipelines_updated_after(&self, project: u64, after: Option<DateTime<Utc>>) -> Result<Vec<GlPipeline>> {
+        // The poller's own question: never cached.
+        self.0.upstream.pipelines_updated_after(project, after).await
+    }
+
+    async fn pipeline(&self, project: u64, pipeline: u64) -> Result<GlPipeline> {
+        self.read(Key::Pipeline { project, pipeline }, move |g| async move {
+            g.pipeline(project, pipeline).await
+        })
+        .await
+    }
+
+    async fn pipeline_jobs(&self, project: u64, pipeline: u64) -> Result<Vec<GlJob>> {
+        self.read(Key::Jobs { project, pipeline }, move |g| async move {
+            g.pipeline_jobs(project, pipeline).await
+        })
+        .await
+    }
+
+    async fn pipeline_bridges(&self, project: u64, pipeline: u64) -> Result<Vec<GlJob>> {
+        self.read(Key::Bridges { project, pipeline }, move |g| async move {
+            g.pipeline_bridges(project, pipeline).await
+        })
+        .await
+    }
+
+    async fn pipeline_graph(&self, project_path: &str, pipeline_iid: u64) -> Result<PipelineGraph> {
+        let path = project_path.to_owned();
+        let key = Key::Graph {
+            path: path.clone(),
+            iid: pipeline_iid,
+        };
+        self.read(key, move |g| async move { g.pipeline_graph(&path, pipeline_iid).await })
+            .await
+    }
+
+    async fn pipeline_summaries(&self, project_path: &str, iids: &[u64]) -> Result<HashMap<u64, PipelineSummary>> {
+        let (path, iids) = (project_path.to_owned(), iids.to_vec());
+        let key = Key::Summaries {
+            path: path.clone(),
+            iids: iids.clone(),
+        };
+        self.read(key, move |g| async move { g.pipeline_summaries(&path, &iids).await })
+            .await
+    }
+
+    async fn latest_per_ref(&self, project: u64, tags: bool, count: u32) -> Result<Vec<GlPipeline>> {
+        self.read(Key::LatestPerRef { project, tags, count }, move |g| async move {
+            g.latest_per_ref(project, tags, count).await
+        })
+        .await
+    }
+
+    async fn job_environments(&self, project_path: &str, pipeline_iid: u64) -> Result<HashMap<u64, String>> {
+        let path = project_path.to_owned();
+        let key = Key::JobEnvironments {
+            path: path.clone(),
+            iid: pipeline_iid,
+        };
+        self.read(
+            key,
+            move |g| async move { g.job_environments(&path, pipeline_iid).await },
+        )
+        .await
+    }
+
+    async fn environments(&self, project: u64) -> Result<Vec<GlEnvironment>> {
+        self.read(Key::Environments(project), move |g| async move {
+            g.environments(project).await
+        })
+        .await
+    }
+
+    async fn environment(&self, project: u64, environment: u64) -> Result<GlEnvironment> {
+        self.read(Key::Environment { project, environment }, move |g| async move {
+            g.environment(project, environment).await
+        })
+        .await
+    }
+
+    async fn deployments(
+        &self,
+        project: u64,
+        environment: Option<&str>,
+        status: Option<&str>,
+        count: u32,
+    ) -> Result<Vec<GlDeployment>> {
+        let (environment, status) = (environment.map(str::to_owned), status.map(str::to_owned));
+        let key = Key::Deployments {
+            project,
+            environment: environment.clone(),
+            status: status.clone(),
+            count,
+        };
+        self.read(key, move |g| async move {
+            g.deployments(project, environment.as_deref(), status.as_deref(), count)
+                .await
+        })
+        .await
+    }
+
+    async fn compare(&self, project: u64, from: &str, to: &str) -> Result<Vec<GlCommit>> {
+        let (from, to) = (from.to_owned(), to.to_owned());
+        let key = Key::Compare {
+            project,
+            from: from.clone(),
+            to: to.clone(),
+        };
+        self.read(key, move |g| async move { g.compare(project, &from, &to).await })
+            .await
+    }
+
+    async fn job(&self, project: u64, job: u64) -> Result<GlJob> {
+        self.read(
+            Key::Job { project, job },
+            move |g| async move { g.job(project, job).await },
+        )
+        .await
+    }
+
+    async fn trace(&self, project: u64, job: u64) -> Result<Bytes> {
+        self.read(Key::Trace { project, job }, move |g| async move {
+            g.trace(project, job).await
+        })
+        .await
+    }
+
+    async fn stop_environment(&self, project: u64, environment: u64, force: bool) -> Result<GlEnvironment> {
+        let answer = self.0.upstream.stop_environment(project, environment, force).await;
+        if answer.is_ok() {
+            self.acted(project, None);
+        }
+        answer
+    }
+
+    async fn retry_job(&self, project: u64, job: u64) -> Result<GlJob> {
+        let answer = self.0.upstream.retry_job(project, job).await;
+        if let Ok(job) = &answer {
+            self.acted(project, job.pipeline.as_ref().map(|p| p.id));
+        }
+        answer
+    }
+
+    async fn cancel_job(&self, project: u64, job: u64) -> Result<GlJob> {
+        let answer = self.0.upstream.cancel_job(project, job).await;
+        if let Ok(job) = &answer {
+            self.acted(project, job.pipeline.as_ref().map(|p| p.id));
+        }
+        answer
+    }
+
+    async fn play_job(&self, project: u64, job: u64, variables: &[(String, String)]) -> Result<GlJob> {
+        let answer = self.0.upstream.play_job(project, job, variables).await;
+        if let Ok(job) = &answer {
+            self.acted(project, job.pipeline.as_ref().map(|p| p.id));
+        }
+        answer
+    }
+
+    async fn retry_pipeline(&self, project: u64, pipeline: u64) -> Result<GlPipeline> {
+        let answer = self.0.upstream.retry_pipeline(project, pipeline).await;
+        if answer.is_ok() {
+            self.acted(project, Some(pipeline));
+        }
+        answer
+    }
+
+    async fn cancel_pipeline(&self, project: u64, pipeline: u64) -> Result<GlPipeline> {
+        let answer = self.0.upstream.cancel_pipeline(project, pipeline).await;
+        if answer.is_ok() {
+            self.acted(project, Some(pipeline));
+        }
+        answer
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_has_the_scope_its_answer_needs() {
+        let trace = Duration::from_secs(2);
+        let by_path = |_: &str| Scope::Project(9);
+        let sha = "a".repeat(40);
+        let scope = |k: Key| k.scope(trace, by_path);
+        assert_eq!(
+            scope(Key::Jobs {
+                project: 1,
+                pipeline: 2
+            }),
+            Scope::Pipeline(1, 2)
+        );
+        assert_eq!(scope(Key::Trace { project: 1, job: 2 }), Scope::ProjectFor(1, trace));
+        assert_eq!(
+            scope(Key::Compare {
+                project: 1,
+                from: sha.clone(),
+                to: sha.clone()
+            }),
+            Scope::Forever
+        );
+        assert_eq!(
+            scope(Key::Compare {
+                project: 1,
+                from: sha,
+                to: "main".into()
+            }),
+            Scope::Project(1)
+        );
+        assert_eq!(
+            scope(Key::Graph {
+                path: "g/p".into(),
+                iid: 3
+            }),
+            Scope::Project(9)
+        );
+        assert!(
+            Key::Summaries {
+                path: "g/p".into(),
+                iids: vec![1]
+            }
+            .uses_graphql()
+        );
+        assert!(!Key::Environments(1).uses_graphql());
+    }
+
+    #[test]
+    fn answers_weigh_what_they_carry() {
+        let log = Bytes::from(vec![b'x'; 10_000]);
+        assert_eq!(log.weight(), 10_000);
+        let names: HashMap<u64, String> = (0..100).map(|i| (i, "production".repeat(10))).collect();
+        assert!(names.weight() > 100 * 100, "every name counts: {}", names.weight());
+    }
+}

@@ -1,0 +1,150 @@
+//! What the hub knows of GitLab itself: whether it answers, which optional parts of its API it
+//! offers, and which kinds of read it refuses. Each is logged when it changes, never once per
+//! request, so a failing GitLab cannot flood the log however many people look.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+use crate::gitlab::{GitlabError, Result};
+
+/// GitLab's reachability as the hub last saw it.
+#[derive(Debug, Default)]
+pub struct Reachability {
+    pub failing_since: Option<DateTime<Utc>>,
+    pub message: Option<String>,
+    pub last_logged: Option<Instant>,
+}
+
+/// A part of GitLab's API an instance may lack: an older or locked-down GitLab answers its
+/// endpoint with 404. Learned from the first such answer; until `recheck` has passed, nobody
+/// asks again.
+#[derive(Debug)]
+pub struct Capability {
+    feature: &'static str,
+    /// What the pages do without it, for the log.
+    without: &'static str,
+    recheck: Duration,
+    missing_since: Mutex<Option<Instant>>,
+}
+
+impl Capability {
+    pub fn new(feature: &'static str, without: &'static str, recheck: Duration) -> Self {
+        Capability {
+            feature,
+            without,
+            recheck,
+            missing_since: Mutex::new(None),
+        }
+    }
+
+    /// `Err(Unsupported)` while known to be missing, without asking GitLab. Once `recheck`
+    /// has passed, this reader is let through to ask again; the others keep being answered.
+    pub fn check(&self) -> Result<()> {
+        let mut missing = self.missing_since.lock().expect("capability lock");
+        match *missing {
+            Some(since) if since.elapsed() < self.recheck => Err(GitlabError::Unsupported {
+                feature: self.feature.into(),
+            }),
+            Some(_) => {
+                *missing = Some(Instant::now());
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Learns from GitLab's answer to a read that needs this capability.
+    pub fn observe<T>(&self, answer: &Result<T>) {
+        let mut missing = self.missing_since.lock().expect("capability lock");
+        match answer {
+            Err(GitlabError::Unsupported { .. }) => {
+                if missing.is_none() {
+                    tracing::warn!(
+                        "GitLab does not offer {} (it answers 404); {}; asking again every {} minutes",
+                        self.feature,
+                        self.without,
+                        self.recheck.as_secs().div_ceil(60)
+                    );
+                }
+                *missing = Some(Instant::now());
+            }
+            Ok(_) if missing.take().is_some() => {
+                tracing::info!("GitLab offers {} again", self.feature);
+            }
+            _ => {}
+        }
+    }
+
+    pub fn missing(&self) -> bool {
+        self.missing_since.lock().expect("capability lock").is_some()
+    }
+}
+
+/// Kinds of read GitLab refuses (a token without access, a rejected query), each logged when
+/// the refusal starts or changes and when it ends.
+#[derive(Debug, Default)]
+pub struct Refusals {
+    current: Mutex<HashMap<&'static str, String>>,
+}
+
+impl Refusals {
+    pub fn refused(&self, kind: &'static str, error: &GitlabError) {
+        // A missing resource is the visitor's answer, not GitLab's state; a missing capability
+        // is logged by its `Capability`.
+        if matches!(error, GitlabError::NotFound { .. } | GitlabError::Unsupported { .. }) {
+            return;
+        }
+        let message = error.to_string();
+        let mut current = self.current.lock().expect("refusals lock");
+        if current.get(kind) != Some(&message) {
+            tracing::warn!(read = kind, error = %message, "GitLab refuses a kind of read");
+            current.insert(kind, message);
+        }
+    }
+
+    pub fn answered(&self, kind: &'static str) {
+        let mut current = self.current.lock().expect("refusals lock");
+        if current.remove(kind).is_some() {
+            tracing::info!(read = kind, "GitLab answers this kind of read again");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unsupported() -> Result<()> {
+        Err(GitlabError::Unsupported {
+            feature: "the GraphQL API".into(),
+        })
+    }
+
+    #[test]
+    fn a_missing_capability_is_learned_once_and_forgotten_when_it_answers() {
+        let graphql = Capability::new("the GraphQL API", "stages come in job order", Duration::from_secs(600));
+        assert!(graphql.check().is_ok(), "asked until GitLab says otherwise");
+        graphql.observe(&unsupported());
+        assert!(graphql.missing());
+        assert!(
+            matches!(graphql.check(), Err(GitlabError::Unsupported { .. })),
+            "answered without asking GitLab"
+        );
+        graphql.observe(&Ok(()));
+        assert!(!graphql.missing());
+        assert!(graphql.check().is_ok());
+    }
+
+    #[test]
+    fn after_the_recheck_interval_one_reader_asks_again() {
+        let graphql = Capability::new("the GraphQL API", "stages come in job order", Duration::from_millis(50));
+        graphql.observe(&unsupported());
+        assert!(graphql.check().is_err());
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(graphql.check().is_ok(), "the first reader after the interval asks");
+        assert!(graphql.check().is_err(), "the others do not, while it asks");
+    }
+}
