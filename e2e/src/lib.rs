@@ -266,7 +266,12 @@ impl Browser {
             if let Ok(elements) = self.client.find_all(Locator::Css(css)).await {
                 for element in elements {
                     if element.text().await.is_ok_and(|t| t.contains(needle)) {
-                        return element.click().await.map(drop).map_err(|e| e.to_string());
+                        match element.click().await {
+                            Ok(_) => return Ok(()),
+                            // Re-rendered between reading and clicking (an event arrived): look again.
+                            Err(e) if e.is_stale_element_reference() => break,
+                            Err(e) => return Err(e.to_string()),
+                        }
                     }
                 }
             }
