@@ -159,19 +159,11 @@ impl AppState {
         self.ensure_watched(project).await
     }
 
-    pub fn read_error(&self, e: crate::gitlab::GitlabError) -> AppError {
-        AppError::from_read(e, &self.gitlab_url())
-    }
-
-    pub fn action_error(&self, e: crate::gitlab::GitlabError) -> AppError {
-        AppError::from_action(e, &self.gitlab_url())
-    }
-
     /// The watched projects, in the configured order.
     pub async fn watched_projects(&self) -> AppResult<Vec<GlProject>> {
         let watch = &self.0.watch;
         let projects = if watch.configured.is_empty() {
-            self.gitlab().member_projects().await.map_err(|e| self.read_error(e))?
+            self.gitlab().member_projects().await?
         } else {
             let lookups = watch.configured.iter().map(|p| async move {
                 self.gitlab().project(p).await.map_err(|e| match e {
@@ -179,7 +171,7 @@ impl AppState {
                         "STAGEBOARD_PROJECTS names `{p}`, which GitLab at {} does not have or the configured token cannot see.",
                         self.gitlab_url()
                     )),
-                    other => self.read_error(other),
+                    other => AppError::from(other),
                 })
             });
             futures::future::try_join_all(lookups).await?

@@ -47,10 +47,12 @@ impl AppError {
     pub fn message(&self) -> &str {
         &self.body.message
     }
+}
 
-    /// A GitLab failure while reading: the visitor did nothing wrong, so say what is wrong
-    /// between stageboard and GitLab.
-    pub fn from_read(error: GitlabError, gitlab_url: &str) -> Self {
+/// A GitLab failure: for a read the visitor did nothing wrong, so say what is wrong between
+/// stageboard and GitLab; for an action GitLab refused, its own words are what the person needs.
+impl From<GitlabError> for AppError {
+    fn from(error: GitlabError) -> Self {
         match error {
             GitlabError::Unreachable { url, reason } => Self::new(
                 StatusCode::BAD_GATEWAY,
@@ -64,7 +66,7 @@ impl AppError {
                     StatusCode::SERVICE_UNAVAILABLE,
                     ErrorCode::GitlabRateLimited,
                     format!(
-                        "GitLab at {gitlab_url} is rate-limiting stageboard. Try again in {} s.",
+                        "GitLab is rate-limiting stageboard. Try again in {} s.",
                         retry_after.as_secs()
                     ),
                 );
@@ -75,57 +77,20 @@ impl AppError {
                 StatusCode::BAD_GATEWAY,
                 ErrorCode::GitlabAccess,
                 format!(
-                    "GitLab at {gitlab_url} refused the configured token ({message}). It may be expired or revoked: set a valid GITLAB_TOKEN with the read_api scope."
+                    "GitLab refused the configured token ({message}). It may be expired or revoked: set a valid GITLAB_TOKEN with the read_api scope."
                 ),
             ),
             GitlabError::Forbidden { message } => Self::new(
                 StatusCode::BAD_GATEWAY,
                 ErrorCode::GitlabAccess,
                 format!(
-                    "The configured token lacks access to this on GitLab at {gitlab_url} ({message}). Give the token's user at least Reporter access, with the read_api scope."
+                    "The configured token lacks access to this on GitLab ({message}). Give the token's user at least Reporter access, with the read_api scope."
                 ),
             ),
             GitlabError::NotFound { message } => Self::not_found(format!(
                 "GitLab has no such resource, or the configured token cannot see it ({message})."
             )),
-            GitlabError::Rejected { status: 400, message } => {
-                Self::bad_request(format!("GitLab rejected the request: {message}"))
-            }
-            GitlabError::Rejected { status, message } => Self::new(
-                StatusCode::BAD_GATEWAY,
-                ErrorCode::GitlabUnavailable,
-                format!("GitLab at {gitlab_url} answered {status}: {message}"),
-            ),
-            GitlabError::Server { status, message } => Self::new(
-                StatusCode::BAD_GATEWAY,
-                ErrorCode::GitlabUnavailable,
-                format!("GitLab at {gitlab_url} failed with {status} ({message}). Try again shortly."),
-            ),
-            GitlabError::Unsupported { feature } => Self::new(
-                StatusCode::NOT_IMPLEMENTED,
-                ErrorCode::GitlabUnavailable,
-                format!("GitLab at {gitlab_url} does not offer {feature}, which this needs."),
-            ),
-            // The reason goes to the log, by the hub, once per outage.
-            GitlabError::InvalidResponse { what, reason: _ } => Self::new(
-                StatusCode::BAD_GATEWAY,
-                ErrorCode::GitlabUnavailable,
-                format!(
-                    "GitLab at {gitlab_url} sent a response stageboard could not read ({what}). Try again shortly; if it persists, check the GitLab version."
-                ),
-            ),
-        }
-    }
-
-    /// A GitLab failure while acting: GitLab's own refusal is what the person needs to read.
-    pub fn from_action(error: GitlabError, gitlab_url: &str) -> Self {
-        match error {
-            GitlabError::Forbidden { message } => Self::new(
-                StatusCode::FORBIDDEN,
-                ErrorCode::GitlabRefused,
-                format!("GitLab refused: {message}"),
-            ),
-            GitlabError::Rejected { status, message } => Self::new(
+            GitlabError::Refused { status, message } => Self::new(
                 StatusCode::from_u16(status)
                     .ok()
                     .filter(StatusCode::is_client_error)
@@ -133,7 +98,32 @@ impl AppError {
                 ErrorCode::GitlabRefused,
                 format!("GitLab refused: {message}"),
             ),
-            other => Self::from_read(other, gitlab_url),
+            GitlabError::Rejected { status: 400, message } => {
+                Self::bad_request(format!("GitLab rejected the request: {message}"))
+            }
+            GitlabError::Rejected { status, message } => Self::new(
+                StatusCode::BAD_GATEWAY,
+                ErrorCode::GitlabUnavailable,
+                format!("GitLab answered {status}: {message}"),
+            ),
+            GitlabError::Server { status, message } => Self::new(
+                StatusCode::BAD_GATEWAY,
+                ErrorCode::GitlabUnavailable,
+                format!("GitLab failed with {status} ({message}). Try again shortly."),
+            ),
+            GitlabError::Unsupported { feature } => Self::new(
+                StatusCode::NOT_IMPLEMENTED,
+                ErrorCode::GitlabUnavailable,
+                format!("GitLab does not offer {feature}, which this needs."),
+            ),
+            // The reason goes to the log, by the hub, once per outage.
+            GitlabError::InvalidResponse { what, reason: _ } => Self::new(
+                StatusCode::BAD_GATEWAY,
+                ErrorCode::GitlabUnavailable,
+                format!(
+                    "GitLab sent a response stageboard could not read ({what}). Try again shortly; if it persists, check the GitLab version."
+                ),
+            ),
         }
     }
 }

@@ -1,66 +1,55 @@
-//! Every route of the server, in one place.
+//! Every route of the server, declared once: each API handler is registered through its
+//! `#[utoipa::path]`, so the router and `/api/v1/openapi.json` cannot disagree.
 
-use axum::Router;
-use axum::extract::OriginalUri;
-use axum::routing::{get, post};
+use axum::{Extension, Router};
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::api::{environments, events, hooks, jobs, meta, openapi, overview, pipelines, projects};
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::spa;
 
-pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/openapi.json", get(openapi::document))
-        .route("/info", get(meta::info))
-        .route("/events", get(events::events))
-        .route("/demo/advance", post(meta::advance))
-        .route("/demo/faults", post(meta::faults))
-        .route("/overview", get(overview::overview))
-        .route("/projects", get(projects::list))
-        .route("/projects/{project_id}/pipelines", get(pipelines::list))
-        .route("/projects/{project_id}/pipelines/{pipeline_id}", get(pipelines::show))
-        .route(
-            "/projects/{project_id}/pipelines/{pipeline_id}/retry",
-            post(pipelines::retry),
-        )
-        .route(
-            "/projects/{project_id}/pipelines/{pipeline_id}/cancel",
-            post(pipelines::cancel),
-        )
-        .route("/projects/{project_id}/environments", get(environments::list))
-        .route(
-            "/projects/{project_id}/environments/{environment_id}",
-            get(environments::show),
-        )
-        .route(
-            "/projects/{project_id}/environments/{environment_id}/stop",
-            post(environments::stop),
-        )
-        .route("/projects/{project_id}/jobs/{job_id}", get(jobs::show))
-        .route("/projects/{project_id}/jobs/{job_id}/log", get(jobs::log))
-        .route("/projects/{project_id}/jobs/{job_id}/raw", get(jobs::raw))
-        .route("/projects/{project_id}/jobs/{job_id}/retry", post(jobs::retry))
-        .route("/projects/{project_id}/jobs/{job_id}/cancel", post(jobs::cancel))
-        .route("/projects/{project_id}/jobs/{job_id}/play", post(jobs::play))
-        .fallback(api_not_found)
-        .method_not_allowed_fallback(method_not_allowed);
-    Router::new()
-        .nest("/api/v1", api)
-        .route("/health", get(meta::health))
-        .route("/metrics", get(meta::metrics))
-        .route("/hooks/gitlab", post(hooks::receive))
-        .fallback(spa::serve)
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+/// The routes and the OpenAPI document they make. Unknown paths go to the SPA, which answers
+/// unknown `/api/` paths with the API's 404.
+pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let api = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(openapi::document))
+        .routes(routes!(meta::info))
+        .routes(routes!(events::events))
+        .routes(routes!(overview::overview))
+        .routes(routes!(projects::list))
+        .routes(routes!(pipelines::list))
+        .routes(routes!(pipelines::show))
+        .routes(routes!(pipelines::retry))
+        .routes(routes!(pipelines::cancel))
+        .routes(routes!(environments::list))
+        .routes(routes!(environments::show))
+        .routes(routes!(environments::stop))
+        .routes(routes!(jobs::show))
+        .routes(routes!(jobs::log))
+        .routes(routes!(jobs::raw))
+        .routes(routes!(jobs::retry))
+        .routes(routes!(jobs::cancel))
+        .routes(routes!(jobs::play))
+        .routes(routes!(meta::health))
+        .routes(routes!(meta::metrics))
+        .routes(routes!(hooks::receive))
+        .routes(routes!(meta::advance))
+        .routes(routes!(meta::faults));
+    api.split_for_parts()
 }
 
-async fn api_not_found(OriginalUri(uri): OriginalUri) -> AppError {
-    AppError::not_found(format!(
-        "There is no API route {}; see /api/v1/openapi.json.",
-        uri.path()
-    ))
+pub fn router(state: AppState) -> Router {
+    let (routes, document) = routes();
+    routes
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(spa::serve)
+        .layer(Extension(std::sync::Arc::new(document)))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
 }
 
 async fn method_not_allowed() -> AppError {

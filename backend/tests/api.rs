@@ -369,6 +369,51 @@ async fn garbage_input_gets_clear_errors_not_panics() {
     assert_eq!(app.get("/health").await.status, 200);
 }
 
+/// The router and the OpenAPI document are made together: every documented path answers its
+/// method (not with the API's "no such route" 404, a 405, or the SPA's page).
+#[tokio::test]
+async fn every_documented_route_is_served() {
+    let app = TestApp::start().await;
+    let doc = app.json("/api/v1/openapi.json").await;
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let concrete: Vec<&str> = path
+            .split('/')
+            .map(|segment| if segment.starts_with('{') { "1" } else { segment })
+            .collect();
+        let url = format!("{}{}", app.base, concrete.join("/"));
+        for method in item.as_object().unwrap().keys() {
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let response = app
+                .http
+                .request(method.clone(), &url)
+                .header("content-type", "application/json")
+                .body("{}")
+                .timeout(std::time::Duration::from_secs(10))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let html = response
+                .headers()
+                .get("content-type")
+                .is_some_and(|t| t.to_str().unwrap().starts_with("text/html"));
+            // Event streams never end: only a 404's body is read.
+            let text = if status == 404 {
+                response.text().await.unwrap()
+            } else {
+                String::new()
+            };
+            assert!(
+                status != 405 && !html && !text.contains("There is no API route"),
+                "{method} {path} is documented but not served: {status} {text}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "only {checked} routes documented");
+}
+
 #[tokio::test]
 async fn the_openapi_document_describes_every_route() {
     let app = TestApp::start().await;

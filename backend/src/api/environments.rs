@@ -130,8 +130,7 @@ pub async fn list(State(state): State<AppState>, Path(project): Path<u64>) -> Ap
         gitlab.environments(project),
         gitlab.deployments(project, None, Some("success"), 100),
         gitlab.deployments(project, None, Some("created"), 100),
-    )
-    .map_err(|e| state.read_error(e))?;
+    )?;
     let named = |list: &[GlDeployment], name: &str| -> Vec<GlDeployment> {
         list.iter()
             .filter(|d| d.environment.as_ref().is_some_and(|e| e.name == name))
@@ -161,16 +160,12 @@ pub async fn show(
 ) -> AppResult<Json<EnvironmentDetail>> {
     state.ensure_watched(project).await?;
     let gitlab = state.gitlab();
-    let mut env = gitlab
-        .environment(project, environment_id)
-        .await
-        .map_err(|e| state.read_error(e))?;
+    let mut env = gitlab.environment(project, environment_id).await?;
     let name = env.name.clone();
     let (history, waiting) = tokio::try_join!(
         gitlab.deployments(project, Some(&name), None, 20),
         gitlab.deployments(project, Some(&name), Some("created"), 10),
-    )
-    .map_err(|e| state.read_error(e))?;
+    )?;
     let last = env.last_deployment.take();
     let deployments: Vec<DeploymentSummary> = history.into_iter().map(wire::deployment).collect();
     let environment = environment(&state, project, env, last, waiting).await;
@@ -190,11 +185,7 @@ pub async fn stop(
     Path((project, environment_id)): Path<(u64, u64)>,
 ) -> AppResult<Json<ActionOutcome>> {
     state.ensure_may_act(project).await?;
-    let env = state
-        .gitlab()
-        .stop_environment(project, environment_id, false)
-        .await
-        .map_err(|e| state.action_error(e))?;
+    let env = state.gitlab().stop_environment(project, environment_id, false).await?;
     Ok(Json(ActionOutcome {
         message: format!(
             "Environment {} is {}.",

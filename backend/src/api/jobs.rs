@@ -1,10 +1,9 @@
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use stageboard_protocol::{ActionOutcome, ErrorBody, ErrorCode, Job, JobLog, PlayRequest};
 
-use super::extract::{Path, Query};
+use super::extract::{OptionalJson, Path, Query};
 use super::wire;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
@@ -30,11 +29,7 @@ fn to_wire(job: GlJob) -> Job {
     responses((status = 200, body = Job), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
 pub async fn show(State(state): State<AppState>, Path((project, job)): Path<(u64, u64)>) -> AppResult<Json<Job>> {
     state.ensure_watched(project).await?;
-    let job = state
-        .gitlab()
-        .job(project, job)
-        .await
-        .map_err(|e| state.read_error(e))?;
+    let job = state.gitlab().job(project, job).await?;
     let manual_in = (job.status == stageboard_protocol::Status::Manual)
         .then(|| job.pipeline.as_ref().and_then(|p| p.iid))
         .flatten();
@@ -66,16 +61,8 @@ pub async fn log(
 ) -> AppResult<Json<JobLog>> {
     state.ensure_watched(project).await?;
     // The job first: if it says finished, the trace read after it is complete.
-    let job = state
-        .gitlab()
-        .job(project, job_id)
-        .await
-        .map_err(|e| state.read_error(e))?;
-    let trace = state
-        .gitlab()
-        .trace(project, job_id)
-        .await
-        .map_err(|e| state.read_error(e))?;
+    let job = state.gitlab().job(project, job_id).await?;
+    let trace = state.gitlab().trace(project, job_id).await?;
     let offset = query.offset.unwrap_or(0);
     let size = trace.len() as u64;
     if offset > size {
@@ -107,11 +94,7 @@ pub async fn retry(
     Path((project, job_id)): Path<(u64, u64)>,
 ) -> AppResult<Json<ActionOutcome>> {
     state.ensure_may_act(project).await?;
-    let job = state
-        .gitlab()
-        .retry_job(project, job_id)
-        .await
-        .map_err(|e| state.action_error(e))?;
+    let job = state.gitlab().retry_job(project, job_id).await?;
     Ok(Json(ActionOutcome {
         message: format!("Job {} is retrying as job #{}.", job.name, job.id),
         job: Some(to_wire(job)),
@@ -128,11 +111,7 @@ pub async fn cancel(
     Path((project, job_id)): Path<(u64, u64)>,
 ) -> AppResult<Json<ActionOutcome>> {
     state.ensure_may_act(project).await?;
-    let job = state
-        .gitlab()
-        .cancel_job(project, job_id)
-        .await
-        .map_err(|e| state.action_error(e))?;
+    let job = state.gitlab().cancel_job(project, job_id).await?;
     Ok(Json(job_now(job)))
 }
 
@@ -144,24 +123,9 @@ pub async fn cancel(
 pub async fn play(
     State(state): State<AppState>,
     Path((project, job_id)): Path<(u64, u64)>,
-    body: Bytes,
+    OptionalJson(request): OptionalJson<PlayRequest>,
 ) -> AppResult<Json<ActionOutcome>> {
     state.ensure_actions_allowed()?;
-    let request: PlayRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        PlayRequest::default()
-    } else {
-        let shape = |reason: String| {
-            AppError::bad_request(format!(
-                "The body must be JSON like {{\"variables\": [{{\"key\": \"NAME\", \"value\": \"...\"}}]}} ({reason})."
-            ))
-        };
-        match serde_json::from_slice::<serde_json::Value>(&body).map_err(|e| shape(e.to_string()))? {
-            object @ serde_json::Value::Object(_) => {
-                serde_json::from_value(object).map_err(|e| shape(e.to_string()))?
-            }
-            _ => return Err(shape("not an object".into())),
-        }
-    };
     if let Some(bad) = request.variables.iter().find(|v| v.key.trim().is_empty()) {
         return Err(AppError::bad_request(format!(
             "A variable has an empty name (value `{}`); give every variable a name.",
@@ -170,11 +134,7 @@ pub async fn play(
     }
     state.ensure_watched(project).await?;
     let variables: Vec<(String, String)> = request.variables.into_iter().map(|v| (v.key, v.value)).collect();
-    let job = state
-        .gitlab()
-        .play_job(project, job_id, &variables)
-        .await
-        .map_err(|e| state.action_error(e))?;
+    let job = state.gitlab().play_job(project, job_id, &variables).await?;
     Ok(Json(job_now(job)))
 }
 
@@ -188,11 +148,7 @@ pub async fn raw(
 ) -> AppResult<axum::response::Response> {
     use axum::response::IntoResponse;
     state.ensure_watched(project).await?;
-    let trace = state
-        .gitlab()
-        .trace(project, job_id)
-        .await
-        .map_err(|e| state.read_error(e))?;
+    let trace = state.gitlab().trace(project, job_id).await?;
     Ok((
         [
             (axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()),

@@ -1,5 +1,7 @@
 use axum::Json;
 use axum::extract::State;
+
+use super::extract;
 use serde_json::{Value, json};
 use stageboard_protocol::{ErrorBody, ServerInfo};
 
@@ -46,12 +48,13 @@ pub struct Advance {
 /// Demo mode only: moves the simulated GitLab's clock forward, so a running job finishes now.
 #[utoipa::path(post, path = "/api/v1/demo/advance", tag = "meta", request_body = Advance,
     responses((status = 200, description = "the new simulated time"), (status = 404, body = ErrorBody, description = "not in demo mode")))]
-pub async fn advance(State(state): State<AppState>, body: axum::body::Bytes) -> AppResult<Json<Value>> {
+pub async fn advance(
+    State(state): State<AppState>,
+    extract::Json(advance): extract::Json<Advance>,
+) -> AppResult<Json<Value>> {
     let sim = state
         .demo()
         .ok_or_else(|| AppError::not_found("The simulated clock exists only in demo mode."))?;
-    let advance: Advance = serde_json::from_slice(&body)
-        .map_err(|e| AppError::bad_request(format!("The body must be JSON like {{\"seconds\": 60}} ({e}).")))?;
     if !(0..=86_400).contains(&advance.seconds) {
         return Err(AppError::bad_request("seconds must be between 0 and 86400."));
     }
@@ -66,15 +69,13 @@ pub async fn advance(State(state): State<AppState>, body: axum::body::Bytes) -> 
 /// what stageboard does when GitLab fails.
 #[utoipa::path(post, path = "/api/v1/demo/faults", tag = "meta",
     responses((status = 200, description = "the faults now in force"), (status = 404, body = ErrorBody, description = "not in demo mode")))]
-pub async fn faults(State(state): State<AppState>, body: axum::body::Bytes) -> AppResult<Json<Value>> {
+pub async fn faults(
+    State(state): State<AppState>,
+    extract::Json(faults): extract::Json<stageboard_sim::Faults>,
+) -> AppResult<Json<Value>> {
     let sim = state
         .demo()
         .ok_or_else(|| AppError::not_found("The simulated GitLab exists only in demo mode."))?;
-    let faults: stageboard_sim::Faults = serde_json::from_slice(&body).map_err(|e| {
-        AppError::bad_request(format!(
-            "The body must be JSON like {{\"status\": 503}} or {{}} to heal ({e})."
-        ))
-    })?;
     if faults.status.is_some_and(|s| !(500..=599).contains(&s)) {
         return Err(AppError::bad_request("status must be a 5xx code."));
     }

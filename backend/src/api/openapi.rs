@@ -1,39 +1,20 @@
-use axum::Json;
+//! The OpenAPI document's frame; its paths come from the router (`crate::router::routes`),
+//! which registers every handler through its `#[utoipa::path]`.
+
+use std::sync::Arc;
+
+use axum::{Extension, Json};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "stageboard API",
-        description = "GitLab pipelines, jobs and logs for the stageboard dashboard. Errors always use the ErrorBody shape."
-    ),
-    paths(
-        super::overview::overview,
-        super::projects::list,
-        super::pipelines::list,
-        super::pipelines::show,
-        super::pipelines::retry,
-        super::pipelines::cancel,
-        super::environments::list,
-        super::environments::show,
-        super::environments::stop,
-        super::jobs::show,
-        super::jobs::log,
-        super::jobs::raw,
-        super::jobs::retry,
-        super::jobs::cancel,
-        super::jobs::play,
-        super::meta::info,
-        super::meta::health,
-        super::meta::advance,
-        super::meta::faults,
-        super::meta::metrics,
-        super::events::events,
-        super::hooks::receive,
-    )
-)]
+#[openapi(info(
+    title = "stageboard API",
+    description = "GitLab pipelines, jobs and logs for the stageboard dashboard. Errors always use the ErrorBody shape."
+))]
 pub struct ApiDoc;
 
-pub async fn document() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// This document: every route the server answers, with its parameters and answers.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta", responses((status = 200, description = "OpenAPI 3.1")))]
+pub async fn document(Extension(document): Extension<Arc<utoipa::openapi::OpenApi>>) -> Json<utoipa::openapi::OpenApi> {
+    Json(document.as_ref().clone())
 }

@@ -7,7 +7,7 @@ use stageboard_protocol::{BrokenSince, ErrorBody, Pipeline, Project, ProjectOver
 use super::summaries::enrich;
 use super::wire;
 use crate::app::AppState;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::gitlab::PipelineFilter;
 use crate::gitlab::types::GlProject;
 
@@ -49,7 +49,7 @@ async fn card(state: &AppState, gl: GlProject) -> ProjectOverview {
             latest: None,
             broken_since: None,
             other_refs: Vec::new(),
-            error: Some(state.read_error(e).message().to_owned()),
+            error: Some(AppError::from(e).message().to_owned()),
         },
     }
 }

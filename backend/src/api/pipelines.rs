@@ -58,8 +58,7 @@ pub async fn list(
     let (found, info) = tokio::try_join!(
         state.gitlab().pipelines(project, &filter, page, per_page),
         state.gitlab().project(&project_key),
-    )
-    .map_err(|e| state.read_error(e))?;
+    )?;
     let mut pipelines: Vec<Pipeline> = found.items.into_iter().map(|p| wire::pipeline(p, project)).collect();
     super::summaries::enrich(&state, &info.path_with_namespace, &mut pipelines).await;
     Ok(Json(PipelinePage {
@@ -87,8 +86,7 @@ pub async fn show(
         gitlab.pipeline_jobs(project, pipeline_id),
         gitlab.pipeline_bridges(project, pipeline_id),
         gitlab.project(&project_key),
-    )
-    .map_err(|e| state.read_error(e))?;
+    )?;
     let graph = match pipeline.iid {
         Some(iid) => match gitlab.pipeline_graph(&project_info.path_with_namespace, iid).await {
             Ok(graph) => Some(graph),
@@ -220,11 +218,7 @@ pub async fn retry(
     Path((project, pipeline_id)): Path<(u64, u64)>,
 ) -> AppResult<Json<ActionOutcome>> {
     state.ensure_may_act(project).await?;
-    let pipeline = state
-        .gitlab()
-        .retry_pipeline(project, pipeline_id)
-        .await
-        .map_err(|e| state.action_error(e))?;
+    let pipeline = state.gitlab().retry_pipeline(project, pipeline_id).await?;
     Ok(Json(ActionOutcome {
         message: format!("Pipeline #{pipeline_id} is retrying its failed and canceled jobs."),
         job: None,
@@ -241,11 +235,7 @@ pub async fn cancel(
     Path((project, pipeline_id)): Path<(u64, u64)>,
 ) -> AppResult<Json<ActionOutcome>> {
     state.ensure_may_act(project).await?;
-    let pipeline = state
-        .gitlab()
-        .cancel_pipeline(project, pipeline_id)
-        .await
-        .map_err(|e| state.action_error(e))?;
+    let pipeline = state.gitlab().cancel_pipeline(project, pipeline_id).await?;
     Ok(Json(ActionOutcome {
         message: format!("Pipeline #{pipeline_id} is {}.", pipeline.status.label()),
         job: None,

@@ -159,7 +159,16 @@ impl GitlabClient {
 
     /// A POST under `/api/v4` (an action): sent once, never retried by stageboard.
     pub async fn post<T: DeserializeOwned>(&self, path: &str, body: Option<&Value>) -> Result<T, GitlabError> {
-        let (_, bytes) = self.send(Method::POST, &format!("/api/v4{path}"), &[], body).await?;
+        let (_, bytes) = self
+            .send(Method::POST, &format!("/api/v4{path}"), &[], body)
+            .await
+            .map_err(|e| match e {
+                GitlabError::Forbidden { message } => GitlabError::Refused { status: 403, message },
+                GitlabError::Rejected { status, message } if (400..500).contains(&status) => {
+                    GitlabError::Refused { status, message }
+                }
+                other => other,
+            })?;
         decode(path, &bytes)
     }
 

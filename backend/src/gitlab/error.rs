@@ -19,6 +19,10 @@ pub enum GitlabError {
     Server { status: u16, message: String },
     #[error("GitLab sent a response stageboard could not read ({what}): {reason}")]
     InvalidResponse { what: String, reason: String },
+    /// GitLab refused an action (4xx on a POST) in its own words, which the person must read:
+    /// "Job is not retryable", "Unplayable Job".
+    #[error("GitLab refused ({status}): {message}")]
+    Refused { status: u16, message: String },
     /// The endpoint itself is missing (GitLab's `404 Not Found` for an unknown route): an older
     /// or locked-down instance. Learned once by the hub rather than asked per page view.
     #[error("GitLab does not offer {feature} (it answered 404)")]
