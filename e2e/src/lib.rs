@@ -174,6 +174,10 @@ impl Browser {
             "--disable-sync",
             "--disable-quic",
             "--no-first-run",
+            // A page left by `goto` would wait in the back/forward cache (up to 60 s) with its
+            // event streams still open, and Chromium opens at most 6 connections to one host: a
+            // few page loads later, every request to the server waits. Nothing here goes back.
+            "--disable-back-forward-cache",
             "--window-size=1280,800",
             &format!("--user-data-dir={}", profile.display()),
         ];

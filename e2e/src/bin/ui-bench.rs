@@ -2,11 +2,13 @@
 //! how long until the overview shows its projects, and how long a 4 MB job log takes to open and
 //! to jump to its end. Prints the figures; it is a benchmark, not a test.
 //!
-//!     cargo run --release -p stageboard-e2e --bin ui-bench [-- ROUNDS]
+//!     trunk build --release && cargo build --release -p stageboard
+//!     STAGEBOARD_BIN=target/release/stageboard cargo run --release -p stageboard-e2e --bin ui-bench [-- ROUNDS]
 
 use std::time::{Duration, Instant};
 
 use stageboard_e2e::{Browser, Stageboard};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -20,6 +22,32 @@ fn summary(name: &str, samples: &mut [Duration]) {
         ms(samples[samples.len() - 1]),
         samples.len()
     );
+}
+
+/// GETs `path` from the server's API on a connection of its own. The lookups are not measured,
+/// so they stay out of the browser, where a `fetch` inside `execute` waits, under WebDriver's
+/// 30 s script timeout, until one of the 6 connections Chromium allows per host is free.
+async fn api_json(app: &Stageboard, path: &str) -> Result<serde_json::Value, String> {
+    let host = app.url.trim_start_matches("http://");
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(host).await?;
+        // HTTP/1.0: the server closes the connection after its answer, which ends the read.
+        let request = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n");
+        stream.write_all(request.as_bytes()).await?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await?;
+        Ok::<_, std::io::Error>(answer)
+    };
+    let answer = tokio::time::timeout(WAIT, exchange)
+        .await
+        .map_err(|_| format!("GET {path}: no answer within {WAIT:?}"))?
+        .map_err(|e| format!("GET {path}: {e}"))?;
+    let text = String::from_utf8_lossy(&answer);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&*text, ""));
+    if head.split(' ').nth(1) != Some("200") {
+        return Err(format!("GET {path}: {head}"));
+    }
+    serde_json::from_str(body).map_err(|e| format!("GET {path}: {e}"))
 }
 
 #[tokio::main]
@@ -52,16 +80,22 @@ async fn run(app: &Stageboard, browser: &Browser, rounds: usize) -> Result<(), S
         overview.push(start.elapsed());
     }
 
-    let found = browser
-        .js("return fetch('/api/v1/projects/2/pipelines?status=success&per_page=1').then(r => r.json()).then(p => fetch('/api/v1/projects/2/pipelines/' + p.pipelines[0].id)).then(r => r.json()).then(d => d.stages.flatMap(s => s.jobs).find(j => j.name === 'integration' && !j.retried).id);")
-        .await?;
-    let job = found.as_u64().ok_or_else(|| format!("no integration job: {found}"))?;
+    let found = api_json(app, "/api/v1/projects/2/pipelines?status=success&per_page=1").await?;
+    let pipeline = found["pipelines"][0]["id"]
+        .as_u64()
+        .ok_or_else(|| format!("no successful pipeline: {found}"))?;
+    let detail = api_json(app, &format!("/api/v1/projects/2/pipelines/{pipeline}")).await?;
+    let job = detail["stages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|stage| stage["jobs"].as_array().into_iter().flatten())
+        .find(|j| j["name"] == "integration" && j["retried"] != true)
+        .and_then(|j| j["id"].as_u64())
+        .ok_or_else(|| format!("no integration job in pipeline {pipeline}"))?;
     let url = format!("{}/projects/2/jobs/{job}", app.url);
-    let size = browser
-        .js(&format!(
-            "return fetch('/api/v1/projects/2/jobs/{job}/log').then(r => r.json()).then(l => l.next_offset);"
-        ))
-        .await?;
+    let log = api_json(app, &format!("/api/v1/projects/2/jobs/{job}/log")).await?;
+    let size = &log["next_offset"];
 
     let mut open = Vec::new();
     let mut to_end = Vec::new();
