@@ -3,32 +3,63 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use stageboard_sim::Sim;
 use tokio::sync::RwLock;
 
 use crate::cluster::ClusterState;
 use crate::error::{AppError, AppResult};
 use crate::gitlab::Gitlab;
 use crate::gitlab::types::GlProject;
+use crate::hub::Hub;
 use crate::hub::hooks::Seen;
-use crate::hub::{Hub, HubSettings};
-use crate::metrics::Metrics;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
 
 struct Inner {
-    /// Every GitLab read and action goes through the hub (its cache, polling and events).
+    /// GitLab access: every read and action goes through the hub (its cache, polling, events).
     hub: Hub,
-    /// The shared secret GitLab's webhooks must carry; without it, `/hooks/gitlab` is off.
-    webhook_secret: Option<String>,
-    /// GitLab's optional signing token (Standard Webhooks HMAC), `whsec_<base64>`.
-    webhook_signing: Option<String>,
-    seen_hooks: Seen,
     watch: Watchlist,
+    webhooks: Option<Webhooks>,
+    cluster: Option<Cluster>,
     /// The in-process simulated GitLab, in demo mode.
-    demo: Option<Sim>,
-    cluster: Option<(ClusterState, NamespaceMap)>,
+    #[cfg(feature = "demo")]
+    demo: Option<stageboard_sim::Sim>,
+}
+
+/// GitLab's webhooks: `/hooks/gitlab` is on only with these.
+pub struct Webhooks {
+    /// The shared secret deliveries must carry (`X-Gitlab-Token`).
+    pub secret: Option<String>,
+    /// GitLab's optional signing token (Standard Webhooks HMAC), `whsec_<base64>`.
+    pub signing: Option<String>,
+    seen: Seen,
+}
+
+impl Webhooks {
+    pub fn new(secret: Option<String>, signing: Option<String>) -> Self {
+        Webhooks {
+            secret,
+            signing,
+            seen: Seen::new(10_000),
+        }
+    }
+}
+
+/// Live cluster state and where each environment's resources live.
+pub struct Cluster {
+    pub state: ClusterState,
+    pub namespaces: NamespaceMap,
+}
+
+/// What the application state is made of; assembled by [`crate::server::App::build`].
+pub struct Parts {
+    pub hub: Hub,
+    /// Ids or full paths as configured; empty means the token user's projects.
+    pub projects: Vec<String>,
+    pub webhooks: Option<Webhooks>,
+    pub cluster: Option<Cluster>,
+    #[cfg(feature = "demo")]
+    pub demo: Option<stageboard_sim::Sim>,
 }
 
 /// Which namespace an environment's resources live in: `name=namespace` rules (a trailing `*`
@@ -66,50 +97,27 @@ impl NamespaceMap {
 }
 
 impl AppState {
-    /// A state with the hub's default schedule and its own metrics.
-    pub fn new(gitlab: Arc<dyn Gitlab>, projects: Vec<String>, demo: Option<Sim>) -> Self {
-        let hub = Hub::new(gitlab, HubSettings::default(), Metrics::new());
-        Self::with_hub(hub, projects, demo, None)
-    }
-
-    /// A state around `hub`; `webhook_secret` turns `/hooks/gitlab` on.
-    pub fn with_hub(hub: Hub, projects: Vec<String>, demo: Option<Sim>, webhook_secret: Option<String>) -> Self {
+    pub fn new(parts: Parts) -> Self {
         AppState(Arc::new(Inner {
-            hub,
-            webhook_secret,
-            webhook_signing: None,
-            seen_hooks: Seen::new(10_000),
+            hub: parts.hub,
             watch: Watchlist {
-                configured: projects,
+                configured: parts.projects,
                 resolved: RwLock::new(HashSet::new()),
             },
-            demo,
-            cluster: None,
+            webhooks: parts.webhooks,
+            cluster: parts.cluster,
+            #[cfg(feature = "demo")]
+            demo: parts.demo,
         }))
     }
 
-    /// Adds live cluster state; call before the state is shared.
-    pub fn with_cluster(mut self, cluster: ClusterState, namespaces: NamespaceMap) -> Self {
-        Arc::get_mut(&mut self.0)
-            .expect("with_cluster is called before the state is shared")
-            .cluster = Some((cluster, namespaces));
-        self
-    }
-
-    /// Also requires GitLab's webhook signature; call before the state is shared.
-    pub fn with_webhook_signing(mut self, token: Option<String>) -> Self {
-        Arc::get_mut(&mut self.0)
-            .expect("with_webhook_signing is called before the state is shared")
-            .webhook_signing = token;
-        self
-    }
-
-    pub fn webhook_signing(&self) -> Option<&str> {
-        self.0.webhook_signing.as_deref()
+    /// The webhook settings, when `/hooks/gitlab` is on.
+    pub fn webhooks(&self) -> Option<&Webhooks> {
+        self.0.webhooks.as_ref()
     }
 
     /// The cluster and where each environment lives, when a cluster is configured.
-    pub fn cluster(&self) -> Option<&(ClusterState, NamespaceMap)> {
+    pub fn cluster(&self) -> Option<&Cluster> {
         self.0.cluster.as_ref()
     }
 
@@ -121,26 +129,31 @@ impl AppState {
         &self.0.hub
     }
 
-    pub fn webhook_secret(&self) -> Option<&str> {
-        self.0.webhook_secret.as_deref()
-    }
-
     /// Whether a webhook delivery with this id is new (retried and replayed ones are not).
     pub fn first_delivery(&self, id: &str) -> bool {
-        self.0.seen_hooks.first_time(id)
+        self.0.webhooks.as_ref().is_none_or(|w| w.seen.first_time(id))
     }
 
     pub fn gitlab_url(&self) -> String {
         self.0.hub.url()
     }
 
-    pub fn demo(&self) -> Option<&Sim> {
+    #[cfg(feature = "demo")]
+    pub fn demo(&self) -> Option<&stageboard_sim::Sim> {
         self.0.demo.as_ref()
+    }
+
+    /// Runs on a simulated GitLab (a build with the `demo` feature, started without GITLAB_URL).
+    pub fn is_demo(&self) -> bool {
+        #[cfg(feature = "demo")]
+        return self.0.demo.is_some();
+        #[cfg(not(feature = "demo"))]
+        false
     }
 
     /// Until login exists, actions are open only in demo mode, where nothing real is at stake.
     pub fn actions_enabled(&self) -> bool {
-        self.0.demo.is_some()
+        self.is_demo()
     }
 
     pub fn ensure_actions_allowed(&self) -> AppResult<()> {

@@ -3,7 +3,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+#[cfg(feature = "demo")]
+use clap::Subcommand;
+use clap::{Args, Parser};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
@@ -17,12 +19,14 @@ use url::Url;
         dashboard shows its projects. With GITLAB_URL and GITLAB_TOKEN it watches a real GitLab."
 )]
 pub struct Cli {
+    #[cfg(feature = "demo")]
     #[command(subcommand)]
     pub command: Option<Command>,
     #[command(flatten)]
     pub serve: ServeArgs,
 }
 
+#[cfg(feature = "demo")]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run only the simulated GitLab, so that any GitLab client can be pointed at it.
@@ -88,6 +92,7 @@ pub enum ClusterMode {
     Auto,
 }
 
+#[cfg(feature = "demo")]
 #[derive(Debug, Args)]
 pub struct SimArgs {
     /// Address to listen on.
@@ -127,11 +132,40 @@ pub struct SimArgs {
 #[derive(Debug)]
 pub enum Upstream {
     /// The simulated GitLab, started in-process.
-    Demo,
+    #[cfg(feature = "demo")]
+    Demo(Demo),
     Gitlab {
         url: Url,
         token: SecretString,
     },
+}
+
+/// The demo's simulated GitLab and cluster.
+#[cfg(feature = "demo")]
+#[derive(Debug)]
+pub struct Demo {
+    pub clock: stageboard_sim::Clock,
+    pub sim: stageboard_sim::SimConfig,
+    /// Watch the simulated cluster (environments' live state).
+    pub cluster: bool,
+    /// The simulated GitLab sends its webhooks to this server, as a real one would be told to.
+    pub webhooks: bool,
+}
+
+#[cfg(feature = "demo")]
+impl Default for Demo {
+    fn default() -> Self {
+        use rand::Rng;
+        Demo {
+            clock: stageboard_sim::Clock::real(),
+            sim: stageboard_sim::SimConfig {
+                token: format!("glpat-demo-{:016x}", rand::rng().random::<u64>()),
+                ..stageboard_sim::SimConfig::default()
+            },
+            cluster: true,
+            webhooks: true,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -139,7 +173,7 @@ pub struct Config {
     pub listen: SocketAddr,
     pub upstream: Upstream,
     pub projects: Vec<String>,
-    pub gitlab_timeout: Duration,
+    pub gitlab: crate::gitlab::ClientOptions,
     pub cluster: ClusterMode,
     pub namespaces: crate::app::NamespaceMap,
     pub cluster_label: String,
@@ -151,7 +185,14 @@ pub struct Config {
 impl Config {
     pub fn from_args(args: ServeArgs) -> Result<Self, String> {
         let upstream = match (args.gitlab_url, args.gitlab_token) {
-            (None, _) => Upstream::Demo,
+            #[cfg(feature = "demo")]
+            (None, _) => Upstream::Demo(Demo::default()),
+            #[cfg(not(feature = "demo"))]
+            (None, _) => {
+                return Err(
+                    "GITLAB_URL is not set, and this build has no demo mode (build with `--features demo` for one): set GITLAB_URL and GITLAB_TOKEN.".into(),
+                );
+            }
             (Some(url), Some(token)) => Upstream::Gitlab { url, token },
             (Some(url), None) => {
                 return Err(format!(
@@ -232,7 +273,10 @@ impl Config {
             listen: args.listen,
             upstream,
             projects,
-            gitlab_timeout: Duration::from_secs(args.gitlab_timeout.max(1)),
+            gitlab: crate::gitlab::ClientOptions {
+                timeout: Duration::from_secs(args.gitlab_timeout.max(1)),
+                ..crate::gitlab::ClientOptions::default()
+            },
             cluster: args.cluster,
             namespaces,
             cluster_label,
@@ -288,9 +332,21 @@ mod tests {
         assert!(Config::from_args(bad.serve).unwrap_err().contains("name=namespace"));
     }
 
+    #[cfg(feature = "demo")]
     #[test]
     fn no_gitlab_url_means_demo_mode() {
         let cli = Cli::try_parse_from(["stageboard"]).unwrap();
-        assert!(matches!(Config::from_args(cli.serve).unwrap().upstream, Upstream::Demo));
+        assert!(matches!(
+            Config::from_args(cli.serve).unwrap().upstream,
+            Upstream::Demo(_)
+        ));
+    }
+
+    #[cfg(not(feature = "demo"))]
+    #[test]
+    fn without_the_demo_a_gitlab_url_is_required() {
+        let cli = Cli::try_parse_from(["stageboard"]).unwrap();
+        let error = Config::from_args(cli.serve).unwrap_err();
+        assert!(error.contains("GITLAB_URL") && error.contains("demo"), "{error}");
     }
 }

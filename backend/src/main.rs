@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use stageboard::config::{Cli, Command, Config};
+use stageboard::config::{Cli, Config};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -22,10 +22,11 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        match cli.command {
-            Some(Command::Sim(args)) => stageboard::server::run_sim(args).await,
-            None => stageboard::server::run(Config::from_args(cli.serve)?).await,
+        #[cfg(feature = "demo")]
+        if let Some(stageboard::config::Command::Sim(args)) = cli.command {
+            return stageboard::server::run_sim(args).await;
         }
+        stageboard::server::run(Config::from_args(cli.serve)?).await
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

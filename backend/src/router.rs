@@ -36,9 +36,11 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(jobs::play))
         .routes(routes!(meta::health))
         .routes(routes!(meta::metrics))
-        .routes(routes!(hooks::receive))
-        .routes(routes!(meta::advance))
-        .routes(routes!(meta::faults));
+        .routes(routes!(hooks::receive));
+    #[cfg(feature = "demo")]
+    let api = api
+        .routes(routes!(crate::api::demo::advance))
+        .routes(routes!(crate::api::demo::faults));
     api.split_for_parts()
 }
 

@@ -1,104 +1,156 @@
-//! Start-up: choose the GitLab (real or simulated), build the app, serve until told to stop.
+//! The composition root: [`App::build`] makes the whole server from its configuration, for
+//! `main` and for every test alike; [`run`] serves it until told to stop.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use rand::Rng;
-use secrecy::SecretString;
-use stageboard_sim::{Clock, RunningSim, SimConfig, scenario};
+use axum::Router;
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
-use url::Url;
 
-use crate::app::AppState;
+use crate::app::{AppState, Cluster, Parts, Webhooks};
 use crate::cluster::ClusterState;
-use crate::config::{ClusterMode, Config, SimArgs, Upstream};
-use crate::gitlab::{ClientOptions, GitlabClient};
+use crate::config::{ClusterMode, Config, Upstream};
+use crate::gitlab::GitlabClient;
 use crate::hub::Hub;
 use crate::metrics::Metrics;
-use secrecy::ExposeSecret;
+
+/// The server, assembled: its state and, in demo mode, the simulated GitLab it lives with.
+pub struct App {
+    pub state: AppState,
+    /// The simulated GitLab (and cluster) of demo mode; it stops when the app is dropped.
+    #[cfg(feature = "demo")]
+    pub sim: Option<stageboard_sim::RunningSim>,
+    #[cfg(feature = "demo")]
+    demo_webhooks: bool,
+}
+
+impl App {
+    /// Everything the configuration asks for: the GitLab client (to a real GitLab or, in demo
+    /// mode, to a simulated one started here), the hub, webhooks and the cluster watch.
+    pub async fn build(config: Config) -> Result<App, String> {
+        let metrics = Metrics::new();
+        #[cfg_attr(not(feature = "demo"), allow(unused_mut, reason = "demo mode adds its own secret"))]
+        let mut webhook_secret = config.webhook_secret.as_ref().map(|s| s.expose_secret().to_owned());
+        #[cfg(feature = "demo")]
+        let mut demo = None;
+        let (url, token, projects) = match config.upstream {
+            Upstream::Gitlab { url, token } => (url, token, config.projects),
+            #[cfg(feature = "demo")]
+            Upstream::Demo(settings) => {
+                let token = secrecy::SecretString::from(settings.sim.token.clone());
+                let sim = stageboard_sim::RunningSim::start(
+                    settings.sim,
+                    settings.clock,
+                    SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)),
+                )
+                .await
+                .map_err(|e| format!("could not start the simulated GitLab: {e}"))?;
+                let url = url::Url::parse(&sim.url()).expect("loopback URL");
+                if settings.webhooks {
+                    webhook_secret.get_or_insert_with(|| {
+                        use rand::Rng;
+                        format!("demo-hook-{:032x}", rand::rng().random::<u128>())
+                    });
+                }
+                let projects = if config.projects.is_empty() {
+                    stageboard_sim::scenario::projects()
+                        .iter()
+                        .map(|p| p.full_path())
+                        .collect()
+                } else {
+                    config.projects
+                };
+                tracing::info!(gitlab = %sim.url(), "demo mode: no GITLAB_URL set, so a simulated GitLab is running");
+                demo = Some((sim, settings.cluster, settings.webhooks));
+                (url, token, projects)
+            }
+        };
+        let client = GitlabClient::new(url, token, config.gitlab)
+            .map_err(|e| e.to_string())?
+            .with_metrics(metrics.clone());
+        let signing = config
+            .webhook_signing_token
+            .as_ref()
+            .map(|s| s.expose_secret().to_owned());
+        let webhooks = (webhook_secret.is_some() || signing.is_some()).then(|| Webhooks::new(webhook_secret, signing));
+        let hub = if webhooks.is_some() {
+            Hub::with_webhooks(Arc::new(client), config.hub, metrics)
+        } else {
+            Hub::new(Arc::new(client), config.hub, metrics)
+        };
+        #[cfg(feature = "demo")]
+        let kube_client = match &demo {
+            // The simulated GitLab also serves the simulated cluster's API.
+            Some((sim, true, _)) => Some(demo_cluster_client(sim)?),
+            Some((_, false, _)) => None,
+            None => real_cluster_client(config.cluster).await?,
+        };
+        #[cfg(not(feature = "demo"))]
+        let kube_client = real_cluster_client(config.cluster).await?;
+        let cluster = kube_client.map(|client| {
+            let namespaces = config.namespaces.namespaces();
+            let state = ClusterState::start(client, &namespaces, &config.cluster_label);
+            tracing::info!(?namespaces, label = %config.cluster_label, watches = state.watch_connections(), "watching the cluster");
+            Cluster {
+                state,
+                namespaces: config.namespaces,
+            }
+        });
+        let state = AppState::new(Parts {
+            hub,
+            projects,
+            webhooks,
+            cluster,
+            #[cfg(feature = "demo")]
+            demo: demo.as_ref().map(|(sim, _, _)| sim.sim.clone()),
+        });
+        Ok(App {
+            state,
+            #[cfg(feature = "demo")]
+            demo_webhooks: demo.as_ref().is_some_and(|(_, _, hooks)| *hooks),
+            #[cfg(feature = "demo")]
+            sim: demo.map(|(sim, _, _)| sim),
+        })
+    }
+
+    pub fn router(&self) -> Router {
+        crate::router(self.state.clone())
+    }
+
+    /// What runs beside the server once it listens on `addr`: the hub starts polling the
+    /// watched projects before anyone looks, and the demo's GitLab sends its webhooks here.
+    pub fn start(&self, addr: SocketAddr) {
+        #[cfg(feature = "demo")]
+        if let (true, Some(sim), Some(secret)) = (
+            self.demo_webhooks,
+            &self.sim,
+            self.state.webhooks().and_then(|w| w.secret.as_deref()),
+        ) {
+            sim.sim
+                .send_webhooks(&format!("http://{}/hooks/gitlab", loopback(addr)), secret);
+        }
+        #[cfg(not(feature = "demo"))]
+        let _ = addr;
+        tokio::spawn(start_watching(self.state.clone()));
+    }
+}
 
 /// Runs the dashboard until Ctrl-C or SIGTERM.
 pub async fn run(config: Config) -> Result<(), String> {
-    let options = ClientOptions {
-        timeout: config.gitlab_timeout,
-        ..ClientOptions::default()
-    };
-    let metrics = Metrics::new();
-    let mut webhook_secret = config.webhook_secret.as_ref().map(|s| s.expose_secret().to_owned());
-    // In demo mode the simulated GitLab lives as long as the server.
-    let (client, projects, sim) = match config.upstream {
-        Upstream::Gitlab { url, token } => {
-            let client = GitlabClient::new(url, token, options).map_err(|e| e.to_string())?;
-            (client.with_metrics(metrics.clone()), config.projects, None)
-        }
-        Upstream::Demo => {
-            let token: String = format!("glpat-demo-{:016x}", rand::rng().random::<u64>());
-            let sim = RunningSim::start(
-                SimConfig {
-                    token: token.clone(),
-                    ..SimConfig::default()
-                },
-                Clock::real(),
-                SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            )
-            .await
-            .map_err(|e| format!("could not start the simulated GitLab: {e}"))?;
-            let url = Url::parse(&sim.url()).expect("loopback URL");
-            let client = GitlabClient::new(url, SecretString::from(token), options)
-                .map_err(|e| e.to_string())?
-                .with_metrics(metrics.clone());
-            // The simulated GitLab sends webhooks to this server, as a real one would be told to.
-            webhook_secret.get_or_insert_with(|| format!("demo-hook-{:032x}", rand::rng().random::<u128>()));
-            let projects = if config.projects.is_empty() {
-                scenario::projects().iter().map(|p| p.full_path()).collect()
-            } else {
-                config.projects
-            };
-            tracing::info!(gitlab = %sim.url(), "demo mode: no GITLAB_URL set, so a simulated GitLab is running");
-            (client, projects, Some(sim))
-        }
-    };
-    let signing = config
-        .webhook_signing_token
-        .as_ref()
-        .map(|s| s.expose_secret().to_owned());
-    let hub = if webhook_secret.is_some() || signing.is_some() {
-        Hub::with_webhooks(Arc::new(client), config.hub, metrics)
-    } else {
-        Hub::new(Arc::new(client), config.hub, metrics)
-    };
-    let mut state = AppState::with_hub(hub, projects, sim.as_ref().map(|s| s.sim.clone()), webhook_secret)
-        .with_webhook_signing(signing);
-    let kube_client = match &sim {
-        // The simulated GitLab also serves the simulated cluster's API.
-        Some(sim) => Some(demo_cluster_client(sim)?),
-        None => real_cluster_client(config.cluster).await?,
-    };
-    if let Some(client) = kube_client {
-        let namespaces = config.namespaces.namespaces();
-        let cluster = ClusterState::start(client, &namespaces, &config.cluster_label);
-        tracing::info!(?namespaces, label = %config.cluster_label, watches = cluster.watch_connections(), "watching the cluster");
-        state = state.with_cluster(cluster, config.namespaces.clone());
-    }
-    let listener = TcpListener::bind(config.listen).await.map_err(|e| {
-        format!(
-            "cannot listen on {}: {e}. Set STAGEBOARD_LISTEN to a free address.",
-            config.listen
-        )
-    })?;
+    let listen = config.listen;
+    let app = App::build(config).await?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}. Set STAGEBOARD_LISTEN to a free address."))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!("stageboard is serving on http://{addr}");
-    if let (Some(sim), Some(secret)) = (&sim, state.webhook_secret()) {
-        sim.sim
-            .send_webhooks(&format!("http://{}/hooks/gitlab", loopback(addr)), secret);
-    }
-    // The hub starts polling the watched projects now, before anyone looks.
-    tokio::spawn(start_watching(state.clone()));
-    axum::serve(listener, crate::router(state))
+    app.start(addr);
+    axum::serve(listener, app.router())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| format!("server failed: {e}"))?;
-    drop(sim);
+    drop(app);
     Ok(())
 }
 
@@ -126,18 +178,20 @@ async fn start_watching(state: AppState) {
 }
 
 /// Where this server can be reached from the same machine (0.0.0.0 becomes 127.0.0.1).
+#[cfg(feature = "demo")]
 fn loopback(listen: SocketAddr) -> SocketAddr {
     if listen.ip().is_unspecified() {
-        SocketAddr::from((Ipv4Addr::LOCALHOST, listen.port()))
+        SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, listen.port()))
     } else {
         listen
     }
 }
 
-fn demo_cluster_client(sim: &RunningSim) -> Result<kube::Client, String> {
+#[cfg(feature = "demo")]
+fn demo_cluster_client(sim: &stageboard_sim::RunningSim) -> Result<kube::Client, String> {
     let mut config = kube::Config::new(sim.url().parse().map_err(|e| format!("simulated cluster URL: {e}"))?);
     config.default_namespace = "gitlab".into();
-    config.auth_info.token = Some(SecretString::from(sim.sim.config().token.clone()));
+    config.auth_info.token = Some(secrecy::SecretString::from(sim.sim.config().token.clone()));
     kube::Client::try_from(config).map_err(|e| format!("cannot talk to the simulated cluster: {e}"))
 }
 
@@ -159,12 +213,13 @@ async fn real_cluster_client(mode: ClusterMode) -> Result<Option<kube::Client>, 
 }
 
 /// `stageboard sim`: only the simulated GitLab, for real GitLab clients to talk to.
-pub async fn run_sim(args: SimArgs) -> Result<(), String> {
+#[cfg(feature = "demo")]
+pub async fn run_sim(args: crate::config::SimArgs) -> Result<(), String> {
     if args.token.trim().is_empty() {
         return Err("--token must not be empty: clients authenticate with it.".into());
     }
-    scenario::set_project_count(args.projects)?;
-    let config = SimConfig {
+    stageboard_sim::scenario::set_project_count(args.projects)?;
+    let config = stageboard_sim::SimConfig {
         token: args.token,
         rate_limit_per_minute: args.rate_limit,
         seed: args.seed,
@@ -172,7 +227,7 @@ pub async fn run_sim(args: SimArgs) -> Result<(), String> {
         live: !args.quiet,
         review_apps: args.review_apps.min(1000),
     };
-    let sim = RunningSim::start(config, Clock::real(), args.listen)
+    let sim = stageboard_sim::RunningSim::start(config, stageboard_sim::Clock::real(), args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     match (&args.webhook_url, &args.webhook_secret) {

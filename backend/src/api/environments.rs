@@ -16,7 +16,7 @@ use crate::gitlab::types::{GlDeployment, GlEnvironment};
 
 fn cluster_link(state: &AppState) -> ClusterLink {
     match state.cluster() {
-        Some((cluster, _)) => cluster.link(),
+        Some(cluster) => cluster.state.link(),
         None => ClusterLink {
             configured: false,
             connected: false,
@@ -97,7 +97,9 @@ async fn environment(
     waiting: Vec<GlDeployment>,
 ) -> Environment {
     let cluster = match (state.cluster(), env.slug.as_deref()) {
-        (Some((cluster, namespaces)), Some(slug)) => cluster.environment(namespaces.namespace_of(&env.name), slug),
+        (Some(cluster), Some(slug)) => cluster
+            .state
+            .environment(cluster.namespaces.namespace_of(&env.name), slug),
         _ => None,
     };
     let drift = cluster.as_ref().and_then(|c| drift(&c.images, last.as_ref()));

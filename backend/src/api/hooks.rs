@@ -22,19 +22,19 @@ use crate::hub::hooks;
               (status = 404, body = stageboard_protocol::ErrorBody, description = "webhooks are not configured")))]
 pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let metrics = state.hub().metrics().clone();
-    if state.webhook_secret().is_none() && state.webhook_signing().is_none() {
+    let Some(webhooks) = state.webhooks().filter(|w| w.secret.is_some() || w.signing.is_some()) else {
         metrics.webhook("rejected");
         return AppError::not_found(
             "Webhooks are not configured here: set STAGEBOARD_WEBHOOK_SECRET and give GitLab the same secret token.",
         )
         .into_response();
-    }
+    };
     let refuse = |message: String| {
         metrics.webhook("rejected");
         tracing::warn!(%message, "a webhook delivery was refused; nothing applied");
         AppError::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, message).into_response()
     };
-    if let Some(secret) = state.webhook_secret() {
+    if let Some(secret) = &webhooks.secret {
         let token = headers.get("x-gitlab-token").map(|v| v.as_bytes());
         if !hooks::token_matches(token, secret) {
             return refuse(
@@ -43,7 +43,7 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
             );
         }
     }
-    if let Some(signing) = state.webhook_signing() {
+    if let Some(signing) = &webhooks.signing {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         let checked = hooks::verify_signature(
             signing,

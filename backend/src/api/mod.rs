@@ -1,5 +1,7 @@
 //! The JSON API under `/api/v1`, one file per resource.
 
+#[cfg(feature = "demo")]
+pub mod demo;
 pub mod environments;
 pub mod events;
 mod extract;

@@ -4,14 +4,15 @@
 #![allow(dead_code, reason = "each test file uses a different part of this")]
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::DateTime;
 use secrecy::SecretString;
 use serde_json::Value;
-use stageboard::AppState;
-use stageboard::gitlab::{ClientOptions, GitlabClient};
+use stageboard::app::NamespaceMap;
+use stageboard::config::{ClusterMode, Config, Demo, Upstream};
+use stageboard::gitlab::ClientOptions;
+use stageboard::server::App;
 use stageboard_sim::{Clock, RunningSim, SimConfig};
 use url::Url;
 
@@ -23,6 +24,7 @@ pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
     server: tokio::task::JoinHandle<()>,
+    _app: App,
 }
 
 impl Drop for TestApp {
@@ -117,10 +119,13 @@ impl Builder {
         self
     }
 
+    /// Builds the app as `main` does ([`App::build`]), against the simulated GitLab on a
+    /// manual clock: in demo mode the app starts it; otherwise the test does, and stageboard
+    /// is configured with its URL (or `gitlab_url`) like any GitLab.
     pub async fn start(self) -> TestApp {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let start = DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z").unwrap().to_utc();
-        let config = SimConfig {
+        let sim_config = SimConfig {
             token: TOKEN.into(),
             rate_limit_per_minute: self.rate_limit,
             seed: 11,
@@ -128,68 +133,73 @@ impl Builder {
             live: false,
             review_apps: 0,
         };
-        let sim = RunningSim::start(config, Clock::manual(start), SocketAddr::from(([127, 0, 0, 1], 0)))
-            .await
-            .unwrap();
-        let url = Url::parse(&self.gitlab_url.unwrap_or_else(|| sim.url())).unwrap();
-        let metrics = stageboard::metrics::Metrics::new();
-        let client = GitlabClient::new(url, SecretString::from(self.token), self.options)
-            .unwrap()
-            .with_metrics(metrics.clone());
-        let settings = stageboard::hub::HubSettings::default();
-        let hub = match self.webhook_secret {
-            Some(_) => stageboard::hub::Hub::with_webhooks(Arc::new(client), settings, metrics),
-            None => stageboard::hub::Hub::new(Arc::new(client), settings, metrics),
+        let clock = Clock::manual(start);
+        let demo = self.demo && self.gitlab_url.is_none() && self.token == TOKEN;
+        let (upstream, own_sim) = if demo {
+            let settings = Demo {
+                clock,
+                sim: sim_config,
+                cluster: self.cluster,
+                webhooks: self.sim_sends_hooks,
+            };
+            (Upstream::Demo(settings), None)
+        } else {
+            let sim = RunningSim::start(sim_config, clock, SocketAddr::from(([127, 0, 0, 1], 0)))
+                .await
+                .unwrap();
+            let url = Url::parse(&self.gitlab_url.unwrap_or_else(|| sim.url())).unwrap();
+            let token = SecretString::from(self.token);
+            (Upstream::Gitlab { url, token }, Some(sim))
         };
-        let mut state = AppState::with_hub(
-            hub,
-            self.projects,
-            self.demo.then(|| sim.sim.clone()),
-            self.webhook_secret.clone(),
-        )
-        .with_webhook_signing(self.webhook_signing.clone());
-        if self.cluster {
-            let mut config = kube::Config::new(sim.url().parse().unwrap());
-            config.default_namespace = "gitlab".into();
-            config.auth_info.token = Some(SecretString::from(TOKEN));
-            let kube = kube::Client::try_from(config).unwrap();
-            let namespaces = stageboard::app::NamespaceMap {
+        let config = Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            upstream,
+            projects: self.projects,
+            gitlab: self.options,
+            cluster: ClusterMode::Off,
+            namespaces: NamespaceMap {
                 default: "gitlab".into(),
                 rules: vec![],
                 also: vec![],
-            };
-            let cluster = stageboard::cluster::ClusterState::start(kube, &namespaces.namespaces(), "ref");
+            },
+            cluster_label: "ref".into(),
+            webhook_secret: self.webhook_secret.map(SecretString::from),
+            webhook_signing_token: self.webhook_signing.map(SecretString::from),
+            hub: stageboard::hub::HubSettings::default(),
+        };
+        let mut app = App::build(config).await.unwrap();
+        if let Some(cluster) = app.state.cluster() {
             for _ in 0..100 {
-                if cluster.link().connected {
+                if cluster.state.link().connected {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            state = state.with_cluster(cluster, namespaces);
         }
-        let hub = state.hub().clone();
-        // As the server does at start: resolving the watched projects starts the hub's pollers.
-        let _ = state.watched_projects().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        app.start(addr);
+        let hub = app.state.hub().clone();
+        // The watched projects are resolved (which starts their pollers) before the first look.
+        let _ = app.state.watched_projects().await;
         for _ in 0..100 {
             if hub.primed() {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        if let (true, Some(secret)) = (self.sim_sends_hooks, &self.webhook_secret) {
-            sim.sim.send_webhooks(&format!("{base}/hooks/gitlab"), secret);
-        }
+        let router = app.router();
+        let sim = own_sim.or_else(|| app.sim.take()).expect("a simulated GitLab");
         let server = tokio::spawn(async move {
-            axum::serve(listener, stageboard::router(state)).await.unwrap();
+            axum::serve(listener, router).await.unwrap();
         });
         TestApp {
             sim,
             hub,
-            base,
+            base: format!("http://{addr}"),
             http: reqwest::Client::new(),
             server,
+            _app: app,
         }
     }
 }
