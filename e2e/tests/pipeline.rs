@@ -256,3 +256,34 @@ async fn a_change_made_elsewhere_reaches_an_open_page_by_server_sent_events() {
         .unwrap_or(0);
     assert!(clients >= 1, "the page holds an event stream");
 }
+
+/// Browsers give a host six connections over HTTP/1.1: the app holds one event stream, however
+/// many views on the page listen (a job page follows its project and its log).
+#[tokio::test]
+async fn a_job_page_holds_one_event_stream() {
+    let app = Stageboard::start_demo();
+    let browser = Browser::start().await;
+    let seen = async {
+        open_failing_pipeline(&browser, &app).await?;
+        browser.click_text(".job-card .job-link", "image_build", WAIT).await?;
+        browser.wait_text(".log-line", "ERROR: Job failed", WAIT).await?;
+        // The pipeline page's stream is closed by the browser; the server notices it at its
+        // next keep-alive (15 s) at the latest.
+        let mut clients = None;
+        for _ in 0..70 {
+            let line = browser
+                .js("return fetch('/metrics').then(r => r.text()).then(t => t.split('\\n').find(l => l.startsWith('stageboard_sse_clients ')));")
+                .await?;
+            clients = line.as_str().and_then(|l| l.split(' ').nth(1)?.parse::<u64>().ok());
+            if clients == Some(1) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        Ok::<_, String>(clients)
+    }
+    .await;
+    browser.close().await;
+    let clients = seen.expect("the job page renders");
+    assert_eq!(clients, Some(1), "event streams held by one job page");
+}
