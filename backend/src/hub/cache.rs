@@ -125,8 +125,10 @@ impl Slot {
         if !done.load(Ordering::SeqCst) {
             return;
         }
-        // The task has ended, so its answer is ready without waiting.
-        if let Some(Ok((value, weight))) = shared.clone().now_or_never() {
+        // The task has ended, so its answer is ready without waiting. A newer answer stays.
+        if let Some(Ok((value, weight))) = shared.clone().now_or_never()
+            && self.entry.as_ref().is_none_or(|e| e.version <= *version)
+        {
             self.entry = Some(Entry {
                 value,
                 weight,
@@ -210,11 +212,13 @@ impl<K: Hash + Eq + Clone> Cache<K> {
                 };
             }
             match &slot.loading {
-                Some((_, shared, _)) => {
+                // Only a request asked at this version answers this reader: one asked before a
+                // change would bring back what the change made old.
+                Some((asked, shared, done)) if *asked == version => {
                     metrics.cache_read("shared");
-                    shared.clone()
+                    (shared.clone(), done.clone())
                 }
-                None => {
+                _ => {
                     metrics.cache_read("miss");
                     // Spawned, so the request finishes (and is kept) even if every reader leaves.
                     let done = Arc::new(AtomicBool::new(false));
@@ -238,15 +242,23 @@ impl<K: Hash + Eq + Clone> Cache<K> {
                     }
                     .boxed()
                     .shared();
-                    slot.loading = Some((version, shared.clone(), done));
-                    shared
+                    slot.loading = Some((version, shared.clone(), done.clone()));
+                    (shared, done)
                 }
             }
         };
+        let (in_flight, mine) = in_flight;
         let result = in_flight.await;
         let mut slots = self.slots.lock().expect("cache lock");
         let slot = slots.entry(key).or_insert(Slot::EMPTY);
-        slot.loading = None;
+        // A newer request (asked after a change) may have taken the slot meanwhile: it stays.
+        if slot
+            .loading
+            .as_ref()
+            .is_some_and(|(_, _, done)| Arc::ptr_eq(done, &mine))
+        {
+            slot.loading = None;
+        }
         slot.failed = match &result {
             Ok(_) => None,
             Err(error) => Some(Failure {
@@ -258,13 +270,16 @@ impl<K: Hash + Eq + Clone> Cache<K> {
         let answer = match result {
             Ok((value, weight)) => {
                 let typed = value.downcast_ref::<T>().cloned();
-                slot.entry = Some(Entry {
-                    value,
-                    weight,
-                    fetched: Instant::now(),
-                    used: Instant::now(),
-                    version,
-                });
+                // A newer answer stays; one too heavy for the cache is served, not kept.
+                if slot.entry.as_ref().is_none_or(|e| e.version <= version) && weight <= self.bounds.bytes / 10 {
+                    slot.entry = Some(Entry {
+                        value,
+                        weight,
+                        fetched: Instant::now(),
+                        used: Instant::now(),
+                        version,
+                    });
+                }
                 typed
                     .map(|value| Read { value, fetched: true })
                     .ok_or_else(|| GitlabError::InvalidResponse {
@@ -290,6 +305,16 @@ impl<K: Hash + Eq + Clone> Cache<K> {
     /// Keeps the cache within its bounds, forgetting the answers read longest ago (never a
     /// request in flight).
     fn bound(&self, slots: &mut HashMap<K, Slot>, metrics: &Metrics) {
+        // Requests whose readers all left hold their answer until taken in here; slots with
+        // nothing left to say go.
+        for slot in slots.values_mut() {
+            slot.settle();
+        }
+        slots.retain(|_, s| {
+            s.loading.is_some()
+                || s.entry.is_some()
+                || s.failed.as_ref().is_some_and(|f| f.at.elapsed() < FAILURE_MEMORY)
+        });
         let held = |slots: &HashMap<K, Slot>| {
             slots
                 .values()
@@ -393,7 +418,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_heavy_answer_pushes_out_the_oldest_to_stay_within_the_bytes() {
+    async fn past_the_bytes_bound_the_oldest_go_and_an_answer_too_heavy_is_not_kept() {
         let m = Metrics::new();
         let cache = Cache::<u32>::new(Bounds {
             entries: 100,
@@ -407,19 +432,49 @@ mod tests {
                 Ok(weight)
             })
         };
-        for key in 0..5 {
+        for key in 0..10 {
             read(key, 100).await.unwrap();
         }
         read(0, 100).await.unwrap();
         // 1,100 bytes: the two read longest ago (1 and 2) go, down to 900.
-        read(9, 600).await.unwrap();
-        for key in [0, 3, 4, 9] {
+        read(10, 100).await.unwrap();
+        for key in [0, 3, 9, 10] {
             read(key, 100).await.unwrap();
         }
-        assert_eq!(fetches.load(Ordering::SeqCst), 6, "the recent and the heavy stay");
+        assert_eq!(fetches.load(Ordering::SeqCst), 11, "the recent stay");
         read(1, 100).await.unwrap();
-        assert_eq!(fetches.load(Ordering::SeqCst), 7, "the oldest went");
+        assert_eq!(fetches.load(Ordering::SeqCst), 12, "the oldest went");
         assert!(m.encode().contains("stageboard_cache_bytes 1000"), "{}", m.encode());
+        // More than a tenth of the bound: served, and not kept to push out everything else.
+        assert_eq!(read(99, 101).await.unwrap().value, 101);
+        read(99, 101).await.unwrap();
+        assert_eq!(fetches.load(Ordering::SeqCst), 14);
+    }
+
+    #[tokio::test]
+    async fn a_read_after_a_change_does_not_take_the_answer_asked_before_it() {
+        let cache = Arc::new(Cache::<String>::new(Bounds::default()));
+        let m = Metrics::new();
+        let before = tokio::spawn({
+            let (cache, m) = (cache.clone(), m.clone());
+            async move {
+                let slow = || async {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    Ok(1u32)
+                };
+                cache.read("k".into(), 1, None, &m, slow).await.map(|r| r.value)
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let after = cache.read("k".into(), 2, None, &m, || async { Ok(2u32) }).await;
+        assert_eq!(after.map(|r| r.value).ok(), Some(2), "asked again after the change");
+        assert_eq!(before.await.unwrap().ok(), Some(1));
+        let later = cache.read("k".into(), 2, None, &m, || async { Ok(3u32) }).await;
+        assert_eq!(
+            later.map(|r| r.value).ok(),
+            Some(2),
+            "the older answer did not replace the newer"
+        );
     }
 
     #[tokio::test]

@@ -92,9 +92,12 @@ pub struct Refusals {
 
 impl Refusals {
     pub fn refused(&self, kind: &'static str, error: &GitlabError) {
-        // A missing resource is the visitor's answer, not GitLab's state; a missing capability
-        // is logged by its `Capability`.
-        if matches!(error, GitlabError::NotFound { .. } | GitlabError::Unsupported { .. }) {
+        // A missing resource or a rejected query is the visitor's answer, not GitLab's state; a
+        // missing capability is logged by its `Capability`.
+        if matches!(
+            error,
+            GitlabError::NotFound { .. } | GitlabError::Unsupported { .. } | GitlabError::Rejected { status: 400, .. }
+        ) {
             return;
         }
         let message = error.to_string();
