@@ -76,6 +76,8 @@ struct Stream {
     next_id: u64,
     upstream: Option<Upstream>,
     reopen_pending: bool,
+    /// Failed openings in a row (the server refused a topic, or is away): the next waits longer.
+    failures: u32,
 }
 
 thread_local! {
@@ -85,10 +87,27 @@ thread_local! {
 /// Reopens the connection once the listeners have settled: a navigation removes the old
 /// page's listeners and adds the new page's, and that is one new connection, not two.
 fn reopen_soon() {
+    reopen_after(Duration::from_millis(30));
+}
+
+fn reopen_after(wait: Duration) {
     let pending = STREAM.with_borrow_mut(|s| std::mem::replace(&mut s.reopen_pending, true));
     if !pending {
-        set_timeout(reopen, Duration::from_millis(30));
+        set_timeout(reopen, wait);
     }
+}
+
+/// The browser retries a dropped connection by itself, but not one the server refused (a
+/// topic of a project it does not watch, GitLab away while it checked): that is retried here,
+/// waiting longer each time, up to a minute.
+fn closed() {
+    let failures = STREAM.with_borrow_mut(|s| {
+        s.failures += 1;
+        // Reopened below, even with the same topics.
+        s.topics.clear();
+        s.failures
+    });
+    reopen_after(Duration::from_secs(2u64.saturating_pow(failures.min(6)).min(60)));
 }
 
 fn reopen() {
@@ -116,8 +135,20 @@ fn reopen() {
         let Ok(source) = EventSource::new(&url) else {
             return;
         };
-        let handler = Handler::new(dispatch);
-        for kind in ["project", "log", "reset", "upstream"] {
+        let handler = Handler::new(move |e: MessageEvent| {
+            if e.type_() == "error" {
+                let closed_now = e
+                    .target()
+                    .and_then(|t| t.dyn_into::<EventSource>().ok())
+                    .is_some_and(|s| s.ready_state() == EventSource::CLOSED);
+                if closed_now {
+                    closed();
+                }
+            } else {
+                dispatch(e);
+            }
+        });
+        for kind in ["project", "log", "reset", "upstream", "error"] {
             let _ = source.add_event_listener_with_callback(kind, handler.as_ref().unchecked_ref());
         }
         s.source = Some((source, handler));
@@ -132,6 +163,7 @@ fn dispatch(e: MessageEvent) {
     let job = field(&data, "job").as_f64().map(|j| j as u64);
     // The callbacks are called after the borrow ends: they may listen or stop listening.
     let (upstream, callbacks) = STREAM.with_borrow_mut(|s| {
+        s.failures = 0;
         if !id.is_empty() {
             s.last_event_id = Some(id);
         }
