@@ -39,6 +39,11 @@ pub struct Commit {
     pub author_name: String,
 }
 
+/// A commit's short form where GitLab gives none: its first 8 characters, as GitLab shows it.
+pub fn short_sha(sha: &str) -> String {
+    sha.chars().take(8).collect()
+}
+
 mod health;
 pub use health::{
     ClusterDeployment, ClusterIngress, ClusterLink, ClusterPod, ClusterService, EnvironmentCluster, Health,

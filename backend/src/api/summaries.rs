@@ -49,7 +49,7 @@ pub async fn enrich(state: &AppState, project_path: &str, pipelines: &mut [Pipel
         }
         if pipeline.commit.is_none() {
             pipeline.commit = summary.commit.clone().map(|c| Commit {
-                short_sha: c.short_id.unwrap_or_else(|| c.sha.chars().take(8).collect()),
+                short_sha: c.short_id.unwrap_or_else(|| stageboard_protocol::short_sha(&c.sha)),
                 sha: c.sha,
                 title: c.title.unwrap_or_default(),
                 author_name: c.author_name.unwrap_or_default(),

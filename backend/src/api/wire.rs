@@ -14,7 +14,7 @@ pub fn user(u: GlUser) -> wire::User {
 }
 
 pub fn commit(c: GlCommit) -> wire::Commit {
-    let short_sha = c.short_id.unwrap_or_else(|| c.id.chars().take(8).collect());
+    let short_sha = c.short_id.unwrap_or_else(|| stageboard_protocol::short_sha(&c.id));
     wire::Commit {
         sha: c.id,
         short_sha,

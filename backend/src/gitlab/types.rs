@@ -165,9 +165,3 @@ pub struct GlEnvironment {
     #[serde(default)]
     pub last_deployment: Option<GlDeployment>,
 }
-
-/// `GET /version`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct GlVersion {
-    pub version: String,
-}

@@ -3,9 +3,9 @@ use std::time::Duration;
 use chrono::Utc;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use stageboard_protocol::{EnvironmentCluster, EnvironmentDetail, JobEnvironment};
+use stageboard_protocol::{EnvironmentCluster, EnvironmentDetail, JobEnvironment, short_sha};
 
-use super::environments::{cluster_note, facts, health_class, health_line, health_word, short};
+use super::environments::{cluster_note, facts, health_class, health_line, health_word};
 use crate::api::{self, Action};
 use crate::components::status_icon::symbol;
 use crate::components::{ActionButton, Cell, Notice, NoticeBar, data_table, page_status};
@@ -66,7 +66,7 @@ fn environment_view(project: u64, detail: EnvironmentDetail) -> AnyView {
     let deployed = env
         .last_deployment
         .as_ref()
-        .map(|d| format!("{} ({})", d.git_ref, short(&d.sha)))
+        .map(|d| format!("{} ({})", d.git_ref, short_sha(&d.sha)))
         .unwrap_or_else(|| "nothing".into());
     let job_env = JobEnvironment {
         name: env.name.clone(),
@@ -83,7 +83,7 @@ fn environment_view(project: u64, detail: EnvironmentDetail) -> AnyView {
     let waiting = env.waiting.iter().map(|w| {
         let mut details = vec![
             format!("Deployed now: {deployed}"),
-            format!("Will deploy: {} ({})", w.git_ref, short(&w.sha)),
+            format!("Will deploy: {} ({})", w.git_ref, short_sha(&w.sha)),
         ];
         details.extend(w.commits.iter().map(|c| format!("{} {} · {}", c.short_sha, c.title, c.author_name)));
         view! {
@@ -104,7 +104,7 @@ fn environment_view(project: u64, detail: EnvironmentDetail) -> AnyView {
                     .class(format!("status status-{}", d.status.as_str())),
                 Cell::new(d.iid.map(|i| i.to_string()).unwrap_or_default()),
                 Cell::new(d.git_ref.clone()).class("ref"),
-                Cell::new(short(&d.sha)).class("sha"),
+                Cell::new(short_sha(&d.sha)).class("sha"),
                 match d.job_id {
                     Some(j) => {
                         Cell::new(d.job_name.clone().unwrap_or_default()).link(format!("/projects/{project}/jobs/{j}"))

@@ -2,7 +2,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use leptos::prelude::*;
-use stageboard_protocol::{ClusterLink, Environment, EnvironmentCluster, HealthStatus, Project, ProjectEnvironments};
+use stageboard_protocol::{
+    ClusterLink, Environment, EnvironmentCluster, HealthStatus, Project, ProjectEnvironments, short_sha,
+};
 
 use crate::api;
 use crate::components::page_status;
@@ -63,7 +65,7 @@ pub fn facts(env: &Environment) -> Vec<(&'static str, String)> {
         if let Some(t) = d.created_at {
             who.push_str(&format!(" · {}", format::ago(t, now)));
         }
-        lines.push(("env-deployed", format!("{} {}", d.git_ref, short(&d.sha))));
+        lines.push(("env-deployed", format!("{} {}", d.git_ref, short_sha(&d.sha))));
         lines.push(("who", who));
     }
     if let Some(c) = &env.cluster {
@@ -88,10 +90,6 @@ pub fn facts(env: &Environment) -> Vec<(&'static str, String)> {
         ));
     }
     lines
-}
-
-pub fn short(sha: &str) -> String {
-    sha.chars().take(8).collect()
 }
 
 /// `/environments`: rows are projects, columns are environments (folders such as `review/*`

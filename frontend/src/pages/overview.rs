@@ -73,7 +73,7 @@ pub fn Overview() -> impl IntoView {
             {move || match cards.get() {
                 None => view! { <p class="loading" role="status">"Loading projects from GitLab…"</p> }.into_any(),
                 Some(Err(e)) => view! {
-                    <p class="error" role="alert">{e.message} " This page retries every 10 seconds."</p>
+                    <p class="error" role="alert">{e.message} " This page tries again every minute."</p>
                 }.into_any(),
                 Some(Ok(list)) if list.is_empty() => view! {
                     <p class="empty">"No projects are watched. Set STAGEBOARD_PROJECTS to the projects to show."</p>

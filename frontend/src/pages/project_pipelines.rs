@@ -143,7 +143,7 @@ fn PipelineTable(project: u64, page: PipelinePage) -> impl IntoView {
                         </td>
                         <td class="ref">{p.git_ref.clone()}</td>
                         <td class="commit">
-                            <span class="commit-title">{p.commit.as_ref().map(|c| c.title.clone()).unwrap_or_else(|| p.sha.chars().take(8).collect())}</span>
+                            <span class="commit-title">{p.commit.as_ref().map(|c| c.title.clone()).unwrap_or_else(|| stageboard_protocol::short_sha(&p.sha))}</span>
                             <span class="who">{p.user.as_ref().map(|u| u.name.clone()).unwrap_or_default()}</span>
                         </td>
                         <td><StageMarks stages=p.stages.clone() /></td>
