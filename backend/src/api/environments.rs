@@ -57,8 +57,7 @@ async fn waiting_for(
     last: Option<&GlDeployment>,
     waiting: Vec<GlDeployment>,
 ) -> Vec<WaitingDeploy> {
-    let mut out = Vec::new();
-    for d in waiting
+    let manual: Vec<GlDeployment> = waiting
         .into_iter()
         .filter(|d| {
             d.deployable
@@ -66,9 +65,10 @@ async fn waiting_for(
                 .is_some_and(|j| j.status == stageboard_protocol::Status::Manual)
         })
         .take(3)
-    {
-        let job = d.deployable.clone().expect("filtered");
-        let commits = match last {
+        .collect();
+    // The commits each waiting deploy would bring, asked for at once rather than in turn.
+    let commits = futures::future::join_all(manual.iter().map(|d| async move {
+        match last {
             Some(last) if last.sha != d.sha => state
                 .gitlab()
                 .compare(project, &last.sha, &d.sha)
@@ -76,17 +76,24 @@ async fn waiting_for(
                 .map(|c| c.into_iter().map(wire::commit).collect())
                 .unwrap_or_default(),
             _ => Vec::new(),
-        };
-        out.push(WaitingDeploy {
-            job_id: job.id,
-            job_name: job.name,
-            pipeline_id: job.pipeline.as_ref().map(|p| p.id),
-            git_ref: d.git_ref,
-            sha: d.sha,
-            commits,
-        });
-    }
-    out
+        }
+    }))
+    .await;
+    manual
+        .into_iter()
+        .zip(commits)
+        .map(|(d, commits)| {
+            let job = d.deployable.expect("filtered");
+            WaitingDeploy {
+                job_id: job.id,
+                job_name: job.name,
+                pipeline_id: job.pipeline.as_ref().map(|p| p.id),
+                git_ref: d.git_ref,
+                sha: d.sha,
+                commits,
+            }
+        })
+        .collect()
 }
 
 async fn environment(
@@ -139,12 +146,13 @@ pub async fn list(State(state): State<AppState>, Path(project): Path<u64>) -> Ap
             .cloned()
             .collect()
     };
-    let mut environments = Vec::new();
-    for env in envs {
+    // Each environment's compares go out together, not one environment after another.
+    let environments = futures::future::join_all(envs.into_iter().map(|env| {
         let last = named(&succeeded, &env.name).into_iter().next();
         let waiting = named(&waiting, &env.name);
-        environments.push(environment(&state, project, env, last, waiting).await);
-    }
+        environment(&state, project, env, last, waiting)
+    }))
+    .await;
     Ok(Json(ProjectEnvironments {
         project_id: project,
         environments,
