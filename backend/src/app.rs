@@ -33,6 +33,8 @@ pub struct Webhooks {
     /// GitLab's optional signing token (Standard Webhooks HMAC), `whsec_<base64>`.
     pub signing: Option<String>,
     seen: Seen,
+    /// When a refused delivery was last logged, and how many were refused since.
+    refused: std::sync::Mutex<(Option<std::time::Instant>, u64)>,
 }
 
 impl Webhooks {
@@ -41,6 +43,21 @@ impl Webhooks {
             secret,
             signing,
             seen: Seen::new(10_000),
+            refused: std::sync::Mutex::new((None, 0)),
+        }
+    }
+
+    /// Logs a refused delivery, at most one line a minute: anyone can send junk to
+    /// `/hooks/gitlab`, and that must not write a line per request (the metric counts each).
+    pub fn log_refusal(&self, message: &str) {
+        let mut refused = self.refused.lock().expect("refusals lock");
+        let (last, since) = &mut *refused;
+        if last.is_none_or(|t| t.elapsed() > std::time::Duration::from_secs(60)) {
+            tracing::warn!(%message, refused_since_last_line = *since, "a webhook delivery was refused; nothing applied");
+            *last = Some(std::time::Instant::now());
+            *since = 0;
+        } else {
+            *since += 1;
         }
     }
 }

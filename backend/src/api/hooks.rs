@@ -31,7 +31,7 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
     };
     let refuse = |message: String| {
         metrics.webhook("rejected");
-        tracing::warn!(%message, "a webhook delivery was refused; nothing applied");
+        webhooks.log_refusal(&message);
         AppError::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, message).into_response()
     };
     if let Some(secret) = &webhooks.secret {
