@@ -186,11 +186,23 @@ impl Browser {
             "goog:chromeOptions".into(),
             serde_json::json!({ "args": args, "binary": chromium_binary() }),
         );
-        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(capabilities)
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-            .expect("a WebDriver session with headless Chromium");
+        // The port can answer before chromedriver does (another test's `free_port` probing the
+        // same number): a refused session is tried again for a while.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let client = loop {
+            let session = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(capabilities.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await;
+            match session {
+                Ok(client) => break client,
+                Err(e) if Instant::now() < deadline => {
+                    eprintln!("no WebDriver session yet ({e}); trying again");
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(e) => panic!("a WebDriver session with headless Chromium: {e}"),
+            }
+        };
         Browser {
             client,
             _driver: driver,
@@ -244,7 +256,9 @@ impl Browser {
     pub async fn wait_text(&self, css: &str, needle: &str, timeout: Duration) -> Result<String, String> {
         let deadline = Instant::now() + timeout;
         let mut seen = Vec::new();
+        let mut failing = Failing::default();
         while Instant::now() < deadline {
+            failing.check(self, needle).await?;
             seen.clear();
             if let Ok(elements) = self.client.find_all(Locator::Css(css)).await {
                 for element in elements {
@@ -266,7 +280,9 @@ impl Browser {
     /// Clicks the first element matching `css` whose text contains `needle` (waiting for it).
     pub async fn click_text(&self, css: &str, needle: &str, timeout: Duration) -> Result<(), String> {
         let deadline = Instant::now() + timeout;
+        let mut failing = Failing::default();
         while Instant::now() < deadline {
+            failing.check(self, needle).await?;
             if let Ok(elements) = self.client.find_all(Locator::Css(css)).await {
                 for element in elements {
                     if element.text().await.is_ok_and(|t| t.contains(needle)) {
@@ -286,6 +302,19 @@ impl Browser {
         ))
     }
 
+    /// The text of the page's error notice (a failed load), if it shows one.
+    async fn page_error(&self) -> Option<String> {
+        let notices = self.client.find_all(Locator::Css("p.error[role=alert]")).await.ok()?;
+        for notice in notices {
+            if let Ok(text) = notice.text().await
+                && !text.trim().is_empty()
+            {
+                return Some(text);
+            }
+        }
+        None
+    }
+
     /// Runs JavaScript in the page and returns its value.
     pub async fn js(&self, script: &str) -> Result<serde_json::Value, String> {
         self.client.execute(script, Vec::new()).await.map_err(|e| e.to_string())
@@ -298,5 +327,27 @@ impl Browser {
             .await
             .map(|v| v.len())
             .unwrap_or(0)
+    }
+}
+
+/// A wait gives up early when the page has shown an error notice for two seconds: what it waits
+/// for will not come, and the notice says why.
+#[derive(Default)]
+struct Failing {
+    since: Option<Instant>,
+}
+
+impl Failing {
+    async fn check(&mut self, browser: &Browser, needle: &str) -> Result<(), String> {
+        match browser.page_error().await {
+            Some(text) => {
+                let since = *self.since.get_or_insert_with(Instant::now);
+                if since.elapsed() > Duration::from_secs(2) {
+                    return Err(format!("the page shows an error instead of `{needle}`: {text}"));
+                }
+            }
+            None => self.since = None,
+        }
+        Ok(())
     }
 }
