@@ -10,7 +10,7 @@ use crate::error::{AppError, AppResult};
 use crate::gitlab::Gitlab;
 use crate::gitlab::types::GlProject;
 use crate::hub::Hub;
-use crate::hub::hooks::Seen;
+use crate::hub::hooks::RecentDeliveries;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -32,7 +32,7 @@ pub struct Webhooks {
     pub secret: Option<String>,
     /// GitLab's optional signing token (Standard Webhooks HMAC), `whsec_<base64>`.
     pub signing: Option<String>,
-    seen: Seen,
+    seen: RecentDeliveries,
     /// When a refused delivery was last logged, and how many were refused since.
     refused: std::sync::Mutex<(Option<std::time::Instant>, u64)>,
 }
@@ -42,7 +42,7 @@ impl Webhooks {
         Webhooks {
             secret,
             signing,
-            seen: Seen::new(10_000),
+            seen: RecentDeliveries::new(10_000),
             refused: std::sync::Mutex::new((None, 0)),
         }
     }
@@ -68,7 +68,7 @@ pub struct Cluster {
     pub namespaces: NamespaceMap,
 }
 
-/// What the application state is made of; assembled by [`crate::server::App::build`].
+/// ChangeKind the application state is made of; assembled by [`crate::server::App::build`].
 pub struct Parts {
     pub hub: Hub,
     /// Ids or full paths as configured; empty means the token user's projects.

@@ -118,7 +118,7 @@ impl App {
         crate::router(self.state.clone())
     }
 
-    /// What runs beside the server once it listens on `addr`: the hub starts polling the
+    /// ChangeKind runs beside the server once it listens on `addr`: the hub starts polling the
     /// watched projects before anyone looks, and the demo's GitLab sends its webhooks here.
     pub fn start(&self, addr: SocketAddr) {
         #[cfg(feature = "demo")]

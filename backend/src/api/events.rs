@@ -16,7 +16,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
-use crate::hub::events::{Change, Replay, Topics, What};
+use crate::hub::events::{Change, ChangeKind, Replay, Topics};
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 pub struct EventsQuery {
@@ -41,7 +41,7 @@ impl Drop for Connection {
 fn event(change: &Change) -> Event {
     Event::default()
         .id(change.id.clone())
-        .event(change.what.name())
+        .event(change.kind.name())
         .json_data(change)
         .unwrap_or_else(|_| Event::default().event("reset").data("{}"))
 }
@@ -79,11 +79,11 @@ pub async fn events(
     let mut first: VecDeque<Event> = VecDeque::new();
     match replay {
         Replay::TooOld => first.push_back(reset()),
-        Replay::Missed(missed) => first.extend(missed.iter().filter(|c| c.what.wanted_by(&topics)).map(|c| event(c))),
+        Replay::Missed(missed) => first.extend(missed.iter().filter(|c| c.kind.wanted_by(&topics)).map(|c| event(c))),
     }
     // A browser arriving during an outage hears of it at once.
     if let Some((since, message)) = hub.upstream_failing() {
-        let what = What::Upstream {
+        let what = ChangeKind::Upstream {
             reachable: false,
             since: Some(since),
             message: Some(message),
@@ -109,7 +109,7 @@ pub async fn events(
             }
             loop {
                 match receiver.recv().await {
-                    Ok(change) if change.what.wanted_by(&topics) => {
+                    Ok(change) if change.kind.wanted_by(&topics) => {
                         connection.state.hub().metrics().event_sent();
                         return Some((Ok(event(&change)), (receiver, first, topics, connection)));
                     }

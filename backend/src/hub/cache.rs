@@ -24,7 +24,7 @@ type InFlight = Shared<BoxFuture<'static, Result<(Value, usize)>>>;
 /// GitLab one request, short enough that a page reloaded after a blip asks again.
 pub const FAILURE_MEMORY: Duration = Duration::from_secs(5);
 
-/// What an answer stays good for.
+/// ChangeKind an answer stays good for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
     /// Until the project changes (the hub bumps its version).

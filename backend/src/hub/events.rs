@@ -21,12 +21,12 @@ pub struct Change {
     #[serde(skip)]
     pub seq: u64,
     #[serde(flatten)]
-    pub what: What,
+    pub kind: ChangeKind,
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum What {
+pub enum ChangeKind {
     /// A project's pipelines changed (new ones, statuses, jobs): its overview card, pipeline
     /// lists and pages, and environments are worth reading again.
     Project { project: u64, pipelines: Vec<u64> },
@@ -46,26 +46,26 @@ pub enum What {
     },
 }
 
-impl What {
+impl ChangeKind {
     /// Whether a browser that asked for `topics` wants this change.
     pub fn wanted_by(&self, topics: &Topics) -> bool {
         match self {
-            What::Project { project, .. } => topics.all_projects || topics.projects.contains(project),
-            What::Log { project, job, .. } => topics.logs.contains(&(*project, *job)),
-            What::Upstream { .. } => true,
+            ChangeKind::Project { project, .. } => topics.all_projects || topics.projects.contains(project),
+            ChangeKind::Log { project, job, .. } => topics.logs.contains(&(*project, *job)),
+            ChangeKind::Upstream { .. } => true,
         }
     }
 
     pub fn name(&self) -> &'static str {
         match self {
-            What::Project { .. } => "project",
-            What::Log { .. } => "log",
-            What::Upstream { .. } => "upstream",
+            ChangeKind::Project { .. } => "project",
+            ChangeKind::Log { .. } => "log",
+            ChangeKind::Upstream { .. } => "upstream",
         }
     }
 }
 
-/// What a browser has open: `projects` (all of them, the overview and the environments grid),
+/// ChangeKind a browser has open: `projects` (all of them, the overview and the environments grid),
 /// `project:<id>`, `log:<project>:<job>`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Topics {
@@ -120,21 +120,21 @@ impl Default for Events {
     }
 }
 
-/// What a reconnecting browser gets: the changes it missed, or word that too much happened.
+/// ChangeKind a reconnecting browser gets: the changes it missed, or word that too much happened.
 pub enum Replay {
     Missed(Vec<Arc<Change>>),
     TooOld,
 }
 
 impl Events {
-    pub fn publish(&self, what: What) -> Arc<Change> {
+    pub fn publish(&self, kind: ChangeKind) -> Arc<Change> {
         // The lock keeps sequence order and the broadcast order the same.
         let mut recent = self.recent.lock().expect("events lock");
         let seq = self.next.fetch_add(1, Ordering::SeqCst);
         let change = Arc::new(Change {
             id: format!("{}-{seq}", self.boot),
             seq,
-            what,
+            kind,
         });
         if recent.len() == REPLAY {
             recent.pop_front();
@@ -175,8 +175,8 @@ impl Events {
 mod tests {
     use super::*;
 
-    fn project(p: u64) -> What {
-        What::Project {
+    fn project(p: u64) -> ChangeKind {
+        ChangeKind::Project {
             project: p,
             pipelines: vec![],
         }

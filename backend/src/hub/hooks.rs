@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use serde_json::Value;
 use subtle::ConstantTimeEq;
 
-/// What a delivery says changed.
+/// ChangeKind a delivery says changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hook {
     pub kind: HookKind,
@@ -105,14 +105,14 @@ pub fn verify_signature(
 }
 
 /// The ids of recent deliveries, so a retried or replayed one is applied once.
-pub struct Seen {
+pub struct RecentDeliveries {
     capacity: usize,
     inner: Mutex<(VecDeque<String>, HashSet<String>)>,
 }
 
-impl Seen {
+impl RecentDeliveries {
     pub fn new(capacity: usize) -> Self {
-        Seen {
+        RecentDeliveries {
             capacity,
             inner: Mutex::new((VecDeque::new(), HashSet::new())),
         }
@@ -216,7 +216,7 @@ mod tests {
         assert!(token_matches(Some(b"s3cret"), "s3cret"));
         assert!(!token_matches(Some(b"s3cre"), "s3cret"));
         assert!(!token_matches(None, "s3cret"));
-        let seen = Seen::new(2);
+        let seen = RecentDeliveries::new(2);
         assert!(seen.first_time("a"));
         assert!(!seen.first_time("a"));
         assert!(seen.first_time("b") && seen.first_time("c"));

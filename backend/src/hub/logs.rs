@@ -4,7 +4,7 @@
 use stageboard_protocol::Status;
 
 use super::Hub;
-use super::events::What;
+use super::events::ChangeKind;
 use crate::gitlab::Gitlab;
 
 /// Publishes a running job's new log bytes while someone follows it.
@@ -30,7 +30,7 @@ pub(super) async fn follow(hub: Hub, project: u64, job: u64, guard: std::sync::W
                 Err(_) => fresh.len(),
             };
             if whole > 0 {
-                hub.0.events.publish(What::Log {
+                hub.0.events.publish(ChangeKind::Log {
                     project,
                     job,
                     offset: sent as u64,
@@ -41,7 +41,7 @@ pub(super) async fn follow(hub: Hub, project: u64, job: u64, guard: std::sync::W
                 sent += whole;
             }
         } else if finished {
-            hub.0.events.publish(What::Log {
+            hub.0.events.publish(ChangeKind::Log {
                 project,
                 job,
                 offset: sent as u64,

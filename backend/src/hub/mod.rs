@@ -34,7 +34,7 @@ use tokio::sync::{Notify, Semaphore};
 use crate::gitlab::{Gitlab, GitlabError};
 use crate::metrics::Metrics;
 use cache::{Bounds, Cache, Scope};
-use events::{Events, What};
+use events::{ChangeKind, Events};
 pub use reads::Key;
 use upstream::{Capability, Reachability, Refusals};
 
@@ -74,7 +74,7 @@ impl Default for HubSettings {
     }
 }
 
-/// What the hub knows of one watched project.
+/// ChangeKind the hub knows of one watched project.
 struct ProjectState {
     path: String,
     version: u64,
@@ -257,7 +257,7 @@ impl Hub {
             p.hooked.insert(id, Instant::now());
         }
         drop(projects);
-        self.0.events.publish(What::Project {
+        self.0.events.publish(ChangeKind::Project {
             project,
             pipelines: pipeline.into_iter().collect(),
         });
@@ -315,10 +315,10 @@ impl Hub {
         if let Some(since) = s.failing_since.take() {
             s.message = None;
             drop(s);
-            // What failed during the outage is worth asking again at once.
+            // ChangeKind failed during the outage is worth asking again at once.
             self.0.cache.forget_failures();
             tracing::info!(%since, "GitLab answers again");
-            self.0.events.publish(What::Upstream {
+            self.0.events.publish(ChangeKind::Upstream {
                 reachable: true,
                 since: None,
                 message: None,
@@ -343,7 +343,7 @@ impl Hub {
         let since = s.failing_since;
         drop(s);
         if first {
-            self.0.events.publish(What::Upstream {
+            self.0.events.publish(ChangeKind::Upstream {
                 reachable: false,
                 since,
                 message: Some(message),

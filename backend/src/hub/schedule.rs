@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
-use super::events::What;
+use super::events::ChangeKind;
 use super::{Hub, Inner};
 use crate::gitlab::{GitlabError, Result};
 use crate::hub::cache::is_outage;
@@ -114,7 +114,7 @@ pub(super) async fn poll_once(inner: &Arc<Inner>, project: u64) -> Result<()> {
         p.confirmed = Some(Instant::now());
     }
     if !changed.is_empty() {
-        inner.events.publish(What::Project {
+        inner.events.publish(ChangeKind::Project {
             project,
             pipelines: changed,
         });

@@ -1,4 +1,4 @@
-//! What the hub knows of GitLab itself: whether it answers, which optional parts of its API it
+//! ChangeKind the hub knows of GitLab itself: whether it answers, which optional parts of its API it
 //! offers, and which kinds of read it refuses. Each is logged when it changes, never once per
 //! request, so a failing GitLab cannot flood the log however many people look.
 
@@ -24,7 +24,7 @@ pub struct Reachability {
 #[derive(Debug)]
 pub struct Capability {
     feature: &'static str,
-    /// What the pages do without it, for the log.
+    /// ChangeKind the pages do without it, for the log.
     without: &'static str,
     recheck: Duration,
     missing_since: Mutex<Option<Instant>>,
