@@ -54,10 +54,7 @@ impl App {
                     });
                 }
                 let projects = if config.projects.is_empty() {
-                    stageboard_sim::scenario::projects()
-                        .iter()
-                        .map(|p| p.full_path())
-                        .collect()
+                    sim.sim.projects().iter().map(|p| p.full_path()).collect()
                 } else {
                     config.projects
                 };
@@ -218,7 +215,6 @@ pub async fn run_sim(args: crate::config::SimArgs) -> Result<(), String> {
     if args.token.trim().is_empty() {
         return Err("--token must not be empty: clients authenticate with it.".into());
     }
-    stageboard_sim::scenario::set_project_count(args.projects)?;
     let config = stageboard_sim::SimConfig {
         token: args.token,
         rate_limit_per_minute: args.rate_limit,
@@ -226,6 +222,7 @@ pub async fn run_sim(args: crate::config::SimArgs) -> Result<(), String> {
         history_days: args.history_days.clamp(0, 60),
         live: !args.quiet,
         review_apps: args.review_apps.min(1000),
+        projects: args.projects,
     };
     let sim = stageboard_sim::RunningSim::start(config, stageboard_sim::Clock::real(), args.listen)
         .await

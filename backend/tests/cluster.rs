@@ -22,6 +22,7 @@ async fn sim() -> RunningSim {
         history_days: 2,
         live: false,
         review_apps: 0,
+        projects: 3,
     };
     RunningSim::start(config, Clock::manual(start), SocketAddr::from(([127, 0, 0, 1], 0)))
         .await

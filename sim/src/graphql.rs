@@ -9,7 +9,7 @@ use chrono::SecondsFormat;
 
 use crate::Sim;
 use crate::rest::Ctx;
-use crate::scenario::{self, ProjectDef};
+use crate::scenario::ProjectDef;
 use crate::world::{Job, JobStatus, Pipeline};
 
 pub type Schema = async_graphql::Schema<Query, EmptyMutation, EmptySubscription>;
@@ -31,16 +31,17 @@ pub struct Query;
 #[Object]
 impl Query {
     /// Finds a project by its full path.
-    async fn project(&self, full_path: ID) -> Option<ProjectNode> {
-        scenario::projects()
+    async fn project(&self, ctx: &Context<'_>, full_path: ID) -> Option<ProjectNode> {
+        ctx.data_unchecked::<Sim>()
+            .projects()
             .iter()
             .find(|p| p.full_path() == full_path.as_str())
-            .map(|def| ProjectNode { def })
+            .map(|def| ProjectNode { def: def.clone() })
     }
 }
 
 pub struct ProjectNode {
-    def: &'static ProjectDef,
+    def: ProjectDef,
 }
 
 #[Object(name = "Project")]
@@ -52,7 +53,7 @@ impl ProjectNode {
         ID(self.def.full_path())
     }
     async fn name(&self) -> &str {
-        self.def.name
+        &self.def.name
     }
     /// A pipeline of the project by `iid`, or by global `id`; the latest when neither is given.
     async fn pipeline(
@@ -312,13 +313,13 @@ fn time(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn pipeline_path(p: &Pipeline) -> String {
-    let project = scenario::project(p.project_id).expect("project");
+fn pipeline_path(c: &Ctx<'_>, p: &Pipeline) -> String {
+    let project = c.world.project(p.project_id).expect("project");
     format!("/{}/-/pipelines/{}", project.full_path(), p.id)
 }
 
 fn pipeline_ref(c: &Ctx<'_>, p: &Pipeline) -> PipelineRef {
-    let project = scenario::project(p.project_id).expect("project");
+    let project = c.world.project(p.project_id).expect("project");
     let source_job = p.parent.map(|(_, bridge)| SourceJob {
         id: ID(global_id("Ci::Bridge", bridge)),
         name: c.world.jobs[&bridge].name.clone(),
@@ -326,12 +327,12 @@ fn pipeline_ref(c: &Ctx<'_>, p: &Pipeline) -> PipelineRef {
     PipelineRef {
         id: ID(global_id("Ci::Pipeline", p.id)),
         iid: p.iid.to_string(),
-        path: pipeline_path(p),
+        path: pipeline_path(c, p),
         status: p.status.into(),
         source_job,
         project: ProjectRef {
             full_path: project.full_path(),
-            name: project.name.to_owned(),
+            name: project.name.to_string(),
         },
     }
 }
@@ -364,7 +365,7 @@ fn worst(statuses: impl Iterator<Item = JobStatus>) -> JobStatus {
 }
 
 fn job_node(c: &Ctx<'_>, job: &Job, siblings: &[&Job]) -> JobNode {
-    let project = scenario::project(job.project_id).expect("project");
+    let project = c.world.project(job.project_id).expect("project");
     let needs = job
         .def
         .needs
@@ -483,7 +484,7 @@ fn pipeline_node(c: &Ctx<'_>, p: &Pipeline) -> PipelineNode {
         status: p.status.into(),
         git_ref: p.git_ref.clone(),
         sha: p.commit.sha.clone(),
-        path: pipeline_path(p),
+        path: pipeline_path(c, p),
         source: p.source.to_owned(),
         created_at: time(p.created_at),
         started_at: p.started_at.map(time),
@@ -504,7 +505,7 @@ fn pipeline_node(c: &Ctx<'_>, p: &Pipeline) -> PipelineNode {
             title: p.commit.title.clone(),
             author_name: p.commit.author.name.to_owned(),
         }),
-        detailed_status: detailed(p.status, Some(pipeline_path(p))),
+        detailed_status: detailed(p.status, Some(pipeline_path(c, p))),
         stages: StageConnection { nodes: stages },
         downstream: PipelineRefConnection { nodes: downstream },
         upstream,

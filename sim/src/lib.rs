@@ -44,6 +44,8 @@ pub struct SimConfig {
     /// Extra feature branches of gitlab-k8s-demo, each deployed to its own review app (a GitLab
     /// environment and its Deployment, Service and Ingress): load for benchmarks.
     pub review_apps: usize,
+    /// Projects to simulate: the story's three and more built like them (3 to 200).
+    pub projects: usize,
 }
 
 impl Default for SimConfig {
@@ -55,6 +57,7 @@ impl Default for SimConfig {
             history_days: 3,
             live: true,
             review_apps: 0,
+            projects: 3,
         }
     }
 }
@@ -96,6 +99,7 @@ impl Sim {
             config.history_days,
             config.live,
             config.review_apps,
+            scenario::projects(config.projects),
         );
         Sim(Arc::new(Shared {
             world: Mutex::new(world),
@@ -114,6 +118,11 @@ impl Sim {
 
     pub fn clock(&self) -> &Clock {
         &self.0.clock
+    }
+
+    /// The projects this simulated GitLab has.
+    pub fn projects(&self) -> Arc<[scenario::ProjectDef]> {
+        self.0.world.lock().expect("world lock").projects.clone()
     }
 
     pub fn config(&self) -> &SimConfig {

@@ -1,6 +1,9 @@
 //! The reference story: the projects, their `.gitlab-ci.yml` as data, the people who push to them,
 //! and what goes wrong how often.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 /// Which refs a job runs for (`only:` in the tutorial's `.gitlab-ci.yml`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refs {
@@ -190,8 +193,8 @@ impl Fate {
 #[derive(Debug, Clone)]
 pub struct ProjectDef {
     pub id: u64,
-    pub name: &'static str,
-    pub path: &'static str,
+    pub name: Cow<'static, str>,
+    pub path: Cow<'static, str>,
     pub group: &'static GroupDef,
     pub description: &'static str,
     pub pipeline: &'static PipelineDef,
@@ -376,8 +379,8 @@ static MONOREPO: PipelineDef = PipelineDef {
 static STORY: [ProjectDef; 3] = [
     ProjectDef {
         id: 1,
-        name: "gitlab-k8s-demo",
-        path: "gitlab-k8s-demo",
+        name: Cow::Borrowed("gitlab-k8s-demo"),
+        path: Cow::Borrowed("gitlab-k8s-demo"),
         group: &GROUP_DEMO,
         description: "Go app deployed to Kubernetes with review apps (the GitLab + Kubernetes tutorial)",
         pipeline: &K8S_DEMO,
@@ -393,8 +396,8 @@ static STORY: [ProjectDef; 3] = [
     },
     ProjectDef {
         id: 2,
-        name: "payments-api",
-        path: "payments-api",
+        name: Cow::Borrowed("payments-api"),
+        path: Cow::Borrowed("payments-api"),
         group: &GROUP_PLATFORM,
         description: "Payments service: its jobs use needs, so the graph does not follow stage order",
         pipeline: &PAYMENTS,
@@ -408,8 +411,8 @@ static STORY: [ProjectDef; 3] = [
     },
     ProjectDef {
         id: 3,
-        name: "monorepo",
-        path: "monorepo",
+        name: Cow::Borrowed("monorepo"),
+        path: Cow::Borrowed("monorepo"),
         group: &GROUP_PLATFORM_WEB,
         description: "Web monorepo: a trigger job runs the frontend as a child pipeline",
         pipeline: &MONOREPO,
@@ -419,39 +422,22 @@ static STORY: [ProjectDef; 3] = [
     },
 ];
 
-static ALL: std::sync::OnceLock<Vec<ProjectDef>> = std::sync::OnceLock::new();
-
-/// The simulated projects: the story's three, and more if [`set_project_count`] asked for them.
-pub fn projects() -> &'static [ProjectDef] {
-    ALL.get_or_init(|| STORY.to_vec())
-}
-
-/// Asks for `total` projects (the story's three, then `service-04`.. built like payments-api and
-/// monorepo), before the first simulated GitLab starts: load for benchmarks. Once fixed, the
-/// number cannot change in this process.
-pub fn set_project_count(total: usize) -> Result<(), String> {
+/// The simulated projects, `total` of them (3 to 200): the story's three, then `service-04`..
+/// built like payments-api and monorepo, as load for benchmarks. Each simulated GitLab has its
+/// own list (`SimConfig::projects`).
+pub fn projects(total: usize) -> Arc<[ProjectDef]> {
     let total = total.clamp(STORY.len(), 200);
     let mut all = STORY.to_vec();
     for id in STORY.len() + 1..=total {
         let like = &STORY[1 + id % 2];
         all.push(ProjectDef {
             id: id as u64,
-            name: Box::leak(format!("service-{id:02}").into_boxed_str()),
-            path: Box::leak(format!("service-{id:02}").into_boxed_str()),
+            name: Cow::Owned(format!("service-{id:02}")),
+            path: Cow::Owned(format!("service-{id:02}")),
             ..like.clone()
         });
     }
-    if ALL.set(all).is_err() && projects().len() != total {
-        return Err(format!(
-            "the simulated projects are already fixed at {} in this process",
-            projects().len()
-        ));
-    }
-    Ok(())
-}
-
-pub fn project(id: u64) -> Option<&'static ProjectDef> {
-    projects().iter().find(|p| p.id == id)
+    all.into()
 }
 
 #[derive(Debug, Clone, Copy)]

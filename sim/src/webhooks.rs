@@ -9,7 +9,6 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::environments::deployment_status;
-use crate::scenario;
 use crate::world::{JobStatus, World};
 
 /// Where the hooks go.
@@ -40,8 +39,8 @@ fn hook_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
-fn project_json(id: u64, base: &str) -> Value {
-    match scenario::project(id) {
+fn project_json(world: &World, id: u64, base: &str) -> Value {
+    match world.project(id) {
         Some(p) => json!({
             "id": p.id,
             "name": p.name,
@@ -83,11 +82,11 @@ pub fn changes(world: &World, announced: &mut Announced, base: &str) -> Vec<Deli
                 "retries_count": job.attempt.saturating_sub(1),
                 "pipeline_id": pipeline.id,
                 "project_id": pipeline.project_id,
-                "project_name": scenario::project(pipeline.project_id).map(|p| p.full_path()),
+                "project_name": world.project(pipeline.project_id).map(|p| p.full_path()),
                 "user": { "id": job.user.id, "username": job.user.username, "name": job.user.name },
                 // GitLab's job hook puts the pipeline's id in commit.id (CONTRACT.md §8).
                 "commit": { "id": pipeline.id, "sha": pipeline.commit.sha, "message": pipeline.commit.title, "status": pipeline.status.as_str() },
-                "project": project_json(pipeline.project_id, base),
+                "project": project_json(world, pipeline.project_id, base),
             }),
         });
     }
@@ -114,7 +113,7 @@ pub fn changes(world: &World, announced: &mut Announced, base: &str) -> Vec<Deli
                     "url": format!("{base}/-/pipelines/{}", pipeline.id),
                 },
                 "user": { "id": pipeline.user.id, "username": pipeline.user.username, "name": pipeline.user.name },
-                "project": project_json(pipeline.project_id, base),
+                "project": project_json(world, pipeline.project_id, base),
                 "commit": { "id": pipeline.commit.sha, "message": pipeline.commit.title },
             }),
         });
@@ -139,7 +138,7 @@ pub fn changes(world: &World, announced: &mut Announced, base: &str) -> Vec<Deli
                 "environment": environment.map(|e| e.name.clone()),
                 "environment_slug": environment.map(|e| e.slug.clone()),
                 "environment_external_url": environment.map(|e| e.external_url.clone()),
-                "project": project_json(deployment.project_id, base),
+                "project": project_json(world, deployment.project_id, base),
                 "short_sha": world.pipelines[&job.pipeline_id].commit.sha.get(..8),
             }),
         });

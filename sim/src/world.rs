@@ -10,6 +10,8 @@ use chrono::{DateTime, Duration, Utc};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
+use std::sync::Arc;
+
 use crate::scenario::{self, Failure, Fate, JobDef, JobKind, Person, PipelineDef, ProjectDef, Refs};
 
 pub type Time = DateTime<Utc>;
@@ -157,11 +159,14 @@ pub struct World {
     tag_counter: BTreeMap<u64, u32>,
     pub environments: BTreeMap<u64, crate::environments::Environment>,
     pub deployments: BTreeMap<u64, crate::environments::Deployment>,
+    /// The projects of this simulated GitLab.
+    pub projects: Arc<[ProjectDef]>,
 }
 
 impl World {
-    pub fn empty(seed: u64, now: Time) -> Self {
+    pub fn empty(seed: u64, now: Time, projects: Arc<[ProjectDef]>) -> Self {
         World {
+            projects,
             pipelines: BTreeMap::new(),
             jobs: BTreeMap::new(),
             next_pipeline_id: 1000,
@@ -175,13 +180,18 @@ impl World {
         }
     }
 
+    /// The project with this id (a copy: the world changes while it is used).
+    pub fn project(&self, id: u64) -> Option<ProjectDef> {
+        self.projects.iter().find(|p| p.id == id).cloned()
+    }
+
     pub fn rng(&mut self) -> &mut SmallRng {
         &mut self.rng
     }
 
     /// Keeps new pushes and tags arriving every few minutes after `from`.
     pub fn start_arrivals(&mut self, from: Time) {
-        for project in scenario::projects() {
+        for project in self.projects.clone().iter() {
             let wait = self.rng.random_range(90..300);
             self.next_arrival.insert(project.id, from + Duration::seconds(wait));
         }
@@ -206,7 +216,7 @@ impl World {
     }
 
     fn arrive(&mut self, project_id: u64, at: Time) {
-        let project = scenario::project(project_id).expect("known project");
+        let project = &self.project(project_id).expect("known project");
         let roll = self.rng.random_range(0..100);
         let (git_ref, tag) = if roll < 12 {
             (self.next_tag(project_id), true)
@@ -721,12 +731,19 @@ impl World {
 
 /// Builds days of history for every project, ending with the reference story's failure on
 /// `gitlab-k8s-demo`'s main branch, then lets new pushes arrive from `now` on.
-pub fn with_history(seed: u64, now: Time, days: i64, live: bool, review_apps: usize) -> World {
+pub fn with_history(
+    seed: u64,
+    now: Time,
+    days: i64,
+    live: bool,
+    review_apps: usize,
+    projects: Arc<[ProjectDef]>,
+) -> World {
     let start = now - Duration::days(days);
-    let mut world = World::empty(seed, start);
+    let mut world = World::empty(seed, start, projects);
     // Events of all projects, in time order, so ids grow with time as in a real GitLab.
     let mut events: Vec<(Time, u64)> = Vec::new();
-    for project in scenario::projects() {
+    for project in world.projects.clone().iter() {
         let mut t = start + Duration::minutes(world.rng().random_range(0..60));
         while t < now - Duration::minutes(50) {
             events.push((t, project.id));
@@ -744,7 +761,7 @@ pub fn with_history(seed: u64, now: Time, days: i64, live: bool, review_apps: us
     let tags: Vec<(u64, Time)> = world
         .pipelines
         .values()
-        .filter(|p| p.project_id == scenario::projects()[0].id && p.tag && p.parent.is_none())
+        .filter(|p| p.project_id == world.projects[0].id && p.tag && p.parent.is_none())
         .map(|p| (p.id, p.created_at))
         .collect();
     for &(pipeline, created) in tags.iter().take(tags.len().saturating_sub(1)) {
@@ -760,7 +777,7 @@ pub fn with_history(seed: u64, now: Time, days: i64, live: bool, review_apps: us
     }
 
     // Load for benchmarks: more feature branches, each with a green pipeline and a review app.
-    let demo = &scenario::projects()[0];
+    let demo = &world.projects[0].clone();
     for i in 0..review_apps {
         let at = now - Duration::minutes(48) + Duration::seconds(i as i64);
         world.advance(at);
@@ -769,7 +786,7 @@ pub fn with_history(seed: u64, now: Time, days: i64, live: bool, review_apps: us
 
     // The story on gitlab-k8s-demo: a tag waiting for its manual deploy to live, then main turns
     // red at image_build: docker login refused; the retry fails on the registry's certificate.
-    let demo = &scenario::projects()[0];
+    let demo = &world.projects[0].clone();
     let tag = world.next_tag(demo.id);
     world.advance(now - Duration::minutes(40));
     world.create_pipeline(demo, &tag, true, Fate::Green, now - Duration::minutes(40));
@@ -806,8 +823,8 @@ mod tests {
 
     #[test]
     fn a_green_pipeline_runs_stage_by_stage_and_passes() {
-        let mut world = World::empty(1, t0());
-        let p = world.create_pipeline(&scenario::projects()[0], "main", false, Fate::Green, t0());
+        let mut world = World::empty(1, t0(), scenario::projects(3));
+        let p = world.create_pipeline(&world.projects[0].clone(), "main", false, Fate::Green, t0());
         world.advance(t0() + Duration::seconds(2));
         assert_eq!(job(&world, p, "test").status, JobStatus::Pending);
         assert_eq!(job(&world, p, "compile").status, JobStatus::Created);
@@ -822,8 +839,8 @@ mod tests {
 
     #[test]
     fn the_registry_story_fails_twice_then_a_retry_succeeds() {
-        let mut world = World::empty(1, t0());
-        let p = world.create_pipeline(&scenario::projects()[0], "main", false, Fate::RegistryLogin, t0());
+        let mut world = World::empty(1, t0(), scenario::projects(3));
+        let p = world.create_pipeline(&world.projects[0].clone(), "main", false, Fate::RegistryLogin, t0());
         world.advance(t0() + Duration::hours(1));
         assert_eq!(world.pipelines[&p].status, JobStatus::Failed);
         let first = job(&world, p, "image_build").clone();
@@ -848,8 +865,8 @@ mod tests {
 
     #[test]
     fn needs_let_a_job_start_before_its_stage_would() {
-        let mut world = World::empty(7, t0());
-        let p = world.create_pipeline(&scenario::projects()[1], "main", false, Fate::Green, t0());
+        let mut world = World::empty(7, t0(), scenario::projects(3));
+        let p = world.create_pipeline(&world.projects[1].clone(), "main", false, Fate::Green, t0());
         world.advance(t0() + Duration::hours(1));
         let package = job(&world, p, "package-api");
         let integration = job(&world, p, "integration");
@@ -865,8 +882,8 @@ mod tests {
 
     #[test]
     fn a_trigger_job_follows_its_child_pipeline() {
-        let mut world = World::empty(3, t0());
-        let p = world.create_pipeline(&scenario::projects()[2], "main", false, Fate::Green, t0());
+        let mut world = World::empty(3, t0(), scenario::projects(3));
+        let p = world.create_pipeline(&world.projects[2].clone(), "main", false, Fate::Green, t0());
         world.advance(t0() + Duration::hours(1));
         let bridge = job(&world, p, "frontend");
         let child = bridge.downstream.expect("child pipeline started");
@@ -878,8 +895,8 @@ mod tests {
 
     #[test]
     fn manual_jobs_wait_until_played() {
-        let mut world = World::empty(3, t0());
-        let p = world.create_pipeline(&scenario::projects()[0], "v1.0.0", true, Fate::Green, t0());
+        let mut world = World::empty(3, t0(), scenario::projects(3));
+        let p = world.create_pipeline(&world.projects[0].clone(), "v1.0.0", true, Fate::Green, t0());
         world.advance(t0() + Duration::hours(1));
         let deploy = job(&world, p, "deploy_live").id;
         assert_eq!(world.jobs[&deploy].status, JobStatus::Manual);
@@ -898,13 +915,13 @@ mod tests {
 
     #[test]
     fn a_new_push_cancels_the_running_pipeline_of_its_ref() {
-        let mut world = World::empty(5, t0());
-        let old = world.create_pipeline(&scenario::projects()[0], "main", false, Fate::Green, t0());
-        let other = world.create_pipeline(&scenario::projects()[0], "fix/health-probe", false, Fate::Green, t0());
+        let mut world = World::empty(5, t0(), scenario::projects(3));
+        let old = world.create_pipeline(&world.projects[0].clone(), "main", false, Fate::Green, t0());
+        let other = world.create_pipeline(&world.projects[0].clone(), "fix/health-probe", false, Fate::Green, t0());
         let later = t0() + Duration::seconds(40);
         world.advance(later);
         world.cancel_redundant(1, "main", later);
-        world.create_pipeline(&scenario::projects()[0], "main", false, Fate::Green, later);
+        world.create_pipeline(&world.projects[0].clone(), "main", false, Fate::Green, later);
         assert_eq!(world.pipelines[&old].status, JobStatus::Canceled);
         assert_ne!(world.pipelines[&other].status, JobStatus::Canceled);
         assert!(world.current_jobs(old).any(|j| j.status == JobStatus::Canceled));
@@ -912,7 +929,7 @@ mod tests {
 
     #[test]
     fn history_ends_with_the_failing_main_pipeline() {
-        let world = with_history(42, t0(), 3, true, 0);
+        let world = with_history(42, t0(), 3, true, 0, scenario::projects(3));
         let main = world.latest_pipeline(1, "main").unwrap();
         assert_eq!(main.status, JobStatus::Failed);
         let attempts: Vec<&Job> = world

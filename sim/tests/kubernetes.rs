@@ -24,6 +24,7 @@ async fn start() -> (RunningSim, reqwest::Client) {
         history_days: 2,
         live: false,
         review_apps: 0,
+        projects: 3,
     };
     let sim = RunningSim::start(config, Clock::manual(start), SocketAddr::from(([127, 0, 0, 1], 0)))
         .await

@@ -132,6 +132,7 @@ impl Builder {
             history_days: 2,
             live: false,
             review_apps: 0,
+            projects: 3,
         };
         let clock = Clock::manual(start);
         let demo = self.demo && self.gitlab_url.is_none() && self.token == TOKEN;

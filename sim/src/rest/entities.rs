@@ -95,7 +95,7 @@ impl Ctx<'_> {
     }
 
     fn pipeline_url(&self, pipeline: &Pipeline) -> String {
-        let project = scenario::project(pipeline.project_id).expect("project");
+        let project = &self.world.project(pipeline.project_id).expect("project");
         format!("{}/-/pipelines/{}", self.project_url(project), pipeline.id)
     }
 
@@ -183,14 +183,14 @@ impl Ctx<'_> {
             "committed_date": time(c.created_at),
             "trailers": {},
             "extended_trailers": {},
-            "web_url": format!("{}/-/commit/{}", self.project_url(scenario::project(pipeline.project_id).expect("project")), c.sha),
+            "web_url": format!("{}/-/commit/{}", self.project_url(&self.world.project(pipeline.project_id).expect("project")), c.sha),
         })
     }
 
     /// `JobBasic`, shared by jobs and bridges.
     fn job_basic(&self, job: &Job) -> Value {
         let pipeline = &self.world.pipelines[&job.pipeline_id];
-        let project = scenario::project(job.project_id).expect("project");
+        let project = &self.world.project(job.project_id).expect("project");
         let mut value = json!({
             "id": job.id,
             "status": job.status.as_str(),
@@ -317,7 +317,7 @@ impl Ctx<'_> {
     /// `Entities::Environment`; `last_deployment` only for the single environment.
     pub fn environment(&self, e: &crate::environments::Environment, with_last: bool) -> Value {
         let w = self.world;
-        let project = scenario::project(e.project_id).expect("project");
+        let project = &self.world.project(e.project_id).expect("project");
         let mut value = self.environment_ref(e);
         merge(
             &mut value,

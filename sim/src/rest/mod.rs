@@ -90,10 +90,11 @@ const SOURCES: [&str; 18] = [
 ];
 
 /// `:id` is a numeric id or a URL-encoded full path (`platform%2Fpayments-api`).
-fn find_project(id: &str) -> Result<&'static ProjectDef, GitlabError> {
-    scenario::projects()
+fn find_project(sim: &Sim, id: &str) -> Result<ProjectDef, GitlabError> {
+    sim.projects()
         .iter()
         .find(|p| id.parse::<u64>().is_ok_and(|n| n == p.id) || p.full_path() == id)
+        .cloned()
         .ok_or(GitlabError::NotFoundNamed("Project"))
 }
 
@@ -118,7 +119,8 @@ async fn version() -> axum::Json<Value> {
 
 async fn list_projects(State(sim): State<Sim>, OriginalUri(uri): OriginalUri) -> Result<Response, GitlabError> {
     let params = Params::parse(uri.query());
-    projects_page(&sim, &params, &uri, scenario::projects().iter().collect())
+    let all = sim.projects();
+    projects_page(&sim, &params, &uri, all.iter().collect())
 }
 
 async fn group_projects(
@@ -132,7 +134,8 @@ async fn group_projects(
         .find(|g| id.parse::<u64>().is_ok_and(|n| n == g.id) || g.full_path == id)
         .ok_or(GitlabError::NotFoundNamed("Group"))?;
     let subgroups = params.bool("include_subgroups")?.unwrap_or(false);
-    let projects = scenario::projects()
+    let all = sim.projects();
+    let projects = all
         .iter()
         .filter(|p| {
             p.group.id == group.id || (subgroups && p.group.full_path.starts_with(&format!("{}/", group.full_path)))
@@ -145,7 +148,7 @@ fn projects_page(
     sim: &Sim,
     params: &Params,
     uri: &Uri,
-    mut projects: Vec<&'static ProjectDef>,
+    mut projects: Vec<&ProjectDef>,
 ) -> Result<Response, GitlabError> {
     let simple = params.bool("simple")?.unwrap_or(false);
     params.bool("membership")?;
@@ -171,7 +174,7 @@ fn projects_page(
         projects.retain(|p| p.name.contains(&search) || p.full_path().contains(&search));
     }
     match order {
-        Some("name") | Some("path") => projects.sort_by_key(|p| p.name),
+        Some("name") | Some("path") => projects.sort_by(|a, b| a.name.cmp(&b.name)),
         _ => projects.sort_by_key(|p| p.id),
     }
     if sort == "desc" {
@@ -186,7 +189,7 @@ fn projects_page(
 }
 
 async fn show_project(State(sim): State<Sim>, Path(id): Path<String>) -> Result<Response, GitlabError> {
-    let project = find_project(&id)?;
+    let project = &find_project(&sim, &id)?;
     sim.read(|ctx| Ok(axum::Json(ctx.project(project, false)).into_response()))
 }
 
@@ -195,7 +198,7 @@ async fn list_pipelines(
     Path(id): Path<String>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, GitlabError> {
-    let project = find_project(&id)?;
+    let project = &find_project(&sim, &id)?;
     let params = Params::parse(uri.query());
     let scope = params.choice("scope", &["running", "pending", "finished", "branches", "tags"])?;
     let status = params.choice("status", &PIPELINE_STATUSES)?;
@@ -288,7 +291,7 @@ async fn show_pipeline(
     State(sim): State<Sim>,
     Path((id, pipeline_id)): Path<(String, String)>,
 ) -> Result<Response, GitlabError> {
-    let project = find_project(&id)?;
+    let project = &find_project(&sim, &id)?;
     sim.read(|ctx| {
         let pipeline = find_pipeline(ctx.world, project, &pipeline_id)?;
         Ok(axum::Json(ctx.pipeline(pipeline)).into_response())
@@ -300,7 +303,7 @@ async fn latest_pipeline(
     Path(id): Path<String>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, GitlabError> {
-    let project = find_project(&id)?;
+    let project = &find_project(&sim, &id)?;
     let params = Params::parse(uri.query());
     let git_ref = params.get("ref").unwrap_or("main").to_owned();
     sim.read(|ctx| {
@@ -319,7 +322,7 @@ async fn pipeline_jobs(
     Path((id, pipeline_id)): Path<(String, String)>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, GitlabError> {
-    let project = find_project(&id)?;
+    let project = &find_project(&sim, &id)?;
     let params = Params::parse(uri.query());
     let scopes = params.choices("scope", &JOB_SCOPES)?;
     let include_retried = params.bool("include_retried")?.unwrap_or(false);
@@ -345,7 +348,7 @@ async fn pipeline_bridges(
     Path((id, pipeline_id)): Path<(String, String)>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, GitlabError> {
-    let project = find_project(&id)?;
+    let project = &find_project(&sim, &id)?;
     let params = Params::parse(uri.query());
     let scopes = params.choices("scope", &JOB_SCOPES)?;
     let url = url_of(&sim, &uri);
@@ -371,7 +374,7 @@ async fn project_jobs(
     Path(id): Path<String>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, GitlabError> {
-    let project = find_project(&id)?;
+    let project = &find_project(&sim, &id)?;
     let params = Params::parse(uri.query());
     let scopes = params.choices("scope", &JOB_SCOPES)?;
     let url = url_of(&sim, &uri);
@@ -390,7 +393,7 @@ async fn project_jobs(
 }
 
 async fn show_job(State(sim): State<Sim>, Path((id, job_id)): Path<(String, String)>) -> Result<Response, GitlabError> {
-    let project = find_project(&id)?;
+    let project = &find_project(&sim, &id)?;
     sim.read(|ctx| {
         let job = find_job(ctx.world, project, &job_id)?;
         Ok(axum::Json(ctx.job(job)).into_response())
@@ -402,7 +405,7 @@ async fn job_trace(
     State(sim): State<Sim>,
     Path((id, job_id)): Path<(String, String)>,
 ) -> Result<Response, GitlabError> {
-    let project = find_project(&id)?;
+    let project = &find_project(&sim, &id)?;
     sim.read(|ctx| {
         let job = find_job(ctx.world, project, &job_id)?;
         let pipeline = &ctx.world.pipelines[&job.pipeline_id];
@@ -425,7 +428,7 @@ async fn retry_job(
     State(sim): State<Sim>,
     Path((id, job_id)): Path<(String, String)>,
 ) -> Result<Response, GitlabError> {
-    let project = find_project(&id)?;
+    let project = &find_project(&sim, &id)?;
     sim.write(|world, now| {
         let job = find_job(world, project, &job_id)?.id;
         world
@@ -441,7 +444,7 @@ async fn cancel_job(
     State(sim): State<Sim>,
     Path((id, job_id)): Path<(String, String)>,
 ) -> Result<Response, GitlabError> {
-    let project = find_project(&id)?;
+    let project = &find_project(&sim, &id)?;
     let job = sim.write(|world, now| {
         let job = find_job(world, project, &job_id)?.id;
         world
@@ -469,7 +472,7 @@ async fn play_job(
     Path((id, job_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, GitlabError> {
-    let project = find_project(&id)?;
+    let project = &find_project(&sim, &id)?;
     let variables = if body.iter().all(u8::is_ascii_whitespace) {
         Vec::new()
     } else {
@@ -497,7 +500,7 @@ async fn retry_pipeline(
     State(sim): State<Sim>,
     Path((id, pipeline_id)): Path<(String, String)>,
 ) -> Result<Response, GitlabError> {
-    let project = find_project(&id)?;
+    let project = &find_project(&sim, &id)?;
     let pipeline = sim.write(|world, now| {
         let pipeline = find_pipeline(world, project, &pipeline_id)?.id;
         world.retry_pipeline(pipeline, scenario::TOKEN_OWNER, now);
@@ -516,7 +519,7 @@ async fn cancel_pipeline(
     State(sim): State<Sim>,
     Path((id, pipeline_id)): Path<(String, String)>,
 ) -> Result<Response, GitlabError> {
-    let project = find_project(&id)?;
+    let project = &find_project(&sim, &id)?;
     let pipeline = sim.write(|world, now| {
         let pipeline = find_pipeline(world, project, &pipeline_id)?.id;
         world.cancel_pipeline(pipeline, now);
@@ -543,7 +546,7 @@ async fn list_environments(
     Path(id): Path<String>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, GitlabError> {
-    let project = find_project(&id)?;
+    let project = &find_project(&sim, &id)?;
     let params = Params::parse(uri.query());
     let name = params.get("name");
     let search = params.get("search");
@@ -575,7 +578,7 @@ async fn show_environment(
     State(sim): State<Sim>,
     Path((id, environment_id)): Path<(String, String)>,
 ) -> Result<Response, GitlabError> {
-    let project = find_project(&id)?;
+    let project = &find_project(&sim, &id)?;
     sim.read(|ctx| {
         let env = find_environment(ctx.world, project, &environment_id)?;
         Ok(axum::Json(ctx.environment(env, true)).into_response())
@@ -588,7 +591,7 @@ async fn stop_environment(
     OriginalUri(uri): OriginalUri,
     body: Bytes,
 ) -> Result<Response, GitlabError> {
-    let project = find_project(&id)?;
+    let project = &find_project(&sim, &id)?;
     let params = Params::parse(uri.query());
     let body_force = serde_json::from_slice::<Value>(&body)
         .ok()
@@ -613,7 +616,7 @@ async fn list_deployments(
     Path(id): Path<String>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, GitlabError> {
-    let project = find_project(&id)?;
+    let project = &find_project(&sim, &id)?;
     let params = Params::parse(uri.query());
     let environment = params.get("environment");
     let status = params.choice("status", &DEPLOYMENT_STATUSES)?;
@@ -673,7 +676,7 @@ async fn show_deployment(
     State(sim): State<Sim>,
     Path((id, deployment_id)): Path<(String, String)>,
 ) -> Result<Response, GitlabError> {
-    let project = find_project(&id)?;
+    let project = &find_project(&sim, &id)?;
     sim.read(|ctx| {
         let id = record_id(&deployment_id)?;
         let d = ctx
@@ -691,7 +694,7 @@ async fn compare(
     Path(id): Path<String>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, GitlabError> {
-    let project = find_project(&id)?;
+    let project = &find_project(&sim, &id)?;
     let params = Params::parse(uri.query());
     let (Some(from), Some(to)) = (params.get("from"), params.get("to")) else {
         return Err(GitlabError::Param("from is missing, to is missing".into()));
