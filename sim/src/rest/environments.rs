@@ -1,0 +1,164 @@
+//! Environments and deployments: the lists, one of each, and stopping an environment.
+
+use super::*;
+
+pub(super) fn find_environment<'w>(
+    world: &'w World,
+    project: &ProjectDef,
+    raw: &str,
+) -> Result<&'w crate::environments::Environment, GitlabError> {
+    let id = record_id(raw)?;
+    world
+        .environments
+        .get(&id)
+        .filter(|e| e.project_id == project.id)
+        .ok_or(GitlabError::RecordNotFound)
+}
+
+pub(super) async fn list_environments(
+    State(sim): State<Sim>,
+    Path(id): Path<String>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, GitlabError> {
+    let project = &find_project(&sim, &id)?;
+    let params = Params::parse(uri.query());
+    let name = params.get("name");
+    let search = params.get("search");
+    if name.is_some() && search.is_some() {
+        return Err(GitlabError::Param("name, search are mutually exclusive".into()));
+    }
+    if search.is_some_and(|s| s.chars().count() < 3) {
+        return Err(GitlabError::BadRequest("Search query is less than 3 characters".into()));
+    }
+    let states = params.choice("states", &["available", "stopping", "stopped"])?;
+    let url = url_of(&sim, &uri);
+    sim.read(|ctx| {
+        let envs: Vec<Value> = ctx
+            .world
+            .environments
+            .values()
+            .filter(|e| e.project_id == project.id)
+            .filter(|e| name.is_none_or(|n| e.name == n))
+            .filter(|e| search.is_none_or(|q| e.name.contains(q)))
+            .filter(|e| states.is_none_or(|s| ctx.world.environment_state(e) == s))
+            .map(|e| ctx.environment(e, false))
+            .collect();
+        let page = paginate(envs, &params, &url, Counting::Counted)?;
+        Ok(json_page(page.items, page.headers))
+    })
+}
+
+pub(super) async fn show_environment(
+    State(sim): State<Sim>,
+    Path((id, environment_id)): Path<(String, String)>,
+) -> Result<Response, GitlabError> {
+    let project = &find_project(&sim, &id)?;
+    sim.read(|ctx| {
+        let env = find_environment(ctx.world, project, &environment_id)?;
+        Ok(axum::Json(ctx.environment(env, true)).into_response())
+    })
+}
+
+pub(super) async fn stop_environment(
+    State(sim): State<Sim>,
+    Path((id, environment_id)): Path<(String, String)>,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Result<Response, GitlabError> {
+    let project = &find_project(&sim, &id)?;
+    let params = Params::parse(uri.query());
+    let body_force = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("force").and_then(Value::as_bool));
+    let force = params.bool("force")?.or(body_force).unwrap_or(false);
+    let env = sim.write(|world, now| {
+        let env = find_environment(world, project, &environment_id)?.id;
+        world
+            .stop_environment(env, force, scenario::TOKEN_OWNER, now)
+            .map_err(|_| GitlabError::RecordNotFound)?;
+        Ok(env)
+    })?;
+    sim.read(|ctx| Ok(axum::Json(ctx.environment(&ctx.world.environments[&env], false)).into_response()))
+}
+
+pub(super) const DEPLOYMENT_STATUSES: [&str; 7] = [
+    "created", "running", "success", "failed", "canceled", "skipped", "blocked",
+];
+
+pub(super) async fn list_deployments(
+    State(sim): State<Sim>,
+    Path(id): Path<String>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, GitlabError> {
+    let project = &find_project(&sim, &id)?;
+    let params = Params::parse(uri.query());
+    let environment = params.get("environment");
+    let status = params.choice("status", &DEPLOYMENT_STATUSES)?;
+    let order_by = params
+        .choice(
+            "order_by",
+            &["id", "iid", "created_at", "updated_at", "finished_at", "ref"],
+        )?
+        .unwrap_or("id");
+    let sort = params.choice("sort", &["asc", "desc"])?.unwrap_or("asc");
+    let updated_after = params.time("updated_after")?;
+    let updated_before = params.time("updated_before")?;
+    if (updated_after.is_some() || updated_before.is_some()) && order_by != "updated_at" {
+        return Err(GitlabError::BadRequest(
+            "`updated_at` filter and `updated_at` sort must be paired".into(),
+        ));
+    }
+    if order_by == "finished_at" && status != Some("success") {
+        return Err(GitlabError::BadRequest(
+            "`finished_at` sort requires `status=success`".into(),
+        ));
+    }
+    let url = url_of(&sim, &uri);
+    sim.read(|ctx| {
+        let w = ctx.world;
+        let mut deployments: Vec<&crate::environments::Deployment> = w
+            .deployments
+            .values()
+            .filter(|d| d.project_id == project.id)
+            .filter(|d| environment.is_none_or(|n| w.environments[&d.environment_id].name == n))
+            .filter(|d| status.is_none_or(|s| crate::environments::deployment_status(w.jobs[&d.job_id].status) == s))
+            .filter(|d| updated_after.is_none_or(|t| w.jobs[&d.job_id].changed_at > t))
+            .filter(|d| updated_before.is_none_or(|t| w.jobs[&d.job_id].changed_at < t))
+            .collect();
+        match order_by {
+            "updated_at" => deployments.sort_by_key(|d| (w.jobs[&d.job_id].changed_at, d.id)),
+            "finished_at" => deployments.sort_by_key(|d| (w.jobs[&d.job_id].finished_at, d.id)),
+            "ref" => deployments.sort_by(|a, b| {
+                let r =
+                    |d: &crate::environments::Deployment| w.pipelines[&w.jobs[&d.job_id].pipeline_id].git_ref.clone();
+                (r(a), a.id).cmp(&(r(b), b.id))
+            }),
+            _ => deployments.sort_by_key(|d| d.id),
+        }
+        if sort == "desc" {
+            deployments.reverse();
+        }
+        let page = paginate(deployments, &params, &url, Counting::Counted)?;
+        Ok(json_page(
+            page.items.iter().map(|d| ctx.deployment(d)).collect(),
+            page.headers,
+        ))
+    })
+}
+
+pub(super) async fn show_deployment(
+    State(sim): State<Sim>,
+    Path((id, deployment_id)): Path<(String, String)>,
+) -> Result<Response, GitlabError> {
+    let project = &find_project(&sim, &id)?;
+    sim.read(|ctx| {
+        let id = record_id(&deployment_id)?;
+        let d = ctx
+            .world
+            .deployments
+            .get(&id)
+            .filter(|d| d.project_id == project.id)
+            .ok_or(GitlabError::RecordNotFound)?;
+        Ok(axum::Json(ctx.deployment(d)).into_response())
+    })
+}
