@@ -130,7 +130,7 @@ pub struct SimArgs {
 
 /// Where stageboard's GitLab is.
 #[derive(Debug)]
-pub enum Upstream {
+pub enum GitlabSource {
     /// The simulated GitLab, started in-process.
     #[cfg(feature = "demo")]
     Demo(Demo),
@@ -171,7 +171,7 @@ impl Default for Demo {
 #[derive(Debug)]
 pub struct Config {
     pub listen: SocketAddr,
-    pub upstream: Upstream,
+    pub gitlab_source: GitlabSource,
     pub projects: Vec<String>,
     pub gitlab: crate::gitlab::ClientOptions,
     pub cluster: ClusterMode,
@@ -186,14 +186,14 @@ impl Config {
     pub fn from_args(args: ServeArgs) -> Result<Self, String> {
         let upstream = match (args.gitlab_url, args.gitlab_token) {
             #[cfg(feature = "demo")]
-            (None, _) => Upstream::Demo(Demo::default()),
+            (None, _) => GitlabSource::Demo(Demo::default()),
             #[cfg(not(feature = "demo"))]
             (None, _) => {
                 return Err(
                     "GITLAB_URL is not set, and this build has no demo mode (build with `--features demo` for one): set GITLAB_URL and GITLAB_TOKEN.".into(),
                 );
             }
-            (Some(url), Some(token)) => Upstream::Gitlab { url, token },
+            (Some(url), Some(token)) => GitlabSource::Gitlab { url, token },
             (Some(url), None) => {
                 return Err(format!(
                     "GITLAB_URL is set to {url} but GITLAB_TOKEN is not: create a token with the read_api scope in GitLab (User settings > Access tokens) and set GITLAB_TOKEN."
@@ -271,7 +271,7 @@ impl Config {
             webhook_signing_token: args.webhook_signing_token,
             hub,
             listen: args.listen,
-            upstream,
+            gitlab_source: upstream,
             projects,
             gitlab: crate::gitlab::ClientOptions {
                 timeout: Duration::from_secs(args.gitlab_timeout.max(1)),
@@ -337,8 +337,8 @@ mod tests {
     fn no_gitlab_url_means_demo_mode() {
         let cli = Cli::try_parse_from(["stageboard"]).unwrap();
         assert!(matches!(
-            Config::from_args(cli.serve).unwrap().upstream,
-            Upstream::Demo(_)
+            Config::from_args(cli.serve).unwrap().gitlab_source,
+            GitlabSource::Demo(_)
         ));
     }
 

@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::app::{AppState, Cluster, Parts, Webhooks};
 use crate::cluster::ClusterState;
-use crate::config::{ClusterMode, Config, Upstream};
+use crate::config::{ClusterMode, Config, GitlabSource};
 use crate::gitlab::GitlabClient;
 use crate::hub::Hub;
 use crate::metrics::Metrics;
@@ -34,10 +34,10 @@ impl App {
         let mut webhook_secret = config.webhook_secret.as_ref().map(|s| s.expose_secret().to_owned());
         #[cfg(feature = "demo")]
         let mut demo = None;
-        let (url, token, projects) = match config.upstream {
-            Upstream::Gitlab { url, token } => (url, token, config.projects),
+        let (url, token, projects) = match config.gitlab_source {
+            GitlabSource::Gitlab { url, token } => (url, token, config.projects),
             #[cfg(feature = "demo")]
-            Upstream::Demo(settings) => {
+            GitlabSource::Demo(settings) => {
                 let token = secrecy::SecretString::from(settings.sim.token.clone());
                 let sim = stageboard_sim::RunningSim::start(
                     settings.sim,

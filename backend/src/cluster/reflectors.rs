@@ -24,9 +24,9 @@ pub(super) struct Namespace {
     pub ingresses: Store<Ingress>,
 }
 
-/// How the watches are doing, shared by all of them.
+/// How the watches are doing (which answered, which fail since when), shared by all of them.
 #[derive(Debug, Default)]
-struct Link {
+struct WatchHealth {
     /// Watches that have had a successful event, by kind and namespace.
     answered: std::collections::HashSet<String>,
     failing: std::collections::HashMap<String, (DateTime<Utc>, String)>,
@@ -37,7 +37,7 @@ struct Link {
 pub struct ClusterState {
     namespaces: Arc<Vec<Namespace>>,
     label_key: Arc<str>,
-    link: Arc<Mutex<Link>>,
+    link: Arc<Mutex<WatchHealth>>,
     watches: usize,
 }
 
@@ -52,7 +52,7 @@ impl std::fmt::Debug for ClusterState {
 impl ClusterState {
     /// Starts five reflectors per namespace, each watching objects that carry `label_key`.
     pub fn start(client: Client, namespaces: &[String], label_key: &str) -> Self {
-        let link = Arc::new(Mutex::new(Link::default()));
+        let link = Arc::new(Mutex::new(WatchHealth::default()));
         let selector = label_key.to_owned();
         let stores = namespaces
             .iter()
@@ -151,7 +151,7 @@ impl ClusterState {
     }
 }
 
-fn watch<K>(api: Api<K>, label_key: &str, link: &Arc<Mutex<Link>>, name: String) -> Store<K>
+fn watch<K>(api: Api<K>, label_key: &str, link: &Arc<Mutex<WatchHealth>>, name: String) -> Store<K>
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     K::DynamicType: Default + Eq + Hash + Clone,

@@ -10,7 +10,7 @@ use chrono::DateTime;
 use secrecy::SecretString;
 use serde_json::Value;
 use stageboard::app::NamespaceMap;
-use stageboard::config::{ClusterMode, Config, Demo, Upstream};
+use stageboard::config::{ClusterMode, Config, Demo, GitlabSource};
 use stageboard::gitlab::ClientOptions;
 use stageboard::server::App;
 use stageboard_sim::{Clock, RunningSim, SimConfig};
@@ -143,18 +143,18 @@ impl Builder {
                 cluster: self.cluster,
                 webhooks: self.sim_sends_hooks,
             };
-            (Upstream::Demo(settings), None)
+            (GitlabSource::Demo(settings), None)
         } else {
             let sim = RunningSim::start(sim_config, clock, SocketAddr::from(([127, 0, 0, 1], 0)))
                 .await
                 .unwrap();
             let url = Url::parse(&self.gitlab_url.unwrap_or_else(|| sim.url())).unwrap();
             let token = SecretString::from(self.token);
-            (Upstream::Gitlab { url, token }, Some(sim))
+            (GitlabSource::Gitlab { url, token }, Some(sim))
         };
         let config = Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            upstream,
+            gitlab_source: upstream,
             projects: self.projects,
             gitlab: self.options,
             cluster: ClusterMode::Off,
