@@ -38,13 +38,19 @@ pub struct Webhooks {
 }
 
 impl Webhooks {
-    pub fn new(secret: Option<String>, signing: Option<String>) -> Self {
-        Webhooks {
+    /// Webhooks are on with a secret, a signing token, or both; off with neither.
+    pub fn new(secret: Option<String>, signing: Option<String>) -> Option<Self> {
+        (secret.is_some() || signing.is_some()).then(|| Webhooks {
             secret,
             signing,
             seen: RecentDeliveries::new(10_000),
             refused: std::sync::Mutex::new((None, 0)),
-        }
+        })
+    }
+
+    /// Whether a delivery with this id is new (retried and replayed ones are not).
+    pub fn first_delivery(&self, id: &str) -> bool {
+        self.seen.first_time(id)
     }
 
     /// Logs a refused delivery, at most one line a minute: anyone can send junk to
@@ -68,7 +74,7 @@ pub struct Cluster {
     pub namespaces: NamespaceMap,
 }
 
-/// ChangeKind the application state is made of; assembled by [`crate::server::App::build`].
+/// What the application state is made of; assembled by [`crate::server::App::build`].
 pub struct Parts {
     pub hub: Hub,
     /// Ids or full paths as configured; empty means the token user's projects.
@@ -144,11 +150,6 @@ impl AppState {
 
     pub fn hub(&self) -> &Hub {
         &self.0.hub
-    }
-
-    /// Whether a webhook delivery with this id is new (retried and replayed ones are not).
-    pub fn first_delivery(&self, id: &str) -> bool {
-        self.0.webhooks.as_ref().is_none_or(|w| w.seen.first_time(id))
     }
 
     pub fn gitlab_url(&self) -> String {

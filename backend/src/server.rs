@@ -70,7 +70,7 @@ impl App {
             .webhook_signing_token
             .as_ref()
             .map(|s| s.expose_secret().to_owned());
-        let webhooks = (webhook_secret.is_some() || signing.is_some()).then(|| Webhooks::new(webhook_secret, signing));
+        let webhooks = Webhooks::new(webhook_secret, signing);
         let hub = if webhooks.is_some() {
             Hub::with_webhooks(Arc::new(client), config.hub, metrics)
         } else {
@@ -115,7 +115,7 @@ impl App {
         crate::router(self.state.clone())
     }
 
-    /// ChangeKind runs beside the server once it listens on `addr`: the hub starts polling the
+    /// What runs beside the server once it listens on `addr`: the hub starts polling the
     /// watched projects before anyone looks, and the demo's GitLab sends its webhooks here.
     pub fn start(&self, addr: SocketAddr) {
         #[cfg(feature = "demo")]

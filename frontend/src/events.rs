@@ -101,10 +101,9 @@ fn reopen_after(wait: Duration) {
 /// topic of a project it does not watch, GitLab away while it checked): that is retried here,
 /// waiting 5 s longer each time, up to a minute.
 fn closed() {
+    // `reopen` opens a closed connection again, even for the same topics.
     let failures = STREAM.with_borrow_mut(|s| {
         s.failures += 1;
-        // Reopened below, even with the same topics.
-        s.topics.clear();
         s.failures
     });
     reopen_after(Duration::from_secs(5 * u64::from(failures.min(12))));

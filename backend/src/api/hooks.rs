@@ -22,7 +22,7 @@ use crate::hub::hooks;
               (status = 404, body = stageboard_protocol::ErrorBody, description = "webhooks are not configured")))]
 pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let metrics = state.hub().metrics().clone();
-    let Some(webhooks) = state.webhooks().filter(|w| w.secret.is_some() || w.signing.is_some()) else {
+    let Some(webhooks) = state.webhooks() else {
         metrics.webhook("rejected");
         return AppError::not_found(
             "Webhooks are not configured here: set STAGEBOARD_WEBHOOK_SECRET and give GitLab the same secret token.",
@@ -72,7 +72,7 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
         .iter()
         .find_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()));
     if let Some(id) = id
-        && !state.first_delivery(id)
+        && !webhooks.first_delivery(id)
     {
         metrics.webhook("duplicate");
         return (

@@ -9,7 +9,7 @@ use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::gitlab::types::GlJob;
 
-/// ChangeKind an action left a job as: "Job deploy_live #42 is pending."
+/// What an action left a job as: "Job deploy_live #42 is pending."
 fn job_now(job: GlJob) -> ActionOutcome {
     ActionOutcome {
         message: format!("Job {} #{} is {}.", job.name, job.id, job.status.label()),

@@ -6,7 +6,7 @@ use stageboard_protocol::ServerInfo;
 
 use crate::app::AppState;
 
-/// ChangeKind the front end needs to know about this server.
+/// What the front end needs to know about this server.
 #[utoipa::path(get, path = "/api/v1/info", tag = "meta", responses((status = 200, body = ServerInfo)))]
 pub async fn info(State(state): State<AppState>) -> Json<ServerInfo> {
     Json(ServerInfo {

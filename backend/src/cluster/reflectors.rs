@@ -144,7 +144,7 @@ impl ClusterState {
         }
     }
 
-    /// ChangeKind runs for the environment whose GitLab slug is `slug`, in `namespace`.
+    /// What runs for the environment whose GitLab slug is `slug`, in `namespace`.
     pub fn environment(&self, namespace: &str, slug: &str) -> Option<EnvironmentCluster> {
         let ns = self.namespaces.iter().find(|n| n.name == namespace)?;
         Some(super::view::environment(ns, &self.label_key, slug))

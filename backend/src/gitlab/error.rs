@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-/// ChangeKind went wrong talking to GitLab. Never carries the token.
+/// What went wrong talking to GitLab. Never carries the token.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum GitlabError {
     #[error("GitLab at {url} could not be reached: {reason}")]

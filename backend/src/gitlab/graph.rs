@@ -121,7 +121,7 @@ impl PipelineGraph {
     }
 }
 
-/// ChangeKind the REST pipeline list lacks, for many pipelines in one GraphQL request (one aliased
+/// What the REST pipeline list lacks, for many pipelines in one GraphQL request (one aliased
 /// `pipeline(iid:)` field per pipeline): stage marks, commit, user, duration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PipelineSummary {

@@ -24,7 +24,7 @@ type InFlight = Shared<BoxFuture<'static, Result<(Value, usize)>>>;
 /// GitLab one request, short enough that a page reloaded after a blip asks again.
 pub const FAILURE_MEMORY: Duration = Duration::from_secs(5);
 
-/// ChangeKind an answer stays good for.
+/// What an answer stays good for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
     /// Until the project changes (the hub bumps its version).
@@ -117,6 +117,13 @@ impl Slot {
         loading: None,
     };
 
+    /// The last good answer, when `error` is GitLab failing (an outage) rather than refusing:
+    /// what is served instead of the error.
+    fn last_good<T: Clone + 'static>(&self, error: &GitlabError) -> Option<T> {
+        let entry = self.entry.as_ref().filter(|_| is_outage(error))?;
+        entry.value.downcast_ref::<T>().cloned()
+    }
+
     /// Takes in a finished request whose readers all left before it ended.
     fn settle(&mut self) {
         let Some((version, shared, done)) = &self.loading else {
@@ -197,15 +204,12 @@ impl<K: Hash + Eq + Clone> Cache<K> {
                 && failed.version == version
                 && failed.at.elapsed() < FAILURE_MEMORY
             {
-                return match slot.entry.as_ref().and_then(|e| e.value.downcast_ref::<T>()) {
-                    Some(value) if is_outage(&failed.error) => {
+                return match slot.last_good::<T>(&failed.error) {
+                    Some(value) => {
                         metrics.cache_read("stale");
-                        Ok(Read {
-                            value: value.clone(),
-                            fetched: false,
-                        })
+                        Ok(Read { value, fetched: false })
                     }
-                    _ => {
+                    None => {
                         metrics.cache_read("failed");
                         Err(failed.error.clone())
                     }
@@ -287,15 +291,12 @@ impl<K: Hash + Eq + Clone> Cache<K> {
                         reason: "two reads of one resource expected different types".into(),
                     })
             }
-            Err(e) => match slot.entry.as_ref().and_then(|entry| entry.value.downcast_ref::<T>()) {
-                Some(value) if is_outage(&e) => {
+            Err(e) => match slot.last_good::<T>(&e) {
+                Some(value) => {
                     metrics.cache_read("stale");
-                    Ok(Read {
-                        value: value.clone(),
-                        fetched: false,
-                    })
+                    Ok(Read { value, fetched: false })
                 }
-                _ => Err(e),
+                None => Err(e),
             },
         };
         self.bound(&mut slots, metrics);
@@ -315,13 +316,10 @@ impl<K: Hash + Eq + Clone> Cache<K> {
                 || s.entry.is_some()
                 || s.failed.as_ref().is_some_and(|f| f.at.elapsed() < FAILURE_MEMORY)
         });
-        let held = |slots: &HashMap<K, Slot>| {
-            slots
-                .values()
-                .filter_map(|s| s.entry.as_ref())
-                .fold((0, 0), |(n, bytes), e| (n + 1, bytes + e.weight))
-        };
-        let (mut entries, mut bytes) = held(slots);
+        let (mut entries, mut bytes) = slots
+            .values()
+            .filter_map(|s| s.entry.as_ref())
+            .fold((0, 0), |(n, bytes), e| (n + 1, bytes + e.weight));
         let mut evicted = 0;
         if entries > self.bounds.entries || bytes > self.bounds.bytes {
             // Down to nine tenths, so that eviction runs once per many answers, not per answer.
@@ -385,6 +383,23 @@ mod tests {
         }
     }
 
+    /// Reads `key`, whose answer weighs `weight`, counting the GitLab requests in `fetches`.
+    async fn weighing(
+        cache: &Cache<u32>,
+        m: &Metrics,
+        fetches: &Arc<AtomicUsize>,
+        key: u32,
+        weight: u32,
+    ) -> Result<Read<u32>> {
+        let fetches = fetches.clone();
+        cache
+            .read(key, 1, None, m, move || async move {
+                fetches.fetch_add(1, Ordering::SeqCst);
+                Ok(weight)
+            })
+            .await
+    }
+
     #[tokio::test]
     async fn past_its_bounds_the_cache_forgets_what_was_read_longest_ago() {
         let m = Metrics::new();
@@ -393,13 +408,7 @@ mod tests {
             bytes: 1_000,
         });
         let fetches = Arc::new(AtomicUsize::new(0));
-        let read = |key: u32, weight: u32| {
-            let fetches = fetches.clone();
-            cache.read(key, 1, None, &m, move || async move {
-                fetches.fetch_add(1, Ordering::SeqCst);
-                Ok(weight)
-            })
-        };
+        let read = |key: u32, weight: u32| weighing(&cache, &m, &fetches, key, weight);
         for key in 0..10 {
             read(key, 1).await.unwrap();
         }
@@ -425,13 +434,7 @@ mod tests {
             bytes: 1_000,
         });
         let fetches = Arc::new(AtomicUsize::new(0));
-        let read = |key: u32, weight: u32| {
-            let fetches = fetches.clone();
-            cache.read(key, 1, None, &m, move || async move {
-                fetches.fetch_add(1, Ordering::SeqCst);
-                Ok(weight)
-            })
-        };
+        let read = |key: u32, weight: u32| weighing(&cache, &m, &fetches, key, weight);
         for key in 0..10 {
             read(key, 100).await.unwrap();
         }

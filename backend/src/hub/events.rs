@@ -65,7 +65,7 @@ impl ChangeKind {
     }
 }
 
-/// ChangeKind a browser has open: `projects` (all of them, the overview and the environments grid),
+/// What a browser has open: `projects` (all of them, the overview and the environments grid),
 /// `project:<id>`, `log:<project>:<job>`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Topics {
@@ -120,7 +120,7 @@ impl Default for Events {
     }
 }
 
-/// ChangeKind a reconnecting browser gets: the changes it missed, or word that too much happened.
+/// What a reconnecting browser gets: the changes it missed, or word that too much happened.
 pub enum Replay {
     Missed(Vec<Arc<Change>>),
     TooOld,

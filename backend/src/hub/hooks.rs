@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use serde_json::Value;
 use subtle::ConstantTimeEq;
 
-/// ChangeKind a delivery says changed.
+/// What a delivery says changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hook {
     pub kind: HookKind,

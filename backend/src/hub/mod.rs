@@ -74,7 +74,7 @@ impl Default for HubSettings {
     }
 }
 
-/// ChangeKind the hub knows of one watched project.
+/// What the hub knows of one watched project.
 struct ProjectState {
     path: String,
     version: u64,
@@ -223,11 +223,6 @@ impl Hub {
         schedule::interval(&self.0, project)
     }
 
-    /// Whether GitLab was found to lack its GraphQL API (pages then do without it).
-    pub fn graphql_missing(&self) -> bool {
-        self.0.graphql.missing()
-    }
-
     /// GitLab is failing: since when, and what it said.
     pub fn upstream_failing(&self) -> Option<(DateTime<Utc>, String)> {
         let s = self.0.reachability.lock().expect("reachability lock");
@@ -310,12 +305,12 @@ impl Hub {
         }
     }
 
-    pub(crate) fn reachable(&self) {
+    fn reachable(&self) {
         let mut s = self.0.reachability.lock().expect("reachability lock");
         if let Some(since) = s.failing_since.take() {
             s.message = None;
             drop(s);
-            // ChangeKind failed during the outage is worth asking again at once.
+            // What failed during the outage is worth asking again at once.
             self.0.cache.forget_failures();
             tracing::info!(%since, "GitLab answers again");
             self.0.events.publish(ChangeKind::Upstream {
@@ -327,7 +322,7 @@ impl Hub {
         }
     }
 
-    pub(crate) fn unreachable(&self, e: &GitlabError) {
+    fn unreachable(&self, e: &GitlabError) {
         let mut s = self.0.reachability.lock().expect("reachability lock");
         let message = e.to_string();
         let first = s.failing_since.is_none();

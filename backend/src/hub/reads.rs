@@ -115,7 +115,7 @@ impl Key {
         )
     }
 
-    /// ChangeKind the answer stays good for; `by_path` finds the scope of a project named by path.
+    /// What the answer stays good for; `by_path` finds the scope of a project named by path.
     fn scope(&self, trace_every: Duration, by_path: impl Fn(&str) -> Scope) -> Scope {
         match self {
             // Renames and membership change without a pipeline changing.

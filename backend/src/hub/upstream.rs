@@ -1,4 +1,4 @@
-//! ChangeKind the hub knows of GitLab itself: whether it answers, which optional parts of its API it
+//! What the hub knows of GitLab itself: whether it answers, which optional parts of its API it
 //! offers, and which kinds of read it refuses. Each is logged when it changes, never once per
 //! request, so a failing GitLab cannot flood the log however many people look.
 
@@ -24,7 +24,7 @@ pub struct Reachability {
 #[derive(Debug)]
 pub struct Capability {
     feature: &'static str,
-    /// ChangeKind the pages do without it, for the log.
+    /// What the pages do without it, for the log.
     without: &'static str,
     recheck: Duration,
     missing_since: Mutex<Option<Instant>>,
@@ -77,10 +77,6 @@ impl Capability {
             _ => {}
         }
     }
-
-    pub fn missing(&self) -> bool {
-        self.missing_since.lock().expect("capability lock").is_some()
-    }
 }
 
 /// Kinds of read GitLab refuses (a token without access, a rejected query), each logged when
@@ -131,13 +127,11 @@ mod tests {
         let graphql = Capability::new("the GraphQL API", "stages come in job order", Duration::from_secs(600));
         assert!(graphql.check().is_ok(), "asked until GitLab says otherwise");
         graphql.observe(&unsupported());
-        assert!(graphql.missing());
         assert!(
             matches!(graphql.check(), Err(GitlabError::Unsupported { .. })),
             "answered without asking GitLab"
         );
         graphql.observe(&Ok(()));
-        assert!(!graphql.missing());
         assert!(graphql.check().is_ok());
     }
 
