@@ -59,6 +59,12 @@ impl Status {
         }
     }
 
+    /// Not finished yet: moving, or created and about to be (what a job can still be
+    /// cancelled in, and what keeps a page or the hub looking often).
+    pub fn is_unfinished(&self) -> bool {
+        self.is_active() || *self == Status::Created
+    }
+
     /// Still moving: queued, preparing or running (GitLab's `ACTIVE_STATUSES`).
     pub fn is_active(&self) -> bool {
         matches!(

@@ -1,8 +1,6 @@
 //! Following running jobs' logs: one GitLab fetch per interval however many browsers follow,
 //! and only the new bytes published.
 
-use stageboard_protocol::Status;
-
 use super::Hub;
 use super::events::ChangeKind;
 use crate::gitlab::Gitlab;
@@ -18,7 +16,7 @@ pub(super) async fn follow(hub: Hub, project: u64, job: u64, guard: std::sync::W
             break;
         }
         let status = hub.job(project, job).await.map(|j| j.status);
-        let finished = status.as_ref().is_ok_and(|s| !s.is_active() && *s != Status::Created);
+        let finished = status.as_ref().is_ok_and(|s| !s.is_unfinished());
         if let Ok(trace) = hub.trace(project, job).await
             && trace.len() > sent
         {

@@ -93,7 +93,7 @@ struct ProjectState {
 
 impl ProjectState {
     fn active(&self) -> bool {
-        self.known.values().any(|(s, _)| s.is_active() || *s == Status::Created)
+        self.known.values().any(|(s, _)| s.is_unfinished())
     }
 }
 

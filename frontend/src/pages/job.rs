@@ -63,7 +63,7 @@ pub fn JobPage() -> impl IntoView {
                     let action = match j.status {
                         Status::Failed | Status::Canceled | Status::Success => Some(Action::RetryJob(j.id)),
                         Status::Manual => Some(Action::PlayJob(j.id)),
-                        ref s if s.is_active() || *s == Status::Created => Some(Action::CancelJob(j.id)),
+                        ref s if s.is_unfinished() => Some(Action::CancelJob(j.id)),
                         _ => None,
                     };
                     view! {

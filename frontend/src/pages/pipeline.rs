@@ -22,7 +22,7 @@ enum View {
 
 fn still_moving(detail: &PipelineDetail) -> bool {
     let s = &detail.pipeline.status;
-    s.is_active() || *s == Status::Created || detail.stages.iter().flat_map(|s| &s.jobs).any(|j| j.status.is_active())
+    s.is_unfinished() || detail.stages.iter().flat_map(|s| &s.jobs).any(|j| j.status.is_active())
 }
 
 /// `/projects/:project_id/pipelines/:pipeline_id`: the stage graph, the `needs` graph and the
@@ -103,7 +103,7 @@ fn PipelineView(
     let p = detail.pipeline.clone();
     let done = Callback::new(move |_| refresh.run(()));
     let can_retry = matches!(p.status, Status::Failed | Status::Canceled);
-    let can_cancel = p.status.is_active() || p.status == Status::Created;
+    let can_cancel = p.status.is_unfinished();
     let jobs: Vec<Job> = detail.stages.iter().flat_map(|s| s.jobs.clone()).collect();
     let tab = move |mode: View, label: &'static str| {
         view! {
@@ -277,7 +277,7 @@ fn JobCard(
     let action = match job.status {
         Status::Failed | Status::Canceled | Status::Success => Some(Action::RetryJob(job.id)),
         Status::Manual => Some(Action::PlayJob(job.id)),
-        ref s if s.is_active() || *s == Status::Created => Some(Action::CancelJob(job.id)),
+        ref s if s.is_unfinished() => Some(Action::CancelJob(job.id)),
         _ => None,
     };
     view! {
