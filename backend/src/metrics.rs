@@ -197,7 +197,7 @@ impl Metrics {
 }
 
 /// A path with its ids replaced, so the label set stays small: `/projects/:id/jobs/:id/trace`.
-fn endpoint(path: &str) -> String {
+pub fn endpoint(path: &str) -> String {
     let path = path.split('?').next().unwrap_or(path);
     let mut out = String::new();
     let mut segments = path.split('/').peekable();

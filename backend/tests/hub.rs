@@ -66,6 +66,42 @@ async fn without_graphql_a_hundred_viewers_still_cost_gitlab_what_one_does() {
     );
 }
 
+/// An older GitLab without the pipeline bridges endpoint (its 404 for an unknown route): the
+/// pipeline page shows no downstream pipelines, and the hub learns that once.
+#[tokio::test]
+async fn without_an_endpoint_pages_do_without_it_and_gitlab_is_asked_once() {
+    let no_bridges = || stageboard_sim::Faults {
+        no_bridges: true,
+        ..Default::default()
+    };
+    let one = gitlab_requests_for(1, no_bridges()).await;
+    let hundred = gitlab_requests_for(100, no_bridges()).await;
+    assert!(one > 0);
+    assert!(
+        hundred as f64 <= one as f64 * 1.05,
+        "1 viewer: {one} GitLab requests, 100 viewers: {hundred}"
+    );
+    let app = TestApp::start().await;
+    app.sim.sim.set_faults(no_bridges());
+    let pipelines = app.json("/api/v1/projects/1/pipelines?per_page=5").await;
+    for pipeline in pipelines["pipelines"].as_array().unwrap() {
+        let id = pipeline["id"].as_u64().unwrap();
+        let detail = app.get(&format!("/api/v1/projects/1/pipelines/{id}")).await;
+        assert_eq!(detail.status, 200, "{}", detail.text);
+        assert!(!detail.body["stages"].as_array().unwrap().is_empty());
+    }
+    let metrics = app.get("/metrics").await.text;
+    let asked: f64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("stageboard_gitlab_requests_total{") && l.contains("/bridges\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert_eq!(
+        asked, 1.0,
+        "the missing endpoint was asked for once, not per pipeline:\n{metrics}"
+    );
+}
+
 /// Reads server-sent events until `wanted` has been seen or `wait` passes; returns all.
 async fn events_until(response: reqwest::Response, wait: Duration, wanted: &str) -> Vec<(String, String, Value)> {
     let mut response = response;

@@ -31,6 +31,9 @@ pub struct Faults {
     pub truncate: bool,
     /// Answer GraphQL with 404, as an instance without the endpoint would.
     pub no_graphql: bool,
+    /// Answer the pipeline bridges endpoint with GitLab's 404 for an unknown route, as an
+    /// older instance would.
+    pub no_bridges: bool,
 }
 
 fn authorized(sim: &Sim, request: &Request) -> bool {
@@ -134,7 +137,8 @@ pub async fn inject_faults(State(sim): State<Sim>, request: Request, next: Next)
         };
         return body;
     }
-    if faults.no_graphql && request.uri().path() == "/api/graphql" {
+    let path = request.uri().path();
+    if (faults.no_graphql && path == "/api/graphql") || (faults.no_bridges && path.ends_with("/bridges")) {
         return GitlabError::NoRoute.into_response();
     }
     let response = next.run(request).await;

@@ -11,7 +11,7 @@ use super::wire;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::gitlab::types::{GlJob, GlPipeline};
-use crate::gitlab::{PipelineFilter, PipelineGraph};
+use crate::gitlab::{GitlabError, PipelineFilter, PipelineGraph};
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 pub struct ListQuery {
@@ -84,7 +84,13 @@ pub async fn show(
     let (pipeline, jobs, bridges, project_info) = tokio::try_join!(
         gitlab.pipeline(project, pipeline_id),
         gitlab.pipeline_jobs(project, pipeline_id),
-        gitlab.pipeline_bridges(project, pipeline_id),
+        async {
+            match gitlab.pipeline_bridges(project, pipeline_id).await {
+                // An older GitLab without the endpoint: a page without downstream pipelines.
+                Err(GitlabError::Unsupported { .. }) => Ok(Vec::new()),
+                other => other,
+            }
+        },
         gitlab.project(&project_key),
     )?;
     let graph = match pipeline.iid {

@@ -185,7 +185,7 @@ impl GitlabClient {
                 }
                 // GraphQL answers a missing project with 200 and `null`: a 404 means the
                 // endpoint itself is off (CONTRACT.md §3).
-                Err(GitlabError::NotFound { .. }) => {
+                Err(GitlabError::NotFound { .. } | GitlabError::Unsupported { .. }) => {
                     return Err(GitlabError::Unsupported {
                         feature: "the GraphQL API".into(),
                     });
@@ -262,7 +262,7 @@ impl GitlabClient {
         if status.is_success() {
             return Ok((headers, bytes));
         }
-        Err(self.refusal(status, &headers, &bytes))
+        Err(self.refusal(path, status, &headers, &bytes))
     }
 
     fn unreachable(&self, e: reqwest::Error) -> GitlabError {
@@ -280,8 +280,13 @@ impl GitlabClient {
         }
     }
 
-    fn refusal(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> GitlabError {
+    fn refusal(&self, path: &str, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> GitlabError {
         let message = error_message(body);
+        if status == StatusCode::NOT_FOUND && is_unknown_route(body) {
+            return GitlabError::Unsupported {
+                feature: format!("the endpoint {}", crate::metrics::endpoint(path)),
+            };
+        }
         match status {
             StatusCode::TOO_MANY_REQUESTS => {
                 let retry_after = retry_after(headers).unwrap_or(Duration::from_secs(60));
@@ -402,6 +407,13 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     Some(Duration::from_secs(reset.saturating_sub(now).max(1)))
 }
 
+/// GitLab's answer for a route it does not have (`{"error":"404 Not Found"}`, CONTRACT.md §3),
+/// as opposed to a missing resource (`{"message":"404 Project Not Found"}`).
+fn is_unknown_route(body: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(body)
+        .is_ok_and(|json| json.get("error").and_then(Value::as_str) == Some("404 Not Found"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -427,6 +439,13 @@ mod tests {
             shown.contains("gitlab.example.com") && !shown.contains("glpat-do-not-print"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn a_missing_route_is_told_from_a_missing_resource() {
+        assert!(is_unknown_route(br#"{"error":"404 Not Found"}"#));
+        assert!(!is_unknown_route(br#"{"message":"404 Project Not Found"}"#));
+        assert!(!is_unknown_route(br#"{"message":"404 Not found"}"#));
     }
 
     #[test]

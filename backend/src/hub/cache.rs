@@ -3,7 +3,6 @@
 //! when GitLab fails, and a failure remembered briefly so that many readers of a failing
 //! resource cost GitLab one request, not one each.
 
-use std::any::Any;
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
@@ -17,8 +16,7 @@ use futures::future::{BoxFuture, Shared};
 use crate::gitlab::{GitlabError, Result};
 use crate::metrics::Metrics;
 
-type Value = Arc<dyn Any + Send + Sync>;
-type InFlight = Shared<BoxFuture<'static, Result<(Value, usize)>>>;
+type InFlight<V> = Shared<BoxFuture<'static, Result<(V, usize)>>>;
 
 /// How long a failed read is answered from memory: long enough that a crowd of readers costs
 /// GitLab one request, short enough that a page reloaded after a blip asks again.
@@ -63,12 +61,6 @@ pub trait Weigh {
     fn weight(&self) -> usize;
 }
 
-impl Weigh for bytes::Bytes {
-    fn weight(&self) -> usize {
-        self.len()
-    }
-}
-
 /// Counts what would be written.
 struct Counter(usize);
 
@@ -87,8 +79,8 @@ pub fn debug_weight(value: &impl std::fmt::Debug) -> usize {
     counter.0
 }
 
-struct Entry {
-    value: Value,
+struct Entry<V> {
+    value: V,
     weight: usize,
     fetched: Instant,
     /// When a reader last had it: what `trim` and eviction go by.
@@ -102,16 +94,16 @@ struct Failure {
     version: u64,
 }
 
-struct Slot {
-    entry: Option<Entry>,
+struct Slot<V> {
+    entry: Option<Entry<V>>,
     /// The last read's failure, while it is recent and nothing changed since.
     failed: Option<Failure>,
     /// The request in flight, the version it was asked at, and whether it has ended.
-    loading: Option<(u64, InFlight, Arc<AtomicBool>)>,
+    loading: Option<(u64, InFlight<V>, Arc<AtomicBool>)>,
 }
 
-impl Slot {
-    const EMPTY: Slot = Slot {
+impl<V: Clone> Slot<V> {
+    const EMPTY: Slot<V> = Slot {
         entry: None,
         failed: None,
         loading: None,
@@ -119,9 +111,9 @@ impl Slot {
 
     /// The last good answer, when `error` is GitLab failing (an outage) rather than refusing:
     /// what is served instead of the error.
-    fn last_good<T: Clone + 'static>(&self, error: &GitlabError) -> Option<T> {
+    fn last_good(&self, error: &GitlabError) -> Option<V> {
         let entry = self.entry.as_ref().filter(|_| is_outage(error))?;
-        entry.value.downcast_ref::<T>().cloned()
+        Some(entry.value.clone())
     }
 
     /// Takes in a finished request whose readers all left before it ended.
@@ -155,13 +147,13 @@ pub struct Read<T> {
     pub fetched: bool,
 }
 
-/// Answers by key `K` (the hub's [`super::Key`]).
-pub struct Cache<K> {
-    slots: Mutex<HashMap<K, Slot>>,
+/// Answers `V` by key `K` (the hub's [`super::Key`] and [`super::Answer`]).
+pub struct Cache<K, V> {
+    slots: Mutex<HashMap<K, Slot<V>>>,
     bounds: Bounds,
 }
 
-impl<K: Hash + Eq + Clone> Cache<K> {
+impl<K: Hash + Eq + Clone, V: Clone + Send + Sync + Weigh + 'static> Cache<K, V> {
     pub fn new(bounds: Bounds) -> Self {
         Cache {
             slots: Mutex::new(HashMap::new()),
@@ -172,17 +164,16 @@ impl<K: Hash + Eq + Clone> Cache<K> {
     /// The cached answer for `key` if still good at `version` (and `max_age`), else one shared
     /// GitLab request. When the request fails and an earlier answer exists, that answer is
     /// served (stale), so a GitLab outage shows the last state rather than an error.
-    pub async fn read<T, Fut>(
+    pub async fn read<Fut>(
         &self,
         key: K,
         version: u64,
         max_age: Option<Duration>,
         metrics: &Metrics,
         fetch: impl FnOnce() -> Fut,
-    ) -> Result<Read<T>>
+    ) -> Result<Read<V>>
     where
-        T: Clone + Send + Sync + Weigh + 'static,
-        Fut: Future<Output = Result<T>> + Send + 'static,
+        Fut: Future<Output = Result<V>> + Send + 'static,
     {
         let in_flight = {
             let mut slots = self.slots.lock().expect("cache lock");
@@ -191,12 +182,11 @@ impl<K: Hash + Eq + Clone> Cache<K> {
             if let Some(entry) = &mut slot.entry
                 && entry.version == version
                 && max_age.is_none_or(|age| entry.fetched.elapsed() < age)
-                && let Some(value) = entry.value.downcast_ref::<T>()
             {
                 entry.used = Instant::now();
                 metrics.cache_read("hit");
                 return Ok(Read {
-                    value: value.clone(),
+                    value: entry.value.clone(),
                     fetched: false,
                 });
             }
@@ -204,7 +194,7 @@ impl<K: Hash + Eq + Clone> Cache<K> {
                 && failed.version == version
                 && failed.at.elapsed() < FAILURE_MEMORY
             {
-                return match slot.last_good::<T>(&failed.error) {
+                return match slot.last_good(&failed.error) {
                     Some(value) => {
                         metrics.cache_read("stale");
                         Ok(Read { value, fetched: false })
@@ -231,7 +221,7 @@ impl<K: Hash + Eq + Clone> Cache<K> {
                     let task = tokio::spawn(async move {
                         let result = future.await.map(|v| {
                             let weight = v.weight();
-                            (Arc::new(v) as Value, weight)
+                            (v, weight)
                         });
                         finished.store(true, Ordering::SeqCst);
                         result
@@ -273,25 +263,19 @@ impl<K: Hash + Eq + Clone> Cache<K> {
         };
         let answer = match result {
             Ok((value, weight)) => {
-                let typed = value.downcast_ref::<T>().cloned();
                 // A newer answer stays; one too heavy for the cache is served, not kept.
                 if slot.entry.as_ref().is_none_or(|e| e.version <= version) && weight <= self.bounds.bytes / 10 {
                     slot.entry = Some(Entry {
-                        value,
+                        value: value.clone(),
                         weight,
                         fetched: Instant::now(),
                         used: Instant::now(),
                         version,
                     });
                 }
-                typed
-                    .map(|value| Read { value, fetched: true })
-                    .ok_or_else(|| GitlabError::InvalidResponse {
-                        what: "the hub's cache".into(),
-                        reason: "two reads of one resource expected different types".into(),
-                    })
+                Ok(Read { value, fetched: true })
             }
-            Err(e) => match slot.last_good::<T>(&e) {
+            Err(e) => match slot.last_good(&e) {
                 Some(value) => {
                     metrics.cache_read("stale");
                     Ok(Read { value, fetched: false })
@@ -305,7 +289,7 @@ impl<K: Hash + Eq + Clone> Cache<K> {
 
     /// Keeps the cache within its bounds, forgetting the answers read longest ago (never a
     /// request in flight).
-    fn bound(&self, slots: &mut HashMap<K, Slot>, metrics: &Metrics) {
+    fn bound(&self, slots: &mut HashMap<K, Slot<V>>, metrics: &Metrics) {
         // Requests whose readers all left hold their answer until taken in here; slots with
         // nothing left to say go.
         for slot in slots.values_mut() {
@@ -385,7 +369,7 @@ mod tests {
 
     /// Reads `key`, whose answer weighs `weight`, counting the GitLab requests in `fetches`.
     async fn weighing(
-        cache: &Cache<u32>,
+        cache: &Cache<u32, u32>,
         m: &Metrics,
         fetches: &Arc<AtomicUsize>,
         key: u32,
@@ -403,7 +387,7 @@ mod tests {
     #[tokio::test]
     async fn past_its_bounds_the_cache_forgets_what_was_read_longest_ago() {
         let m = Metrics::new();
-        let cache = Cache::<u32>::new(Bounds {
+        let cache = Cache::<u32, u32>::new(Bounds {
             entries: 10,
             bytes: 1_000,
         });
@@ -429,7 +413,7 @@ mod tests {
     #[tokio::test]
     async fn past_the_bytes_bound_the_oldest_go_and_an_answer_too_heavy_is_not_kept() {
         let m = Metrics::new();
-        let cache = Cache::<u32>::new(Bounds {
+        let cache = Cache::<u32, u32>::new(Bounds {
             entries: 100,
             bytes: 1_000,
         });
@@ -456,7 +440,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_read_after_a_change_does_not_take_the_answer_asked_before_it() {
-        let cache = Arc::new(Cache::<String>::new(Bounds::default()));
+        let cache = Arc::new(Cache::<String, u32>::new(Bounds::default()));
         let m = Metrics::new();
         let before = tokio::spawn({
             let (cache, m) = (cache.clone(), m.clone());
@@ -482,7 +466,7 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_readers_share_one_request() {
-        let cache = Arc::new(Cache::<String>::new(Bounds::default()));
+        let cache = Arc::new(Cache::<String, u32>::new(Bounds::default()));
         let calls = Arc::new(AtomicUsize::new(0));
         let metrics = Metrics::new();
         let reads = (0..50).map(|_| {
@@ -505,7 +489,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_new_version_fetches_again_and_an_outage_serves_the_last_answer() {
-        let cache = Cache::<String>::new(Bounds::default());
+        let cache = Cache::<String, u32>::new(Bounds::default());
         let m = Metrics::new();
         let first = cache
             .read("k".into(), 1, None, &m, || async { Ok(1u32) })
@@ -538,7 +522,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failure_is_remembered_briefly_until_something_changes() {
-        let cache = Cache::<String>::new(Bounds::default());
+        let cache = Cache::<String, u32>::new(Bounds::default());
         let m = Metrics::new();
         let calls = Arc::new(AtomicUsize::new(0));
         let refused = || {
@@ -562,7 +546,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_request_whose_readers_left_does_not_answer_the_next_reader() {
-        let cache = Arc::new(Cache::<String>::new(Bounds::default()));
+        let cache = Arc::new(Cache::<String, u32>::new(Bounds::default()));
         let m = Metrics::new();
         let slow_failure = || async {
             tokio::time::sleep(Duration::from_millis(50)).await;

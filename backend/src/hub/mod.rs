@@ -8,10 +8,10 @@
 //! people look at it. Webhooks bring changes at once and let the poll slow down further.
 //! Concurrent readers of one resource share one request; when GitLab fails, the last good
 //! answer is served and the failure is published once (stale-while-error).
-
 //!
 //! The parts: `schedule` (the pollers), `logs` (following running jobs), `cache` (answers,
-//! single flight, bounds), `reads` (every read by [`Key`], and the fallbacks' capability),
+//! single flight, bounds), `reads` (every read by [`Key`] with its typed [`Answer`], and the
+//! capabilities GitLab may lack),
 //! `upstream` (GitLab's reachability, capabilities and refusals, logged once per change),
 //! `events` (publishing to browsers), `hooks` (webhook deliveries).
 
@@ -35,8 +35,8 @@ use crate::gitlab::{Gitlab, GitlabError};
 use crate::metrics::Metrics;
 use cache::{Bounds, Cache, Scope};
 use events::{ChangeKind, Events};
-pub use reads::Key;
-use upstream::{Capability, Reachability, Refusals};
+pub use reads::{Answer, Key};
+use upstream::{Capabilities, Reachability, Refusals};
 
 /// How often the hub asks GitLab what changed.
 #[derive(Debug, Clone, Copy)]
@@ -107,13 +107,14 @@ struct Inner {
     /// Webhooks are configured: polling slows down while they keep their word.
     webhooks: bool,
     metrics: Metrics,
-    cache: Cache<Key>,
+    cache: Cache<Key, Answer>,
     /// Permits to send a GitLab request (`settings.upstream_requests`).
     permits: Arc<Semaphore>,
     projects: Mutex<HashMap<u64, ProjectState>>,
     events: Events,
     reachability: Mutex<Reachability>,
-    graphql: Capability,
+    /// Optional parts of GitLab's API, learned once (GraphQL, endpoints older versions lack).
+    capabilities: Capabilities,
     failures: Refusals,
     followers: Mutex<HashMap<(u64, u64), std::sync::Weak<()>>>,
 }
@@ -147,11 +148,7 @@ impl Hub {
             projects: Mutex::new(HashMap::new()),
             events: Events::default(),
             reachability: Mutex::new(Reachability::default()),
-            graphql: Capability::new(
-                "the GraphQL API",
-                "stages are ordered by job ids, pipelines lack stage marks and manual jobs their environment",
-                settings.recheck,
-            ),
+            capabilities: Capabilities::new(settings.recheck),
             failures: Refusals::default(),
             followers: Mutex::new(HashMap::new()),
         }))

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use super::Hub;
 use super::cache::{Scope, Weigh, debug_weight, is_outage};
 use crate::gitlab::types::{GlCommit, GlDeployment, GlEnvironment, GlJob, GlPipeline, GlProject};
-use crate::gitlab::{Gitlab, Page, PipelineFilter, PipelineGraph, PipelineSummary, Result};
+use crate::gitlab::{Gitlab, GitlabError, Page, PipelineFilter, PipelineGraph, PipelineSummary, Result};
 
 /// One answer the hub keeps: which GitLab read it is, with everything that read depends on.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -115,6 +115,19 @@ impl Key {
         )
     }
 
+    /// The part of GitLab's API this read needs, which an older or locked-down instance may
+    /// lack, and what the pages do without it.
+    fn capability(&self) -> (&'static str, &'static str) {
+        match self {
+            _ if self.uses_graphql() => (
+                "the GraphQL API",
+                "stages are ordered by job ids, pipelines lack stage marks and manual jobs their environment",
+            ),
+            Key::Bridges { .. } => ("pipeline bridges", "pipeline pages show no downstream pipelines"),
+            other => (other.kind(), "the pages that need it say so"),
+        }
+    }
+
     /// What the answer stays good for; `by_path` finds the scope of a project named by path.
     fn scope(&self, trace_every: Duration, by_path: impl Fn(&str) -> Scope) -> Scope {
         match self {
@@ -145,46 +158,93 @@ impl Key {
     }
 }
 
-macro_rules! weigh_by_debug {
-    ($($t:ty),* $(,)?) => {
-        $(impl Weigh for $t {
-            fn weight(&self) -> usize {
-                debug_weight(self)
+/// One answer the hub keeps, typed by the read it answers (see [`Key`]). Single resources are
+/// boxed so that a list costs no more than its own size.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    Project(Box<GlProject>),
+    Projects(Vec<GlProject>),
+    PipelinePage(Page<GlPipeline>),
+    Pipelines(Vec<GlPipeline>),
+    Pipeline(Box<GlPipeline>),
+    Jobs(Vec<GlJob>),
+    Job(Box<GlJob>),
+    Graph(Box<PipelineGraph>),
+    Summaries(HashMap<u64, PipelineSummary>),
+    JobEnvironments(HashMap<u64, String>),
+    Environments(Vec<GlEnvironment>),
+    Environment(Box<GlEnvironment>),
+    Deployments(Vec<GlDeployment>),
+    Commits(Vec<GlCommit>),
+    Log(Bytes),
+}
+
+/// Each answer type in and out of [`Answer`]: `$wrap` puts it in its variant, `$unwrap`
+/// takes it out.
+macro_rules! answers {
+    ($($variant:ident($t:ty, $wrap:path, $unwrap:expr)),* $(,)?) => {
+        $(
+            impl From<$t> for Answer {
+                fn from(value: $t) -> Self {
+                    Answer::$variant($wrap(value))
+                }
             }
-        })*
+            impl TryFrom<Answer> for $t {
+                type Error = Answer;
+                fn try_from(answer: Answer) -> std::result::Result<Self, Answer> {
+                    match answer {
+                        Answer::$variant(value) => Ok($unwrap(value)),
+                        other => Err(other),
+                    }
+                }
+            }
+        )*
     };
 }
 
-weigh_by_debug!(
-    GlProject,
-    Vec<GlProject>,
-    Page<GlPipeline>,
-    Vec<GlPipeline>,
-    GlPipeline,
-    Vec<GlJob>,
-    GlJob,
-    PipelineGraph,
-    HashMap<u64, PipelineSummary>,
-    HashMap<u64, String>,
-    Vec<GlEnvironment>,
-    GlEnvironment,
-    Vec<GlDeployment>,
-    Vec<GlCommit>,
+fn same<T>(value: T) -> T {
+    value
+}
+
+answers!(
+    Project(GlProject, Box::new, |b: Box<_>| *b),
+    Projects(Vec<GlProject>, same, same),
+    PipelinePage(Page<GlPipeline>, same, same),
+    Pipelines(Vec<GlPipeline>, same, same),
+    Pipeline(GlPipeline, Box::new, |b: Box<_>| *b),
+    Jobs(Vec<GlJob>, same, same),
+    Job(GlJob, Box::new, |b: Box<_>| *b),
+    Graph(PipelineGraph, Box::new, |b: Box<_>| *b),
+    Summaries(HashMap<u64, PipelineSummary>, same, same),
+    JobEnvironments(HashMap<u64, String>, same, same),
+    Environments(Vec<GlEnvironment>, same, same),
+    Environment(GlEnvironment, Box::new, |b: Box<_>| *b),
+    Deployments(Vec<GlDeployment>, same, same),
+    Commits(Vec<GlCommit>, same, same),
+    Log(Bytes, same, same),
 );
+
+impl Weigh for Answer {
+    fn weight(&self) -> usize {
+        match self {
+            Answer::Log(log) => log.len(),
+            other => debug_weight(other),
+        }
+    }
+}
 
 impl Hub {
     /// The answer for `key`: from the cache while good, else from GitLab (one request however
     /// many ask, within the limit of concurrent GitLab requests).
     pub(super) async fn read<T, F, Fut>(&self, key: Key, fetch: F) -> Result<T>
     where
-        T: Clone + Send + Sync + Weigh + 'static,
+        T: Into<Answer> + TryFrom<Answer, Error = Answer>,
         F: FnOnce(Arc<dyn Gitlab>) -> Fut + Send + 'static,
         Fut: Future<Output = Result<T>> + Send + 'static,
     {
-        let graphql = key.uses_graphql();
-        if graphql {
-            self.0.graphql.check()?;
-        }
+        let (feature, without) = key.capability();
+        let capability = self.0.capabilities.of(feature, without);
+        capability.check()?;
         let kind = key.kind();
         let scope = key.scope(self.0.settings.trace, |path| self.path_scope(path));
         let (version, max_age) = self.freshness(scope);
@@ -196,12 +256,10 @@ impl Hub {
             .read(key, version, max_age, &self.0.metrics, move || async move {
                 // The semaphore is never closed.
                 let _permit = permits.acquire_owned().await.ok();
-                fetch(upstream).await
+                fetch(upstream).await.map(Into::into)
             })
             .await;
-        if graphql {
-            self.0.graphql.observe(&answer);
-        }
+        capability.observe(&answer);
         match &answer {
             Ok(read) if read.fetched => {
                 self.reachable();
@@ -215,7 +273,12 @@ impl Hub {
                 self.0.failures.refused(kind, e);
             }
         }
-        answer.map(|r| r.value)
+        answer.and_then(|read| {
+            T::try_from(read.value).map_err(|_| GitlabError::InvalidResponse {
+                what: "the hub's cache".into(),
+                reason: format!("a {kind} read found an answer of another type"),
+            })
+        })
     }
 }
 
@@ -485,9 +548,10 @@ mod tests {
 
     #[test]
     fn answers_weigh_what_they_carry() {
-        let log = Bytes::from(vec![b'x'; 10_000]);
+        let log = Answer::from(Bytes::from(vec![b'x'; 10_000]));
         assert_eq!(log.weight(), 10_000);
         let names: HashMap<u64, String> = (0..100).map(|i| (i, "production".repeat(10))).collect();
+        let names = Answer::from(names);
         assert!(names.weight() > 100 * 100, "every name counts: {}", names.weight());
     }
 }

@@ -3,7 +3,7 @@
 //! request, so a failing GitLab cannot flood the log however many people look.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -76,6 +76,31 @@ impl Capability {
             }
             _ => {}
         }
+    }
+}
+
+/// The optional parts of GitLab's API, each learned on first use of its reads.
+#[derive(Debug)]
+pub struct Capabilities {
+    recheck: Duration,
+    known: Mutex<HashMap<&'static str, Arc<Capability>>>,
+}
+
+impl Capabilities {
+    pub fn new(recheck: Duration) -> Self {
+        Capabilities {
+            recheck,
+            known: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The capability named `feature`; `without` says what the pages do without it.
+    pub fn of(&self, feature: &'static str, without: &'static str) -> Arc<Capability> {
+        let mut known = self.known.lock().expect("capabilities lock");
+        known
+            .entry(feature)
+            .or_insert_with(|| Arc::new(Capability::new(feature, without, self.recheck)))
+            .clone()
     }
 }
 
