@@ -17,6 +17,8 @@
 
 pub mod cache;
 pub mod events;
+#[cfg(test)]
+mod fake;
 pub mod hooks;
 mod logs;
 mod reads;

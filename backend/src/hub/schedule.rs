@@ -125,123 +125,17 @@ pub(super) async fn poll_once(inner: &Arc<Inner>, project: u64) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-    use std::sync::Mutex;
-
-    use async_trait::async_trait;
-    use bytes::Bytes;
-    use chrono::{DateTime, Utc};
-
     use super::super::HubSettings;
+    use super::super::fake::{FakeGitlab, pipeline, watched};
     use super::*;
-    use crate::gitlab::types::{GlCommit, GlDeployment, GlEnvironment, GlJob, GlPipeline, GlProject};
-    use crate::gitlab::{Gitlab, Page, PipelineFilter, PipelineGraph, PipelineSummary};
     use crate::metrics::Metrics;
-
-    /// A GitLab that answers only the poller's question, with what the test sets; anything else
-    /// would mean the schedule asked more than what changed.
-    struct WhatChanged(Mutex<Vec<GlPipeline>>);
-
-    fn pipeline(id: u64, status: &str, updated_at: &str) -> GlPipeline {
-        serde_json::from_value(serde_json::json!({
-            "id": id, "sha": "a".repeat(40), "status": status, "updated_at": updated_at
-        }))
-        .unwrap()
-    }
-
-    #[async_trait]
-    impl Gitlab for WhatChanged {
-        fn url(&self) -> String {
-            "http://gitlab.test".into()
-        }
-        async fn pipelines_updated_after(&self, _: u64, _: Option<DateTime<Utc>>) -> Result<Vec<GlPipeline>> {
-            Ok(self.0.lock().unwrap().clone())
-        }
-        async fn project(&self, _: &str) -> Result<GlProject> {
-            unreachable!()
-        }
-        async fn member_projects(&self) -> Result<Vec<GlProject>> {
-            unreachable!()
-        }
-        async fn pipelines(&self, _: u64, _: &PipelineFilter, _: u32, _: u32) -> Result<Page<GlPipeline>> {
-            unreachable!()
-        }
-        async fn pipeline(&self, _: u64, _: u64) -> Result<GlPipeline> {
-            unreachable!()
-        }
-        async fn pipeline_jobs(&self, _: u64, _: u64) -> Result<Vec<GlJob>> {
-            unreachable!()
-        }
-        async fn pipeline_bridges(&self, _: u64, _: u64) -> Result<Vec<GlJob>> {
-            unreachable!()
-        }
-        async fn pipeline_graph(&self, _: &str, _: u64) -> Result<PipelineGraph> {
-            unreachable!()
-        }
-        async fn pipeline_summaries(&self, _: &str, _: &[u64]) -> Result<HashMap<u64, PipelineSummary>> {
-            unreachable!()
-        }
-        async fn latest_per_ref(&self, _: u64, _: bool, _: u32) -> Result<Vec<GlPipeline>> {
-            unreachable!()
-        }
-        async fn job_environments(&self, _: &str, _: u64) -> Result<HashMap<u64, String>> {
-            unreachable!()
-        }
-        async fn environments(&self, _: u64) -> Result<Vec<GlEnvironment>> {
-            unreachable!()
-        }
-        async fn environment(&self, _: u64, _: u64) -> Result<GlEnvironment> {
-            unreachable!()
-        }
-        async fn deployments(&self, _: u64, _: Option<&str>, _: Option<&str>, _: u32) -> Result<Vec<GlDeployment>> {
-            unreachable!()
-        }
-        async fn compare(&self, _: u64, _: &str, _: &str) -> Result<Vec<GlCommit>> {
-            unreachable!()
-        }
-        async fn stop_environment(&self, _: u64, _: u64, _: bool) -> Result<GlEnvironment> {
-            unreachable!()
-        }
-        async fn job(&self, _: u64, _: u64) -> Result<GlJob> {
-            unreachable!()
-        }
-        async fn trace(&self, _: u64, _: u64) -> Result<Bytes> {
-            unreachable!()
-        }
-        async fn retry_job(&self, _: u64, _: u64) -> Result<GlJob> {
-            unreachable!()
-        }
-        async fn cancel_job(&self, _: u64, _: u64) -> Result<GlJob> {
-            unreachable!()
-        }
-        async fn play_job(&self, _: u64, _: u64, _: &[(String, String)]) -> Result<GlJob> {
-            unreachable!()
-        }
-        async fn retry_pipeline(&self, _: u64, _: u64) -> Result<GlPipeline> {
-            unreachable!()
-        }
-        async fn cancel_pipeline(&self, _: u64, _: u64) -> Result<GlPipeline> {
-            unreachable!()
-        }
-    }
-
-    async fn watched(hub: &Hub) {
-        hub.watch(&[(1, "group/app".into())]);
-        for _ in 0..100 {
-            if hub.primed() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        panic!("the first poll did not come");
-    }
 
     #[tokio::test]
     async fn a_poll_publishes_only_what_changed_and_the_interval_follows_activity() {
-        let gitlab = Arc::new(WhatChanged(Mutex::new(vec![
+        let gitlab = Arc::new(FakeGitlab::answering(vec![
             pipeline(7, "running", "2026-06-01T12:00:00Z"),
             pipeline(6, "success", "2026-06-01T11:00:00Z"),
-        ])));
+        ]));
         let settings = HubSettings::default();
         let hub = Hub::new(gitlab.clone(), settings, Metrics::new());
         let mut events = hub.events().subscribe();
@@ -255,7 +149,7 @@ mod tests {
             "the first answer and its repeat are no change"
         );
 
-        *gitlab.0.lock().unwrap() = vec![pipeline(7, "success", "2026-06-01T12:05:00Z")];
+        *gitlab.pipelines.lock().unwrap() = vec![pipeline(7, "success", "2026-06-01T12:05:00Z")];
         hub.refresh_now().await;
         let change = events.try_recv().expect("the finished pipeline is published");
         assert!(
@@ -268,11 +162,11 @@ mod tests {
 
     #[tokio::test]
     async fn with_webhooks_polling_is_the_safety_net_until_a_change_comes_without_its_webhook() {
-        let gitlab = Arc::new(WhatChanged(Mutex::new(vec![pipeline(
+        let gitlab = Arc::new(FakeGitlab::answering(vec![pipeline(
             7,
             "running",
             "2026-06-01T12:00:00Z",
-        )])));
+        )]));
         let settings = HubSettings::default();
         let hub = Hub::with_webhooks(gitlab.clone(), settings, Metrics::new());
         watched(&hub).await;
@@ -280,12 +174,12 @@ mod tests {
 
         // Announced by its webhook first: no surprise, the safety net stays slow.
         hub.changed(1, Some(7));
-        *gitlab.0.lock().unwrap() = vec![pipeline(7, "success", "2026-06-01T12:05:00Z")];
+        *gitlab.pipelines.lock().unwrap() = vec![pipeline(7, "success", "2026-06-01T12:05:00Z")];
         hub.refresh_now().await;
         assert_eq!(hub.interval(1), settings.hooked);
 
         // A new pipeline no webhook announced: polled as without webhooks for a while.
-        *gitlab.0.lock().unwrap() = vec![pipeline(8, "running", "2026-06-01T12:06:00Z")];
+        *gitlab.pipelines.lock().unwrap() = vec![pipeline(8, "running", "2026-06-01T12:06:00Z")];
         hub.refresh_now().await;
         assert_eq!(hub.interval(1), settings.fast);
     }
