@@ -25,6 +25,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(pipelines::show))
         .routes(routes!(pipelines::retry))
         .routes(routes!(pipelines::cancel))
+        .routes(routes!(environments::grid))
         .routes(routes!(environments::list))
         .routes(routes!(environments::show))
         .routes(routes!(environments::stop))

@@ -111,3 +111,30 @@ async fn without_a_cluster_the_api_says_so_and_stop_is_refused_outside_demo() {
         "not_found",
     );
 }
+
+/// The grid in one request: every watched project, each with what its own endpoint says.
+#[tokio::test]
+async fn the_grid_has_every_watched_project_in_one_answer() {
+    let app = TestApp::builder().cluster().start().await;
+    let grid = app.json("/api/v1/environments").await;
+    let projects = app.json("/api/v1/projects").await;
+    let rows = grid["rows"].as_array().unwrap();
+    let ids = |list: &[Value], field: &str| -> Vec<u64> {
+        list.iter()
+            .map(|v| if field.is_empty() { &v["id"] } else { &v[field]["id"] })
+            .map(|id| id.as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(ids(rows, "project"), ids(projects.as_array().unwrap(), ""));
+    assert_eq!(grid["cluster"]["configured"], true);
+    for row in rows {
+        assert!(row["error"].is_null(), "{row}");
+        let id = row["project"]["id"].as_u64().unwrap();
+        let own = app.json(&format!("/api/v1/projects/{id}/environments")).await;
+        assert_eq!(row["environments"], own["environments"], "project {id}");
+    }
+    assert!(
+        rows.iter().any(|r| !r["environments"].as_array().unwrap().is_empty()),
+        "the demo deploys somewhere"
+    );
+}

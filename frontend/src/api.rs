@@ -4,8 +4,8 @@ use gloo_net::http::Request;
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 use stageboard_protocol::{
-    ActionOutcome, EnvironmentDetail, ErrorBody, Job, JobLog, PipelineDetail, PipelinePage, PlayRequest, PlayVariable,
-    Project, ProjectEnvironments, ProjectOverview, ServerInfo,
+    ActionOutcome, EnvironmentDetail, EnvironmentGrid, ErrorBody, Job, JobLog, PipelineDetail, PipelinePage,
+    PlayRequest, PlayVariable, ProjectOverview, ServerInfo,
 };
 
 /// A failed request, with what a person should read.
@@ -110,12 +110,8 @@ pub async fn pipeline(project: u64, pipeline: u64) -> Result<PipelineDetail, Api
     get(&format!("/api/v1/projects/{project}/pipelines/{pipeline}")).await
 }
 
-pub async fn projects() -> Result<Vec<Project>, ApiError> {
-    get("/api/v1/projects").await
-}
-
-pub async fn environments(project: u64) -> Result<ProjectEnvironments, ApiError> {
-    get(&format!("/api/v1/projects/{project}/environments")).await
+pub async fn environment_grid() -> Result<EnvironmentGrid, ApiError> {
+    get("/api/v1/environments").await
 }
 
 pub async fn environment(project: u64, environment: u64) -> Result<EnvironmentDetail, ApiError> {

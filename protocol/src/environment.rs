@@ -66,6 +66,24 @@ pub struct ProjectEnvironments {
     pub cluster: crate::ClusterLink,
 }
 
+/// The environments grid: every watched project's environments in one answer.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EnvironmentGrid {
+    pub rows: Vec<EnvironmentRow>,
+    pub cluster: crate::ClusterLink,
+}
+
+/// One project of the grid; `error` says why its environments could not be read (the other
+/// projects still show).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EnvironmentRow {
+    pub project: crate::Project,
+    pub environments: Vec<Environment>,
+    pub error: Option<String>,
+}
+
 /// One environment's page: itself and its deployment history.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -9,7 +9,10 @@ mod project;
 mod status;
 pub mod time;
 
-pub use environment::{DeploymentSummary, Environment, EnvironmentDetail, ProjectEnvironments, WaitingDeploy};
+pub use environment::{
+    DeploymentSummary, Environment, EnvironmentDetail, EnvironmentGrid, EnvironmentRow, ProjectEnvironments,
+    WaitingDeploy,
+};
 pub use error::{ErrorBody, ErrorCode};
 pub use job::{ActionOutcome, Job, JobEnvironment, JobLog, PlayRequest, PlayVariable};
 pub use pipeline::{

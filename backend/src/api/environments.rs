@@ -4,8 +4,8 @@
 use axum::Json;
 use axum::extract::State;
 use stageboard_protocol::{
-    ActionOutcome, ClusterLink, DeploymentSummary, Environment, EnvironmentDetail, ErrorBody, ProjectEnvironments,
-    WaitingDeploy,
+    ActionOutcome, ClusterLink, DeploymentSummary, Environment, EnvironmentDetail, EnvironmentGrid, EnvironmentRow,
+    ErrorBody, ProjectEnvironments, WaitingDeploy,
 };
 
 use super::extract::Path;
@@ -128,12 +128,48 @@ async fn environment(
     }
 }
 
+/// Every watched project's environments, for the grid: one request for the page, the projects
+/// read at once (the hub's cache and request limit apply). A project that cannot be read
+/// carries an `error`; the others still show.
+#[utoipa::path(get, path = "/api/v1/environments", tag = "environments",
+    responses((status = 200, body = EnvironmentGrid), (status = 502, body = ErrorBody)))]
+pub async fn grid(State(state): State<AppState>) -> AppResult<Json<EnvironmentGrid>> {
+    let projects = state.watched_projects().await?;
+    let rows = futures::future::join_all(projects.into_iter().map(|gl| {
+        let state = &state;
+        async move {
+            let (environments, error) = match of_project(state, gl.id).await {
+                Ok(environments) => (environments, None),
+                Err(e) => (Vec::new(), Some(e.message().to_owned())),
+            };
+            EnvironmentRow {
+                project: wire::project(gl),
+                environments,
+                error,
+            }
+        }
+    }))
+    .await;
+    Ok(Json(EnvironmentGrid {
+        rows,
+        cluster: cluster_link(&state),
+    }))
+}
+
 /// A project's environments with their last deployment, cluster health and waiting deploys.
 #[utoipa::path(get, path = "/api/v1/projects/{project_id}/environments", tag = "environments",
     params(("project_id" = u64, Path)),
     responses((status = 200, body = ProjectEnvironments), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
 pub async fn list(State(state): State<AppState>, Path(project): Path<u64>) -> AppResult<Json<ProjectEnvironments>> {
     state.ensure_watched(project).await?;
+    Ok(Json(ProjectEnvironments {
+        project_id: project,
+        environments: of_project(&state, project).await?,
+        cluster: cluster_link(&state),
+    }))
+}
+
+async fn of_project(state: &AppState, project: u64) -> AppResult<Vec<Environment>> {
     let gitlab = state.gitlab();
     let (envs, succeeded, waiting) = tokio::try_join!(
         gitlab.environments(project),
@@ -147,17 +183,12 @@ pub async fn list(State(state): State<AppState>, Path(project): Path<u64>) -> Ap
             .collect()
     };
     // Each environment's compares go out together, not one environment after another.
-    let environments = futures::future::join_all(envs.into_iter().map(|env| {
+    Ok(futures::future::join_all(envs.into_iter().map(|env| {
         let last = named(&succeeded, &env.name).into_iter().next();
         let waiting = named(&waiting, &env.name);
-        environment(&state, project, env, last, waiting)
+        environment(state, project, env, last, waiting)
     }))
-    .await;
-    Ok(Json(ProjectEnvironments {
-        project_id: project,
-        environments,
-        cluster: cluster_link(&state),
-    }))
+    .await)
 }
 
 /// One environment: deployment history, live resources, waiting manual deploys.

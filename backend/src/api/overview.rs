@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use stageboard_protocol::{BrokenSince, ErrorBody, Pipeline, Project, ProjectOverview, Status};
+use stageboard_protocol::{BrokenSince, ErrorBody, Pipeline, ProjectOverview, Status};
 
 use super::summaries::enrich;
 use super::wire;
@@ -28,14 +28,7 @@ pub async fn overview(State(state): State<AppState>) -> AppResult<Json<Vec<Proje
 }
 
 async fn card(state: &AppState, gl: GlProject) -> ProjectOverview {
-    let project = Project {
-        id: gl.id,
-        name: gl.name.clone(),
-        path_with_namespace: gl.path_with_namespace.clone(),
-        description: gl.description.clone().filter(|d| !d.is_empty()),
-        default_branch: gl.default_branch.clone(),
-        web_url: gl.web_url.clone(),
-    };
+    let project = super::wire::project(gl.clone());
     match read_card(state, &gl).await {
         Ok((latest, broken_since, other_refs)) => ProjectOverview {
             project,

@@ -10,17 +10,5 @@ use crate::error::AppResult;
     responses((status = 200, body = Vec<Project>), (status = 502, body = ErrorBody, description = "GitLab unreachable or refusing the token")))]
 pub async fn list(State(state): State<AppState>) -> AppResult<Json<Vec<Project>>> {
     let projects = state.watched_projects().await?;
-    Ok(Json(
-        projects
-            .into_iter()
-            .map(|p| Project {
-                id: p.id,
-                name: p.name,
-                path_with_namespace: p.path_with_namespace,
-                description: p.description.filter(|d| !d.is_empty()),
-                default_branch: p.default_branch,
-                web_url: p.web_url,
-            })
-            .collect(),
-    ))
+    Ok(Json(projects.into_iter().map(super::wire::project).collect()))
 }

@@ -2,7 +2,18 @@
 
 use stageboard_protocol as wire;
 
-use crate::gitlab::types::{GlCommit, GlDeployment, GlJob, GlPipeline, GlUser};
+use crate::gitlab::types::{GlCommit, GlDeployment, GlJob, GlPipeline, GlProject, GlUser};
+
+pub fn project(p: GlProject) -> wire::Project {
+    wire::Project {
+        id: p.id,
+        name: p.name,
+        path_with_namespace: p.path_with_namespace,
+        description: p.description.filter(|d| !d.is_empty()),
+        default_branch: p.default_branch,
+        web_url: p.web_url,
+    }
+}
 
 pub fn user(u: GlUser) -> wire::User {
     wire::User {

@@ -8,7 +8,7 @@ use stageboard_protocol::{EnvironmentCluster, EnvironmentDetail, JobEnvironment,
 use super::environments::{cluster_note, facts, health_class, health_line, health_word};
 use crate::api::{self, Action};
 use crate::components::status_icon::symbol;
-use crate::components::{ActionButton, Cell, Notice, NoticeBar, data_table, page_status};
+use crate::components::{ActionButton, Cell, Notice, NoticeBar, data_table, loaded, page_status};
 use crate::format;
 use crate::poll::poll;
 
@@ -50,11 +50,7 @@ pub fn EnvironmentPage() -> impl IntoView {
     view! {
         <section class="page environment-page">
             <NoticeBar />
-            {move || match detail.get() {
-                None => view! { <p class="loading" role="status">"Loading the environment…"</p> }.into_any(),
-                Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
-                Some(Ok(d)) => environment_view(ids().0.unwrap_or_default(), d),
-            }}
+            {loaded(detail, "Loading the environment…", move |d| environment_view(ids().0.unwrap_or_default(), d))}
         </section>
     }
     .into_any()

@@ -3,26 +3,13 @@ use std::time::Duration;
 use chrono::Utc;
 use leptos::prelude::*;
 use stageboard_protocol::{
-    ClusterLink, Environment, EnvironmentCluster, HealthStatus, Project, ProjectEnvironments, short_sha,
+    ClusterLink, Environment, EnvironmentCluster, EnvironmentGrid, EnvironmentRow, HealthStatus, short_sha,
 };
 
 use crate::api;
-use crate::components::page_status;
+use crate::components::{loaded, page_status};
 use crate::format;
 use crate::poll::poll;
-
-/// What the grid shows: each project with its environments.
-type Grid = Vec<(Project, Result<ProjectEnvironments, api::ApiError>)>;
-
-async fn load() -> Result<Grid, api::ApiError> {
-    let projects = api::projects().await?;
-    let mut rows = Vec::new();
-    for project in projects {
-        let envs = api::environments(project.id).await;
-        rows.push((project, envs));
-    }
-    Ok(rows)
-}
 
 pub fn health_class(status: HealthStatus) -> &'static str {
     match status {
@@ -97,16 +84,17 @@ pub fn facts(env: &Environment) -> Vec<(&'static str, String)> {
 #[component]
 pub fn Environments() -> impl IntoView {
     // GitLab's changes come as events; the cluster's health has none, so also every 5 s.
-    let grid = poll(load, || "projects".into(), Duration::from_secs(5), |_| true);
+    let grid = poll(
+        api::environment_grid,
+        || "projects".into(),
+        Duration::from_secs(5),
+        |_| true,
+    );
     Effect::new(move |_| page_status::show("Environments", None));
     view! {
         <section class="page">
             <h1>"Environments"</h1>
-            {move || match grid.get() {
-                None => view! { <p class="loading" role="status">"Loading environments…"</p> }.into_any(),
-                Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
-                Some(Ok(rows)) => grid_table(rows),
-            }}
+            {loaded(grid, "Loading environments…", grid_table)}
         </section>
     }
     .into_any()
@@ -114,7 +102,7 @@ pub fn Environments() -> impl IntoView {
 
 /// The columns: plain environments in tier order (development first, production last), then
 /// folders, each named once across all projects.
-fn columns(rows: &Grid) -> Vec<String> {
+fn columns(rows: &[EnvironmentRow]) -> Vec<String> {
     let rank = |tier: Option<&str>| match tier {
         Some("development") => 0,
         Some("testing") => 1,
@@ -131,11 +119,7 @@ fn columns(rows: &Grid) -> Vec<String> {
     }
     let mut plain: Vec<(i32, String)> = Vec::new();
     let mut folders: Vec<String> = Vec::new();
-    for env in rows
-        .iter()
-        .filter_map(|(_, r)| r.as_ref().ok())
-        .flat_map(|r| &r.environments)
-    {
+    for env in rows.iter().flat_map(|r| &r.environments) {
         match &env.folder {
             Some(f) => insert(&mut folders, f.clone()),
             None if plain.iter().any(|(_, n)| *n == env.name) => {}
@@ -149,27 +133,26 @@ fn columns(rows: &Grid) -> Vec<String> {
         .collect()
 }
 
-fn grid_table(rows: Grid) -> AnyView {
-    let link = rows
-        .iter()
-        .find_map(|(_, r)| r.as_ref().ok().map(|e| e.cluster.clone()));
-    let columns = columns(&rows);
+fn grid_table(grid: EnvironmentGrid) -> AnyView {
+    let columns = columns(&grid.rows);
     let header = columns.clone();
-    let body = rows
+    let body = grid
+        .rows
         .into_iter()
-        .map(|(project, envs)| {
-            let cells = match envs {
-                Err(e) => vec![view! { <td class="error" colspan=columns.len()>{e.message}</td> }.into_any()],
-                Ok(list) => columns
+        .map(|row| {
+            let project = row.project;
+            let cells = match row.error {
+                Some(e) => vec![view! { <td class="error" colspan=columns.len()>{e}</td> }.into_any()],
+                None => columns
                     .iter()
-                    .map(|c| grid_cell(project.id, c, &list.environments))
+                    .map(|c| grid_cell(project.id, c, &row.environments))
                     .collect(),
             };
             view! { <tr data-project-id=project.id><th scope="row">{project.name}</th>{cells}</tr> }
         })
         .collect_view();
     view! {
-        {link.map(cluster_note)}
+        {cluster_note(grid.cluster)}
         <div class="env-grid-wrap">
             <table class="env-grid">
                 <thead><tr><th>"Project"</th>{header.into_iter().map(|c| view! { <th scope="col">{c}</th> }).collect_view()}</tr></thead>

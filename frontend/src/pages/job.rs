@@ -5,7 +5,7 @@ use leptos_router::hooks::use_params_map;
 use stageboard_protocol::{Job, Status};
 
 use crate::api::{self, Action};
-use crate::components::{ActionButton, StatusIcon, page_status};
+use crate::components::{ActionButton, StatusIcon, loaded, page_status};
 use crate::format;
 use crate::log_view::LogView;
 use crate::poll::poll;
@@ -55,10 +55,7 @@ pub fn JobPage() -> impl IntoView {
     });
     view! {
         <section class="page job-page">
-            {move || match job.get() {
-                None => view! { <p class="loading" role="status">"Loading the job…"</p> }.into_any(),
-                Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
-                Some(Ok(j)) => {
+            {loaded(job, "Loading the job…", move |j| {
                     let project = ids().0.unwrap_or_default();
                     let action = match j.status {
                         Status::Failed | Status::Canceled | Status::Success => Some(Action::RetryJob(j.id)),
@@ -88,8 +85,7 @@ pub fn JobPage() -> impl IntoView {
                             })}
                         </header>
                     }.into_any()
-                }
-            }}
+            })}
             {move || {
                 let (project, job_id) = ids();
                 match (project, job_id) {

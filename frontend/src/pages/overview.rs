@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use stageboard_protocol::{Pipeline, ProjectOverview, Status};
 
 use crate::api;
-use crate::components::{StageMarks, StatusIcon, page_status};
+use crate::components::{StageMarks, StatusIcon, loaded, page_status};
 use crate::format::{self, Order};
 use crate::poll::poll;
 
@@ -70,19 +70,15 @@ pub fn Overview() -> impl IntoView {
                     </select>
                 </label>
             </header>
-            {move || match cards.get() {
-                None => view! { <p class="loading" role="status">"Loading projects from GitLab…"</p> }.into_any(),
-                Some(Err(e)) => view! {
-                    <p class="error" role="alert">{e.message} " This page tries again every minute."</p>
-                }.into_any(),
-                Some(Ok(list)) if list.is_empty() => view! {
-                    <p class="empty">"No projects are watched. Set STAGEBOARD_PROJECTS to the projects to show."</p>
-                }.into_any(),
-                Some(Ok(mut list)) => {
-                    order.get().sort(&mut list);
-                    view! { <ul class="projects">{list.into_iter().map(|c| view! { <ProjectCard card=c /> }).collect_view()}</ul> }.into_any()
+            {loaded(cards, "Loading projects from GitLab…", move |mut list| {
+                if list.is_empty() {
+                    return view! {
+                        <p class="empty">"No projects are watched. Set STAGEBOARD_PROJECTS to the projects to show."</p>
+                    }.into_any();
                 }
-            }}
+                order.get().sort(&mut list);
+                view! { <ul class="projects">{list.into_iter().map(|c| view! { <ProjectCard card=c /> }).collect_view()}</ul> }.into_any()
+            })}
         </section>
     }
     .into_any()

@@ -6,7 +6,7 @@ use leptos_router::hooks::use_params_map;
 use stageboard_protocol::{Job, PipelineDetail, StageOrderSource, Status};
 
 use crate::api::{self, Action};
-use crate::components::{ActionButton, Notice, NoticeBar, StatusIcon, page_status};
+use crate::components::{ActionButton, Notice, NoticeBar, StatusIcon, loaded, page_status};
 use crate::format;
 use crate::poll::poll;
 
@@ -37,7 +37,11 @@ pub fn PipelinePage() -> impl IntoView {
             p.get("pipeline_id").and_then(|v| v.parse::<u64>().ok()),
         )
     };
+    // An action changed the pipeline: read it again now rather than at the next tick, in order
+    // with every other read (an older answer never replaces a newer one).
+    let acted = Trigger::new();
     let fetch = move || {
+        acted.track();
         let (project, pipeline) = ids();
         async move {
             match (project, pipeline) {
@@ -58,16 +62,7 @@ pub fn PipelinePage() -> impl IntoView {
     // Which parallel groups are open: kept here so a refresh does not fold them again.
     provide_context(OpenGroups(RwSignal::new(Vec::new())));
     let view_mode = RwSignal::new(View::Stages);
-    let refresh = Callback::new(move |_| {
-        // An action changed the pipeline: look again now rather than at the next tick.
-        let (project, pipeline) = ids();
-        if let (Some(p), Some(id)) = (project, pipeline) {
-            leptos::task::spawn_local(async move {
-                let answer = api::pipeline(p, id).await;
-                let _ = detail.try_set(Some(answer));
-            });
-        }
-    });
+    let refresh = Callback::new(move |_| acted.notify());
     Effect::new(move |_| {
         if let Some(Ok(d)) = detail.get() {
             page_status::show(
@@ -79,14 +74,10 @@ pub fn PipelinePage() -> impl IntoView {
     view! {
         <section class="page pipeline-page">
             <NoticeBar />
-            {move || match detail.get() {
-                None => view! { <p class="loading" role="status">"Loading the pipeline…"</p> }.into_any(),
-                Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
-                Some(Ok(d)) => {
+            {loaded(detail, "Loading the pipeline…", move |d| {
                     let project = ids().0.unwrap_or_default();
                     view! { <PipelineView project=project detail=d view_mode=view_mode refresh=refresh /> }.into_any()
-                }
-            }}
+            })}
         </section>
     }
     .into_any()

@@ -6,7 +6,7 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use stageboard_protocol::{PipelinePage, Status};
 
 use crate::api::{self, PipelineQuery};
-use crate::components::{StageMarks, StatusIcon, page_status};
+use crate::components::{StageMarks, StatusIcon, loaded, page_status};
 use crate::format;
 use crate::poll::poll;
 
@@ -97,11 +97,7 @@ pub fn ProjectPipelines() -> impl IntoView {
                     </label>
                 </form>
             </header>
-            {move || match page.get() {
-                None => view! { <p class="loading" role="status">"Loading pipelines…"</p> }.into_any(),
-                Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
-                Some(Ok(page)) => view! { <PipelineTable project=project_id().unwrap_or_default() page=page /> }.into_any(),
-            }}
+            {loaded(page, "Loading pipelines…", move |page| view! { <PipelineTable project=project_id().unwrap_or_default() page=page /> }.into_any())}
             {move || page.get().and_then(|p| p.ok()).map(|p| {
                 let current = filters.get();
                 let go_prev = go_page.clone();
