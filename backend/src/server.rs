@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use secrecy::ExposeSecret;
+use stageboard_protocol::ServerEvent;
 use tokio::net::TcpListener;
 
 use crate::app::{AppState, Cluster, Parts, Webhooks};
@@ -130,6 +131,20 @@ impl App {
         #[cfg(not(feature = "demo"))]
         let _ = addr;
         tokio::spawn(start_watching(self.state.clone()));
+        if let Some(cluster) = self.state.cluster() {
+            tokio::spawn(publish_cluster_changes(cluster.state.clone(), self.state.hub().clone()));
+        }
+    }
+}
+
+/// Tells browsers when what runs in the cluster changes, so environment pages read its health
+/// again then instead of on a timer: at most once a second, however fast pods come and go.
+async fn publish_cluster_changes(cluster: ClusterState, hub: Hub) {
+    loop {
+        cluster.changed().await;
+        hub.events().publish(ServerEvent::Cluster);
+        hub.metrics().event_published();
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
 }
 

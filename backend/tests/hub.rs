@@ -279,6 +279,36 @@ async fn the_simulated_gitlab_sends_its_webhooks_and_changes_arrive_as_events() 
     assert!(applied, "the simulated GitLab's webhooks were applied");
 }
 
+/// Environment pages hear when what runs in the cluster changes, instead of asking on a timer.
+#[tokio::test]
+async fn a_change_in_the_cluster_reaches_browsers_as_an_event() {
+    let app = TestApp::builder().cluster().start().await;
+    let list = app.json("/api/v1/projects/1/environments").await;
+    assert_eq!(list["cluster"]["connected"], true, "{}", list["cluster"]);
+    // The first listing's events are told within a second; what comes after is this test's.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let events = subscribe(&app, "cluster", None).await;
+    let dev = list["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "dev")
+        .unwrap();
+    let stopped = app
+        .post(&format!("/api/v1/projects/1/environments/{}/stop", dev["id"]), "")
+        .await;
+    assert_eq!(stopped.status, 200, "{}", stopped.text);
+    app.advance(chrono::Duration::minutes(3)).await;
+    let seen = events_until(events, Duration::from_secs(10), "cluster").await;
+    let cluster: Vec<_> = seen.iter().filter(|(event, _, _)| event == "cluster").collect();
+    assert_eq!(cluster.len(), 1, "{seen:?}");
+    assert_eq!(cluster[0].2["kind"], "cluster");
+    assert!(
+        seen.iter().all(|(event, _, _)| event == "cluster"),
+        "only the topic asked for: {seen:?}"
+    );
+}
+
 #[tokio::test]
 async fn unknown_topics_are_refused_plainly() {
     let app = TestApp::start().await;

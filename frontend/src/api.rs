@@ -4,8 +4,8 @@ use gloo_net::http::Request;
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 use stageboard_protocol::{
-    ActionOutcome, EnvironmentDetail, EnvironmentGrid, ErrorBody, Job, JobLog, PipelineDetail, PipelinePage,
-    PlayRequest, PlayVariable, ProjectOverview, ServerInfo,
+    ActionOutcome, EnvironmentDetail, EnvironmentGrid, Job, JobLog, PipelineDetail, PipelinePage, PlayRequest,
+    PlayVariable, ProjectOverview, ServerInfo,
 };
 
 /// A failed request, with what a person should read.
@@ -21,9 +21,23 @@ impl std::fmt::Display for ApiError {
 }
 
 fn unreachable(e: gloo_net::Error) -> ApiError {
+    // The browser's own words. Not `e`'s Display: that brings serde_json's and std::io's error
+    // texts into the wasm for a JSON error this app never has (it parses with `parse`).
+    let why = match e {
+        gloo_net::Error::JsError(js) => js.message,
+        gloo_net::Error::GlooError(message) => message,
+        _ => "no answer".into(),
+    };
     ApiError {
-        message: format!("stageboard's server could not be reached ({e}). Is it running?"),
+        message: format!("stageboard's server could not be reached ({why}). Is it running?"),
     }
+}
+
+/// What the app reads of the server's error body ([`stageboard_protocol::ErrorBody`]): the
+/// message a person reads. Its `code` and `retry_after` are for programs.
+#[derive(serde::Deserialize)]
+struct ErrorMessage {
+    message: String,
 }
 
 /// Sends a request and reads the body of a 2xx answer; anything else becomes the server's
@@ -35,7 +49,7 @@ async fn send(request: Result<Request, gloo_net::Error>) -> Result<String, ApiEr
     if (200..300).contains(&status) {
         return Ok(text);
     }
-    Err(match parse::<ErrorBody>(&text) {
+    Err(match parse::<ErrorMessage>(&text) {
         Ok(body) => ApiError { message: body.message },
         Err(_) => ApiError {
             message: format!("The server answered {status}."),
@@ -46,28 +60,36 @@ async fn send(request: Result<Request, gloo_net::Error>) -> Result<String, ApiEr
 /// Reads JSON with the browser's own parser; serde only walks the result (much less wasm than
 /// parsing in Rust).
 pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
-    let unreadable = |e: String| ApiError {
+    serde_wasm_bindgen::from_value(json(text)?).map_err(unreadable)
+}
+
+// Not generic: one copy in the wasm for every answer type.
+fn json(text: &str) -> Result<wasm_bindgen::JsValue, ApiError> {
+    js_sys::JSON::parse(text).map_err(|e| unreadable(format!("{e:?}")))
+}
+
+fn unreadable(e: impl std::fmt::Display) -> ApiError {
+    ApiError {
         message: format!("The server's answer could not be read ({e})."),
-    };
-    let value = js_sys::JSON::parse(text).map_err(|e| unreadable(format!("{e:?}")))?;
-    serde_wasm_bindgen::from_value(value).map_err(|e| unreadable(e.to_string()))
+    }
 }
 
-pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
-    parse(&send(Request::get(path).build()).await?)
+/// The body of a GET's 2xx answer. Not generic: each answer type adds only its parsing.
+async fn get(path: &str) -> Result<String, ApiError> {
+    send(Request::get(path).build()).await
 }
 
-async fn post<T: DeserializeOwned>(path: &str, body: Option<String>) -> Result<T, ApiError> {
+async fn post(path: &str, body: Option<String>) -> Result<String, ApiError> {
     let request = Request::post(path).header("content-type", "application/json");
     let request = match body {
         Some(body) => request.body(body),
         None => request.build(),
     };
-    parse(&send(request).await?)
+    send(request).await
 }
 
 pub async fn overview() -> Result<Vec<ProjectOverview>, ApiError> {
-    get("/api/v1/overview").await
+    parse(&get("/api/v1/overview").await?)
 }
 
 /// Filters of the pipeline list, as in the page's URL.
@@ -99,31 +121,31 @@ impl PipelineQuery {
 }
 
 pub async fn pipelines(project: u64, query: &PipelineQuery) -> Result<PipelinePage, ApiError> {
-    get(&format!(
+    let path = format!(
         "/api/v1/projects/{project}/pipelines?per_page=20&{}",
         query.to_query_string()
-    ))
-    .await
+    );
+    parse(&get(&path).await?)
 }
 
 pub async fn pipeline(project: u64, pipeline: u64) -> Result<PipelineDetail, ApiError> {
-    get(&format!("/api/v1/projects/{project}/pipelines/{pipeline}")).await
+    parse(&get(&format!("/api/v1/projects/{project}/pipelines/{pipeline}")).await?)
 }
 
 pub async fn environment_grid() -> Result<EnvironmentGrid, ApiError> {
-    get("/api/v1/environments").await
+    parse(&get("/api/v1/environments").await?)
 }
 
 pub async fn environment(project: u64, environment: u64) -> Result<EnvironmentDetail, ApiError> {
-    get(&format!("/api/v1/projects/{project}/environments/{environment}")).await
+    parse(&get(&format!("/api/v1/projects/{project}/environments/{environment}")).await?)
 }
 
 pub async fn job(project: u64, job: u64) -> Result<Job, ApiError> {
-    get(&format!("/api/v1/projects/{project}/jobs/{job}")).await
+    parse(&get(&format!("/api/v1/projects/{project}/jobs/{job}")).await?)
 }
 
 pub async fn job_log(project: u64, job: u64, offset: u64) -> Result<JobLog, ApiError> {
-    get(&format!("/api/v1/projects/{project}/jobs/{job}/log?offset={offset}")).await
+    parse(&get(&format!("/api/v1/projects/{project}/jobs/{job}/log?offset={offset}")).await?)
 }
 
 pub fn raw_log_url(project: u64, job: u64) -> String {
@@ -156,7 +178,7 @@ impl Action {
 
 pub async fn act(project: u64, action: Action, variables: Vec<PlayVariable>) -> Result<ActionOutcome, ApiError> {
     let base = format!("/api/v1/projects/{project}");
-    match action {
+    let answer = match action {
         Action::RetryJob(id) => post(&format!("{base}/jobs/{id}/retry"), None).await,
         Action::CancelJob(id) => post(&format!("{base}/jobs/{id}/cancel"), None).await,
         Action::PlayJob(id) => {
@@ -169,7 +191,8 @@ pub async fn act(project: u64, action: Action, variables: Vec<PlayVariable>) -> 
         Action::RetryPipeline(id) => post(&format!("{base}/pipelines/{id}/retry"), None).await,
         Action::CancelPipeline(id) => post(&format!("{base}/pipelines/{id}/cancel"), None).await,
         Action::StopEnvironment(id) => post(&format!("{base}/environments/{id}/stop"), None).await,
-    }
+    };
+    parse(&answer?)
 }
 
 /// The server's facts (demo mode, GitLab URL), loaded once for the whole app.
@@ -179,7 +202,7 @@ pub struct ServerInfoContext(pub RwSignal<Option<ServerInfo>>);
 pub fn provide_server_info() {
     let info = RwSignal::new(None);
     leptos::task::spawn_local(async move {
-        if let Ok(found) = get::<ServerInfo>("/api/v1/info").await {
+        if let Ok(found) = get("/api/v1/info").await.and_then(|text| parse::<ServerInfo>(&text)) {
             let _ = info.try_set(Some(found));
         }
     });

@@ -7,33 +7,28 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use leptos::prelude::*;
+use stageboard_protocol::ServerEvent;
+use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{EventSource, MessageEvent};
 
 /// GitLab's reachability as the server last announced it: `Some(since)` while it fails.
 #[derive(Debug, Clone, Copy)]
-pub struct Upstream(pub RwSignal<Option<String>>);
+pub struct Upstream(pub RwSignal<Option<Option<DateTime<Utc>>>>);
 
 pub fn provide_upstream() {
     provide_context(Upstream(RwSignal::new(None)));
 }
 
-/// A field of an event's JSON, read with the browser's parser (no serde code for these few).
-pub fn field(data: &str, name: &str) -> JsValue {
-    js_sys::JSON::parse(data)
-        .and_then(|v| js_sys::Reflect::get(&v, &JsValue::from_str(name)))
-        .unwrap_or(JsValue::UNDEFINED)
-}
-
-/// Listens to the server's changes for `topics` (`projects`, `project:1`, `log:1:5001`) until
-/// the calling page or view goes away; `on` hears each `project`, `log` and `reset` event's
-/// kind and JSON. `upstream` events go to the [`Upstream`] context.
+/// Listens to the server's changes for `topics` (`projects`, `project:1`, `log:1:5001`,
+/// `cluster`) until the calling page or view goes away; `on` hears each event of those topics,
+/// and every `reset`. `upstream` events go to the [`Upstream`] context.
 ///
 /// Every listener shares the app's one connection ([`Stream`]): HTTP/1.1 gives a browser six
 /// connections per host, which a connection per view would use up (a job page alone had two).
-pub fn listen(topics: String, on: impl Fn(&str, String) + 'static) {
+pub fn listen(topics: String, on: impl Fn(&ServerEvent) + 'static) {
     let upstream = use_context::<Upstream>();
     let id = STREAM.with_borrow_mut(|s| {
         s.upstream = s.upstream.or(upstream);
@@ -54,8 +49,8 @@ pub fn listen(topics: String, on: impl Fn(&str, String) + 'static) {
 
 type Handler = Closure<dyn Fn(MessageEvent)>;
 
-/// What a listener does with an event: its kind and JSON.
-type Callback = Rc<dyn Fn(&str, String)>;
+/// What a listener does with an event.
+type Callback = Rc<dyn Fn(&ServerEvent)>;
 
 struct Listener {
     id: u64,
@@ -145,7 +140,7 @@ fn reopen() {
                 closed();
             }
         });
-        for kind in ["project", "log", "reset", "upstream", "error"] {
+        for kind in ServerEvent::NAMES.into_iter().chain(["error"]) {
             let _ = source.add_event_listener_with_callback(kind, handler.as_ref().unchecked_ref());
         }
         s.source = Some((source, handler));
@@ -153,11 +148,10 @@ fn reopen() {
 }
 
 fn dispatch(e: MessageEvent) {
-    let kind = e.type_();
-    let data = e.data().as_string().unwrap_or_default();
     let id = e.last_event_id();
-    let project = field(&data, "project").as_f64().map(|p| p as u64);
-    let job = field(&data, "job").as_f64().map(|j| j as u64);
+    let Ok(event) = crate::api::parse::<ServerEvent>(&e.data().as_string().unwrap_or_default()) else {
+        return;
+    };
     // The callbacks are called after the borrow ends: they may listen or stop listening.
     let (upstream, callbacks) = STREAM.with_borrow_mut(|s| {
         s.failures = 0;
@@ -167,20 +161,19 @@ fn dispatch(e: MessageEvent) {
         let callbacks: Vec<Callback> = s
             .listeners
             .iter()
-            .filter(|l| l.topics.iter().any(|t| wants(t, &kind, project, job)))
+            .filter(|l| l.topics.iter().any(|t| wants(t, &event)))
             .map(|l| l.on.clone())
             .collect();
         (s.upstream, callbacks)
     });
-    if kind == "upstream" {
+    if let ServerEvent::Upstream { reachable, since, .. } = &event {
         if let Some(u) = upstream {
-            let down = field(&data, "reachable").as_bool() == Some(false);
-            u.0.set(down.then(|| field(&data, "since").as_string().unwrap_or_default()));
+            u.0.set((!reachable).then_some(since.map(|t| *t)));
         }
         return;
     }
     for on in callbacks {
-        on(&kind, data.clone());
+        on(&event);
     }
 }
 
@@ -196,18 +189,21 @@ fn union<'a>(topics: impl Iterator<Item = &'a String>) -> String {
     all.join(",")
 }
 
-/// Whether a listener of `topic` wants an event of `kind` about `project` (and `job`), as the
-/// server decides which events a connection gets (`hub/events.rs`).
-fn wants(topic: &str, kind: &str, project: Option<u64>, job: Option<u64>) -> bool {
-    let is = |s: &str, wanted: Option<u64>| s.parse::<u64>().ok().is_some_and(|n| Some(n) == wanted);
-    match kind {
-        "reset" => true,
-        "project" => topic == "projects" || topic.strip_prefix("project:").is_some_and(|p| is(p, project)),
-        "log" => topic
+/// Whether a listener of `topic` wants `event`, as the server decides which events a
+/// connection gets (`hub/events.rs`).
+fn wants(topic: &str, event: &ServerEvent) -> bool {
+    let is = |s: &str, wanted: u64| s.parse::<u64>().ok() == Some(wanted);
+    match event {
+        ServerEvent::Reset { .. } => true,
+        ServerEvent::Project { project, .. } => {
+            topic == "projects" || topic.strip_prefix("project:").is_some_and(|p| is(p, *project))
+        }
+        ServerEvent::Log { project, job, .. } => topic
             .strip_prefix("log:")
             .and_then(|rest| rest.split_once(':'))
-            .is_some_and(|(p, j)| is(p, project) && is(j, job)),
-        _ => false,
+            .is_some_and(|(p, j)| is(p, *project) && is(j, *job)),
+        ServerEvent::Cluster => topic == "cluster",
+        ServerEvent::Upstream { .. } => false,
     }
 }
 
@@ -217,15 +213,27 @@ mod tests {
 
     #[test]
     fn each_listener_hears_the_events_of_its_topics() {
-        assert!(wants("projects", "project", Some(3), None));
-        assert!(wants("project:3", "project", Some(3), None));
-        assert!(!wants("project:4", "project", Some(3), None));
-        assert!(!wants("project:3", "project", None, None));
-        assert!(wants("log:1:5001", "log", Some(1), Some(5001)));
-        assert!(!wants("log:1:5002", "log", Some(1), Some(5001)));
-        assert!(!wants("projects", "log", Some(1), Some(5001)));
+        let project = |project| ServerEvent::Project {
+            project,
+            pipelines: vec![],
+        };
+        let log = ServerEvent::Log {
+            project: 1,
+            job: 5001,
+            offset: 0,
+            content: String::new(),
+            complete: false,
+        };
+        assert!(wants("projects", &project(3)));
+        assert!(wants("project:3", &project(3)));
+        assert!(!wants("project:4", &project(3)));
+        assert!(wants("log:1:5001", &log));
+        assert!(!wants("log:1:5002", &log));
+        assert!(!wants("projects", &log));
+        assert!(wants("cluster", &ServerEvent::Cluster));
+        assert!(!wants("projects", &ServerEvent::Cluster));
         assert!(
-            wants("log:1:5001", "reset", None, None),
+            wants("log:1:5001", &ServerEvent::Reset { reason: String::new() }),
             "everyone reads again after a reset"
         );
     }

@@ -139,13 +139,17 @@ pub fn waterfall(jobs: &[Job], now: DateTime<Utc>) -> Vec<(Job, f64, f64, f64)> 
     let mut timed: Vec<&Job> = jobs.iter().filter(|j| j.started_at.is_some()).collect();
     timed.sort_by_key(|j| (j.started_at, j.id));
     let queued_at = |j: &Job| {
-        let start = j.started_at.expect("timed");
+        let start = *j.started_at.expect("timed");
         start - chrono::Duration::milliseconds((j.queued_duration.unwrap_or(0.0) * 1000.0) as i64)
     };
     let Some(begin) = timed.iter().map(|j| queued_at(j)).min() else {
         return Vec::new();
     };
-    let end = timed.iter().map(|j| j.finished_at.unwrap_or(now)).max().unwrap_or(now);
+    let end = timed
+        .iter()
+        .map(|j| j.finished_at.map_or(now, |t| *t))
+        .max()
+        .unwrap_or(now);
     let span = ((end - begin).num_milliseconds() as f64).max(1.0);
     let at = |t: DateTime<Utc>| ((t - begin).num_milliseconds() as f64 / span).clamp(0.0, 1.0);
     timed
@@ -154,8 +158,8 @@ pub fn waterfall(jobs: &[Job], now: DateTime<Utc>) -> Vec<(Job, f64, f64, f64)> 
             (
                 j.clone(),
                 at(queued_at(j)),
-                at(j.started_at.expect("timed")),
-                at(j.finished_at.unwrap_or(now)),
+                at(*j.started_at.expect("timed")),
+                at(j.finished_at.map_or(now, |t| *t)),
             )
         })
         .collect()
@@ -238,11 +242,11 @@ mod tests {
     #[test]
     fn the_waterfall_spans_the_pipeline() {
         let mut a = job(1, "a", "success", false);
-        a.started_at = Some(t("2026-01-01T00:00:10Z"));
-        a.finished_at = Some(t("2026-01-01T00:00:20Z"));
+        a.started_at = Some(t("2026-01-01T00:00:10Z").into());
+        a.finished_at = Some(t("2026-01-01T00:00:20Z").into());
         a.queued_duration = Some(10.0);
         let mut b = job(2, "b", "running", false);
-        b.started_at = Some(t("2026-01-01T00:00:20Z"));
+        b.started_at = Some(t("2026-01-01T00:00:20Z").into());
         let bars = waterfall(&[b, a, job(3, "c", "created", false)], t("2026-01-01T00:00:40Z"));
         let shape: Vec<(&str, f64, f64, f64)> = bars.iter().map(|(j, q, s, e)| (j.name.as_str(), *q, *s, *e)).collect();
         assert_eq!(shape, [("a", 0.0, 0.25, 0.5), ("b", 0.5, 0.5, 1.0)]);

@@ -8,6 +8,7 @@ use leptos::html::{Div, Input};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use stageboard_joblog::{Color, Line, Parser, Style};
+use stageboard_protocol::ServerEvent;
 
 use crate::api;
 
@@ -211,20 +212,22 @@ pub fn LogView(project: u64, job: u64) -> impl IntoView {
     };
     fetch_more();
     // A running log's new bytes arrive as events; anything out of step is read through the API.
-    crate::events::listen(format!("log:{project}:{job}"), move |kind, data| {
-        use crate::events::field;
-        let at = field(&data, "offset").as_f64().map(|o| o as u64);
-        let content = field(&data, "content").as_string().unwrap_or_default();
-        let end = at.map(|o| o + content.len() as u64);
-        match (kind, at) {
-            ("log", Some(o)) if o == offset.get_value() && !busy.get_value() => apply(
-                &content,
-                o + content.len() as u64,
-                field(&data, "complete").as_bool() == Some(true),
-            ),
-            ("log", Some(_)) if end.is_some_and(|e| e <= offset.get_value()) => {}
-            _ => fetch_more(),
+    crate::events::listen(format!("log:{project}:{job}"), move |event| match event {
+        ServerEvent::Log {
+            offset: at,
+            content,
+            complete,
+            ..
+        } => {
+            let end = at + content.len() as u64;
+            if *at == offset.get_value() && !busy.get_value() {
+                apply(content, end, *complete);
+            } else if end > offset.get_value() {
+                fetch_more();
+            }
         }
+        // A reset: whatever was missed is read through the API.
+        _ => fetch_more(),
     });
     if let Ok(handle) = set_interval_with_handle(fetch_more, Duration::from_secs(15)) {
         on_cleanup(move || handle.clear());

@@ -180,7 +180,7 @@ fn schedule(load: Load, topics: Rc<dyn Fn() -> String>, wants_more: Rc<dyn Fn() 
     let on_change = load.clone();
     Effect::new(move |_| {
         let on_change = on_change.clone();
-        crate::events::listen(topics(), move |_, _| start(untrack(|| on_change(true))));
+        crate::events::listen(topics(), move |_| start(untrack(|| on_change(true))));
     });
     let tick = move || {
         if in_flight.try_get_value().unwrap_or(true) {

@@ -1,5 +1,3 @@
-use chrono::{DateTime, Utc};
-
 use crate::{Commit, EnvironmentCluster, Status, User};
 
 /// A deployment as the environments pages show it.
@@ -12,8 +10,8 @@ pub struct DeploymentSummary {
     #[serde(rename = "ref")]
     pub git_ref: String,
     pub sha: String,
-    #[serde(default, with = "crate::time::opt")]
-    pub created_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub created_at: Option<crate::Timestamp>,
     pub user: Option<User>,
     pub job_id: Option<u64>,
     pub job_name: Option<String>,
@@ -47,8 +45,8 @@ pub struct Environment {
     pub state: String,
     pub tier: Option<String>,
     pub external_url: Option<String>,
-    #[serde(default, with = "crate::time::opt")]
-    pub auto_stop_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub auto_stop_at: Option<crate::Timestamp>,
     pub last_deployment: Option<DeploymentSummary>,
     pub waiting: Vec<WaitingDeploy>,
     /// None when no cluster is configured or the environment's namespace is not watched.

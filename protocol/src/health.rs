@@ -96,8 +96,8 @@ pub struct ClusterPod {
     pub phase: String,
     pub ready: bool,
     pub restarts: i32,
-    #[serde(default, with = "crate::time::opt")]
-    pub created_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default)]
+    pub created_at: Option<crate::Timestamp>,
     pub images: Vec<String>,
     pub health: Health,
 }
@@ -129,8 +129,8 @@ pub struct ClusterLink {
     /// Every watch has had an answer and none is failing now.
     pub connected: bool,
     /// Since when the watches fail (the state shown is the last known one).
-    #[serde(default, with = "crate::time::opt")]
-    pub unreachable_since: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default)]
+    pub unreachable_since: Option<crate::Timestamp>,
     pub message: Option<String>,
 }
 

@@ -1,5 +1,3 @@
-use chrono::{DateTime, Utc};
-
 use crate::{Status, User};
 
 /// A CI job.
@@ -16,12 +14,12 @@ pub struct Job {
     pub allow_failure: bool,
     /// A newer attempt of this job exists.
     pub retried: bool,
-    #[serde(default, with = "crate::time::opt")]
-    pub created_at: Option<DateTime<Utc>>,
-    #[serde(default, with = "crate::time::opt")]
-    pub started_at: Option<DateTime<Utc>>,
-    #[serde(default, with = "crate::time::opt")]
-    pub finished_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub created_at: Option<crate::Timestamp>,
+    #[serde(default)]
+    pub started_at: Option<crate::Timestamp>,
+    #[serde(default)]
+    pub finished_at: Option<crate::Timestamp>,
     /// Seconds, with fractions.
     pub duration: Option<f64>,
     pub queued_duration: Option<f64>,

@@ -3,6 +3,7 @@
 
 mod environment;
 mod error;
+mod event;
 mod job;
 mod pipeline;
 mod project;
@@ -14,6 +15,7 @@ pub use environment::{
     WaitingDeploy,
 };
 pub use error::{ErrorBody, ErrorCode};
+pub use event::ServerEvent;
 pub use job::{ActionOutcome, Job, JobEnvironment, JobLog, PlayRequest, PlayVariable};
 pub use pipeline::{
     BrokenSince, Downstream, Pipeline, PipelineDetail, PipelinePage, ProjectOverview, Stage, StageMark,
@@ -21,6 +23,7 @@ pub use pipeline::{
 };
 pub use project::{Project, ServerInfo};
 pub use status::Status;
+pub use time::Timestamp;
 
 /// A GitLab user as stageboard shows it: enough to name and picture a person.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -1,5 +1,3 @@
-use chrono::{DateTime, Utc};
-
 use crate::{Commit, Job, Status, User};
 
 /// A pipeline as listed and as shown at the top of its page.
@@ -17,14 +15,14 @@ pub struct Pipeline {
     pub sha: String,
     pub source: Option<String>,
     pub name: Option<String>,
-    #[serde(default, with = "crate::time::opt")]
-    pub created_at: Option<DateTime<Utc>>,
-    #[serde(default, with = "crate::time::opt")]
-    pub updated_at: Option<DateTime<Utc>>,
-    #[serde(default, with = "crate::time::opt")]
-    pub started_at: Option<DateTime<Utc>>,
-    #[serde(default, with = "crate::time::opt")]
-    pub finished_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub created_at: Option<crate::Timestamp>,
+    #[serde(default)]
+    pub updated_at: Option<crate::Timestamp>,
+    #[serde(default)]
+    pub started_at: Option<crate::Timestamp>,
+    #[serde(default)]
+    pub finished_at: Option<crate::Timestamp>,
     /// Seconds the pipeline ran, as GitLab counts it.
     pub duration: Option<u64>,
     pub queued_duration: Option<f64>,
@@ -64,8 +62,8 @@ pub struct ProjectOverview {
 pub struct BrokenSince {
     /// The first failed pipeline after the last green one.
     pub pipeline_id: u64,
-    #[serde(default, with = "crate::time::opt")]
-    pub since: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub since: Option<crate::Timestamp>,
     pub commit: Option<Commit>,
     pub user: Option<User>,
     /// Everyone whose pipelines failed since the last green one, first breaker first.

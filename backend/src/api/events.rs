@@ -16,11 +16,14 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
-use crate::hub::events::{Change, ChangeKind, Replay, Topics};
+use stageboard_protocol::ServerEvent;
+
+use crate::hub::events::{Change, Replay, Topics};
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 pub struct EventsQuery {
-    /// Comma-separated: `projects` (every watched project), `project:<id>`, `log:<project>:<job>`.
+    /// Comma-separated: `projects` (every watched project), `project:<id>`, `log:<project>:<job>`,
+    /// `cluster` (what runs in the cluster changed).
     topics: Option<String>,
     /// For clients that cannot set the `Last-Event-ID` header.
     last_event_id: Option<String>,
@@ -47,14 +50,18 @@ fn event(change: &Change) -> Event {
 }
 
 fn reset() -> Event {
+    let reset = ServerEvent::Reset {
+        reason: "too much changed while you were away; read everything again".into(),
+    };
     Event::default()
-        .event("reset")
-        .data(r#"{"kind":"reset","reason":"too much changed while you were away; read everything again"}"#)
+        .event(reset.name())
+        .json_data(&reset)
+        .unwrap_or_else(|_| Event::default().event("reset").data("{}"))
 }
 
 /// Changes for the views a browser has open, as server-sent events.
 #[utoipa::path(get, path = "/api/v1/events", tag = "meta", params(EventsQuery),
-    responses((status = 200, description = "text/event-stream of `project`, `log`, `upstream` and `reset` events"),
+    responses((status = 200, description = "text/event-stream of `project`, `log`, `cluster`, `upstream` and `reset` events (stageboard_protocol::ServerEvent)"),
               (status = 400, body = stageboard_protocol::ErrorBody, description = "unknown topic")))]
 pub async fn events(
     State(state): State<AppState>,
@@ -79,13 +86,13 @@ pub async fn events(
     let mut first: VecDeque<Event> = VecDeque::new();
     match replay {
         Replay::TooOld => first.push_back(reset()),
-        Replay::Missed(missed) => first.extend(missed.iter().filter(|c| c.kind.wanted_by(&topics)).map(|c| event(c))),
+        Replay::Missed(missed) => first.extend(missed.iter().filter(|c| topics.want(&c.kind)).map(|c| event(c))),
     }
     // A browser arriving during an outage hears of it at once.
     if let Some((since, message)) = hub.upstream_failing() {
-        let what = ChangeKind::Upstream {
+        let what = ServerEvent::Upstream {
             reachable: false,
-            since: Some(since),
+            since: Some(since.into()),
             message: Some(message),
         };
         first.push_back(
@@ -109,7 +116,7 @@ pub async fn events(
             }
             loop {
                 match receiver.recv().await {
-                    Ok(change) if change.kind.wanted_by(&topics) => {
+                    Ok(change) if topics.want(&change.kind) => {
                         connection.state.hub().metrics().event_sent();
                         return Some((Ok(event(&change)), (receiver, first, topics, connection)));
                     }

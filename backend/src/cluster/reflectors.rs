@@ -2,6 +2,8 @@ use std::fmt::Debug;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 
+use tokio::sync::Notify;
+
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
@@ -39,6 +41,8 @@ pub struct ClusterState {
     label_key: Arc<str>,
     link: Arc<Mutex<WatchHealth>>,
     watches: usize,
+    /// Told of every change the watches see; many changes before anyone waits make one.
+    changes: Arc<Notify>,
 }
 
 impl std::fmt::Debug for ClusterState {
@@ -53,6 +57,7 @@ impl ClusterState {
     /// Starts five reflectors per namespace, each watching objects that carry `label_key`.
     pub fn start(client: Client, namespaces: &[String], label_key: &str) -> Self {
         let link = Arc::new(Mutex::new(WatchHealth::default()));
+        let changes = Arc::new(Notify::new());
         let selector = label_key.to_owned();
         let stores = namespaces
             .iter()
@@ -62,30 +67,35 @@ impl ClusterState {
                     Api::namespaced(client.clone(), ns),
                     &selector,
                     &link,
+                    &changes,
                     format!("deployments/{ns}"),
                 ),
                 replica_sets: watch(
                     Api::namespaced(client.clone(), ns),
                     &selector,
                     &link,
+                    &changes,
                     format!("replicasets/{ns}"),
                 ),
                 pods: watch(
                     Api::namespaced(client.clone(), ns),
                     &selector,
                     &link,
+                    &changes,
                     format!("pods/{ns}"),
                 ),
                 services: watch(
                     Api::namespaced(client.clone(), ns),
                     &selector,
                     &link,
+                    &changes,
                     format!("services/{ns}"),
                 ),
                 ingresses: watch(
                     Api::namespaced(client.clone(), ns),
                     &selector,
                     &link,
+                    &changes,
                     format!("ingresses/{ns}"),
                 ),
             })
@@ -96,7 +106,13 @@ impl ClusterState {
             label_key: label_key.into(),
             link,
             watches,
+            changes,
         }
+    }
+
+    /// Waits until what the watches see changes (at once if it changed since the last call).
+    pub async fn changed(&self) {
+        self.changes.notified().await;
     }
 
     /// How many watch connections the reflectors hold open.
@@ -139,7 +155,7 @@ impl ClusterState {
         ClusterLink {
             configured: true,
             connected: link.failing.is_empty() && link.answered.len() == self.watches,
-            unreachable_since: since,
+            unreachable_since: since.map(Into::into),
             message,
         }
     }
@@ -151,7 +167,13 @@ impl ClusterState {
     }
 }
 
-fn watch<K>(api: Api<K>, label_key: &str, link: &Arc<Mutex<WatchHealth>>, name: String) -> Store<K>
+fn watch<K>(
+    api: Api<K>,
+    label_key: &str,
+    link: &Arc<Mutex<WatchHealth>>,
+    changes: &Arc<Notify>,
+    name: String,
+) -> Store<K>
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     K::DynamicType: Default + Eq + Hash + Clone,
@@ -161,7 +183,7 @@ where
         .default_backoff()
         .modify(|object| object.managed_fields_mut().clear())
         .reflect(writer);
-    let link = link.clone();
+    let (link, changes) = (link.clone(), changes.clone());
     tokio::spawn(async move {
         let mut stream = std::pin::pin!(stream);
         while let Some(event) = stream.next().await {
@@ -170,6 +192,7 @@ where
                 Ok(_) => {
                     link.answered.insert(name.clone());
                     link.failing.remove(&name);
+                    changes.notify_one();
                 }
                 Err(e) => {
                     tracing::warn!(watch = %name, error = %e, "a cluster watch failed; keeping the last known state");

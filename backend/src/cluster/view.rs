@@ -84,7 +84,7 @@ pub(super) fn environment(ns: &Namespace, key: &str, slug: &str) -> EnvironmentC
                 phase: status.phase.clone().unwrap_or_else(|| "Unknown".into()),
                 ready: !containers.is_empty() && containers.iter().all(|c| c.ready),
                 restarts: containers.iter().map(|c| c.restart_count).sum(),
-                created_at: created(&p.metadata),
+                created_at: created(&p.metadata).map(Into::into),
                 images: p
                     .spec
                     .iter()

@@ -45,6 +45,12 @@ impl From<GitlabTime> for DateTime<Utc> {
     }
 }
 
+impl From<GitlabTime> for stageboard_protocol::Timestamp {
+    fn from(t: GitlabTime) -> Self {
+        stageboard_protocol::Timestamp(t.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

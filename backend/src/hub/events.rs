@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
+use stageboard_protocol::ServerEvent;
 use tokio::sync::broadcast;
 
 /// How many recent changes are kept for browsers that reconnect.
@@ -21,60 +21,30 @@ pub struct Change {
     #[serde(skip)]
     pub seq: u64,
     #[serde(flatten)]
-    pub kind: ChangeKind,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum ChangeKind {
-    /// A project's pipelines changed (new ones, statuses, jobs): its overview card, pipeline
-    /// lists and pages, and environments are worth reading again.
-    Project { project: u64, pipelines: Vec<u64> },
-    /// New bytes of a running job's log, from `offset`.
-    Log {
-        project: u64,
-        job: u64,
-        offset: u64,
-        content: String,
-        complete: bool,
-    },
-    /// GitLab could not be reached (since when), or is back.
-    Upstream {
-        reachable: bool,
-        since: Option<DateTime<Utc>>,
-        message: Option<String>,
-    },
-}
-
-impl ChangeKind {
-    /// Whether a browser that asked for `topics` wants this change.
-    pub fn wanted_by(&self, topics: &Topics) -> bool {
-        match self {
-            ChangeKind::Project { project, .. } => topics.all_projects || topics.projects.contains(project),
-            ChangeKind::Log { project, job, .. } => topics.logs.contains(&(*project, *job)),
-            ChangeKind::Upstream { .. } => true,
-        }
-    }
-
-    pub fn name(&self) -> &'static str {
-        match self {
-            ChangeKind::Project { .. } => "project",
-            ChangeKind::Log { .. } => "log",
-            ChangeKind::Upstream { .. } => "upstream",
-        }
-    }
+    pub kind: ServerEvent,
 }
 
 /// What a browser has open: `projects` (all of them, the overview and the environments grid),
-/// `project:<id>`, `log:<project>:<job>`.
+/// `project:<id>`, `log:<project>:<job>`, `cluster` (environments' health).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Topics {
     pub all_projects: bool,
+    pub cluster: bool,
     pub projects: Vec<u64>,
     pub logs: Vec<(u64, u64)>,
 }
 
 impl Topics {
+    /// Whether a browser that asked for these topics wants `event`.
+    pub fn want(&self, event: &ServerEvent) -> bool {
+        match event {
+            ServerEvent::Project { project, .. } => self.all_projects || self.projects.contains(project),
+            ServerEvent::Log { project, job, .. } => self.logs.contains(&(*project, *job)),
+            ServerEvent::Cluster => self.cluster,
+            ServerEvent::Upstream { .. } | ServerEvent::Reset { .. } => true,
+        }
+    }
+
     pub fn parse(raw: &str) -> Result<Topics, String> {
         let mut topics = Topics::default();
         for topic in raw.split(',').map(str::trim).filter(|t| !t.is_empty()) {
@@ -85,11 +55,12 @@ impl Topics {
             };
             match parts.as_slice() {
                 ["projects"] => topics.all_projects = true,
+                ["cluster"] => topics.cluster = true,
                 ["project", id] => topics.projects.push(number(id)?),
                 ["log", project, job] => topics.logs.push((number(project)?, number(job)?)),
                 _ => {
                     return Err(format!(
-                        "`{topic}` is not a topic; use projects, project:<id> or log:<project>:<job>"
+                        "`{topic}` is not a topic; use projects, project:<id>, log:<project>:<job> or cluster"
                     ));
                 }
             }
@@ -127,7 +98,7 @@ pub enum Replay {
 }
 
 impl Events {
-    pub fn publish(&self, kind: ChangeKind) -> Arc<Change> {
+    pub fn publish(&self, kind: ServerEvent) -> Arc<Change> {
         // The lock keeps sequence order and the broadcast order the same.
         let mut recent = self.recent.lock().expect("events lock");
         let seq = self.next.fetch_add(1, Ordering::SeqCst);
@@ -175,8 +146,8 @@ impl Events {
 mod tests {
     use super::*;
 
-    fn project(p: u64) -> ChangeKind {
-        ChangeKind::Project {
+    fn project(p: u64) -> ServerEvent {
+        ServerEvent::Project {
             project: p,
             pipelines: vec![],
         }
@@ -184,8 +155,8 @@ mod tests {
 
     #[test]
     fn topics_parse_and_say_no_clearly() {
-        let t = Topics::parse("projects,project:3,log:3:77").unwrap();
-        assert!(t.all_projects);
+        let t = Topics::parse("projects,project:3,log:3:77,cluster").unwrap();
+        assert!(t.all_projects && t.cluster);
         assert_eq!(t.projects, [3]);
         assert_eq!(t.logs, [(3, 77)]);
         assert!(Topics::parse("pipeline:1").unwrap_err().contains("not a topic"));

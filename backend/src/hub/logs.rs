@@ -2,8 +2,8 @@
 //! and only the new bytes published.
 
 use super::Hub;
-use super::events::ChangeKind;
 use crate::gitlab::Gitlab;
+use stageboard_protocol::ServerEvent;
 
 /// Publishes a running job's new log bytes while someone follows it.
 pub(super) async fn follow(hub: Hub, project: u64, job: u64, guard: std::sync::Weak<()>) {
@@ -23,7 +23,7 @@ pub(super) async fn follow(hub: Hub, project: u64, job: u64, guard: std::sync::W
             let fresh = &trace[sent..];
             let whole = whole_characters(fresh);
             if whole > 0 {
-                hub.0.events.publish(ChangeKind::Log {
+                hub.0.events.publish(ServerEvent::Log {
                     project,
                     job,
                     offset: sent as u64,
@@ -34,7 +34,7 @@ pub(super) async fn follow(hub: Hub, project: u64, job: u64, guard: std::sync::W
                 sent += whole;
             }
         } else if finished {
-            hub.0.events.publish(ChangeKind::Log {
+            hub.0.events.publish(ServerEvent::Log {
                 project,
                 job,
                 offset: sent as u64,
@@ -89,7 +89,7 @@ mod tests {
                 .await
                 .expect("a log event within 5 s")
                 .expect("the stream stays open");
-            if let ChangeKind::Log {
+            if let ServerEvent::Log {
                 offset,
                 content,
                 complete,

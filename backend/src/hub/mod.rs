@@ -36,8 +36,9 @@ use tokio::sync::{Notify, Semaphore};
 use crate::gitlab::{Gitlab, GitlabError};
 use crate::metrics::Metrics;
 use cache::{Bounds, Cache, Scope};
-use events::{ChangeKind, Events};
+use events::Events;
 pub use reads::{Answer, Key};
+use stageboard_protocol::ServerEvent;
 use upstream::{Capabilities, Reachability, Refusals};
 
 /// How often the hub asks GitLab what changed.
@@ -251,7 +252,7 @@ impl Hub {
             p.hooked.insert(id, Instant::now());
         }
         drop(projects);
-        self.0.events.publish(ChangeKind::Project {
+        self.0.events.publish(ServerEvent::Project {
             project,
             pipelines: pipeline.into_iter().collect(),
         });
@@ -312,7 +313,7 @@ impl Hub {
             // What failed during the outage is worth asking again at once.
             self.0.cache.forget_failures();
             tracing::info!(%since, "GitLab answers again");
-            self.0.events.publish(ChangeKind::Upstream {
+            self.0.events.publish(ServerEvent::Upstream {
                 reachable: true,
                 since: None,
                 message: None,
@@ -337,9 +338,9 @@ impl Hub {
         let since = s.failing_since;
         drop(s);
         if first {
-            self.0.events.publish(ChangeKind::Upstream {
+            self.0.events.publish(ServerEvent::Upstream {
                 reachable: false,
-                since,
+                since: since.map(Into::into),
                 message: Some(message),
             });
             self.0.metrics.event_published();

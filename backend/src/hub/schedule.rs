@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
-use super::events::ChangeKind;
 use super::{Hub, Inner};
 use crate::gitlab::{GitlabError, Result};
 use crate::hub::cache::is_outage;
+use stageboard_protocol::ServerEvent;
 
 /// With webhooks configured, polling is only the safety net, until a poll finds a change no
 /// webhook announced: then the project is polled as without webhooks for `hook_silence`.
@@ -114,7 +114,7 @@ pub(super) async fn poll_once(inner: &Arc<Inner>, project: u64) -> Result<()> {
         p.confirmed = Some(Instant::now());
     }
     if !changed.is_empty() {
-        inner.events.publish(ChangeKind::Project {
+        inner.events.publish(ServerEvent::Project {
             project,
             pipelines: changed,
         });
@@ -153,7 +153,7 @@ mod tests {
         hub.refresh_now().await;
         let change = events.try_recv().expect("the finished pipeline is published");
         assert!(
-            matches!(&change.kind, ChangeKind::Project { project: 1, pipelines } if pipelines == &[7]),
+            matches!(&change.kind, ServerEvent::Project { project: 1, pipelines } if pipelines == &[7]),
             "{change:?}"
         );
         assert!(events.try_recv().is_err(), "once");

@@ -11,9 +11,7 @@ pub fn TopBar() -> impl IntoView {
     // While GitLab fails, every page shows its last known state: say so, and how old it is.
     let outage = move || {
         let since = upstream.and_then(|u| u.0.get())?;
-        let ago = stageboard_protocol::time::parse_rfc3339(&since)
-            .map(|t| crate::format::ago(t, chrono::Utc::now()))
-            .unwrap_or_else(|| "a while".into());
+        let ago = since.map_or_else(|| "a while ago".into(), |t| crate::format::ago(t, chrono::Utc::now()));
         Some(view! {
             <p class="upstream-down" role="alert">
                 {format!("GitLab stopped answering {ago}: this is its last known state, and it updates by itself when GitLab is back.")}

@@ -35,10 +35,11 @@ pub fn EnvironmentPage() -> impl IntoView {
             }
         }
     };
+    // GitLab's and the cluster's changes come as events; every 30 s as a safety net.
     let detail = poll(
         fetch,
-        move || format!("project:{}", ids().0.unwrap_or_default()),
-        Duration::from_secs(3),
+        move || format!("project:{},cluster", ids().0.unwrap_or_default()),
+        Duration::from_secs(30),
         |_| true,
     );
     provide_context(Notice(RwSignal::new(None)));
@@ -74,7 +75,7 @@ fn environment_view(project: u64, detail: EnvironmentDetail) -> AnyView {
         meta.push(format!("tier {t}"));
     }
     if let Some(t) = env.auto_stop_at {
-        meta.push(format!("stops itself {}", format::until(t, now)));
+        meta.push(format!("stops itself {}", format::until(*t, now)));
     }
     let waiting = env.waiting.iter().map(|w| {
         let mut details = vec![
@@ -108,7 +109,7 @@ fn environment_view(project: u64, detail: EnvironmentDetail) -> AnyView {
                     None => Cell::default(),
                 },
                 Cell::new(d.user.as_ref().map(|u| u.name.clone()).unwrap_or_default()),
-                Cell::new(d.created_at.map(|t| format::ago(t, now)).unwrap_or_default()),
+                Cell::new(d.created_at.map(|t| format::ago(*t, now)).unwrap_or_default()),
             ]
         })
         .collect();
@@ -167,7 +168,7 @@ fn live_resources(c: EnvironmentCluster) -> AnyView {
                 Cell::new(p.phase.clone()),
                 Cell::new(if p.ready { "yes" } else { "no" }),
                 Cell::new(p.restarts.to_string()),
-                Cell::new(p.created_at.map(|t| format::ago(t, now)).unwrap_or_default()),
+                Cell::new(p.created_at.map(|t| format::ago(*t, now)).unwrap_or_default()),
                 Cell::new(p.images.join(", ")).class("image"),
                 Cell::new(health_word(p.health.status))
                     .class(health_class(p.health.status))

@@ -50,7 +50,7 @@ pub fn facts(env: &Environment) -> Vec<(&'static str, String)> {
     if let Some(d) = &env.last_deployment {
         let mut who = d.user.as_ref().map(|u| u.name.clone()).unwrap_or_default();
         if let Some(t) = d.created_at {
-            who.push_str(&format!(" · {}", format::ago(t, now)));
+            who.push_str(&format!(" · {}", format::ago(*t, now)));
         }
         lines.push(("env-deployed", format!("{} {}", d.git_ref, short_sha(&d.sha))));
         lines.push(("who", who));
@@ -83,11 +83,11 @@ pub fn facts(env: &Environment) -> Vec<(&'static str, String)> {
 /// collapsed with a count); each cell says what runs there and how it is doing.
 #[component]
 pub fn Environments() -> impl IntoView {
-    // GitLab's changes come as events; the cluster's health has none, so also every 5 s.
+    // GitLab's and the cluster's changes come as events; every minute as a safety net.
     let grid = poll(
         api::environment_grid,
-        || "projects".into(),
-        Duration::from_secs(5),
+        || "projects,cluster".into(),
+        Duration::from_secs(60),
         |_| true,
     );
     Effect::new(move |_| page_status::show("Environments", None));
@@ -204,7 +204,7 @@ pub fn cluster_note(link: ClusterLink) -> AnyView {
         (false, _) => link.message.unwrap_or_else(|| "No cluster is configured.".into()),
         (true, Some(since)) => format!(
             "The cluster is unreachable since {}; showing the last known state. {}",
-            format::ago(since, now),
+            format::ago(*since, now),
             link.message.unwrap_or_default()
         ),
         _ => return ().into_any(),

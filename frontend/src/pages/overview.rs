@@ -104,7 +104,7 @@ fn ProjectCard(card: ProjectOverview) -> impl IntoView {
             {card.latest.clone().map(|p| view! { <LatestPipeline project=id pipeline=p /> })}
             {(card.latest.is_none() && card.error.is_none()).then(|| view! { <p class="empty">"No pipelines on the default branch yet."</p> })}
             {card.broken_since.clone().map(|b| {
-                let since = b.since.map(|t| format::ago(t, now)).unwrap_or_default();
+                let since = b.since.map(|t| format::ago(*t, now)).unwrap_or_default();
                 let who = b.user.as_ref().map(|u| u.name.clone()).or(b.commit.as_ref().map(|c| c.author_name.clone())).unwrap_or_default();
                 let what = b.commit.as_ref().map(|c| c.title.clone()).unwrap_or_default();
                 let prefix = if b.at_least { "Broken for more than " } else { "Broken since " };
@@ -120,7 +120,7 @@ fn ProjectCard(card: ProjectOverview) -> impl IntoView {
             {(!card.other_refs.is_empty()).then(|| view! {
                 <ul class="other-refs" aria-label="other branches and tags">
                     {card.other_refs.clone().into_iter().map(|p| {
-                        let when = p.updated_at.map(|t| format::ago(t, now)).unwrap_or_default();
+                        let when = p.updated_at.map(|t| format::ago(*t, now)).unwrap_or_default();
                         view! {
                             <li>
                                 <a href=format!("/projects/{id}/pipelines/{}", p.id)>
@@ -150,7 +150,7 @@ fn ref_label(p: &Pipeline) -> String {
 fn LatestPipeline(project: u64, pipeline: Pipeline) -> impl IntoView {
     let now = Utc::now();
     let p = pipeline;
-    let when = p.created_at.map(|t| format::ago(t, now)).unwrap_or_default();
+    let when = p.created_at.map(|t| format::ago(*t, now)).unwrap_or_default();
     let took = p.duration.map(|d| format::duration(d as f64));
     view! {
         <div class="latest">

@@ -113,7 +113,7 @@ fn PipelineView(
                 <span class="ref">{p.git_ref.clone()}</span>
                 {p.commit.as_ref().map(|c| view! { " · " <span class="commit-title">{c.title.clone()}</span> " · " <code>{c.short_sha.clone()}</code> })}
                 {p.user.as_ref().map(|u| format!(" · {}", u.name))}
-                {p.created_at.map(|t| format!(" · {}", format::ago(t, now)))}
+                {p.created_at.map(|t| format!(" · {}", format::ago(*t, now)))}
                 {p.duration.map(|d| format!(" · took {}", format::duration(d as f64)))}
             </p>
             <div class="actions">

@@ -143,7 +143,7 @@ fn PipelineTable(project: u64, page: PipelinePage) -> impl IntoView {
                             <span class="who">{p.user.as_ref().map(|u| u.name.clone()).unwrap_or_default()}</span>
                         </td>
                         <td><StageMarks stages=p.stages.clone() /></td>
-                        <td>{p.created_at.map(|t| format::ago(t, now)).unwrap_or_default()}</td>
+                        <td>{p.created_at.map(|t| format::ago(*t, now)).unwrap_or_default()}</td>
                         <td>{p.duration.map(|d| format::duration(d as f64)).unwrap_or_default()}</td>
                     </tr>
                 }).collect_view()}
