@@ -328,6 +328,28 @@ impl Browser {
             .map(|v| v.len())
             .unwrap_or(0)
     }
+
+    /// Waits until the number of elements matching `css` satisfies `wanted` (and returns it),
+    /// or fails after `timeout` (early on an error notice) saying what it saw.
+    pub async fn wait_count(
+        &self,
+        css: &str,
+        wanted: impl Fn(usize) -> bool,
+        timeout: Duration,
+    ) -> Result<usize, String> {
+        let deadline = Instant::now() + timeout;
+        let mut failing = Failing::default();
+        let mut seen = self.count(css).await;
+        while !wanted(seen) {
+            if Instant::now() >= deadline {
+                return Err(format!("`{css}` still counts {seen} after {timeout:?}"));
+            }
+            failing.check(self, css).await?;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            seen = self.count(css).await;
+        }
+        Ok(seen)
+    }
 }
 
 /// A wait gives up early when the page has shown an error notice for two seconds: what it waits

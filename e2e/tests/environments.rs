@@ -102,14 +102,8 @@ async fn stopping_dev_runs_its_stop_job_and_its_pods_go_away() {
         advance_clock(&browser, 60).await?;
         let stopped = browser.wait_text(".page-header h1 .env-state", "stopped", WAIT).await?;
         // The cluster follows: stop_review deleted the Deployment, and its pods are gone.
-        let mut pods_after = usize::MAX;
-        for _ in 0..40 {
-            pods_after = browser.count("table.pods tbody tr").await;
-            if pods_after == 0 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
+        // Told by a `cluster` event: the page polls only every 30 s.
+        let pods_after = browser.wait_count("table.pods tbody tr", |n| n == 0, WAIT).await?;
         browser
             .client
             .goto(&format!("{}/environments", app.url))

@@ -80,14 +80,10 @@ async fn while_gitlab_is_down_the_overview_keeps_its_state_and_says_how_old_it_i
         let projects_meanwhile = browser.count("li.project").await;
         browser.screenshot("gitlab-down").await.map_err(|e| e.to_string())?;
         faults(&browser, "{}").await?;
-        let mut gone = false;
-        for _ in 0..50 {
-            if browser.count(".upstream-down").await == 0 {
-                gone = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let gone = browser
+            .wait_count(".upstream-down", |n| n == 0, Duration::from_secs(10))
+            .await
+            .is_ok();
         Ok::<_, String>((banner, projects_meanwhile, gone))
     }
     .await;

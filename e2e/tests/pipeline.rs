@@ -38,8 +38,7 @@ async fn the_failing_pipeline_shows_its_stages_in_order_and_its_log_reads_well()
             .click()
             .await
             .map_err(|e| e.to_string())?;
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let lines_collapsed = browser.count(".log-line").await;
+        let lines_collapsed = browser.wait_count(".log-line", |n| n < lines_before, WAIT).await?;
 
         let search = browser
             .client
