@@ -12,6 +12,19 @@ use stageboard_protocol::{
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub message: String,
+    /// The server could not be reached, or answered that it (or GitLab behind it) is away for
+    /// now (502, 503, 504): worth asking again, and no reason to stop showing what was read.
+    pub transient: bool,
+}
+
+impl ApiError {
+    /// An error that asking again will not change (a bad address, a refusal).
+    pub fn new(message: impl Into<String>) -> Self {
+        ApiError {
+            message: message.into(),
+            transient: false,
+        }
+    }
 }
 
 impl std::fmt::Display for ApiError {
@@ -30,6 +43,7 @@ fn unreachable(e: gloo_net::Error) -> ApiError {
     };
     ApiError {
         message: format!("stageboard's server could not be reached ({why}). Is it running?"),
+        transient: true,
     }
 }
 
@@ -49,11 +63,13 @@ async fn send(request: Result<Request, gloo_net::Error>) -> Result<String, ApiEr
     if (200..300).contains(&status) {
         return Ok(text);
     }
-    Err(match parse::<ErrorMessage>(&text) {
-        Ok(body) => ApiError { message: body.message },
-        Err(_) => ApiError {
-            message: format!("The server answered {status}."),
-        },
+    let message = match parse::<ErrorMessage>(&text) {
+        Ok(body) => body.message,
+        Err(_) => format!("The server answered {status}."),
+    };
+    Err(ApiError {
+        message,
+        transient: matches!(status, 502..=504),
     })
 }
 
@@ -69,9 +85,7 @@ fn json(text: &str) -> Result<wasm_bindgen::JsValue, ApiError> {
 }
 
 fn unreadable(e: impl std::fmt::Display) -> ApiError {
-    ApiError {
-        message: format!("The server's answer could not be read ({e})."),
-    }
+    ApiError::new(format!("The server's answer could not be read ({e})."))
 }
 
 /// The body of a GET's 2xx answer. Not generic: each answer type adds only its parsing.

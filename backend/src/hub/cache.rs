@@ -61,6 +61,12 @@ pub trait Weigh {
     fn weight(&self) -> usize;
 }
 
+impl<T: Weigh> Weigh for Arc<T> {
+    fn weight(&self) -> usize {
+        T::weight(self)
+    }
+}
+
 /// Counts what would be written.
 struct Counter(usize);
 

@@ -110,7 +110,8 @@ struct Inner {
     /// Webhooks are configured: polling slows down while they keep their word.
     webhooks: bool,
     metrics: Metrics,
-    cache: Cache<Key, Answer>,
+    /// Answers behind an `Arc`: every waiter of a shared request, and the cache, hold the same one.
+    cache: Cache<Key, Arc<Answer>>,
     /// Permits to send a GitLab request (`settings.upstream_requests`).
     permits: Arc<Semaphore>,
     projects: Mutex<HashMap<u64, ProjectState>>,

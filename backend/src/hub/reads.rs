@@ -115,16 +115,18 @@ impl Key {
         )
     }
 
-    /// The part of GitLab's API this read needs, which an older or locked-down instance may
-    /// lack, and what the pages do without it.
-    fn capability(&self) -> (&'static str, &'static str) {
+    /// The optional part of GitLab's API this read needs, which an older or locked-down
+    /// instance may lack, and what the pages do without it. Only reads the pages can do
+    /// without: a core read answered by GitLab's unknown-route 404 stays an error of its own
+    /// and never blocks its kind for everyone.
+    fn capability(&self) -> Option<(&'static str, &'static str)> {
         match self {
-            _ if self.uses_graphql() => (
+            _ if self.uses_graphql() => Some((
                 "the GraphQL API",
                 "stages are ordered by job ids, pipelines lack stage marks and manual jobs their environment",
-            ),
-            Key::Bridges { .. } => ("pipeline bridges", "pipeline pages show no downstream pipelines"),
-            other => (other.kind(), "the pages that need it say so"),
+            )),
+            Key::Bridges { .. } => Some(("pipeline bridges", "pipeline pages show no downstream pipelines")),
+            _ => None,
         }
     }
 
@@ -242,9 +244,12 @@ impl Hub {
         F: FnOnce(Arc<dyn Gitlab>) -> Fut + Send + 'static,
         Fut: Future<Output = Result<T>> + Send + 'static,
     {
-        let (feature, without) = key.capability();
-        let capability = self.0.capabilities.of(feature, without);
-        capability.check()?;
+        let capability = key
+            .capability()
+            .map(|(feature, without)| self.0.capabilities.of(feature, without));
+        if let Some(capability) = &capability {
+            capability.check()?;
+        }
         let kind = key.kind();
         let scope = key.scope(self.0.settings.trace, |path| self.path_scope(path));
         let (version, max_age) = self.freshness(scope);
@@ -256,10 +261,12 @@ impl Hub {
             .read(key, version, max_age, &self.0.metrics, move || async move {
                 // The semaphore is never closed.
                 let _permit = permits.acquire_owned().await.ok();
-                fetch(upstream).await.map(Into::into)
+                fetch(upstream).await.map(|answer| Arc::new(answer.into()))
             })
             .await;
-        capability.observe(&answer);
+        if let Some(capability) = &capability {
+            capability.observe(&answer);
+        }
         match &answer {
             Ok(read) if read.fetched => {
                 self.reachable();
@@ -268,13 +275,15 @@ impl Hub {
             // From the cache (fresh or, during an outage, stale): says nothing about GitLab now.
             Ok(_) => {}
             Err(e) if is_outage(e) => self.unreachable(e),
+            // Logged by its capability.
+            Err(GitlabError::Unsupported { .. }) if capability.is_some() => self.reachable(),
             Err(e) => {
                 self.reachable();
                 self.0.failures.refused(kind, e);
             }
         }
         answer.and_then(|read| {
-            T::try_from(read.value).map_err(|_| GitlabError::InvalidResponse {
+            T::try_from(Arc::unwrap_or_clone(read.value)).map_err(|_| GitlabError::InvalidResponse {
                 what: "the hub's cache".into(),
                 reason: format!("a {kind} read found an answer of another type"),
             })

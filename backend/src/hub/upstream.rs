@@ -20,15 +20,27 @@ pub struct Reachability {
 
 /// A part of GitLab's API an instance may lack: an older or locked-down GitLab answers its
 /// endpoint with 404. Learned from the first such answer; until `recheck` has passed, nobody
-/// asks again.
+/// asks again, and then one reader at a time asks.
 #[derive(Debug)]
 pub struct Capability {
     feature: &'static str,
     /// What the pages do without it, for the log.
     without: &'static str,
     recheck: Duration,
-    missing_since: Mutex<Option<Instant>>,
+    known: Mutex<Known>,
 }
+
+#[derive(Debug, Default)]
+struct Known {
+    /// Since GitLab last said it lacks the capability.
+    missing_since: Option<Instant>,
+    /// Since a reader was let through to ask again; until it hears, the others are not.
+    probe: Option<Instant>,
+}
+
+/// How long a reader let through to ask again may take before another is let through (it may
+/// have left without hearing an answer).
+const PROBE_WAIT: Duration = Duration::from_secs(30);
 
 impl Capability {
     pub fn new(feature: &'static str, without: &'static str, recheck: Duration) -> Self {
@@ -36,32 +48,36 @@ impl Capability {
             feature,
             without,
             recheck,
-            missing_since: Mutex::new(None),
+            known: Mutex::new(Known::default()),
         }
     }
 
     /// `Err(Unsupported)` while known to be missing, without asking GitLab. Once `recheck`
     /// has passed, this reader is let through to ask again; the others keep being answered.
     pub fn check(&self) -> Result<()> {
-        let mut missing = self.missing_since.lock().expect("capability lock");
-        match *missing {
-            Some(since) if since.elapsed() < self.recheck => Err(GitlabError::Unsupported {
+        let mut known = self.known.lock().expect("capability lock");
+        let Some(since) = known.missing_since else {
+            return Ok(());
+        };
+        let asking = known.probe.is_some_and(|p| p.elapsed() < PROBE_WAIT);
+        if since.elapsed() < self.recheck || asking {
+            return Err(GitlabError::Unsupported {
                 feature: self.feature.into(),
-            }),
-            Some(_) => {
-                *missing = Some(Instant::now());
-                Ok(())
-            }
-            None => Ok(()),
+            });
         }
+        known.probe = Some(Instant::now());
+        Ok(())
     }
 
     /// Learns from GitLab's answer to a read that needs this capability.
     pub fn observe<T>(&self, answer: &Result<T>) {
-        let mut missing = self.missing_since.lock().expect("capability lock");
+        let mut known = self.known.lock().expect("capability lock");
+        // Whatever the answer, the reader that asked has heard it. Any other failure (GitLab
+        // away, a missing resource) says nothing of the capability: the next reader asks.
+        known.probe = None;
         match answer {
             Err(GitlabError::Unsupported { .. }) => {
-                if missing.is_none() {
+                if known.missing_since.is_none() {
                     tracing::warn!(
                         "GitLab does not offer {} (it answers 404); {}; asking again every {} minutes",
                         self.feature,
@@ -69,9 +85,9 @@ impl Capability {
                         self.recheck.as_secs().div_ceil(60)
                     );
                 }
-                *missing = Some(Instant::now());
+                known.missing_since = Some(Instant::now());
             }
-            Ok(_) if missing.take().is_some() => {
+            Ok(_) if known.missing_since.take().is_some() => {
                 tracing::info!("GitLab offers {} again", self.feature);
             }
             _ => {}
@@ -113,11 +129,11 @@ pub struct Refusals {
 
 impl Refusals {
     pub fn refused(&self, kind: &'static str, error: &GitlabError) {
-        // A missing resource or a rejected query is the visitor's answer, not GitLab's state; a
-        // missing capability is logged by its `Capability`.
+        // A missing resource or a rejected query is the visitor's answer, not GitLab's state (an
+        // optional capability's absence is logged by its `Capability`).
         if matches!(
             error,
-            GitlabError::NotFound { .. } | GitlabError::Unsupported { .. } | GitlabError::Rejected { status: 400, .. }
+            GitlabError::NotFound { .. } | GitlabError::Rejected { status: 400, .. }
         ) {
             return;
         }
@@ -168,5 +184,13 @@ mod tests {
         std::thread::sleep(Duration::from_millis(60));
         assert!(graphql.check().is_ok(), "the first reader after the interval asks");
         assert!(graphql.check().is_err(), "the others do not, while it asks");
+        graphql.observe::<()>(&Err(GitlabError::Unreachable {
+            url: "x".into(),
+            reason: "down".into(),
+        }));
+        assert!(
+            graphql.check().is_ok(),
+            "an answer that says nothing of the capability: the next reader asks"
+        );
     }
 }

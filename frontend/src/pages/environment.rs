@@ -29,9 +29,9 @@ pub fn EnvironmentPage() -> impl IntoView {
         async move {
             match (project, env) {
                 (Some(p), Some(e)) => api::environment(p, e).await,
-                _ => Err(api::ApiError {
-                    message: "The project and environment ids in the address must be numbers.".into(),
-                }),
+                _ => Err(api::ApiError::new(
+                    "The project and environment ids in the address must be numbers.",
+                )),
             }
         }
     };

@@ -30,9 +30,9 @@ pub fn JobPage() -> impl IntoView {
         async move {
             match (project, job) {
                 (Some(p), Some(j)) => api::job(p, j).await,
-                _ => Err(api::ApiError {
-                    message: "The project and job ids in the address must be numbers.".into(),
-                }),
+                _ => Err(api::ApiError::new(
+                    "The project and job ids in the address must be numbers.",
+                )),
             }
         }
     };

@@ -46,9 +46,9 @@ pub fn PipelinePage() -> impl IntoView {
         async move {
             match (project, pipeline) {
                 (Some(p), Some(id)) => api::pipeline(p, id).await,
-                _ => Err(api::ApiError {
-                    message: "The project and pipeline ids in the address must be numbers.".into(),
-                }),
+                _ => Err(api::ApiError::new(
+                    "The project and pipeline ids in the address must be numbers.",
+                )),
             }
         }
     };

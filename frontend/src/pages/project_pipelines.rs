@@ -41,9 +41,7 @@ pub fn ProjectPipelines() -> impl IntoView {
         async move {
             match project {
                 Some(id) => api::pipelines(id, &filters).await,
-                None => Err(api::ApiError {
-                    message: "The project id in the address is not a number.".into(),
-                }),
+                None => Err(api::ApiError::new("The project id in the address is not a number.")),
             }
         }
     };
