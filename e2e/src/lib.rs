@@ -75,11 +75,13 @@ pub fn artifacts_dir() -> PathBuf {
 }
 
 /// The stageboard binary under test: `STAGEBOARD_BIN` (scripts/test sets it to the release
-/// build), else the workspace's debug build.
+/// build; a relative path is taken from where the test or bench was started, as the README
+/// writes it), else the workspace's debug build. Absolute: the binary runs from elsewhere.
 pub fn binary() -> PathBuf {
-    std::env::var_os("STAGEBOARD_BIN")
+    let chosen = std::env::var_os("STAGEBOARD_BIN")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/stageboard"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/stageboard"));
+    std::path::absolute(&chosen).unwrap_or(chosen)
 }
 
 pub struct Stageboard {
