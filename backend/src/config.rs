@@ -41,6 +41,10 @@ pub struct ServeArgs {
     /// GitLab to watch, e.g. https://gitlab.example.com. Without it, stageboard runs the demo.
     #[arg(long, env = "GITLAB_URL")]
     pub gitlab_url: Option<Url>,
+    /// Allow GITLAB_URL to be plain http on a host that is not this machine (the token would
+    /// cross the network unencrypted).
+    #[arg(long, env = "GITLAB_ALLOW_HTTP", default_value_t = false)]
+    pub gitlab_allow_http: bool,
     /// Token for reads (a personal, group or project access token with read_api).
     #[arg(long, env = "GITLAB_TOKEN", hide_env_values = true)]
     pub gitlab_token: Option<SecretString>,
@@ -182,6 +186,54 @@ pub struct Config {
     pub hub: crate::hub::HubSettings,
 }
 
+/// GITLAB_URL as the address the token may be sent to: GitLab's own base (with its relative URL
+/// root if it has one), https unless GitLab is on this machine or plain http is allowed.
+fn gitlab_base(url: Url, allow_http: bool) -> Result<Url, String> {
+    if !url.username().is_empty() || url.password().is_some() {
+        // Not echoed: it holds a password.
+        return Err("GITLAB_URL carries a user name or password: remove it (https://gitlab.example.com) and put the token in GITLAB_TOKEN.".into());
+    }
+    let Some(host) = url.host() else {
+        return Err(format!(
+            "GITLAB_URL {url} names no host: set it to GitLab's address, e.g. https://gitlab.example.com."
+        ));
+    };
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!(
+            "GITLAB_URL {url} has a `?…` or `#…` part: set it to GitLab's base address, e.g. https://gitlab.example.com."
+        ));
+    }
+    let segments: Vec<&str> = url
+        .path_segments()
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .collect();
+    if segments
+        .iter()
+        .any(|s| matches!(*s, "api" | "-" | "graphql") || s.ends_with(".git"))
+    {
+        return Err(format!(
+            "GITLAB_URL {url} is an API, project or repository address: set it to GitLab's base address (https://gitlab.example.com, or with its relative URL root, e.g. https://example.com/gitlab)."
+        ));
+    }
+    let loopback = match host {
+        url::Host::Domain(name) => name == "localhost" || name.ends_with(".localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    };
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if loopback || allow_http => Ok(url),
+        "http" => Err(format!(
+            "GITLAB_URL {url} is plain http to another machine: the token would cross the network unencrypted. Use https, or set GITLAB_ALLOW_HTTP=true if this network is trusted."
+        )),
+        other => Err(format!(
+            "GITLAB_URL {url} uses `{other}`: GitLab is reached over https (or http)."
+        )),
+    }
+}
+
 impl Config {
     pub fn from_args(args: ServeArgs) -> Result<Self, String> {
         let upstream = match (args.gitlab_url, args.gitlab_token) {
@@ -193,7 +245,10 @@ impl Config {
                     "GITLAB_URL is not set, and this build has no demo mode (build with `--features demo` for one): set GITLAB_URL and GITLAB_TOKEN.".into(),
                 );
             }
-            (Some(url), Some(token)) => GitlabSource::Gitlab { url, token },
+            (Some(url), Some(token)) => GitlabSource::Gitlab {
+                url: gitlab_base(url, args.gitlab_allow_http)?,
+                token,
+            },
             (Some(url), None) => {
                 return Err(format!(
                     "GITLAB_URL is set to {url} but GITLAB_TOKEN is not: create a token with the read_api scope in GitLab (User settings > Access tokens) and set GITLAB_TOKEN."
@@ -330,6 +385,39 @@ mod tests {
         assert_eq!(map.namespaces(), ["gitlab", "review", "prod"]);
         let bad = Cli::try_parse_from(["stageboard", "--environment-namespaces", "live"]).unwrap();
         assert!(Config::from_args(bad.serve).unwrap_err().contains("name=namespace"));
+    }
+
+    #[test]
+    fn gitlab_url_must_be_gitlabs_own_base_address() {
+        let read = |url: &str, extra: &[&str]| {
+            let mut args = vec!["stageboard", "--gitlab-url", url];
+            args.extend_from_slice(extra);
+            let cli = Cli::try_parse_from(args).unwrap();
+            let mut serve = cli.serve;
+            serve.gitlab_token = Some(SecretString::from("glpat-x"));
+            Config::from_args(serve).map(|c| match c.gitlab_source {
+                GitlabSource::Gitlab { url, .. } => url.to_string(),
+                #[cfg(feature = "demo")]
+                GitlabSource::Demo(_) => unreachable!(),
+            })
+        };
+        let refused = |url: &str, says: &str| {
+            let error = read(url, &[]).unwrap_err();
+            assert!(error.contains(says), "{url}: {error}");
+            assert!(!error.contains("hunter2"), "the password is never echoed: {error}");
+        };
+        refused("https://root:hunter2@gitlab.example.com", "user name or password");
+        refused("https://gitlab.example.com/api/v4", "base address");
+        refused("https://gitlab.example.com/group/app/-/pipelines", "base address");
+        refused("https://gitlab.example.com/group/app.git", "base address");
+        refused("https://gitlab.example.com/?private_token=x", "base address");
+        refused("http://gitlab.example.com", "GITLAB_ALLOW_HTTP");
+        refused("ftp://gitlab.example.com", "https");
+        assert!(read("https://gitlab.example.com", &[]).is_ok());
+        assert!(read("https://example.com/gitlab", &[]).is_ok(), "a relative URL root");
+        assert!(read("http://127.0.0.1:3000", &[]).is_ok(), "this machine");
+        assert!(read("http://localhost:3000", &[]).is_ok());
+        assert!(read("http://gitlab.internal", &["--gitlab-allow-http"]).is_ok());
     }
 
     #[cfg(feature = "demo")]

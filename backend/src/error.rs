@@ -111,6 +111,11 @@ impl From<GitlabError> for AppError {
                 ErrorCode::GitlabUnavailable,
                 format!("GitLab failed with {status} ({message}). Try again shortly."),
             ),
+            redirected @ GitlabError::Redirected { .. } => Self::new(
+                StatusCode::BAD_GATEWAY,
+                ErrorCode::GitlabUnavailable,
+                redirected.to_string(),
+            ),
             GitlabError::Unsupported { feature } => Self::new(
                 StatusCode::NOT_IMPLEMENTED,
                 ErrorCode::GitlabUnavailable,

@@ -18,6 +18,10 @@ use super::error::{GitlabError, error_message};
 /// should walk); stop rather than hammer GitLab.
 const MAX_PAGES: u32 = 100;
 
+/// The longest GitLab's rate-limit headers may make stageboard wait: a value past it (a bad
+/// clock, a hostile proxy, an overflow) is taken as this.
+const MAX_WAIT: Duration = Duration::from_secs(15 * 60);
+
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
     /// Per-request timeout.
@@ -81,6 +85,8 @@ impl GitlabClient {
             .user_agent(concat!("stageboard/", env!("CARGO_PKG_VERSION")))
             .timeout(options.timeout)
             .connect_timeout(options.timeout.min(Duration::from_secs(5)))
+            // The token travels in a header reqwest would carry to any host a redirect names.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| GitlabError::Unreachable {
                 url: base.to_string(),
@@ -281,6 +287,22 @@ impl GitlabClient {
     }
 
     fn refusal(&self, path: &str, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> GitlabError {
+        if status.is_redirection() {
+            // Where it points, without its path and query (which may carry anything).
+            let to = headers
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| self.base.join(v).ok())
+                .map_or_else(
+                    || "an address it did not give".to_owned(),
+                    |u| u.origin().ascii_serialization(),
+                );
+            return GitlabError::Redirected {
+                url: self.base.to_string(),
+                status: status.as_u16(),
+                to,
+            };
+        }
         let message = error_message(body);
         if status == StatusCode::NOT_FOUND && is_unknown_route(body) {
             return GitlabError::Unsupported {
@@ -347,7 +369,7 @@ impl GitlabClient {
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs();
-        let until_reset = Duration::from_secs(reset.saturating_sub(now).max(1));
+        let until_reset = Duration::from_secs(reset.saturating_sub(now).max(1)).min(MAX_WAIT);
         if remaining == 0 {
             self.pause_for(until_reset);
         } else if let Some(limit) = header_number(headers, "ratelimit-limit")
@@ -392,19 +414,21 @@ fn next_page(headers: &HeaderMap) -> Option<u32> {
 }
 
 /// `Retry-After` (seconds or an HTTP date), else `RateLimit-Reset` (a Unix time).
+/// Between 1 s and [`MAX_WAIT`], whatever the headers say.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let now = SystemTime::now();
+    let clamp = |wait: Duration| wait.clamp(Duration::from_secs(1), MAX_WAIT);
     if let Some(value) = headers.get("retry-after").and_then(|v| v.to_str().ok()) {
         if let Ok(secs) = value.trim().parse::<u64>() {
-            return Some(Duration::from_secs(secs.max(1)));
+            return Some(clamp(Duration::from_secs(secs)));
         }
         if let Ok(at) = httpdate::parse_http_date(value) {
-            return Some(at.duration_since(now).unwrap_or(Duration::from_secs(1)));
+            return Some(clamp(at.duration_since(now).unwrap_or_default()));
         }
     }
     let reset = header_number(headers, "ratelimit-reset")?;
     let now = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-    Some(Duration::from_secs(reset.saturating_sub(now).max(1)))
+    Some(clamp(Duration::from_secs(reset.saturating_sub(now))))
 }
 
 /// GitLab's answer for a route it does not have (`{"error":"404 Not Found"}`, CONTRACT.md §3),
@@ -439,6 +463,54 @@ mod tests {
             shown.contains("gitlab.example.com") && !shown.contains("glpat-do-not-print"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn absurd_rate_limit_headers_make_a_sane_wait() {
+        let max = Some(MAX_WAIT);
+        for huge in ["18446744073709551615", "Fri, 31 Dec 9999 23:59:59 GMT"] {
+            assert_eq!(retry_after(&headers(&[("retry-after", huge)])), max, "{huge}");
+        }
+        assert_eq!(
+            retry_after(&headers(&[("ratelimit-reset", "18446744073709551615")])),
+            max
+        );
+        let one = Some(Duration::from_secs(1));
+        assert_eq!(retry_after(&headers(&[("retry-after", "0")])), one);
+        assert_eq!(
+            retry_after(&headers(&[("retry-after", "Thu, 01 Jan 1970 00:00:00 GMT")])),
+            one,
+            "a date past"
+        );
+        assert_eq!(retry_after(&headers(&[("ratelimit-reset", "1")])), one, "a reset past");
+        for junk in ["-5", "soon", "1e9", ""] {
+            assert_eq!(retry_after(&headers(&[("retry-after", junk)])), None, "{junk}");
+        }
+        // A budget spent until the end of time pauses for the longest wait, not forever.
+        let client = GitlabClient::new(
+            Url::parse("https://gitlab.example.com").unwrap(),
+            SecretString::from("t"),
+            ClientOptions::default(),
+        )
+        .unwrap();
+        client.observe_budget(&headers(&[
+            ("ratelimit-remaining", "0"),
+            ("ratelimit-reset", "18446744073709551615"),
+        ]));
+        let paused = client.pause_left().unwrap();
+        assert!(
+            paused <= MAX_WAIT && paused > MAX_WAIT - Duration::from_secs(5),
+            "{paused:?}"
+        );
+    }
+
+    #[test]
+    fn absurd_pagination_headers_do_not_run_away() {
+        assert_eq!(next_page(&headers(&[("x-next-page", "-1")])), None);
+        assert_eq!(next_page(&headers(&[("x-next-page", "many")])), None);
+        assert_eq!(next_page(&headers(&[("x-next-page", "99999999999")])), None, "past u32");
+        // A huge next page is refused by `all` (MAX_PAGES), a link with junk is no next page.
+        assert_eq!(next_page(&headers(&[("link", r#"<::junk::>; rel="next""#)])), None);
     }
 
     #[test]

@@ -23,6 +23,12 @@ pub enum GitlabError {
     /// "Job is not retryable", "Unplayable Job".
     #[error("GitLab refused ({status}): {message}")]
     Refused { status: u16, message: String },
+    /// GitLab (or something in front of it) answered with a redirect, which the client does
+    /// not follow: the token would go along to wherever it points.
+    #[error(
+        "GitLab at {url} answered {status}, a redirect to {to}; stageboard does not follow redirects, so that its token goes only to GITLAB_URL. Set GITLAB_URL to GitLab's own address"
+    )]
+    Redirected { url: String, status: u16, to: String },
     /// The endpoint itself is missing (GitLab's `404 Not Found` for an unknown route): an older
     /// or locked-down instance. Learned once by the hub rather than asked per page view.
     #[error("GitLab does not offer {feature} (it answered 404)")]
