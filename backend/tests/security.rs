@@ -11,6 +11,8 @@ use stageboard::error::AppError;
 use stageboard::gitlab::{ClientOptions, GitlabClient, GitlabError};
 use url::Url;
 
+mod common;
+
 const CANARY: &str = "glpat-canary-7f3a9c1e5b";
 
 async fn serve(app: Router) -> u16 {
@@ -78,4 +80,130 @@ async fn a_redirect_to_another_port_never_carries_the_token_there() {
     }
     assert_eq!(seen.load(Ordering::SeqCst), 0, "the other port was never asked");
     assert_eq!(with_token.load(Ordering::SeqCst), 0);
+}
+
+/// Everything the log says while a test runs, to look for the token in.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_logs() -> Captured {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .init();
+    captured
+}
+
+/// Every answer of `app` to `paths`, headers and body, as text.
+async fn answers(app: &common::TestApp, paths: &[String]) -> String {
+    let mut all = String::new();
+    for path in paths {
+        let answer = app.get(path).await;
+        all.push_str(&format!(
+            "{path} {} {:?} {}\n",
+            answer.status, answer.headers, answer.text
+        ));
+    }
+    all
+}
+
+/// A distinctive token is never in an answer (body or header), a log line, a metric or an
+/// error: over the API, with GitLab answering, failing in every way the simulator can, and
+/// refusing the token.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_canary_token_never_shows_in_answers_logs_or_metrics() {
+    let logs = capture_logs();
+    let app = common::TestApp::builder()
+        .reads_only()
+        .token(CANARY)
+        .sim_accepts(CANARY)
+        .start()
+        .await;
+    let list = app.json("/api/v1/projects/1/pipelines?per_page=5").await;
+    let pipeline = list["pipelines"][0]["id"].as_u64().unwrap();
+    let detail = app.json(&format!("/api/v1/projects/1/pipelines/{pipeline}")).await;
+    let job = detail["stages"][0]["jobs"][0]["id"].as_u64().unwrap();
+    let envs = app.json("/api/v1/projects/1/environments").await;
+    let env = envs["environments"][0]["id"].as_u64().unwrap();
+    let mut paths: Vec<String> = [
+        "/api/v1/info",
+        "/api/v1/overview",
+        "/api/v1/projects",
+        "/api/v1/environments",
+        "/api/v1/openapi.json",
+        "/api/v1/projects/1/pipelines?ref=main&status=failed",
+        "/api/v1/projects/1/environments",
+        "/api/v1/events?topics=nonsense",
+        "/api/v1/projects/999/pipelines",
+        "/api/v1/projects/x/pipelines",
+        "/api/v1/projects/1/pipelines/999999999",
+        "/api/v1/projects/1/jobs/999999999/log",
+        "/health",
+        "/nowhere",
+    ]
+    .map(String::from)
+    .to_vec();
+    paths.extend([
+        format!("/api/v1/projects/1/pipelines/{pipeline}"),
+        format!("/api/v1/projects/1/jobs/{job}"),
+        format!("/api/v1/projects/1/jobs/{job}/log?offset=0"),
+        format!("/api/v1/projects/1/jobs/{job}/raw"),
+        format!("/api/v1/projects/1/environments/{env}"),
+    ]);
+    let mut seen = answers(&app, &paths).await;
+    for action in [
+        format!("/api/v1/projects/1/jobs/{job}/retry"),
+        format!("/api/v1/projects/1/jobs/{job}/play"),
+        format!("/api/v1/projects/1/pipelines/{pipeline}/cancel"),
+        format!("/api/v1/projects/1/environments/{env}/stop"),
+    ] {
+        let answer = app.post(&action, "{}").await;
+        seen.push_str(&format!(
+            "{action} {} {:?} {}\n",
+            answer.status, answer.headers, answer.text
+        ));
+    }
+    for faults in [
+        r#"{"status": 500}"#,
+        r#"{"status": 502}"#,
+        r#"{"truncate": true}"#,
+        r#"{"no_graphql": true, "no_bridges": true}"#,
+    ] {
+        app.sim.sim.set_faults(serde_json::from_str(faults).unwrap());
+        // New answers, not the cache's: the project changed.
+        app.hub.changed(1, None);
+        seen.push_str(&answers(&app, &paths).await);
+    }
+    app.sim.sim.set_faults(Default::default());
+    seen.push_str(&app.get("/metrics").await.text);
+
+    // A GitLab that refuses the token: every read is a 401.
+    let refused = common::TestApp::builder().reads_only().token(CANARY).start().await;
+    let refusals = answers(&refused, &paths).await;
+    assert!(
+        refusals.contains("GITLAB_TOKEN"),
+        "the refusal is explained: {refusals}"
+    );
+    seen.push_str(&refusals);
+    seen.push_str(&refused.get("/metrics").await.text);
+
+    assert!(seen.len() > 10_000, "the answers were read");
+    assert!(!seen.contains(CANARY), "the token is in an answer");
+    let logs = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    assert!(logs.contains("GitLab"), "the log was captured: {} bytes", logs.len());
+    assert!(!logs.contains(CANARY), "the token is in the log");
 }

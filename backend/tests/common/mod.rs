@@ -39,6 +39,8 @@ pub struct Builder {
     options: ClientOptions,
     gitlab_url: Option<String>,
     token: String,
+    /// The token the simulated GitLab takes.
+    sim_token: String,
     rate_limit: u32,
     cluster: bool,
     webhook_secret: Option<String>,
@@ -62,6 +64,7 @@ impl Default for Builder {
             },
             gitlab_url: None,
             token: TOKEN.into(),
+            sim_token: TOKEN.into(),
             rate_limit: 10_000,
             cluster: false,
             webhook_secret: None,
@@ -86,6 +89,12 @@ impl Builder {
         self.gitlab_url = Some(url.into());
         self
     }
+    /// The simulated GitLab takes `token` (stageboard is given [`Builder::token`]).
+    pub fn sim_accepts(mut self, token: &str) -> Self {
+        self.sim_token = token.into();
+        self
+    }
+
     pub fn token(mut self, token: &str) -> Self {
         self.token = token.into();
         self
@@ -126,7 +135,7 @@ impl Builder {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let start = DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z").unwrap().to_utc();
         let sim_config = SimConfig {
-            token: TOKEN.into(),
+            token: self.sim_token.clone(),
             rate_limit_per_minute: self.rate_limit,
             seed: 11,
             history_days: 2,
@@ -135,7 +144,7 @@ impl Builder {
             projects: 3,
         };
         let clock = Clock::manual(start);
-        let demo = self.demo && self.gitlab_url.is_none() && self.token == TOKEN;
+        let demo = self.demo && self.gitlab_url.is_none() && self.token == TOKEN && self.sim_token == TOKEN;
         let (upstream, own_sim) = if demo {
             let settings = Demo {
                 clock,
