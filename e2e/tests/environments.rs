@@ -29,6 +29,36 @@ async fn open_environment(browser: &Browser, app: &Stageboard, name: &str) -> Re
     browser.wait_text(".page-header h1", name, WAIT).await.map(drop)
 }
 
+/// A project's `.gitlab-ci.yml` writes its environments' URLs: a `javascript:` one is shown as
+/// text, never as a link.
+#[tokio::test]
+async fn a_javascript_environment_url_is_text_not_a_link() {
+    let app = Stageboard::start_demo();
+    let browser = Browser::start().await;
+    let seen = async {
+        browser.client.goto(&app.url).await.map_err(|e| e.to_string())?;
+        let status = browser
+            .js("return fetch('/api/v1/demo/faults', {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({hostile_urls: true})}).then(r => r.status);")
+            .await?;
+        open_environment(&browser, &app, "dev").await?;
+        let shown = browser.wait_text(".page-header .external-url", "javascript:", WAIT).await?;
+        let links = browser.count("a[href^='javascript'], a[href^='JAVASCRIPT'], a[href*='alert']").await;
+        let buttons = browser.count("a.view-deployment").await;
+        Ok::<_, String>((status, shown, links, buttons))
+    }
+    .await;
+    browser.close().await;
+    let (status, shown, links, buttons) = seen.expect("the environment page renders");
+    assert_eq!(status, 200, "the simulated GitLab took the fault");
+    // stageboard_sim::HOSTILE_URL
+    assert_eq!(
+        shown.trim(),
+        "javascript:alert(document.domain)",
+        "the address is shown as it is"
+    );
+    assert_eq!((links, buttons), (0, 0), "and is no link");
+}
+
 #[tokio::test]
 async fn the_grid_shows_dev_and_live_with_their_cluster_health() {
     let app = Stageboard::start_demo();

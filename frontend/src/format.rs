@@ -14,6 +14,13 @@ pub fn duration(secs: f64) -> String {
     }
 }
 
+/// `url` when it is a web address (http or https), which may become a link; anything else that
+/// GitLab's data carries (`javascript:`, `data:`, a bare word) is shown as text only.
+pub fn web_link(url: &str) -> Option<&str> {
+    let scheme = url.split_once("://").map(|(s, _)| s)?;
+    (scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("http")).then_some(url)
+}
+
 /// `just now`, `5 minutes ago`, `3 hours ago`, `2 days ago`.
 pub fn ago(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
     span((now - then).num_seconds()).map_or_else(|| "just now".into(), |s| format!("{s} ago"))
@@ -168,6 +175,29 @@ pub fn waterfall(jobs: &[Job], now: DateTime<Utc>) -> Vec<(Job, f64, f64, f64)> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_web_addresses_become_links() {
+        for url in [
+            "https://dev.example.com",
+            "HTTP://dev.example.com/a?b=c",
+            "http://10.0.0.1:8080",
+        ] {
+            assert_eq!(web_link(url), Some(url));
+        }
+        for url in [
+            "javascript:alert(document.domain)",
+            "JavaScript://%0aalert(1)",
+            " javascript:alert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "vbscript:msgbox",
+            "//evil.example.com",
+            "dev.example.com",
+            "",
+        ] {
+            assert_eq!(web_link(url), None, "{url}");
+        }
+    }
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().to_utc()

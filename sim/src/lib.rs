@@ -24,7 +24,7 @@ use serde_json::json;
 use tokio::net::TcpListener;
 
 pub use clock::Clock;
-pub use limits::Faults;
+pub use limits::{Faults, HOSTILE_URL};
 use rest::Ctx;
 use world::{Time, World};
 

@@ -34,6 +34,28 @@ pub struct Faults {
     /// Answer the pipeline bridges endpoint with GitLab's 404 for an unknown route, as an
     /// older instance would.
     pub no_bridges: bool,
+    /// Give every environment a `javascript:` external URL, as a hostile `.gitlab-ci.yml`
+    /// could (`environment: url:` is the project's to write).
+    pub hostile_urls: bool,
+}
+
+/// The external URL [`Faults::hostile_urls`] puts on every environment.
+pub const HOSTILE_URL: &str = "javascript:alert(document.domain)";
+
+fn make_urls_hostile(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(fields) => {
+            for (key, field) in fields.iter_mut() {
+                if key == "external_url" && field.is_string() {
+                    *field = HOSTILE_URL.into();
+                } else {
+                    make_urls_hostile(field);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(make_urls_hostile),
+        _ => {}
+    }
 }
 
 fn authorized(sim: &Sim, request: &Request) -> bool {
@@ -141,7 +163,19 @@ pub async fn inject_faults(State(sim): State<Sim>, request: Request, next: Next)
     if (faults.no_graphql && path == "/api/graphql") || (faults.no_bridges && path.ends_with("/bridges")) {
         return GitlabError::NoRoute.into_response();
     }
+    let hostile = faults.hostile_urls && path.contains("/environments");
     let response = next.run(request).await;
+    if hostile {
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+        let Ok(mut json) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+            return Response::from_parts(parts, Body::from(bytes));
+        };
+        make_urls_hostile(&mut json);
+        let mut response = Response::from_parts(parts, Body::from(json.to_string()));
+        response.headers_mut().remove(header::CONTENT_LENGTH);
+        return response;
+    }
     if !faults.truncate {
         return response;
     }

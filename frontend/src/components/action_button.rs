@@ -107,7 +107,7 @@ pub fn ActionButton(
                         <p class="deploy-target">
                             "This deploys to " <strong class="environment-name">{env.name.clone()}</strong>
                             {env.tier.clone().map(|t| format!(" ({t})"))}
-                            {env.external_url.clone().map(|u| view! { " · " <a href=u.clone() target="_blank" rel="noopener">{u.clone()}</a> })}
+                            {env.external_url.clone().map(|u| view! { " · " {crate::components::external_link(&u, u.clone(), "external")} })}
                         </p>
                     })}
                     {(!details.is_empty()).then(|| view! {

@@ -12,3 +12,17 @@ pub use stage_marks::StageMarks;
 pub use status_icon::StatusIcon;
 pub use table::{Cell, data_table};
 pub use top_bar::TopBar;
+
+/// A link to a web address from GitLab's data, opened in a new tab; anything that is not
+/// http(s) is shown as plain text ([`crate::format::web_link`]).
+pub fn external_link(url: &str, text: String, class: &'static str) -> leptos::prelude::AnyView {
+    use leptos::prelude::*;
+    match crate::format::web_link(url) {
+        Some(href) => {
+            view! { <a class=class href=href.to_owned() target="_blank" rel="noopener">{text}</a> }.into_any()
+        }
+        // The address itself, so a person sees what GitLab holds.
+        None => view! { <span class="external-url" title="Not a web address, so not a link">{url.to_owned()}</span> }
+            .into_any(),
+    }
+}

@@ -8,7 +8,7 @@ use stageboard_protocol::{EnvironmentCluster, EnvironmentDetail, JobEnvironment,
 use super::environments::{cluster_note, facts, health_class, health_line, health_word};
 use crate::api::{self, Action};
 use crate::components::status_icon::symbol;
-use crate::components::{ActionButton, Cell, Notice, NoticeBar, data_table, loaded, page_status};
+use crate::components::{ActionButton, Cell, Notice, NoticeBar, data_table, external_link, loaded, page_status};
 use crate::format;
 use crate::poll::poll;
 
@@ -117,7 +117,7 @@ fn environment_view(project: u64, detail: EnvironmentDetail) -> AnyView {
         <header class="page-header">
             <h1>{env.name.clone()} " " <span class=format!("env-state state-{}", env.state)>{env.state.clone()}</span></h1>
             <div class="actions">
-                {env.external_url.clone().map(|u| view! { <a class="button view-deployment" href=u target="_blank" rel="noopener">"View deployment"</a> })}
+                {env.external_url.as_deref().map(|u| external_link(u, "View deployment".into(), "button view-deployment"))}
                 {(env.state == "available").then(|| view! {
                     <ActionButton project=project action=Action::StopEnvironment(env.id) subject=format!("environment {}", env.name) />
                 })}
