@@ -30,6 +30,7 @@ struct Inner {
     cache_evictions: Counter,
     cache_entries: Gauge,
     cache_bytes: Gauge,
+    csp_violations: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -84,6 +85,12 @@ impl Metrics {
             "Server-sent events written to clients",
             events_sent.clone(),
         );
+        let csp_violations = Counter::default();
+        registry.register(
+            "csp_violations",
+            "Content-Security-Policy violations browsers reported (the app itself causes none)",
+            csp_violations.clone(),
+        );
         let events_published = Counter::default();
         registry.register(
             "events_published",
@@ -130,6 +137,7 @@ impl Metrics {
             cache_evictions,
             cache_entries,
             cache_bytes,
+            csp_violations,
         }))
     }
 
@@ -164,6 +172,10 @@ impl Metrics {
 
     pub fn event_sent(&self) {
         self.0.events_sent.inc();
+    }
+
+    pub fn csp_violation(&self) {
+        self.0.csp_violations.inc();
     }
 
     pub fn event_published(&self) {

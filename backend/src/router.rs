@@ -37,6 +37,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(jobs::play))
         .routes(routes!(meta::health))
         .routes(routes!(meta::metrics))
+        .routes(routes!(crate::headers::csp_report))
         .routes(routes!(hooks::receive));
     #[cfg(feature = "demo")]
     let api = api
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(spa::serve)
         .layer(Extension(std::sync::Arc::new(document)))
+        .layer(axum::middleware::from_fn(crate::headers::secure))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

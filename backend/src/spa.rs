@@ -17,6 +17,29 @@ const NOT_BUILT: &str = "<!doctype html><title>stageboard</title><h1>The web UI 
 <p>Build it with <code>trunk build --release</code> at the repository root (<code>scripts/demo</code> does this), \
 then rebuild stageboard. The API under <a href=\"/api/v1/openapi.json\">/api/v1</a> works without it.</p>";
 
+/// The inline scripts of the embedded `index.html` (Trunk writes one, which starts the app), as
+/// the Content-Security-Policy must hash them.
+pub fn inline_scripts() -> Vec<String> {
+    let Some(index) = Assets::get("index.html") else {
+        return Vec::new();
+    };
+    let html = String::from_utf8_lossy(&index.data);
+    let mut scripts = Vec::new();
+    let mut rest = html.as_ref();
+    while let Some(start) = rest.find("<script") {
+        rest = &rest[start..];
+        let Some(open_end) = rest.find('>') else { break };
+        let tag = &rest[..open_end];
+        let body = &rest[open_end + 1..];
+        let Some(close) = body.find("</script>") else { break };
+        if !tag.contains("src=") {
+            scripts.push(body[..close].to_owned());
+        }
+        rest = &body[close..];
+    }
+    scripts
+}
+
 pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path().trim_start_matches('/');
     if path == "api" || path.starts_with("api/") {

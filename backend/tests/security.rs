@@ -207,3 +207,49 @@ async fn a_canary_token_never_shows_in_answers_logs_or_metrics() {
     assert!(logs.contains("GitLab"), "the log was captured: {} bytes", logs.len());
     assert!(!logs.contains(CANARY), "the token is in the log");
 }
+
+/// Every answer, whatever it is, carries the headers that confine the app in a browser.
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let app = common::TestApp::start().await;
+    for path in [
+        "/",
+        "/projects/1/pipelines",
+        "/favicon.ico",
+        "/api/v1/info",
+        "/api/v1/projects/1/pipelines",
+        "/api/v1/nowhere",
+        "/api/v1/projects/x/pipelines",
+        "/health",
+        "/metrics",
+    ] {
+        let answer = app.get(path).await;
+        let header = |name: &str| {
+            answer
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let policy = header("content-security-policy");
+        let scripts = policy
+            .split(';')
+            .find(|d| d.trim().starts_with("script-src"))
+            .unwrap_or_default();
+        assert!(
+            policy.contains("default-src 'self'") && policy.contains("frame-ancestors 'none'"),
+            "{path}: {policy}"
+        );
+        assert!(
+            scripts.contains("'wasm-unsafe-eval'") && !scripts.contains("unsafe-inline"),
+            "{path}: {scripts}"
+        );
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header("x-frame-options"), "DENY", "{path}");
+        assert_eq!(header("referrer-policy"), "no-referrer", "{path}");
+        if path.starts_with("/api/") {
+            assert_eq!(header("cache-control"), "no-store", "{path}");
+        }
+    }
+}
