@@ -21,6 +21,8 @@ struct Inner {
     watch: Watchlist,
     webhooks: Option<Webhooks>,
     cluster: Option<Cluster>,
+    /// The host names requests may be addressed to.
+    allowed_hosts: crate::guard::AllowedHosts,
     /// The in-process simulated GitLab, in demo mode.
     #[cfg(feature = "demo")]
     demo: Option<stageboard_sim::Sim>,
@@ -81,6 +83,7 @@ pub struct Parts {
     pub projects: Vec<String>,
     pub webhooks: Option<Webhooks>,
     pub cluster: Option<Cluster>,
+    pub allowed_hosts: crate::guard::AllowedHosts,
     #[cfg(feature = "demo")]
     pub demo: Option<stageboard_sim::Sim>,
 }
@@ -129,9 +132,14 @@ impl AppState {
             },
             webhooks: parts.webhooks,
             cluster: parts.cluster,
+            allowed_hosts: parts.allowed_hosts,
             #[cfg(feature = "demo")]
             demo: parts.demo,
         }))
+    }
+
+    pub fn allowed_hosts(&self) -> &crate::guard::AllowedHosts {
+        &self.0.allowed_hosts
     }
 
     /// The webhook settings, when `/hooks/gitlab` is on.

@@ -38,6 +38,11 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "STAGEBOARD_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Host names browsers reach stageboard by (comma-separated, e.g. dash.example.com), besides
+    /// this machine's loopback names and the listen address: a request addressed to any other
+    /// name is refused (421), so that another site cannot reach it by DNS rebinding.
+    #[arg(long, env = "STAGEBOARD_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
     /// GitLab to watch, e.g. https://gitlab.example.com. Without it, stageboard runs the demo.
     #[arg(long, env = "GITLAB_URL")]
     pub gitlab_url: Option<Url>,
@@ -175,6 +180,8 @@ impl Default for Demo {
 #[derive(Debug)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// Host names requests may be addressed to, besides loopback and the listen address.
+    pub allowed_hosts: Vec<String>,
     pub gitlab_source: GitlabSource,
     pub projects: Vec<String>,
     pub gitlab: crate::gitlab::ClientOptions,
@@ -326,6 +333,11 @@ impl Config {
             webhook_signing_token: args.webhook_signing_token,
             hub,
             listen: args.listen,
+            allowed_hosts: args
+                .allowed_hosts
+                .into_iter()
+                .filter(|h| !h.trim().is_empty())
+                .collect(),
             gitlab_source: upstream,
             projects,
             gitlab: crate::gitlab::ClientOptions {

@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod config;
 pub mod error;
 pub mod gitlab;
+pub mod guard;
 pub mod headers;
 pub mod hub;
 pub mod metrics;

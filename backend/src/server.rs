@@ -100,6 +100,7 @@ impl App {
             projects,
             webhooks,
             cluster,
+            allowed_hosts: crate::guard::AllowedHosts::new(config.listen.ip(), &config.allowed_hosts),
             #[cfg(feature = "demo")]
             demo: demo.as_ref().map(|(sim, _, _)| sim.sim.clone()),
         });

@@ -253,3 +253,67 @@ async fn every_answer_carries_the_security_headers() {
         }
     }
 }
+
+/// DNS rebinding: a page on another site that points its own name at this server reaches it
+/// with its name in `Host`, and is refused.
+#[tokio::test]
+async fn a_request_for_another_host_name_is_refused() {
+    let app = common::TestApp::start().await;
+    let port = app.base.rsplit(':').next().unwrap().to_owned();
+    let with_host = |host: String| {
+        let request = app.http.get(format!("{}/api/v1/info", app.base)).header("host", host);
+        async move { request.send().await.unwrap() }
+    };
+    let rebound = with_host(format!("evil.example.com:{port}")).await;
+    assert_eq!(rebound.status(), 421);
+    let told = rebound.text().await.unwrap();
+    assert!(told.contains("STAGEBOARD_ALLOWED_HOSTS"), "{told}");
+    for host in [format!("localhost:{port}"), format!("127.0.0.1:{port}")] {
+        assert_eq!(with_host(host.clone()).await.status(), 200, "{host}");
+    }
+    // Probes and scrapers come by the pod's address, whatever it is.
+    for path in ["/health", "/metrics"] {
+        let probe = app
+            .http
+            .get(format!("{}{path}", app.base))
+            .header("host", format!("10.1.2.3:{port}"));
+        assert_eq!(probe.send().await.unwrap().status(), 200, "{path}");
+    }
+}
+
+/// Another site cannot make a browser act here, and an action says what it carries.
+#[tokio::test]
+async fn actions_need_json_from_this_server_s_own_pages() {
+    let app = common::TestApp::start().await;
+    let list = app.json("/api/v1/projects/1/pipelines?per_page=1").await;
+    let pipeline = list["pipelines"][0]["id"].as_u64().unwrap();
+    let url = format!("{}/api/v1/projects/1/pipelines/{pipeline}/retry", app.base);
+    let post = |headers: &[(&str, &str)]| {
+        let mut request = app.http.post(&url).body("{}");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let (status, told) = post(&[("content-type", "text/plain")]).await;
+    assert_eq!(status, 415, "{told}");
+    assert!(told.contains("application/json"), "{told}");
+    let json = ("content-type", "application/json");
+    let (status, told) = post(&[json, ("sec-fetch-site", "cross-site")]).await;
+    assert_eq!(status, 403, "{told}");
+    assert!(told.contains("another site"), "{told}");
+    assert_eq!(post(&[json, ("sec-fetch-site", "same-site")]).await.0, 403);
+    assert_eq!(post(&[json, ("origin", "https://evil.example.com")]).await.0, 403);
+    let own = app.base.clone();
+    for headers in [
+        vec![json, ("sec-fetch-site", "same-origin")],
+        vec![json, ("origin", own.as_str())],
+        vec![json],
+    ] {
+        let (status, told) = post(&headers).await;
+        assert!(status != 403 && status != 415, "{headers:?}: {status} {told}");
+    }
+}

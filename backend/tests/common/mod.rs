@@ -163,6 +163,7 @@ impl Builder {
         };
         let config = Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            allowed_hosts: Vec::new(),
             gitlab_source: upstream,
             projects: self.projects,
             gitlab: self.options,
