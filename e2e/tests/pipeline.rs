@@ -234,7 +234,7 @@ async fn a_change_made_elsewhere_reaches_an_open_page_by_server_sent_events() {
         let before = browser.wait_text(".job-card", "image_build", WAIT).await?;
         // Someone else retries the pipeline: this page did nothing, and it polls only every 30 s.
         browser
-            .js("const id = location.pathname.split('/').pop(); fetch(`/api/v1/projects/1/pipelines/${id}/retry`, {method: 'POST'}); return null;")
+            .js("const id = location.pathname.split('/').pop(); fetch(`/api/v1/projects/1/pipelines/${id}/retry`, {method: 'POST', headers: {'content-type': 'application/json'}}); return null;")
             .await?;
         let after = browser
             .wait_text(".job-card", "↻ 3", Duration::from_secs(5))
