@@ -317,3 +317,43 @@ async fn actions_need_json_from_this_server_s_own_pages() {
         assert!(status != 403 && status != 415, "{headers:?}: {status} {told}");
     }
 }
+
+/// Webhooks: the secret is checked before a body is read, a body has a limit, and a delivery
+/// repeated under any of its ids (Standard Webhooks' `webhook-id` too) is applied once.
+#[tokio::test]
+async fn webhooks_are_checked_before_their_body_and_repeats_are_known_by_any_id() {
+    const SECRET: &str = "a-long-webhook-secret-for-tests";
+    let app = common::TestApp::builder().webhooks(SECRET).start().await;
+    let deliver = |token: &str, id: &str, body: Vec<u8>| {
+        let request = app
+            .http
+            .post(format!("{}/hooks/gitlab", app.base))
+            .header("x-gitlab-token", token)
+            .header("x-gitlab-event", "Pipeline Hook")
+            .header("webhook-id", id)
+            .header("content-type", "application/json")
+            .body(body);
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap_or_default())
+        }
+    };
+    let huge = vec![b' '; 3 << 20];
+    assert_eq!(
+        deliver("wrong", "a", huge.clone()).await.0,
+        401,
+        "no secret: refused unread"
+    );
+    assert_eq!(deliver(SECRET, "a", huge).await.0, 413);
+    let hook = serde_json::to_vec(&serde_json::json!({
+        "object_kind": "pipeline",
+        "object_attributes": { "id": 7, "status": "running" },
+        "project": { "id": 1 },
+    }))
+    .unwrap();
+    let (first, _) = deliver(SECRET, "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", hook.clone()).await;
+    let (again, told) = deliver(SECRET, "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", hook).await;
+    assert_eq!(first, 202);
+    assert_eq!(again, 200, "{told}");
+    assert!(told.contains("already received"), "{told}");
+}

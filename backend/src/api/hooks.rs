@@ -1,11 +1,11 @@
 //! `POST /hooks/gitlab`: GitLab's Pipeline, Job and Deployment webhooks. Checked (secret in
-//! constant time), de-duplicated (Idempotency-Key, X-Gitlab-Event-UUID), answered at once, and
-//! applied afterwards: the hub's cached answers for that project become old and browsers hear.
+//! constant time, before the body is read), de-duplicated (Idempotency-Key,
+//! X-Gitlab-Event-UUID, webhook-id), answered at once, and applied afterwards: the hub's cached
+//! answers for that project become old and browsers hear.
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use serde_json::json;
 use stageboard_protocol::ErrorCode;
 
@@ -13,14 +13,20 @@ use crate::app::AppState;
 use crate::error::AppError;
 use crate::hub::hooks;
 
+/// The largest delivery taken: a pipeline event with a few hundred jobs is well under it.
+const BODY_LIMIT: usize = 2 << 20;
+
 /// Takes a GitLab webhook delivery.
 #[utoipa::path(post, path = "/hooks/gitlab", tag = "meta",
     responses((status = 202, description = "accepted; applied asynchronously"),
               (status = 200, description = "a repeat, or a project this stageboard does not watch: nothing to do"),
               (status = 401, body = stageboard_protocol::ErrorBody, description = "missing or wrong X-Gitlab-Token"),
               (status = 400, body = stageboard_protocol::ErrorBody, description = "not a Pipeline, Job or Deployment event"),
-              (status = 404, body = stageboard_protocol::ErrorBody, description = "webhooks are not configured")))]
-pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+              (status = 404, body = stageboard_protocol::ErrorBody, description = "webhooks are not configured"),
+              (status = 413, body = stageboard_protocol::ErrorBody, description = "a body over 2 MB")))]
+pub async fn receive(State(state): State<AppState>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
     let metrics = state.hub().metrics().clone();
     let Some(webhooks) = state.webhooks() else {
         metrics.webhook("rejected");
@@ -43,6 +49,16 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
             );
         }
     }
+    // Read only once the secret matched: nobody else makes the server hold a body.
+    let Ok(body) = axum::body::to_bytes(body, BODY_LIMIT).await else {
+        metrics.webhook("rejected");
+        return AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::BadRequest,
+            "A webhook delivery is at most 2 MB.",
+        )
+        .into_response();
+    };
     if let Some(signing) = &webhooks.signing {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         let checked = hooks::verify_signature(
@@ -68,12 +84,15 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
             return AppError::bad_request(message).into_response();
         }
     };
-    let id = ["idempotency-key", "x-gitlab-event-uuid"]
+    // A retried or replayed delivery repeats its ids; each id is kept (at most 128 characters of
+    // it), and any one seen before makes a repeat.
+    let ids: Vec<String> = ["idempotency-key", "x-gitlab-event-uuid", "webhook-id"]
         .iter()
-        .find_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()));
-    if let Some(id) = id
-        && !webhooks.first_delivery(id)
-    {
+        .filter_map(|h| Some((h, headers.get(*h)?.to_str().ok()?)))
+        .map(|(h, id)| format!("{h}:{}", id.chars().take(128).collect::<String>()))
+        .collect();
+    let fresh: Vec<bool> = ids.iter().map(|id| webhooks.first_delivery(id)).collect();
+    if fresh.contains(&false) {
         metrics.webhook("duplicate");
         return (
             StatusCode::OK,
