@@ -23,6 +23,8 @@ struct Inner {
     cluster: Option<Cluster>,
     /// The host names requests may be addressed to.
     allowed_hosts: crate::guard::AllowedHosts,
+    /// What `/metrics` asks for, when set.
+    metrics_token: Option<secrecy::SecretString>,
     /// The in-process simulated GitLab, in demo mode.
     #[cfg(feature = "demo")]
     demo: Option<stageboard_sim::Sim>,
@@ -84,6 +86,7 @@ pub struct Parts {
     pub webhooks: Option<Webhooks>,
     pub cluster: Option<Cluster>,
     pub allowed_hosts: crate::guard::AllowedHosts,
+    pub metrics_token: Option<secrecy::SecretString>,
     #[cfg(feature = "demo")]
     pub demo: Option<stageboard_sim::Sim>,
 }
@@ -133,9 +136,19 @@ impl AppState {
             webhooks: parts.webhooks,
             cluster: parts.cluster,
             allowed_hosts: parts.allowed_hosts,
+            metrics_token: parts.metrics_token,
             #[cfg(feature = "demo")]
             demo: parts.demo,
         }))
+    }
+
+    /// Whether `authorization` may read `/metrics`: anyone without a metrics token set.
+    pub fn may_read_metrics(&self, authorization: Option<&[u8]>) -> bool {
+        use secrecy::ExposeSecret;
+        self.0.metrics_token.as_ref().is_none_or(|token| {
+            let given = authorization.and_then(|a| a.strip_prefix(b"Bearer "));
+            crate::hub::hooks::token_matches(given, token.expose_secret())
+        })
     }
 
     pub fn allowed_hosts(&self) -> &crate::guard::AllowedHosts {

@@ -82,6 +82,10 @@ pub struct ServeArgs {
     /// carry a valid `webhook-signature` no older than five minutes.
     #[arg(long, env = "STAGEBOARD_WEBHOOK_SIGNING_TOKEN", hide_env_values = true)]
     pub webhook_signing_token: Option<SecretString>,
+    /// When set, /metrics answers only `Authorization: Bearer <this token>` (what Prometheus'
+    /// `authorization` setting sends).
+    #[arg(long, env = "STAGEBOARD_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<SecretString>,
     /// Seconds between the hub's questions to GitLab while pipelines run.
     #[arg(long, env = "STAGEBOARD_POLL_FAST", default_value_t = 5)]
     pub poll_fast: u64,
@@ -190,6 +194,7 @@ pub struct Config {
     pub cluster_label: String,
     pub webhook_secret: Option<SecretString>,
     pub webhook_signing_token: Option<SecretString>,
+    pub metrics_token: Option<SecretString>,
     pub hub: crate::hub::HubSettings,
 }
 
@@ -330,6 +335,7 @@ impl Config {
         };
         Ok(Config {
             webhook_secret: args.webhook_secret,
+            metrics_token: args.metrics_token,
             webhook_signing_token: args.webhook_signing_token,
             hub,
             listen: args.listen,

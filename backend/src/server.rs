@@ -101,6 +101,7 @@ impl App {
             webhooks,
             cluster,
             allowed_hosts: crate::guard::AllowedHosts::new(config.listen.ip(), &config.allowed_hosts),
+            metrics_token: config.metrics_token,
             #[cfg(feature = "demo")]
             demo: demo.as_ref().map(|(sim, _, _)| sim.sim.clone()),
         });

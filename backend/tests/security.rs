@@ -357,3 +357,22 @@ async fn webhooks_are_checked_before_their_body_and_repeats_are_known_by_any_id(
     assert_eq!(again, 200, "{told}");
     assert!(told.contains("already received"), "{told}");
 }
+
+/// With STAGEBOARD_METRICS_TOKEN set, the metrics are for whoever holds it.
+#[tokio::test]
+async fn metrics_can_be_kept_for_the_holder_of_a_token() {
+    let app = common::TestApp::builder().metrics_token("scrape-me-4d2f").start().await;
+    let read = |authorization: Option<&str>| {
+        let mut request = app.http.get(format!("{}/metrics", app.base));
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(read(None).await, 401);
+    assert_eq!(read(Some("Bearer wrong")).await, 401);
+    assert_eq!(read(Some("scrape-me-4d2f")).await, 401, "a bearer token, said so");
+    assert_eq!(read(Some("Bearer scrape-me-4d2f")).await, 200);
+    let open = common::TestApp::start().await;
+    assert_eq!(open.get("/metrics").await.status, 200, "open when no token is set");
+}

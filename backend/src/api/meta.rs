@@ -18,17 +18,29 @@ pub async fn info(State(state): State<AppState>) -> Json<ServerInfo> {
 }
 
 /// Prometheus metrics: GitLab requests, rate-limit budget, poll intervals, webhooks, SSE.
-#[utoipa::path(get, path = "/metrics", tag = "meta", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
-pub async fn metrics(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+#[utoipa::path(get, path = "/metrics", tag = "meta", responses((status = 200, description = "Prometheus text format", content_type = "text/plain"),
+    (status = 401, body = stageboard_protocol::ErrorBody, description = "STAGEBOARD_METRICS_TOKEN is set and the request does not carry it")))]
+pub async fn metrics(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<impl axum::response::IntoResponse, crate::error::AppError> {
+    let authorization = headers.get(axum::http::header::AUTHORIZATION).map(|v| v.as_bytes());
+    if !state.may_read_metrics(authorization) {
+        return Err(crate::error::AppError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            stageboard_protocol::ErrorCode::Unauthorized,
+            "The metrics need `Authorization: Bearer <STAGEBOARD_METRICS_TOKEN>`.",
+        ));
+    }
     let hub = state.hub();
     hub.metrics().oldest_state_age(hub.oldest_state_age().unwrap_or(0.0));
-    (
+    Ok((
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
         hub.metrics().encode(),
-    )
+    ))
 }
 
 /// Liveness: the server answers. It does not depend on GitLab being up.

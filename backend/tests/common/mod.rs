@@ -41,6 +41,7 @@ pub struct Builder {
     token: String,
     /// The token the simulated GitLab takes.
     sim_token: String,
+    metrics_token: Option<String>,
     rate_limit: u32,
     cluster: bool,
     webhook_secret: Option<String>,
@@ -65,6 +66,7 @@ impl Default for Builder {
             gitlab_url: None,
             token: TOKEN.into(),
             sim_token: TOKEN.into(),
+            metrics_token: None,
             rate_limit: 10_000,
             cluster: false,
             webhook_secret: None,
@@ -92,6 +94,11 @@ impl Builder {
     /// The simulated GitLab takes `token` (stageboard is given [`Builder::token`]).
     pub fn sim_accepts(mut self, token: &str) -> Self {
         self.sim_token = token.into();
+        self
+    }
+
+    pub fn metrics_token(mut self, token: &str) -> Self {
+        self.metrics_token = Some(token.into());
         self
     }
 
@@ -164,6 +171,7 @@ impl Builder {
         let config = Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             allowed_hosts: Vec::new(),
+            metrics_token: self.metrics_token.map(SecretString::from),
             gitlab_source: upstream,
             projects: self.projects,
             gitlab: self.options,
