@@ -46,6 +46,20 @@ impl GitlabError {
 /// `{"message": {"field": ["..."]}}`, `{"error": "..."}`, OAuth's `error_description`, or
 /// plain text (429, proxies). This reads whichever is there.
 pub fn error_message(body: &[u8]) -> String {
+    summary(&read_message(body))
+}
+
+/// What of GitLab's words goes on: one line, at most 300 characters, no control characters.
+fn summary(message: &str) -> String {
+    let line: String = message.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(300) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line,
+    }
+}
+
+fn read_message(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) else {
         let text = text.trim();
@@ -86,6 +100,17 @@ pub fn error_message(body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gitlab_s_words_are_summarised_not_passed_on_whole() {
+        let long = format!(r#"{{"message":"{}"}}"#, "x".repeat(10_000));
+        let said = error_message(long.as_bytes());
+        assert_eq!(said.chars().count(), 301, "300 characters and an ellipsis");
+        assert_eq!(
+            error_message(b"{\"message\":\"403 Forbidden\\n\\u001b[31mred\\r\"}"),
+            "403 Forbidden [31mred"
+        );
+    }
 
     #[test]
     fn reads_every_error_body_shape() {
