@@ -160,13 +160,27 @@ pub async fn run(config: Config) -> Result<(), String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!("stageboard is serving on http://{addr}");
     app.start(addr);
-    axum::serve(listener, app.router())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| format!("server failed: {e}"))?;
+    // Event streams never end by themselves: after the signal, requests in progress get
+    // SHUTDOWN_GRACE to finish, and then whatever is still open is closed (browsers reconnect).
+    let (signalled, mut heard) = tokio::sync::watch::channel(false);
+    let serve = axum::serve(listener, app.router()).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("stopping: finishing the requests in progress");
+        let _ = signalled.send(true);
+    });
+    tokio::select! {
+        served = serve => served.map_err(|e| format!("server failed: {e}"))?,
+        () = async {
+            let _ = heard.wait_for(|stop| *stop).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => tracing::info!(grace_seconds = SHUTDOWN_GRACE.as_secs(), "closing the connections still open (event streams)"),
+    }
     drop(app);
     Ok(())
 }
+
+/// How long requests in progress may take after SIGTERM before their connections are closed.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Resolves the watched projects (retrying while GitLab cannot say), which starts their pollers.
 async fn start_watching(state: AppState) {

@@ -40,6 +40,24 @@ impl Group {
     pub fn id(&self) -> u32 {
         self.0.id()
     }
+
+    /// Sends SIGTERM to the process alone and waits at most `within` for it to exit: how long
+    /// it took, or `None` when it had not exited by then.
+    pub fn terminate(&mut self, within: Duration) -> Option<Duration> {
+        let pid = Pid::from_raw(self.0.id() as i32);
+        if pid.as_raw() <= 1 {
+            return None;
+        }
+        let _ = nix::sys::signal::kill(pid, Signal::SIGTERM);
+        let start = Instant::now();
+        while start.elapsed() < within {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return Some(start.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
 }
 
 pub fn spawn_group(command: &mut Command) -> Group {
@@ -85,11 +103,16 @@ pub fn binary() -> PathBuf {
 }
 
 pub struct Stageboard {
-    _process: Group,
+    process: Group,
     pub url: String,
 }
 
 impl Stageboard {
+    /// SIGTERM, then how long it took to exit (`None`: not within `within`).
+    pub fn terminate(&mut self, within: Duration) -> Option<Duration> {
+        self.process.terminate(within)
+    }
+
     /// Demo mode, started from a directory that holds nothing of the repository, so the SPA must
     /// come from the binary itself.
     pub fn start_demo() -> Self {
@@ -112,7 +135,7 @@ impl Stageboard {
         );
         wait_for_port(port, "stageboard");
         Stageboard {
-            _process: process,
+            process,
             url: format!("http://127.0.0.1:{port}"),
         }
     }

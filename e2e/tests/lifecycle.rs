@@ -1,0 +1,33 @@
+//! The binary as an operator runs it: SIGTERM stops it promptly even with browsers holding
+//! event streams open (which never end by themselves).
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use stageboard_e2e::Stageboard;
+
+#[test]
+fn sigterm_with_event_streams_open_exits_within_ten_seconds() {
+    let mut app = Stageboard::start_demo();
+    let address = app.url.trim_start_matches("http://").to_owned();
+    let mut streams = Vec::new();
+    for _ in 0..5 {
+        let mut stream = TcpStream::connect(&address).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        write!(
+            stream,
+            "GET /api/v1/events?topics=projects HTTP/1.1\r\nHost: {address}\r\nAccept: text/event-stream\r\n\r\n"
+        )
+        .unwrap();
+        let mut head = [0u8; 256];
+        let read = stream.read(&mut head).unwrap();
+        let head = String::from_utf8_lossy(&head[..read]).into_owned();
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        streams.push(stream);
+    }
+    let took = app.terminate(Duration::from_secs(15));
+    drop(streams);
+    let took = took.expect("stageboard exits after SIGTERM with event streams open");
+    assert!(took <= Duration::from_secs(10), "it took {took:?}");
+}
