@@ -192,6 +192,39 @@ async fn without_graphql_stages_are_ordered_by_job_ids() {
     assert!(job(&detail, "compile")["needs"].as_array().unwrap().is_empty());
 }
 
+/// A 4 MB log comes in pages of at most 2 MB that add up to the whole log, the last one
+/// saying it is complete: one answer never carries a whole huge log.
+#[tokio::test]
+async fn a_long_log_comes_in_pages() {
+    let app = TestApp::start().await;
+    let found = app.json("/api/v1/projects/2/pipelines?status=success&per_page=1").await;
+    let pipeline = found["pipelines"][0]["id"].as_u64().unwrap();
+    let detail = app.json(&format!("/api/v1/projects/2/pipelines/{pipeline}")).await;
+    let integration = job(&detail, "integration")["id"].as_u64().unwrap();
+    let mut pages = Vec::new();
+    let mut offset = 0;
+    loop {
+        let page = app
+            .json(&format!("/api/v1/projects/2/jobs/{integration}/log?offset={offset}"))
+            .await;
+        assert_eq!(page["offset"], offset);
+        let content = page["content"].as_str().unwrap().to_owned();
+        assert!(content.len() <= 2 << 20, "a page carries at most 2 MB");
+        offset = page["next_offset"].as_u64().unwrap();
+        let (more, complete) = (page["more"] == true, page["complete"] == true);
+        assert!(!(more && complete), "an unfinished read is not complete");
+        pages.push(content);
+        if !more {
+            assert!(complete, "the last page of a finished job's log is complete");
+            break;
+        }
+    }
+    assert!(pages.len() >= 2, "{} pages", pages.len());
+    let whole: usize = pages.iter().map(String::len).sum();
+    assert_eq!(whole as u64, offset, "the pages add up to the log");
+    assert!(whole > 4_000_000, "{whole} bytes");
+}
+
 #[tokio::test]
 async fn a_log_is_read_from_an_offset_and_follows_a_running_job() {
     let app = TestApp::start().await;

@@ -90,6 +90,7 @@ pub fn LogView(project: u64, job: u64) -> impl IntoView {
     let version = RwSignal::new(0u32);
     let complete = RwSignal::new(false);
     let loaded = RwSignal::new(false);
+    let settled = StoredValue::new(false);
     let error: RwSignal<Option<String>> = RwSignal::new(None);
     let collapsed: RwSignal<Vec<bool>> = RwSignal::new(Vec::new());
     let follow = RwSignal::new(true);
@@ -164,8 +165,9 @@ pub fn LogView(project: u64, job: u64) -> impl IntoView {
         request_animation_frame(move || scroll_to_row(row, true));
     };
 
-    // Takes in the log's bytes from `next_offset - content.len()` on, however they came.
-    let apply = move |content: &str, next_offset: u64, done: bool| {
+    // Takes in the log's bytes from `next_offset - content.len()` on, however they came;
+    // `more`: further pages of it are on their way (a long log read from the start).
+    let apply = move |content: &str, next_offset: u64, done: bool, more: bool| {
         parser.try_update_value(|p| {
             p.feed(content.as_bytes());
             if done {
@@ -180,14 +182,22 @@ pub fn LogView(project: u64, job: u64) -> impl IntoView {
             let known = c.len();
             c.extend_from_slice(sections.get(known..).unwrap_or(&[]));
         });
-        let first_load = !loaded.get_untracked();
+        // The first read is over with its last page: then the view jumps to a linked line, or
+        // follows a running job's end.
+        let first_load = !settled.get_value();
+        if !more {
+            settled.set_value(true);
+        }
         let _ = complete.try_set(done);
         let _ = loaded.try_set(true);
         let _ = version.try_update(|v| *v += 1);
-        if first_load && let Some(n) = hash_line() {
-            request_animation_frame(move || reveal(n.saturating_sub(1)));
-        } else if (follow.get_untracked() || first_load) && !done {
-            request_animation_frame(scroll_to_bottom);
+        if !more {
+            if first_load && let Some(n) = hash_line() {
+                request_animation_frame(move || reveal(n.saturating_sub(1)));
+            } else if (follow.get_untracked() || first_load) && !done {
+                // A running job: follow its end.
+                request_animation_frame(scroll_to_bottom);
+            }
         }
     };
     let fetch_more = move || {
@@ -197,17 +207,25 @@ pub fn LogView(project: u64, job: u64) -> impl IntoView {
         busy.set_value(true);
         let from = offset.get_value();
         spawn_local(async move {
-            let answer = api::job_log(project, job, from).await;
-            busy.try_set_value(false);
-            match answer {
-                Ok(log) => {
-                    let _ = error.try_set(None);
-                    apply(&log.content, log.next_offset, log.complete);
-                }
-                Err(e) => {
-                    let _ = error.try_set(Some(e.message));
+            // A long log comes in pages: each is shown as it comes.
+            let mut from = from;
+            loop {
+                match api::job_log(project, job, from).await {
+                    Ok(log) => {
+                        let _ = error.try_set(None);
+                        apply(&log.content, log.next_offset, log.complete, log.more);
+                        if !log.more {
+                            break;
+                        }
+                        from = log.next_offset;
+                    }
+                    Err(e) => {
+                        let _ = error.try_set(Some(e.message));
+                        break;
+                    }
                 }
             }
+            busy.try_set_value(false);
         });
     };
     fetch_more();
@@ -221,7 +239,7 @@ pub fn LogView(project: u64, job: u64) -> impl IntoView {
         } => {
             let end = at + content.len() as u64;
             if *at == offset.get_value() && !busy.get_value() {
-                apply(content, end, *complete);
+                apply(content, end, *complete, false);
             } else if end > offset.get_value() {
                 fetch_more();
             }

@@ -54,8 +54,12 @@ pub struct JobLog {
     pub next_offset: u64,
     /// The log text from `offset` (invalid UTF-8 replaced by U+FFFD).
     pub content: String,
-    /// The job has finished: nothing more will be appended.
+    /// The job has finished and this is the end of its log: nothing more will come.
     pub complete: bool,
+    /// More of the log is there already: ask again from `next_offset` at once (one answer
+    /// carries at most 2 MB of it).
+    #[serde(default)]
+    pub more: bool,
     pub status: Status,
 }
 

@@ -50,7 +50,11 @@ pub struct LogQuery {
     offset: Option<u64>,
 }
 
-/// The job's log from `offset`: the whole log, not only GitLab's last 500 KB.
+/// The most of a log one answer carries (escaped as JSON, up to six times as much).
+const LOG_PAGE: usize = 2 << 20;
+
+/// The job's log from `offset`: the whole log, not only GitLab's last 500 KB, 2 MB per answer
+/// (`more` says to ask again from `next_offset`).
 #[utoipa::path(get, path = "/api/v1/projects/{project_id}/jobs/{job_id}/log", tag = "jobs",
     params(("project_id" = u64, Path), ("job_id" = u64, Path), LogQuery),
     responses((status = 200, body = JobLog), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 416, body = ErrorBody, description = "offset past the end of the log")))]
@@ -74,13 +78,21 @@ pub async fn log(
             ),
         ));
     }
-    let content = String::from_utf8_lossy(&trace[offset as usize..]).into_owned();
+    // At most LOG_PAGE bytes, ending on a whole character: the client asks again for `more`.
+    let start = offset as usize;
+    let mut end = trace.len().min(start + LOG_PAGE);
+    while end > start && end < trace.len() && (trace[end] & 0xC0) == 0x80 {
+        end -= 1;
+    }
+    let more = end < trace.len();
+    let content = String::from_utf8_lossy(&trace[start..end]).into_owned();
     Ok(Json(JobLog {
         job_id,
         offset,
-        next_offset: size,
+        next_offset: end as u64,
         content,
-        complete: job.status.is_completed(),
+        complete: job.status.is_completed() && !more,
+        more,
         status: job.status,
     }))
 }

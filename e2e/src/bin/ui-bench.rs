@@ -57,6 +57,8 @@ async fn main() {
     let browser = Browser::start().await;
     let result = run(&app, &browser, rounds).await;
     browser.close().await;
+    // Stopped before exiting: `exit` runs no destructor, and the server would stay behind.
+    drop(app);
     if let Err(e) = result {
         eprintln!("ui-bench failed: {e}");
         std::process::exit(1);
@@ -94,8 +96,15 @@ async fn run(app: &Stageboard, browser: &Browser, rounds: usize) -> Result<(), S
         .and_then(|j| j["id"].as_u64())
         .ok_or_else(|| format!("no integration job in pipeline {pipeline}"))?;
     let url = format!("{}/projects/2/jobs/{job}", app.url);
-    let log = api_json(app, &format!("/api/v1/projects/2/jobs/{job}/log")).await?;
-    let size = &log["next_offset"];
+    // The API gives a long log in pages (`more`): its size is where the last page ends.
+    let mut size = 0;
+    loop {
+        let page = api_json(app, &format!("/api/v1/projects/2/jobs/{job}/log?offset={size}")).await?;
+        size = page["next_offset"].as_u64().unwrap_or(size);
+        if page["more"] != true {
+            break;
+        }
+    }
 
     let mut open = Vec::new();
     let mut to_end = Vec::new();
