@@ -25,6 +25,8 @@ struct Inner {
     allowed_hosts: crate::guard::AllowedHosts,
     /// What `/metrics` asks for, when set.
     metrics_token: Option<secrecy::SecretString>,
+    /// Permits for open event streams.
+    streams: Arc<tokio::sync::Semaphore>,
     /// The in-process simulated GitLab, in demo mode.
     #[cfg(feature = "demo")]
     demo: Option<stageboard_sim::Sim>,
@@ -87,6 +89,8 @@ pub struct Parts {
     pub cluster: Option<Cluster>,
     pub allowed_hosts: crate::guard::AllowedHosts,
     pub metrics_token: Option<secrecy::SecretString>,
+    /// How many event streams may be open at once.
+    pub max_streams: usize,
     #[cfg(feature = "demo")]
     pub demo: Option<stageboard_sim::Sim>,
 }
@@ -137,6 +141,7 @@ impl AppState {
             cluster: parts.cluster,
             allowed_hosts: parts.allowed_hosts,
             metrics_token: parts.metrics_token,
+            streams: Arc::new(tokio::sync::Semaphore::new(parts.max_streams)),
             #[cfg(feature = "demo")]
             demo: parts.demo,
         }))
@@ -149,6 +154,11 @@ impl AppState {
             let given = authorization.and_then(|a| a.strip_prefix(b"Bearer "));
             crate::hub::hooks::token_matches(given, token.expose_secret())
         })
+    }
+
+    /// The permits for open event streams.
+    pub fn streams(&self) -> &Arc<tokio::sync::Semaphore> {
+        &self.0.streams
     }
 
     pub fn allowed_hosts(&self) -> &crate::guard::AllowedHosts {

@@ -102,6 +102,7 @@ impl App {
             cluster,
             allowed_hosts: crate::guard::AllowedHosts::new(config.listen.ip(), &config.allowed_hosts),
             metrics_token: config.metrics_token,
+            max_streams: config.max_streams,
             #[cfg(feature = "demo")]
             demo: demo.as_ref().map(|(sim, _, _)| sim.sim.clone()),
         });

@@ -376,3 +376,40 @@ async fn metrics_can_be_kept_for_the_holder_of_a_token() {
     let open = common::TestApp::start().await;
     assert_eq!(open.get("/metrics").await.status, 200, "open when no token is set");
 }
+
+/// A connection follows at most a few logs, only of jobs of their projects, and the server
+/// holds a bounded number of event streams.
+#[tokio::test]
+async fn event_streams_and_the_logs_they_follow_are_bounded() {
+    let app = common::TestApp::builder().max_streams(2).start().await;
+    let list = app.json("/api/v1/projects/1/pipelines?per_page=1").await;
+    let pipeline = list["pipelines"][0]["id"].as_u64().unwrap();
+    let detail = app.json(&format!("/api/v1/projects/1/pipelines/{pipeline}")).await;
+    let job = detail["stages"][0]["jobs"][0]["id"].as_u64().unwrap();
+    let open = |topics: String| {
+        let request = app.http.get(format!("{}/api/v1/events?topics={topics}", app.base));
+        async move { request.send().await.unwrap() }
+    };
+    let made_up = open("log:1:999999999".into()).await;
+    assert_eq!(made_up.status(), 404);
+    assert!(made_up.text().await.unwrap().contains("has no job 999999999"));
+    let many: Vec<String> = (0..11).map(|j| format!("log:1:{j}")).collect();
+    assert_eq!(open(many.join(",")).await.status(), 400);
+
+    let first = open(format!("log:1:{job}")).await;
+    let second = open("projects".into()).await;
+    assert_eq!((first.status().as_u16(), second.status().as_u16()), (200, 200));
+    let third = open("projects".into()).await;
+    assert_eq!(third.status(), 503);
+    assert!(third.text().await.unwrap().contains("STAGEBOARD_MAX_STREAMS"));
+    drop(first);
+    let mut again = 0;
+    for _ in 0..50 {
+        again = open("projects".into()).await.status().as_u16();
+        if again == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(again, 200, "a closed stream frees its place");
+}

@@ -29,5 +29,7 @@ pub enum ErrorCode {
     /// GitLab is rate-limiting us; try again after `retry_after` seconds.
     GitlabRateLimited,
     OffsetOutOfRange,
+    /// The server is at one of its limits (open event streams): try again shortly.
+    Busy,
     Internal,
 }

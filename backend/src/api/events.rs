@@ -33,6 +33,8 @@ pub struct EventsQuery {
 struct Connection {
     state: AppState,
     _follows: Vec<Arc<()>>,
+    /// One of the server's event streams (STAGEBOARD_MAX_STREAMS).
+    _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl Drop for Connection {
@@ -72,6 +74,23 @@ pub async fn events(
     for &project in topics.projects.iter().chain(topics.logs.iter().map(|(p, _)| p)) {
         state.ensure_watched(project).await?;
     }
+    // A log is followed only for a job of its project (GitLab answers 404 otherwise): an id
+    // made up does not cost a GitLab read per interval.
+    for &(project, job) in &topics.logs {
+        state.gitlab().job(project, job).await.map_err(|e| match e {
+            crate::gitlab::GitlabError::NotFound { .. } => {
+                AppError::not_found(format!("Project {project} has no job {job} to follow."))
+            }
+            other => other.into(),
+        })?;
+    }
+    let Ok(permit) = state.streams().clone().try_acquire_owned() else {
+        return Err(AppError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            stageboard_protocol::ErrorCode::Busy,
+            "This server holds as many event streams as it may (STAGEBOARD_MAX_STREAMS); the page keeps reading on its timer and tries again.",
+        ));
+    };
     let hub = state.hub().clone();
     let follows = topics.logs.iter().map(|&(p, j)| hub.follow_log(p, j)).collect();
     let last = headers
@@ -106,6 +125,7 @@ pub async fn events(
     let connection = Connection {
         state: state.clone(),
         _follows: follows,
+        _permit: permit,
     };
     let stream = futures::stream::unfold(
         (receiver, first, topics, connection),

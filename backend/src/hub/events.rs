@@ -10,6 +10,9 @@ use serde::Serialize;
 use stageboard_protocol::ServerEvent;
 use tokio::sync::broadcast;
 
+/// How many running jobs' logs one connection may follow.
+pub const MAX_LOGS: usize = 10;
+
 /// How many recent changes are kept for browsers that reconnect.
 const REPLAY: usize = 4096;
 
@@ -67,6 +70,10 @@ impl Topics {
         }
         if topics.projects.len() + topics.logs.len() > 100 {
             return Err("at most 100 topics per connection".into());
+        }
+        // Each followed log costs a GitLab read per interval while it runs.
+        if topics.logs.len() > MAX_LOGS {
+            return Err(format!("at most {MAX_LOGS} job logs per connection"));
         }
         Ok(topics)
     }
@@ -161,6 +168,12 @@ mod tests {
         assert_eq!(t.logs, [(3, 77)]);
         assert!(Topics::parse("pipeline:1").unwrap_err().contains("not a topic"));
         assert!(Topics::parse("project:x").unwrap_err().contains("not a number"));
+        let many: Vec<String> = (0..11).map(|j| format!("log:1:{j}")).collect();
+        assert!(
+            Topics::parse(&many.join(","))
+                .unwrap_err()
+                .contains("at most 10 job logs")
+        );
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub struct Builder {
     /// The token the simulated GitLab takes.
     sim_token: String,
     metrics_token: Option<String>,
+    max_streams: usize,
     rate_limit: u32,
     cluster: bool,
     webhook_secret: Option<String>,
@@ -67,6 +68,7 @@ impl Default for Builder {
             token: TOKEN.into(),
             sim_token: TOKEN.into(),
             metrics_token: None,
+            max_streams: 4000,
             rate_limit: 10_000,
             cluster: false,
             webhook_secret: None,
@@ -94,6 +96,11 @@ impl Builder {
     /// The simulated GitLab takes `token` (stageboard is given [`Builder::token`]).
     pub fn sim_accepts(mut self, token: &str) -> Self {
         self.sim_token = token.into();
+        self
+    }
+
+    pub fn max_streams(mut self, streams: usize) -> Self {
+        self.max_streams = streams;
         self
     }
 
@@ -172,6 +179,7 @@ impl Builder {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             allowed_hosts: Vec::new(),
             metrics_token: self.metrics_token.map(SecretString::from),
+            max_streams: self.max_streams,
             gitlab_source: upstream,
             projects: self.projects,
             gitlab: self.options,
