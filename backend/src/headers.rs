@@ -11,7 +11,6 @@ use axum::response::Response;
 use base64::Engine;
 
 use crate::app::AppState;
-use crate::error::AppError;
 
 /// Where browsers report what the policy blocked (counted in `stageboard_csp_violations_total`).
 pub const CSP_REPORTS: &str = "/api/v1/csp-reports";
@@ -19,8 +18,8 @@ pub const CSP_REPORTS: &str = "/api/v1/csp-reports";
 /// The Content-Security-Policy. Scripts: the app's own files, its wasm
 /// (`'wasm-unsafe-eval'`) and the one inline module Trunk writes into `index.html` to start it,
 /// allowed by its hash. Styles may be inline: Leptos sets `style` attributes (the timing bars).
-pub fn content_security_policy() -> &'static str {
-    static POLICY: OnceLock<String> = OnceLock::new();
+pub fn content_security_policy() -> &'static HeaderValue {
+    static POLICY: OnceLock<HeaderValue> = OnceLock::new();
     POLICY.get_or_init(|| {
         let inline: String = crate::spa::inline_scripts()
             .iter()
@@ -29,11 +28,13 @@ pub fn content_security_policy() -> &'static str {
                 format!(" 'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(digest))
             })
             .collect();
-        format!(
+        let policy = format!(
             "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{inline}; style-src 'self' 'unsafe-inline'; \
              img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
              frame-ancestors 'none'; report-uri {CSP_REPORTS}"
-        )
+        );
+        // Base64 hashes and ASCII directives: always a valid header value.
+        HeaderValue::from_str(&policy).expect("an ASCII policy")
     })
 }
 
@@ -42,9 +43,7 @@ pub async fn secure(request: Request, next: Next) -> Response {
     let api = request.uri().path().starts_with("/api/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    if let Ok(policy) = HeaderValue::from_str(content_security_policy()) {
-        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
-    }
+    headers.insert(header::CONTENT_SECURITY_POLICY, content_security_policy().clone());
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
@@ -60,10 +59,7 @@ pub async fn secure(request: Request, next: Next) -> Response {
 #[utoipa::path(post, path = "/api/v1/csp-reports", tag = "meta",
     request_body(content = String, content_type = "application/csp-report", description = "the browser's report"),
     responses((status = 204, description = "counted"), (status = 413, body = stageboard_protocol::ErrorBody)))]
-pub async fn csp_report(
-    State(state): State<AppState>,
-    body: axum::body::Bytes,
-) -> Result<axum::http::StatusCode, AppError> {
+pub async fn csp_report(State(state): State<AppState>, body: axum::body::Bytes) -> axum::http::StatusCode {
     state.hub().metrics().csp_violation();
     let directive = serde_json::from_slice::<serde_json::Value>(&body)
         .ok()
@@ -73,5 +69,5 @@ pub async fn csp_report(
                 .map(|d| d.chars().take(100).collect::<String>())
         });
     tracing::debug!(?directive, "a browser reported a Content-Security-Policy violation");
-    Ok(axum::http::StatusCode::NO_CONTENT)
+    axum::http::StatusCode::NO_CONTENT
 }

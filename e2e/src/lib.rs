@@ -22,12 +22,8 @@ impl Drop for Group {
         // Never signal group 0 or 1: that would reach every process of the session or machine.
         if pid.as_raw() > 1 {
             let _ = killpg(pid, Signal::SIGTERM);
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = self.0.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(50));
+            if self.exited_within(Duration::from_secs(5)).is_some() {
+                return;
             }
             let _ = killpg(pid, Signal::SIGKILL);
         }
@@ -49,6 +45,11 @@ impl Group {
             return None;
         }
         let _ = nix::sys::signal::kill(pid, Signal::SIGTERM);
+        self.exited_within(within)
+    }
+
+    /// Waits at most `within` for the process to exit: how long it took.
+    fn exited_within(&mut self, within: Duration) -> Option<Duration> {
         let start = Instant::now();
         while start.elapsed() < within {
             if let Ok(Some(_)) = self.0.try_wait() {

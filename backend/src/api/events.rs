@@ -71,6 +71,14 @@ pub async fn events(
     headers: HeaderMap,
 ) -> AppResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let topics = Topics::parse(query.topics.as_deref().unwrap_or("projects")).map_err(AppError::bad_request)?;
+    // A place first: a stream refused for want of one costs nothing more.
+    let Ok(permit) = state.streams().clone().try_acquire_owned() else {
+        return Err(AppError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            stageboard_protocol::ErrorCode::Busy,
+            "This server holds as many event streams as it may (STAGEBOARD_MAX_STREAMS); the page keeps reading on its timer and tries again.",
+        ));
+    };
     for &project in topics.projects.iter().chain(topics.logs.iter().map(|(p, _)| p)) {
         state.ensure_watched(project).await?;
     }
@@ -84,13 +92,6 @@ pub async fn events(
             other => other.into(),
         })?;
     }
-    let Ok(permit) = state.streams().clone().try_acquire_owned() else {
-        return Err(AppError::new(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            stageboard_protocol::ErrorCode::Busy,
-            "This server holds as many event streams as it may (STAGEBOARD_MAX_STREAMS); the page keeps reading on its timer and tries again.",
-        ));
-    };
     let hub = state.hub().clone();
     let follows = topics.logs.iter().map(|&(p, j)| hub.follow_log(p, j)).collect();
     let last = headers
