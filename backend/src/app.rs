@@ -135,7 +135,7 @@ impl AppState {
             hub: parts.hub,
             watch: Watchlist {
                 configured: parts.projects,
-                resolved: RwLock::new(HashSet::new()),
+                resolved: RwLock::new(None),
             },
             webhooks: parts.webhooks,
             cluster: parts.cluster,
@@ -221,7 +221,9 @@ impl AppState {
         self.ensure_watched(project).await
     }
 
-    /// The watched projects, in the configured order.
+    /// The watched projects, in the configured order (with none configured, the projects the
+    /// token's user is a member of). Each call re-reads them through the hub's cache, replaces
+    /// the watched set and starts or stops pollers to match.
     pub async fn watched_projects(&self) -> AppResult<Vec<GlProject>> {
         let watch = &self.0.watch;
         let projects = if watch.configured.is_empty() {
@@ -238,24 +240,39 @@ impl AppState {
             });
             futures::future::try_join_all(lookups).await?
         };
-        watch.resolved.write().await.extend(projects.iter().map(|p| p.id));
+        *watch.resolved.write().await = Some(projects.iter().map(|p| p.id).collect());
         let polled: Vec<(u64, String)> = projects.iter().map(|p| (p.id, p.path_with_namespace.clone())).collect();
         self.0.hub.watch(&polled);
         Ok(projects)
     }
 
     /// Only watched projects are served: the shared token is not a way to browse all of GitLab.
+    /// Once the watched set is known, any other id is refused without asking GitLab, so made-up
+    /// ids cost nothing upstream; the set is refreshed in the background (`server::start_watching`).
     pub async fn ensure_watched(&self, project: u64) -> AppResult<()> {
         let watch = &self.0.watch;
-        if watch.configured.is_empty()
-            || watch.configured.iter().any(|p| *p == project.to_string())
-            || watch.resolved.read().await.contains(&project)
-        {
+        if watch.configured.iter().any(|p| *p == project.to_string()) {
             return Ok(());
         }
-        self.watched_projects().await?;
-        if watch.resolved.read().await.contains(&project) {
+        let known = watch.resolved.read().await.as_ref().map(|ids| ids.contains(&project));
+        let watched = match known {
+            Some(watched) => watched,
+            None => {
+                self.watched_projects().await?;
+                watch
+                    .resolved
+                    .read()
+                    .await
+                    .as_ref()
+                    .is_some_and(|ids| ids.contains(&project))
+            }
+        };
+        if watched {
             Ok(())
+        } else if watch.configured.is_empty() {
+            Err(AppError::not_found(format!(
+                "Project {project} is not watched by this stageboard: with STAGEBOARD_PROJECTS unset it shows the projects its GitLab token is a member of."
+            )))
         } else {
             Err(AppError::not_found(format!(
                 "Project {project} is not watched by this stageboard (see STAGEBOARD_PROJECTS)."
@@ -267,6 +284,6 @@ impl AppState {
 struct Watchlist {
     /// Ids or full paths as configured; empty means the token user's projects.
     configured: Vec<String>,
-    /// Numeric ids of configured projects, once GitLab has told us.
-    resolved: RwLock<HashSet<u64>>,
+    /// The watched ids as last resolved; `None` until GitLab has first answered.
+    resolved: RwLock<Option<HashSet<u64>>>,
 }

@@ -183,7 +183,9 @@ pub async fn run(config: Config) -> Result<(), String> {
 /// How long requests in progress may take after SIGTERM before their connections are closed.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Resolves the watched projects (retrying while GitLab cannot say), which starts their pollers.
+/// Resolves the watched projects (retrying while GitLab cannot say), which starts their pollers,
+/// then re-reads them every [`WATCH_REFRESH`]: a project the token's user joins appears, one
+/// it leaves is no longer served or polled, without a restart.
 async fn start_watching(state: AppState) {
     let mut wait = std::time::Duration::from_secs(2);
     loop {
@@ -199,12 +201,26 @@ async fn start_watching(state: AppState) {
             }
         }
     }
-    // A wall screen runs for weeks: forget answers nobody asked for in a day.
+    let mut trimmed = std::time::Instant::now();
     loop {
-        tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
-        state.hub().trim();
+        tokio::time::sleep(WATCH_REFRESH).await;
+        match state.watched_projects().await {
+            Ok(projects) => tracing::debug!(projects = projects.len(), "watched projects re-read"),
+            // The last known set stays in force until GitLab answers again.
+            Err(e) => {
+                tracing::warn!(error = %e.message(), "cannot re-read the watched projects; keeping the last known ones")
+            }
+        }
+        // A wall screen runs for weeks: forget answers nobody asked for in a day.
+        if trimmed.elapsed() >= std::time::Duration::from_secs(3600) {
+            state.hub().trim();
+            trimmed = std::time::Instant::now();
+        }
     }
 }
+
+/// How often the watched projects are re-read (the hub keeps a project listing 10 minutes).
+const WATCH_REFRESH: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Where this server can be reached from the same machine (0.0.0.0 becomes 127.0.0.1).
 #[cfg(feature = "demo")]

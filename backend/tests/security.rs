@@ -413,3 +413,47 @@ async fn event_streams_and_the_logs_they_follow_are_bounded() {
     }
     assert_eq!(again, 200, "a closed stream frees its place");
 }
+
+/// With no project list configured, stageboard serves the projects its token's user is a member
+/// of, and nothing else: a made-up id answers 404 from what is already known, so guessing ids
+/// costs GitLab nothing (before, every guess was passed on to GitLab with the shared token).
+#[tokio::test]
+async fn without_a_project_list_only_the_tokens_projects_are_served_and_guesses_cost_gitlab_nothing() {
+    let app = common::TestApp::builder().reads_only().projects(&[]).start().await;
+    let listed = app.json("/api/v1/projects").await;
+    let ids: Vec<u64> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        ids.len(),
+        3,
+        "the simulated token's user is a member of its three projects: {listed}"
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/projects/{}/pipelines", ids[0])).await.status,
+        200
+    );
+
+    let before = app.sim.sim.requests_received();
+    let guesses: Vec<u64> = (1..=60).map(|n| n * 7919).filter(|id| !ids.contains(id)).collect();
+    for id in &guesses {
+        for path in [
+            format!("/api/v1/projects/{id}/pipelines"),
+            format!("/api/v1/projects/{id}/pipelines/1"),
+            format!("/api/v1/projects/{id}/jobs/1/log"),
+            format!("/api/v1/projects/{id}/environments"),
+        ] {
+            common::assert_error(&app.get(&path).await, 404, "not_found");
+        }
+    }
+    let spent = app.sim.sim.requests_received() - before;
+    // The hub's pollers may ask about the three watched projects meanwhile; the guesses ask nothing.
+    assert!(
+        spent <= 6,
+        "{} guessed ids cost GitLab {spent} requests",
+        guesses.len() * 4
+    );
+}

@@ -166,9 +166,11 @@ impl Hub {
         &self.0.metrics
     }
 
-    /// Starts polling these projects (those not yet watched).
+    /// Polls exactly these projects: starts pollers for new ones, stops those of projects no
+    /// longer watched (left the membership, or the configuration changed).
     pub fn watch(&self, projects: &[(u64, String)]) {
         let mut known = self.0.projects.lock().expect("projects lock");
+        known.retain(|id, _| projects.iter().any(|(p, _)| p == id));
         for (id, path) in projects {
             if known.contains_key(id) {
                 continue;

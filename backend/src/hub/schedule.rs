@@ -31,6 +31,16 @@ pub(super) async fn poll_loop(hub: std::sync::Weak<Inner>, project: u64, poke: A
             _ = poke.notified() => {}
         }
         let Some(inner) = hub.upgrade() else { return };
+        if !inner
+            .projects
+            .lock()
+            .expect("projects lock")
+            .get(&project)
+            .is_some_and(|p| Arc::ptr_eq(&p.poke, &poke))
+        {
+            // No longer watched (or watched again by a newer poller).
+            return;
+        }
         wait = match poll_once(&inner, project).await {
             Err(GitlabError::RateLimited { retry_after }) => retry_after.max(interval(&inner, project)),
             _ => interval(&inner, project),
