@@ -43,7 +43,9 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let api = api
         .routes(routes!(crate::api::demo::advance))
         .routes(routes!(crate::api::demo::faults));
-    api.split_for_parts()
+    let (routes, mut document) = api.split_for_parts();
+    openapi::add_guard_answers(&mut document);
+    (routes, document)
 }
 
 pub fn router(state: AppState) -> Router {

@@ -18,6 +18,8 @@ const BODY_LIMIT: usize = 2 << 20;
 
 /// Takes a GitLab webhook delivery.
 #[utoipa::path(post, path = "/hooks/gitlab", tag = "meta",
+    request_body(content = Object, content_type = "application/json",
+        description = "A GitLab Pipeline, Job or Deployment event, as GitLab sends it (object_kind says which)"),
     responses((status = 202, description = "accepted; applied asynchronously"),
               (status = 200, description = "a repeat, or a project this stageboard does not watch: nothing to do"),
               (status = 401, body = stageboard_protocol::ErrorBody, description = "missing or wrong X-Gitlab-Token"),

@@ -18,3 +18,48 @@ pub struct ApiDoc;
 pub async fn document(Extension(document): Extension<Arc<utoipa::openapi::OpenApi>>) -> Json<utoipa::openapi::OpenApi> {
     Json(document.as_ref().clone())
 }
+
+/// Adds the answers the layers around every handler can give ([`crate::guard::check`], axum's
+/// extractors), so that the document lists every status a client can meet, not only those its
+/// handler chooses: 421 for another host name; 400 for a malformed parameter; and, on requests
+/// that change something, 403 from another site, 413 for a body too large and 415 without JSON.
+pub fn add_guard_answers(document: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let error = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    for (path, item) in document.paths.paths.iter_mut() {
+        let by_address = path == "/health" || path == "/metrics";
+        let posted_by_others = path == "/hooks/gitlab" || path == crate::headers::CSP_REPORTS;
+        for (changes, operation) in [(false, item.get.as_mut()), (true, item.post.as_mut())] {
+            let Some(operation) = operation else { continue };
+            let answers = &mut operation.responses.responses;
+            let mut add = |status: &str, description: &str| {
+                answers.entry(status.to_owned()).or_insert_with(|| error(description));
+            };
+            if !by_address {
+                add("421", "The request names a host this server does not answer to");
+            }
+            if operation.parameters.as_ref().is_some_and(|p| !p.is_empty()) || changes {
+                add("400", "A parameter or the body is not what this route takes");
+            }
+            if changes {
+                add("413", "The body is larger than this route takes");
+            }
+            if changes && !posted_by_others {
+                add("403", "Sent from another site");
+                add("415", "The body is not declared as JSON");
+            }
+        }
+    }
+}
