@@ -50,11 +50,13 @@ impl Topics {
 
     pub fn parse(raw: &str) -> Result<Topics, String> {
         let mut topics = Topics::default();
-        for topic in raw.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-            let parts: Vec<&str> = topic.split(':').collect();
+        for whole in raw.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            let parts: Vec<&str> = whole.split(':').collect();
+            // What the answer quotes back: enough to recognise, not whatever was sent.
+            let topic = Shortened(whole);
             let number = |s: &str| {
                 s.parse::<u64>()
-                    .map_err(|_| format!("`{topic}`: `{s}` is not a number"))
+                    .map_err(|_| format!("`{topic}`: `{}` is not a number", Shortened(s)))
             };
             match parts.as_slice() {
                 ["projects"] => topics.all_projects = true,
@@ -76,6 +78,18 @@ impl Topics {
             return Err(format!("at most {MAX_LOGS} job logs per connection"));
         }
         Ok(topics)
+    }
+}
+
+/// At most 40 characters of what a client sent, marked `…` when cut.
+struct Shortened<'a>(&'a str);
+
+impl std::fmt::Display for Shortened<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.char_indices().nth(40) {
+            Some((end, _)) => write!(f, "{}…", &self.0[..end]),
+            None => f.write_str(self.0),
+        }
     }
 }
 
@@ -137,7 +151,7 @@ impl Events {
         let replay = match parsed {
             Some((boot, seq)) if boot == self.boot => {
                 let oldest = recent.front().map_or(self.next.load(Ordering::SeqCst), |c| c.seq);
-                if seq + 1 < oldest {
+                if seq.saturating_add(1) < oldest {
                     Replay::TooOld
                 } else {
                     Replay::Missed(recent.iter().filter(|c| c.seq > seq).cloned().collect())

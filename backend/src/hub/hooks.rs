@@ -83,7 +83,7 @@ pub fn verify_signature(
     let sent: i64 = timestamp
         .parse()
         .map_err(|_| format!("webhook-timestamp `{timestamp}` is not a Unix time"))?;
-    if (now - sent).abs() > 300 {
+    if now.abs_diff(sent) > 300 {
         return Err("webhook-timestamp is more than five minutes away: a replay, or a clock out of step".into());
     }
     let secret = engine
