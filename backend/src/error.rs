@@ -121,6 +121,14 @@ impl From<GitlabError> for AppError {
                 ErrorCode::GitlabUnavailable,
                 format!("GitLab does not offer {feature}, which this needs."),
             ),
+            GitlabError::TooLarge { limit, .. } => Self::new(
+                StatusCode::BAD_GATEWAY,
+                ErrorCode::GitlabUnavailable,
+                format!(
+                    "GitLab's answer is larger than {} MB, more than stageboard reads (a job log this long is best read in GitLab, or downloaded from there).",
+                    limit >> 20
+                ),
+            ),
             // The reason goes to the log, by the hub, once per outage.
             GitlabError::InvalidResponse { what, reason: _ } => Self::new(
                 StatusCode::BAD_GATEWAY,

@@ -457,3 +457,50 @@ async fn without_a_project_list_only_the_tokens_projects_are_served_and_guesses_
         guesses.len() * 4
     );
 }
+
+/// A job log (or anything GitLab, or whatever stands in front of it, sends) larger than
+/// stageboard reads is refused with a clear message once the limit is passed, whether the size
+/// is announced or streamed, instead of being gathered whole into memory.
+#[tokio::test]
+async fn an_answer_larger_than_stageboard_reads_is_refused_not_held() {
+    use stageboard::gitlab::{Gitlab, MAX_ANSWER};
+    let gitlab = serve(
+        Router::new()
+            .route(
+                "/api/v4/projects/1/jobs/1/trace",
+                // 1 MB chunks without a Content-Length, without end: the read returns only
+                // because the client stops.
+                axum::routing::get(|| async {
+                    let chunks = futures::stream::repeat_with(|| {
+                        Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b'x'; 1 << 20]))
+                    });
+                    axum::body::Body::from_stream(chunks)
+                }),
+            )
+            .route(
+                "/api/v4/projects/1/jobs/2/trace",
+                axum::routing::get(|| async { vec![b'y'; MAX_ANSWER + 1] }),
+            )
+            .route(
+                "/api/v4/projects/1/jobs/3/trace",
+                axum::routing::get(|| async { vec![b'z'; MAX_ANSWER] }),
+            ),
+    )
+    .await;
+    let client = GitlabClient::new(
+        Url::parse(&format!("http://127.0.0.1:{gitlab}")).unwrap(),
+        SecretString::from(CANARY),
+        ClientOptions::default(),
+    )
+    .unwrap();
+    for job in [1, 2] {
+        let refused = client.trace(1, job).await.expect_err("too large");
+        let told = AppError::from(refused).message().to_owned();
+        assert!(told.contains("larger than 32 MB"), "job {job}: {told}");
+    }
+    assert_eq!(
+        client.trace(1, 3).await.unwrap().len(),
+        MAX_ANSWER,
+        "up to the limit is read"
+    );
+}

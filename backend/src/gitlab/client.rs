@@ -18,6 +18,9 @@ use super::error::{GitlabError, error_message};
 /// should walk); stop rather than hammer GitLab.
 const MAX_PAGES: u32 = 100;
 
+/// The most bytes read from one GitLab answer (a job log is the large one).
+pub const MAX_ANSWER: usize = 32 << 20;
+
 /// The longest GitLab's rate-limit headers may make stageboard wait: a value past it (a bad
 /// clock, a hostile proxy, an overflow) is taken as this.
 const MAX_WAIT: Duration = Duration::from_secs(15 * 60);
@@ -264,11 +267,31 @@ impl GitlabClient {
         self.count(path, status.as_u16());
         let headers = response.headers().clone();
         self.observe_budget(&headers);
-        let bytes = response.bytes().await.map_err(|e| self.unreachable(e))?;
+        let bytes = self.read_body(path, response).await?;
         if status.is_success() {
             return Ok((headers, bytes));
         }
         Err(self.refusal(path, status, &headers, &bytes))
+    }
+
+    /// The body, at most [`MAX_ANSWER`] bytes of it: a job log (GitLab keeps up to 100 MB by
+    /// default) or anything in front of GitLab cannot make stageboard hold more in memory.
+    async fn read_body(&self, path: &str, mut response: reqwest::Response) -> Result<Bytes, GitlabError> {
+        let too_large = || GitlabError::TooLarge {
+            what: path.to_owned(),
+            limit: MAX_ANSWER,
+        };
+        if response.content_length().is_some_and(|n| n > MAX_ANSWER as u64) {
+            return Err(too_large());
+        }
+        let mut body = bytes::BytesMut::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.unreachable(e))? {
+            if body.len() + chunk.len() > MAX_ANSWER {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.freeze())
     }
 
     fn unreachable(&self, e: reqwest::Error) -> GitlabError {

@@ -29,6 +29,9 @@ pub enum GitlabError {
         "GitLab at {url} answered {status}, a redirect to {to}; stageboard does not follow redirects, so that its token goes only to GITLAB_URL. Set GITLAB_URL to GitLab's own address"
     )]
     Redirected { url: String, status: u16, to: String },
+    /// The answer is larger than stageboard reads ([`super::MAX_ANSWER`]): a job log past it.
+    #[error("GitLab's answer ({what}) is larger than {} MB, more than stageboard reads", limit >> 20)]
+    TooLarge { what: String, limit: usize },
     /// The endpoint itself is missing (GitLab's `404 Not Found` for an unknown route): an older
     /// or locked-down instance. Learned once by the hub rather than asked per page view.
     #[error("GitLab does not offer {feature} (it answered 404)")]
