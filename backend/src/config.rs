@@ -90,6 +90,11 @@ pub struct ServeArgs {
     /// their timers. The fan-out benchmark measured about 40 KB per stream.
     #[arg(long, env = "STAGEBOARD_MAX_STREAMS", default_value_t = 4000)]
     pub max_streams: usize,
+    /// How many connections may be open at once (each event stream is one, and a browser keeps
+    /// a few more for a while); past it, new ones wait until one closes. Lowered to what the
+    /// open-files limit holds.
+    #[arg(long, env = "STAGEBOARD_MAX_CONNECTIONS", default_value_t = 8192)]
+    pub max_connections: usize,
     /// Seconds between the hub's questions to GitLab while pipelines run.
     #[arg(long, env = "STAGEBOARD_POLL_FAST", default_value_t = 5)]
     pub poll_fast: u64,
@@ -200,6 +205,8 @@ pub struct Config {
     pub webhook_signing_token: Option<SecretString>,
     pub metrics_token: Option<SecretString>,
     pub max_streams: usize,
+    /// What the server holds: connections, time to send headers.
+    pub limits: crate::listen::Limits,
     pub hub: crate::hub::HubSettings,
 }
 
@@ -342,6 +349,10 @@ impl Config {
             webhook_secret: args.webhook_secret,
             metrics_token: args.metrics_token,
             max_streams: args.max_streams,
+            limits: crate::listen::Limits {
+                max_connections: args.max_connections,
+                ..crate::listen::Limits::default()
+            },
             webhook_signing_token: args.webhook_signing_token,
             hub,
             listen: args.listen,

@@ -9,6 +9,7 @@ pub mod gitlab;
 pub mod guard;
 pub mod headers;
 pub mod hub;
+pub mod listen;
 pub mod metrics;
 pub mod router;
 pub mod server;

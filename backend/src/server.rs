@@ -154,6 +154,10 @@ async fn publish_cluster_changes(cluster: ClusterState, hub: Hub) {
 /// Runs the dashboard until Ctrl-C or SIGTERM.
 pub async fn run(config: Config) -> Result<(), String> {
     let listen = config.listen;
+    let limits = crate::listen::Limits {
+        max_connections: crate::listen::connections_that_fit(config.limits.max_connections),
+        ..config.limits
+    };
     let app = App::build(config).await?;
     let listener = TcpListener::bind(listen)
         .await
@@ -164,7 +168,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     // Event streams never end by themselves: after the signal, requests in progress get
     // SHUTDOWN_GRACE to finish, and then whatever is still open is closed (browsers reconnect).
     let (signalled, mut heard) = tokio::sync::watch::channel(false);
-    let serve = axum::serve(listener, app.router()).with_graceful_shutdown(async move {
+    let serve = crate::listen::serve(listener, app.router(), limits, async move {
         shutdown_signal().await;
         tracing::info!("stopping: finishing the requests in progress");
         let _ = signalled.send(true);

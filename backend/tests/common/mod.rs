@@ -48,6 +48,7 @@ pub struct Builder {
     webhook_secret: Option<String>,
     webhook_signing: Option<String>,
     sim_sends_hooks: bool,
+    limits: stageboard::listen::Limits,
 }
 
 impl Default for Builder {
@@ -74,6 +75,7 @@ impl Default for Builder {
             webhook_secret: None,
             webhook_signing: None,
             sim_sends_hooks: false,
+            limits: stageboard::listen::Limits::default(),
         }
     }
 }
@@ -104,6 +106,11 @@ impl Builder {
         self
     }
 
+    /// The server's bounds (connections, header timeout).
+    pub fn limits(mut self, limits: stageboard::listen::Limits) -> Self {
+        self.limits = limits;
+        self
+    }
     pub fn metrics_token(mut self, token: &str) -> Self {
         self.metrics_token = Some(token.into());
         self
@@ -180,6 +187,7 @@ impl Builder {
             allowed_hosts: Vec::new(),
             metrics_token: self.metrics_token.map(SecretString::from),
             max_streams: self.max_streams,
+            limits: self.limits,
             gitlab_source: upstream,
             projects: self.projects,
             gitlab: self.options,
@@ -217,8 +225,11 @@ impl Builder {
         }
         let router = app.router();
         let sim = own_sim.or_else(|| app.sim.take()).expect("a simulated GitLab");
+        let limits = self.limits;
         let server = tokio::spawn(async move {
-            axum::serve(listener, router).await.unwrap();
+            stageboard::listen::serve(listener, router, limits, std::future::pending())
+                .await
+                .unwrap();
         });
         TestApp {
             sim,

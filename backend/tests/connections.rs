@@ -1,0 +1,116 @@
+//! What one client can hold of the server: connections that send nothing, or send their
+//! headers a byte at a time, are closed; past the connection cap, new connections wait for a
+//! place instead of exhausting the process.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use stageboard::listen::Limits;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+async fn connect(app: &common::TestApp) -> TcpStream {
+    TcpStream::connect(app.base.trim_start_matches("http://"))
+        .await
+        .unwrap()
+}
+
+/// Reads until the server closes the connection (or 10 s pass); returns what it sent and when
+/// it closed.
+async fn until_closed(stream: &mut TcpStream) -> (String, Option<Instant>) {
+    let mut got = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline {
+        match tokio::time::timeout(Duration::from_millis(200), stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return (String::from_utf8_lossy(&got).into_owned(), Some(Instant::now())),
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+            Err(_) => {}
+        }
+    }
+    (String::from_utf8_lossy(&got).into_owned(), None)
+}
+
+fn limits(max_connections: usize, header_read: Duration) -> Limits {
+    Limits {
+        max_connections,
+        header_read,
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_sends_its_headers_too_slowly_or_nothing_is_cut_off() {
+    let app = common::TestApp::builder()
+        .limits(limits(100, Duration::from_secs(1)))
+        .start()
+        .await;
+    // Nothing at all.
+    let mut silent = connect(&app).await;
+    // Half a request line, then nothing: the start of a slow-headers attack.
+    let mut slow = connect(&app).await;
+    slow.write_all(b"GET /api/v1/info HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let opened = Instant::now();
+    for stream in [&mut silent, &mut slow] {
+        let (_, closed) = until_closed(stream).await;
+        let closed = closed.expect("the server closes the connection");
+        assert!(
+            closed - opened < Duration::from_secs(4),
+            "closed after {:?}",
+            closed - opened
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_kept_alive_connection_left_idle_is_closed() {
+    let app = common::TestApp::builder()
+        .limits(limits(100, Duration::from_secs(1)))
+        .start()
+        .await;
+    let mut stream = connect(&app).await;
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .unwrap();
+    let answered = Instant::now();
+    let (said, closed) = until_closed(&mut stream).await;
+    assert!(said.starts_with("HTTP/1.1 200"), "{said}");
+    let closed = closed.expect("the idle connection is closed");
+    assert!(
+        closed - answered < Duration::from_secs(4),
+        "closed after {:?}",
+        closed - answered
+    );
+}
+
+#[tokio::test]
+async fn past_the_connection_cap_a_new_connection_waits_for_a_place() {
+    let app = common::TestApp::builder()
+        .limits(limits(3, Duration::from_secs(30)))
+        .start()
+        .await;
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(connect(&app).await);
+    }
+    // Give the server a moment to take all three.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let client = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+    let url = format!("{}/health", app.base);
+    let waiting = tokio::spawn(async move { client.get(&url).send().await.map(|r| r.status().as_u16()) });
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(
+        !waiting.is_finished(),
+        "a fourth connection is not served while three are held"
+    );
+    drop(held.pop());
+    let status = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("served once a place is free")
+        .unwrap()
+        .unwrap();
+    assert_eq!(status, 200);
+}
