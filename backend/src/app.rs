@@ -27,6 +27,8 @@ struct Inner {
     metrics_token: Option<secrecy::SecretString>,
     /// Permits for open event streams.
     streams: Arc<tokio::sync::Semaphore>,
+    /// Trusted proxies and per-address bounds.
+    clients: crate::client::Clients,
     /// The in-process simulated GitLab, in demo mode.
     #[cfg(feature = "demo")]
     demo: Option<stageboard_sim::Sim>,
@@ -91,6 +93,7 @@ pub struct Parts {
     pub metrics_token: Option<secrecy::SecretString>,
     /// How many event streams may be open at once.
     pub max_streams: usize,
+    pub clients: crate::client::Clients,
     #[cfg(feature = "demo")]
     pub demo: Option<stageboard_sim::Sim>,
 }
@@ -142,6 +145,7 @@ impl AppState {
             allowed_hosts: parts.allowed_hosts,
             metrics_token: parts.metrics_token,
             streams: Arc::new(tokio::sync::Semaphore::new(parts.max_streams)),
+            clients: parts.clients,
             #[cfg(feature = "demo")]
             demo: parts.demo,
         }))
@@ -159,6 +163,10 @@ impl AppState {
     /// The permits for open event streams.
     pub fn streams(&self) -> &Arc<tokio::sync::Semaphore> {
         &self.0.streams
+    }
+
+    pub fn clients(&self) -> &crate::client::Clients {
+        &self.0.clients
     }
 
     pub fn allowed_hosts(&self) -> &crate::guard::AllowedHosts {

@@ -95,6 +95,15 @@ pub struct ServeArgs {
     /// open-files limit holds.
     #[arg(long, env = "STAGEBOARD_MAX_CONNECTIONS", default_value_t = 8192)]
     pub max_connections: usize,
+    /// Proxies in front of stageboard (addresses or networks, e.g. 10.0.0.0/8, comma-separated)
+    /// whose X-Forwarded-For names the client; anyone else's is ignored.
+    #[arg(long, env = "STAGEBOARD_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
+    /// Event streams one client address may hold at once (off unless set). Set it where an
+    /// address is one person or machine, e.g. behind a trusted proxy: many people behind one
+    /// address (an office's NAT) share it.
+    #[arg(long, env = "STAGEBOARD_MAX_STREAMS_PER_ADDRESS")]
+    pub max_streams_per_address: Option<usize>,
     /// Seconds between the hub's questions to GitLab while pipelines run.
     #[arg(long, env = "STAGEBOARD_POLL_FAST", default_value_t = 5)]
     pub poll_fast: u64,
@@ -207,6 +216,9 @@ pub struct Config {
     pub max_streams: usize,
     /// What the server holds: connections, time to send headers.
     pub limits: crate::listen::Limits,
+    /// Proxies whose X-Forwarded-For is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub max_streams_per_address: Option<usize>,
     pub hub: crate::hub::HubSettings,
 }
 
@@ -345,7 +357,12 @@ impl Config {
             hooked: seconds("STAGEBOARD_POLL_HOOKED", args.poll_hooked)?,
             ..crate::hub::HubSettings::default()
         };
+        if args.max_streams_per_address == Some(0) {
+            return Err("STAGEBOARD_MAX_STREAMS_PER_ADDRESS is 0, which refuses every page its events; leave it unset for no per-address bound.".into());
+        }
         Ok(Config {
+            trusted_proxies: crate::client::parse_trusted(&args.trusted_proxies)?,
+            max_streams_per_address: args.max_streams_per_address,
             webhook_secret: args.webhook_secret,
             metrics_token: args.metrics_token,
             max_streams: args.max_streams,

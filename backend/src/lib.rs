@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod app;
+pub mod client;
 pub mod cluster;
 pub mod config;
 pub mod error;

@@ -103,6 +103,7 @@ impl App {
             allowed_hosts: crate::guard::AllowedHosts::new(config.listen.ip(), &config.allowed_hosts),
             metrics_token: config.metrics_token,
             max_streams: config.max_streams,
+            clients: crate::client::Clients::new(config.trusted_proxies, config.max_streams_per_address),
             #[cfg(feature = "demo")]
             demo: demo.as_ref().map(|(sim, _, _)| sim.sim.clone()),
         });

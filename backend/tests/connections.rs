@@ -114,3 +114,51 @@ async fn past_the_connection_cap_a_new_connection_waits_for_a_place() {
         .unwrap();
     assert_eq!(status, 200);
 }
+
+/// Opens an event stream as a browser at `forwarded` (by way of a proxy that says so).
+async fn stream(app: &common::TestApp, forwarded: &str) -> reqwest::Response {
+    app.http
+        .get(format!("{}/api/v1/events?topics=projects", app.base))
+        .header("x-forwarded-for", forwarded)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_address_holds_at_most_its_share_of_event_streams() {
+    let app = common::TestApp::builder().clients(&["127.0.0.0/8"], 2).start().await;
+    let first = stream(&app, "203.0.113.7").await;
+    let second = stream(&app, "203.0.113.7").await;
+    assert_eq!((first.status().as_u16(), second.status().as_u16()), (200, 200));
+    let third = stream(&app, "203.0.113.7").await;
+    common::assert_error(&common::answer_of(third).await, 429, "busy");
+    assert_eq!(
+        stream(&app, "203.0.113.8").await.status(),
+        200,
+        "another person behind the proxy"
+    );
+    drop(first);
+    let mut again = 0;
+    for _ in 0..50 {
+        again = stream(&app, "203.0.113.7").await.status().as_u16();
+        if again == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(again, 200, "a closed stream gives its address's place back");
+}
+
+#[tokio::test]
+async fn a_client_that_is_not_a_trusted_proxy_cannot_choose_its_address() {
+    // The proxy is elsewhere: this client's X-Forwarded-For is its own invention.
+    let app = common::TestApp::builder().clients(&["10.0.0.0/8"], 2).start().await;
+    let _held = [stream(&app, "203.0.113.1").await, stream(&app, "203.0.113.2").await];
+    let third = stream(&app, "203.0.113.3").await;
+    assert_eq!(
+        third.status(),
+        429,
+        "all three come from 127.0.0.1, whatever they claim"
+    );
+}

@@ -15,6 +15,7 @@ use futures::Stream;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::app::AppState;
+use crate::client::ClientAddr;
 use crate::error::{AppError, AppResult};
 use stageboard_protocol::ServerEvent;
 
@@ -35,6 +36,8 @@ struct Connection {
     _follows: Vec<Arc<()>>,
     /// One of the server's event streams (STAGEBOARD_MAX_STREAMS).
     _permit: tokio::sync::OwnedSemaphorePermit,
+    /// One of its address's (STAGEBOARD_MAX_STREAMS_PER_ADDRESS).
+    _hold: crate::client::StreamHold,
 }
 
 impl Drop for Connection {
@@ -64,14 +67,25 @@ fn reset() -> Event {
 /// Changes for the views a browser has open, as server-sent events.
 #[utoipa::path(get, path = "/api/v1/events", tag = "meta", params(EventsQuery),
     responses((status = 200, description = "text/event-stream of `project`, `log`, `cluster`, `upstream` and `reset` events (stageboard_protocol::ServerEvent)"),
-              (status = 400, body = stageboard_protocol::ErrorBody, description = "unknown topic")))]
+              (status = 400, body = stageboard_protocol::ErrorBody, description = "unknown topic"),
+              (status = 404, body = stageboard_protocol::ErrorBody, description = "a project not watched, or a job not of its project"),
+              (status = 429, body = stageboard_protocol::ErrorBody, description = "this address holds as many event streams as it may"),
+              (status = 503, body = stageboard_protocol::ErrorBody, description = "the server holds as many event streams as it may")))]
 pub async fn events(
     State(state): State<AppState>,
+    client: ClientAddr,
     Query(query): Query<EventsQuery>,
     headers: HeaderMap,
 ) -> AppResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let topics = Topics::parse(query.topics.as_deref().unwrap_or("projects")).map_err(AppError::bad_request)?;
     // A place first: a stream refused for want of one costs nothing more.
+    let Some(hold) = state.clients().hold_stream(client.0) else {
+        return Err(AppError::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            stageboard_protocol::ErrorCode::Busy,
+            "This address holds as many event streams as one address may (STAGEBOARD_MAX_STREAMS_PER_ADDRESS): close some stageboard tabs; this page keeps reading on its timer.",
+        ));
+    };
     let Ok(permit) = state.streams().clone().try_acquire_owned() else {
         return Err(AppError::new(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -127,6 +141,7 @@ pub async fn events(
         state: state.clone(),
         _follows: follows,
         _permit: permit,
+        _hold: hold,
     };
     let stream = futures::stream::unfold(
         (receiver, first, topics, connection),

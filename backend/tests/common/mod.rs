@@ -49,6 +49,8 @@ pub struct Builder {
     webhook_signing: Option<String>,
     sim_sends_hooks: bool,
     limits: stageboard::listen::Limits,
+    trusted_proxies: Vec<String>,
+    streams_per_address: Option<usize>,
 }
 
 impl Default for Builder {
@@ -76,6 +78,8 @@ impl Default for Builder {
             webhook_signing: None,
             sim_sends_hooks: false,
             limits: stageboard::listen::Limits::default(),
+            trusted_proxies: Vec::new(),
+            streams_per_address: None,
         }
     }
 }
@@ -106,6 +110,12 @@ impl Builder {
         self
     }
 
+    /// Proxies whose X-Forwarded-For names the client, and the event streams one address may hold.
+    pub fn clients(mut self, trusted_proxies: &[&str], streams_per_address: usize) -> Self {
+        self.trusted_proxies = trusted_proxies.iter().map(|p| p.to_string()).collect();
+        self.streams_per_address = Some(streams_per_address);
+        self
+    }
     /// The server's bounds (connections, header timeout).
     pub fn limits(mut self, limits: stageboard::listen::Limits) -> Self {
         self.limits = limits;
@@ -188,6 +198,8 @@ impl Builder {
             metrics_token: self.metrics_token.map(SecretString::from),
             max_streams: self.max_streams,
             limits: self.limits,
+            trusted_proxies: stageboard::client::parse_trusted(&self.trusted_proxies).unwrap(),
+            max_streams_per_address: self.streams_per_address,
             gitlab_source: upstream,
             projects: self.projects,
             gitlab: self.options,
@@ -287,6 +299,11 @@ impl TestApp {
         self.sim.sim.advance(by);
         self.hub.refresh_now().await;
     }
+}
+
+/// An answer read whole (checked never to carry the token).
+pub async fn answer_of(response: reqwest::Response) -> Answer {
+    answer(response).await
 }
 
 async fn answer(response: reqwest::Response) -> Answer {
