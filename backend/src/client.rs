@@ -81,8 +81,11 @@ fn canonical(ip: IpAddr) -> IpAddr {
 pub struct Clients {
     pub trusted: Vec<IpNet>,
     pub streams_per_address: Option<usize>,
-    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    open: OpenStreams,
 }
+
+/// Event streams open per address.
+type OpenStreams = Arc<Mutex<HashMap<IpAddr, usize>>>;
 
 impl Clients {
     pub fn new(trusted: Vec<IpNet>, streams_per_address: Option<usize>) -> Self {
@@ -111,7 +114,7 @@ impl Clients {
 
 /// One event stream's place among its address's; given back when the stream ends.
 #[derive(Debug)]
-pub struct StreamHold(Option<(Arc<Mutex<HashMap<IpAddr, usize>>>, IpAddr)>);
+pub struct StreamHold(Option<(OpenStreams, IpAddr)>);
 
 impl Drop for StreamHold {
     fn drop(&mut self) {
