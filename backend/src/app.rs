@@ -29,6 +29,7 @@ struct Inner {
     streams: Arc<tokio::sync::Semaphore>,
     /// Trusted proxies and per-address bounds.
     clients: crate::client::Clients,
+    https: bool,
     /// The in-process simulated GitLab, in demo mode.
     #[cfg(feature = "demo")]
     demo: Option<stageboard_sim::Sim>,
@@ -94,6 +95,8 @@ pub struct Parts {
     /// How many event streams may be open at once.
     pub max_streams: usize,
     pub clients: crate::client::Clients,
+    /// People reach stageboard over https (STAGEBOARD_PUBLIC_URL): answers carry HSTS.
+    pub https: bool,
     #[cfg(feature = "demo")]
     pub demo: Option<stageboard_sim::Sim>,
 }
@@ -146,6 +149,7 @@ impl AppState {
             metrics_token: parts.metrics_token,
             streams: Arc::new(tokio::sync::Semaphore::new(parts.max_streams)),
             clients: parts.clients,
+            https: parts.https,
             #[cfg(feature = "demo")]
             demo: parts.demo,
         }))
@@ -163,6 +167,11 @@ impl AppState {
     /// The permits for open event streams.
     pub fn streams(&self) -> &Arc<tokio::sync::Semaphore> {
         &self.0.streams
+    }
+
+    /// Whether people reach stageboard over https.
+    pub fn https(&self) -> bool {
+        self.0.https
     }
 
     pub fn clients(&self) -> &crate::client::Clients {

@@ -43,6 +43,10 @@ pub struct ServeArgs {
     /// name is refused (421), so that another site cannot reach it by DNS rebinding.
     #[arg(long, env = "STAGEBOARD_ALLOWED_HOSTS", value_delimiter = ',')]
     pub allowed_hosts: Vec<String>,
+    /// The address people reach stageboard by, e.g. https://dash.example.com: its host is
+    /// allowed, and over https browsers are told to use nothing else (HSTS).
+    #[arg(long, env = "STAGEBOARD_PUBLIC_URL")]
+    pub public_url: Option<Url>,
     /// GitLab to watch, e.g. https://gitlab.example.com. Without it, stageboard runs the demo.
     #[arg(long, env = "GITLAB_URL")]
     pub gitlab_url: Option<Url>,
@@ -204,6 +208,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Host names requests may be addressed to, besides loopback and the listen address.
     pub allowed_hosts: Vec<String>,
+    /// Where people reach stageboard (validated: http(s), a host, nothing after it).
+    pub public_url: Option<Url>,
     pub gitlab_source: GitlabSource,
     pub projects: Vec<String>,
     pub gitlab: crate::gitlab::ClientOptions,
@@ -220,6 +226,27 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub max_streams_per_address: Option<usize>,
     pub hub: crate::hub::HubSettings,
+}
+
+/// STAGEBOARD_PUBLIC_URL: an http(s) origin that stageboard is served at the root of.
+fn public_url(url: Url) -> Result<Url, String> {
+    let problem = if !matches!(url.scheme(), "http" | "https") {
+        Some("is not http or https")
+    } else if url.host_str().is_none_or(str::is_empty) {
+        Some("names no host")
+    } else if !url.username().is_empty() || url.password().is_some() {
+        Some("carries a user name or password")
+    } else if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        Some("has a path, query or fragment; stageboard is served at the root of its host")
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(format!(
+            "STAGEBOARD_PUBLIC_URL {problem}; give the address people open, e.g. https://dash.example.com."
+        )),
+        None => Ok(url),
+    }
 }
 
 /// GITLAB_URL as the address the token may be sent to: GitLab's own base (with its relative URL
@@ -360,7 +387,9 @@ impl Config {
         if args.max_streams_per_address == Some(0) {
             return Err("STAGEBOARD_MAX_STREAMS_PER_ADDRESS is 0, which refuses every page its events; leave it unset for no per-address bound.".into());
         }
+        let public_url = args.public_url.map(public_url).transpose()?;
         Ok(Config {
+            public_url,
             trusted_proxies: crate::client::parse_trusted(&args.trusted_proxies)?,
             max_streams_per_address: args.max_streams_per_address,
             webhook_secret: args.webhook_secret,
@@ -437,6 +466,37 @@ mod tests {
         assert_eq!(map.namespaces(), ["gitlab", "review", "prod"]);
         let bad = Cli::try_parse_from(["stageboard", "--environment-namespaces", "live"]).unwrap();
         assert!(Config::from_args(bad.serve).unwrap_err().contains("name=namespace"));
+    }
+
+    #[test]
+    fn the_public_url_and_the_client_bounds_are_checked_at_start_up() {
+        let read = |extra: &[&str]| {
+            let mut args = vec!["stageboard"];
+            args.extend_from_slice(extra);
+            Config::from_args(Cli::try_parse_from(args).unwrap().serve)
+        };
+        let ok = read(&["--public-url", "https://dash.example.com/"]).unwrap();
+        assert_eq!(ok.public_url.unwrap().host_str(), Some("dash.example.com"));
+        for (url, says) in [
+            ("ftp://dash.example.com", "not http or https"),
+            ("https://me:pw@dash.example.com", "user name or password"),
+            ("https://dash.example.com/stageboard", "root of its host"),
+            ("https://dash.example.com/?x=1", "root of its host"),
+        ] {
+            let error = read(&["--public-url", url]).unwrap_err();
+            assert!(
+                error.contains(says) && error.contains("STAGEBOARD_PUBLIC_URL"),
+                "{url}: {error}"
+            );
+            assert!(!error.contains("pw"), "{error}");
+        }
+        assert!(read(&["--trusted-proxies", "10.0.0.0/8, 192.0.2.1"]).is_ok());
+        assert!(
+            read(&["--trusted-proxies", "ingress"])
+                .unwrap_err()
+                .contains("`ingress`")
+        );
+        assert!(read(&["--max-streams-per-address", "0"]).unwrap_err().contains("unset"));
     }
 
     #[test]

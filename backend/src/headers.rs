@@ -39,7 +39,7 @@ pub fn content_security_policy() -> &'static HeaderValue {
 }
 
 /// Adds the headers to every answer.
-pub async fn secure(request: Request, next: Next) -> Response {
+pub async fn secure(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let api = request.uri().path().starts_with("/api/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
@@ -49,6 +49,13 @@ pub async fn secure(request: Request, next: Next) -> Response {
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     if api {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    // A year; not includeSubDomains, which would bind sites stageboard does not know of.
+    if state.https() {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
     }
     response
 }

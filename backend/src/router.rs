@@ -55,7 +55,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(spa::serve)
         .layer(Extension(std::sync::Arc::new(document)))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::guard::check))
-        .layer(axum::middleware::from_fn(crate::headers::secure))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::headers::secure,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

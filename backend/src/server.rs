@@ -100,7 +100,16 @@ impl App {
             projects,
             webhooks,
             cluster,
-            allowed_hosts: crate::guard::AllowedHosts::new(config.listen.ip(), &config.allowed_hosts),
+            allowed_hosts: crate::guard::AllowedHosts::new(
+                config.listen.ip(),
+                &config
+                    .allowed_hosts
+                    .iter()
+                    .cloned()
+                    .chain(config.public_url.as_ref().and_then(|u| u.host_str()).map(str::to_owned))
+                    .collect::<Vec<_>>(),
+            ),
+            https: config.public_url.as_ref().is_some_and(|u| u.scheme() == "https"),
             metrics_token: config.metrics_token,
             max_streams: config.max_streams,
             clients: crate::client::Clients::new(config.trusted_proxies, config.max_streams_per_address),

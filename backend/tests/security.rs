@@ -504,3 +504,35 @@ async fn an_answer_larger_than_stageboard_reads_is_refused_not_held() {
         "up to the limit is read"
     );
 }
+
+/// Served at an https address, every answer tells browsers to use nothing else (HSTS), and the
+/// public host name is one the server answers to; served over http, no HSTS (browsers would
+/// ignore it, and it would wrongly bind a later https site on the same name).
+#[tokio::test]
+async fn at_an_https_public_address_answers_carry_hsts_and_its_host_is_allowed() {
+    let app = common::TestApp::builder()
+        .public_url("https://dash.example.com")
+        .start()
+        .await;
+    for path in ["/", "/api/v1/projects", "/api/v1/nothing-here", "/health"] {
+        let answer = app
+            .http
+            .get(format!("{}{path}", app.base))
+            .header("host", "dash.example.com")
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(answer.status(), 421, "{path}: the public host is allowed");
+        assert_eq!(
+            answer
+                .headers()
+                .get("strict-transport-security")
+                .map(|v| v.to_str().unwrap()),
+            Some("max-age=31536000"),
+            "{path}"
+        );
+    }
+    let plain = common::TestApp::start().await;
+    let answer = plain.get("/api/v1/projects").await;
+    assert!(answer.headers.get("strict-transport-security").is_none());
+}

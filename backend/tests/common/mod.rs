@@ -51,6 +51,7 @@ pub struct Builder {
     limits: stageboard::listen::Limits,
     trusted_proxies: Vec<String>,
     streams_per_address: Option<usize>,
+    public_url: Option<Url>,
 }
 
 impl Default for Builder {
@@ -80,6 +81,7 @@ impl Default for Builder {
             limits: stageboard::listen::Limits::default(),
             trusted_proxies: Vec::new(),
             streams_per_address: None,
+            public_url: None,
         }
     }
 }
@@ -114,6 +116,11 @@ impl Builder {
     pub fn clients(mut self, trusted_proxies: &[&str], streams_per_address: usize) -> Self {
         self.trusted_proxies = trusted_proxies.iter().map(|p| p.to_string()).collect();
         self.streams_per_address = Some(streams_per_address);
+        self
+    }
+    /// STAGEBOARD_PUBLIC_URL.
+    pub fn public_url(mut self, url: &str) -> Self {
+        self.public_url = Some(Url::parse(url).unwrap());
         self
     }
     /// The server's bounds (connections, header timeout).
@@ -195,6 +202,7 @@ impl Builder {
         let config = Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             allowed_hosts: Vec::new(),
+            public_url: self.public_url,
             metrics_token: self.metrics_token.map(SecretString::from),
             max_streams: self.max_streams,
             limits: self.limits,
