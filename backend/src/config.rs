@@ -91,7 +91,7 @@ pub struct ServeArgs {
     #[arg(long, env = "STAGEBOARD_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<SecretString>,
     /// How many event streams (open pages) may be open at once; past it, pages fall back to
-    /// their timers. The fan-out benchmark measured about 40 KB per stream.
+    /// their timers. The fan-out benchmark measured about 20 KB per stream.
     #[arg(long, env = "STAGEBOARD_MAX_STREAMS", default_value_t = 4000)]
     pub max_streams: usize,
     /// How many connections may be open at once (each event stream is one, and a browser keeps
