@@ -22,6 +22,16 @@ async fn serve(app: Router) -> u16 {
     port
 }
 
+/// The real GitLab client, holding the canary token, for a GitLab on this port.
+fn client_of(port: u16) -> GitlabClient {
+    GitlabClient::new(
+        Url::parse(&format!("http://127.0.0.1:{port}")).unwrap(),
+        SecretString::from(CANARY),
+        ClientOptions::default(),
+    )
+    .unwrap()
+}
+
 /// A GitLab whose every answer redirects to another port; that port counts the requests it
 /// gets, and those that carry the token.
 #[tokio::test]
@@ -61,12 +71,7 @@ async fn a_redirect_to_another_port_never_carries_the_token_there() {
                 .into_response()
         }))
         .await;
-        let client = GitlabClient::new(
-            Url::parse(&format!("http://127.0.0.1:{gitlab}")).unwrap(),
-            SecretString::from(CANARY),
-            ClientOptions::default(),
-        )
-        .unwrap();
+        let client = client_of(gitlab);
         let answer = client.get::<serde_json::Value>("/projects/1", &[]).await;
         let Err(error @ GitlabError::Redirected { .. }) = answer else {
             panic!("{status}: a redirect is an error, not followed: {answer:?}");
@@ -487,12 +492,7 @@ async fn an_answer_larger_than_stageboard_reads_is_refused_not_held() {
             ),
     )
     .await;
-    let client = GitlabClient::new(
-        Url::parse(&format!("http://127.0.0.1:{gitlab}")).unwrap(),
-        SecretString::from(CANARY),
-        ClientOptions::default(),
-    )
-    .unwrap();
+    let client = client_of(gitlab);
     for job in [1, 2] {
         let refused = client.trace(1, job).await.expect_err("too large");
         let told = AppError::from(refused).message().to_owned();
