@@ -1,24 +1,37 @@
-//! The accept loop: HTTP/1 and HTTP/2 over TCP with the bounds `axum::serve` does not offer.
+//! The accept loop: HTTP/1.1 over TCP with the bounds `axum::serve` does not offer.
 //! At most [`Limits::max_connections`] connections are held (past it, new ones wait in the
 //! kernel's queue until one closes); a client must send a request's headers within
-//! [`Limits::header_read`], which also closes a kept-alive connection left idle that long; an
-//! HTTP/2 client must answer pings. On shutdown, connections finish their requests in progress.
+//! [`Limits::header_read`], which also closes a kept-alive connection left idle that long;
+//! a request must be read and its answer begun within [`Limits::request`] (a body sent a byte
+//! at a time is cut off with 408); a client that stops reading what it asked for is dropped
+//! after [`Limits::write_stall`]. On shutdown, connections finish their requests in progress.
+//!
+//! Only HTTP/1.1 is spoken: stageboard sits behind a proxy or serves a team directly, an
+//! event stream is one connection either way, and telling HTTP/2 apart would wait on the
+//! client's first bytes without a bound of hyper's.
 
+use std::convert::Infallible;
 use std::future::Future;
+use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
+use axum::response::IntoResponse;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio::time::Sleep;
 use tower::ServiceExt;
+
+use crate::error::AppError;
 
 /// What one server may hold.
 #[derive(Debug, Clone, Copy)]
@@ -27,6 +40,10 @@ pub struct Limits {
     pub max_connections: usize,
     /// Time to send a request's headers; also how long an idle kept-alive connection stays.
     pub header_read: Duration,
+    /// Time from a request's headers to the start of its answer, its body included.
+    pub request: Duration,
+    /// Time a write may wait on a client that does not read before the connection is dropped.
+    pub write_stall: Duration,
 }
 
 impl Default for Limits {
@@ -34,9 +51,17 @@ impl Default for Limits {
         Limits {
             max_connections: 8192,
             header_read: Duration::from_secs(20),
+            // GitLab's reads time out after 15 s; an action may wait on one.
+            request: Duration::from_secs(60),
+            // Event streams send a keep-alive every 15 s, so a reading client never stalls
+            // this long.
+            write_stall: Duration::from_secs(60),
         }
     }
 }
+
+/// The largest request head (request line and headers) read: past it, 431.
+const MAX_HEAD: usize = 64 << 10;
 
 /// Serves `router` on `listener` until `shutdown` resolves, then lets the connections finish
 /// what they are doing (the caller bounds how long: event streams never finish). Each request
@@ -49,18 +74,10 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
-    let mut builder = Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_concurrent_streams(100)
-        .keep_alive_interval(Some(Duration::from_secs(30)))
-        .keep_alive_timeout(limits.header_read);
-    let builder = Arc::new(builder);
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read)
+        .max_buf_size(MAX_HEAD);
     tokio::pin!(shutdown);
     // The cap is logged when reached, at most once a minute.
     let mut warned: Option<std::time::Instant> = None;
@@ -84,9 +101,10 @@ pub async fn serve(
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
+                // The client gave up before it was taken: nothing to wait for.
+                Err(e) if matches!(e.kind(), io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset) => continue,
                 Err(e) => {
-                    // Out of file descriptors, or a connection reset before it was taken: wait
-                    // a moment rather than spin.
+                    // Out of file descriptors: wait a moment rather than spin.
                     tracing::warn!(error = %e, "could not accept a connection");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
@@ -95,35 +113,114 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = router
-            .clone()
-            .map_request(move |mut request: axum::http::Request<Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(peer));
-                request.map(Body::new)
-            });
-        let service = TowerToHyperService::new(service);
-        let builder = builder.clone();
-        let watcher = graceful.watcher();
-        let header_read = limits.header_read;
-        tokio::spawn(async move {
-            // Telling HTTP/1 from HTTP/2 waits for the first bytes, before hyper's header timer
-            // runs: a connection that sends nothing is closed here.
-            let mut first = [0u8; 1];
-            if !matches!(
-                tokio::time::timeout(header_read, stream.peek(&mut first)).await,
-                Ok(Ok(1..))
-            ) {
-                return;
+        let router = router.clone();
+        let deadline = limits.request;
+        let service = hyper::service::service_fn(move |mut request: axum::http::Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            let answer = router.clone().oneshot(request.map(Body::new));
+            async move {
+                Ok::<_, Infallible>(match tokio::time::timeout(deadline, answer).await {
+                    Ok(Ok(response)) => response,
+                    Ok(Err(never)) => match never {},
+                    Err(_) => too_slow(deadline).into_response(),
+                })
             }
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-            // Errors here are the client's (a reset, a header timeout): nothing to report.
-            let _ = watcher.watch(connection.into_owned()).await;
+        });
+        let io = TokioIo::new(WriteDeadline::new(stream, limits.write_stall));
+        let connection = graceful.watch(http.serve_connection(io, service));
+        tokio::spawn(async move {
+            // Errors here are the client's (a reset, a timeout): nothing to report.
+            let _ = connection.await;
             drop(permit);
         });
     }
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+fn too_slow(deadline: Duration) -> AppError {
+    AppError::new(
+        axum::http::StatusCode::REQUEST_TIMEOUT,
+        stageboard_protocol::ErrorCode::RequestTimeout,
+        format!(
+            "The request was not read and answered within {} s; send its body at once and try again.",
+            deadline.as_secs()
+        ),
+    )
+}
+
+/// A connection whose writes fail once one has waited [`Limits::write_stall`] on a client
+/// that does not read: the socket's buffers are full and the client holds them.
+struct WriteDeadline<S> {
+    inner: S,
+    limit: Duration,
+    stalled: Option<Pin<Box<Sleep>>>,
+}
+
+impl<S> WriteDeadline<S> {
+    fn new(inner: S, limit: Duration) -> Self {
+        WriteDeadline {
+            inner,
+            limit,
+            stalled: None,
+        }
+    }
+
+    /// Passes a write's outcome on, timing how long it has been pending.
+    fn timed<T>(&mut self, cx: &mut Context<'_>, outcome: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        if outcome.is_ready() {
+            self.stalled = None;
+            return outcome;
+        }
+        let limit = self.limit;
+        let stalled = self.stalled.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        if stalled.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client stopped reading",
+            )));
+        }
+        Poll::Pending
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for WriteDeadline<S> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<S> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let outcome = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.timed(cx, outcome)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let outcome = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.timed(cx, outcome)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let outcome = Pin::new(&mut this.inner).poll_flush(cx);
+        this.timed(cx, outcome)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
 }
 
 /// Raises the open-files limit to what the system allows and says how many connections fit

@@ -36,6 +36,7 @@ fn limits(max_connections: usize, header_read: Duration) -> Limits {
     Limits {
         max_connections,
         header_read,
+        ..Limits::default()
     }
 }
 
@@ -52,8 +53,11 @@ async fn a_client_that_sends_its_headers_too_slowly_or_nothing_is_cut_off() {
     slow.write_all(b"GET /api/v1/info HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
         .await
         .unwrap();
+    // One byte: as much as a server telling HTTP/1 from HTTP/2 waits for.
+    let mut one_byte = connect(&app).await;
+    one_byte.write_all(b"P").await.unwrap();
     let opened = Instant::now();
-    for stream in [&mut silent, &mut slow] {
+    for stream in [&mut silent, &mut slow, &mut one_byte] {
         let (_, closed) = until_closed(stream).await;
         let closed = closed.expect("the server closes the connection");
         assert!(
@@ -160,5 +164,64 @@ async fn a_client_that_is_not_a_trusted_proxy_cannot_choose_its_address() {
         third.status(),
         429,
         "all three come from 127.0.0.1, whatever they claim"
+    );
+}
+
+#[tokio::test]
+async fn a_request_body_sent_too_slowly_is_answered_408_and_the_connection_freed() {
+    let app = common::TestApp::builder()
+        .limits(Limits {
+            request: Duration::from_secs(1),
+            ..Limits::default()
+        })
+        .start()
+        .await;
+    let mut stream = connect(&app).await;
+    // A manual job's variables, announced at 200 bytes and sent a few at a time, then not at all.
+    stream
+        .write_all(
+            b"POST /api/v1/projects/1/jobs/1/play HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+              Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{\"variables\": [",
+        )
+        .await
+        .unwrap();
+    let sent = Instant::now();
+    let (said, closed) = until_closed(&mut stream).await;
+    assert!(said.starts_with("HTTP/1.1 408"), "{said}");
+    assert!(said.contains("\"code\":\"request_timeout\""), "{said}");
+    let closed = closed.expect("the connection is closed after the answer");
+    assert!(
+        closed - sent < Duration::from_secs(4),
+        "closed after {:?}",
+        closed - sent
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_its_answers_is_dropped() {
+    let app = common::TestApp::builder()
+        .limits(Limits {
+            write_stall: Duration::from_secs(1),
+            ..Limits::default()
+        })
+        .start()
+        .await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket
+        .connect(app.base.trim_start_matches("http://").parse().unwrap())
+        .await
+        .unwrap();
+    // Far more answer than the sockets' buffers hold, asked for and then not read.
+    const ASKED: usize = 200;
+    let request = "GET /api/v1/openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".repeat(ASKED);
+    stream.write_all(request.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (said, closed) = until_closed(&mut stream).await;
+    let answers = said.matches("HTTP/1.1 200").count();
+    assert!(closed.is_some(), "the connection is dropped ({answers} answers read)");
+    assert!(
+        answers < ASKED,
+        "all {answers} answers were kept for a client that did not read"
     );
 }

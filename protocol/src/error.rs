@@ -31,5 +31,7 @@ pub enum ErrorCode {
     OffsetOutOfRange,
     /// The server is at one of its limits (open event streams): try again shortly.
     Busy,
+    /// The request's body was not sent in time: send it at once and try again.
+    RequestTimeout,
     Internal,
 }

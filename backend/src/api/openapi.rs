@@ -47,6 +47,10 @@ pub fn add_guard_answers(document: &mut utoipa::openapi::OpenApi) {
             let mut add = |status: &str, description: &str| {
                 answers.entry(status.to_owned()).or_insert_with(|| error(description));
             };
+            add(
+                "408",
+                "The request was not read and answered in time (a body sent too slowly)",
+            );
             if !by_address {
                 add("421", "The request names a host this server does not answer to");
             }
