@@ -257,9 +257,13 @@ impl AppState {
             });
             futures::future::try_join_all(lookups).await?
         };
-        *watch.resolved.write().await = Some(projects.iter().map(|p| p.id).collect());
         let polled: Vec<(u64, String)> = projects.iter().map(|p| (p.id, p.path_with_namespace.clone())).collect();
+        // The set served and the set polled change together, so two callers cannot leave
+        // them disagreeing.
+        let mut resolved = watch.resolved.write().await;
+        *resolved = Some(projects.iter().map(|p| p.id).collect());
         self.0.hub.watch(&polled);
+        drop(resolved);
         Ok(projects)
     }
 

@@ -116,9 +116,15 @@ impl Gitlab for GitlabClient {
             ("membership", "true".to_owned()),
             ("simple", "true".to_owned()),
             ("archived", "false".to_owned()),
-            ("order_by", "last_activity_at".to_owned()),
+            // By id: a stable order to page through (by activity, projects move between pages
+            // while they are read); a project met twice is kept once.
+            ("order_by", "id".to_owned()),
+            ("sort", "desc".to_owned()),
         ];
-        self.all("/projects", &query).await
+        let mut projects: Vec<GlProject> = self.all("/projects", &query).await?;
+        projects.sort_by_key(|p| std::cmp::Reverse(p.id));
+        projects.dedup_by_key(|p| p.id);
+        Ok(projects)
     }
 
     async fn pipelines(

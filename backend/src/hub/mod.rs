@@ -25,7 +25,8 @@ mod reads;
 mod schedule;
 mod upstream;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -80,7 +81,10 @@ impl Default for HubSettings {
 /// What the hub knows of one watched project.
 struct ProjectState {
     path: String,
+    /// Bumped (from the hub's one counter) whenever the project changes.
     version: u64,
+    /// The version when watching began: the pipelines' versions start there.
+    epoch: u64,
     pipeline_versions: HashMap<u64, u64>,
     /// Recent pipelines: status and update time, to tell a change from a repeat.
     known: HashMap<u64, (Status, Option<DateTime<Utc>>)>,
@@ -121,6 +125,15 @@ struct Inner {
     capabilities: Capabilities,
     failures: Refusals,
     followers: Mutex<HashMap<(u64, u64), std::sync::Weak<()>>>,
+    /// The one source of versions: a number is never given twice, so a project that stops
+    /// being watched and comes back does not meet its old cached answers again.
+    versions: AtomicU64,
+}
+
+impl Inner {
+    fn next_version(&self) -> u64 {
+        self.versions.fetch_add(1, Ordering::Relaxed)
+    }
 }
 
 impl std::fmt::Debug for Hub {
@@ -155,6 +168,8 @@ impl Hub {
             capabilities: Capabilities::new(settings.recheck),
             failures: Refusals::default(),
             followers: Mutex::new(HashMap::new()),
+            // 0 is the version of an unwatched project's answers.
+            versions: AtomicU64::new(1),
         }))
     }
 
@@ -170,17 +185,25 @@ impl Hub {
     /// longer watched (left the membership, or the configuration changed).
     pub fn watch(&self, projects: &[(u64, String)]) {
         let mut known = self.0.projects.lock().expect("projects lock");
-        known.retain(|id, _| projects.iter().any(|(p, _)| p == id));
+        let wanted: HashSet<u64> = projects.iter().map(|(id, _)| *id).collect();
+        if wanted.len() == known.len() && known.keys().all(|id| wanted.contains(id)) {
+            return;
+        }
+        known.retain(|id, _| wanted.contains(id));
         for (id, path) in projects {
             if known.contains_key(id) {
                 continue;
             }
             let poke = Arc::new(Notify::new());
+            // A version no earlier answer of this project carries, should it have been watched
+            // before: what was cached then is not served now.
+            let epoch = self.0.next_version();
             known.insert(
                 *id,
                 ProjectState {
                     path: path.clone(),
-                    version: 1,
+                    version: epoch,
+                    epoch,
                     pipeline_versions: HashMap::new(),
                     known: HashMap::new(),
                     since: None,
@@ -249,9 +272,9 @@ impl Hub {
         let Some(p) = projects.get_mut(&project) else {
             return false;
         };
-        p.version += 1;
+        p.version = self.0.next_version();
         if let Some(id) = pipeline {
-            *p.pipeline_versions.entry(id).or_insert(0) += 1;
+            p.pipeline_versions.insert(id, self.0.next_version());
             p.hooked.insert(id, Instant::now());
         }
         drop(projects);
@@ -299,7 +322,7 @@ impl Hub {
                 None => (0, Some(self.0.settings.idle)),
             },
             Scope::Pipeline(project, pipeline) => match projects.get(&project) {
-                Some(p) => (p.pipeline_versions.get(&pipeline).copied().unwrap_or(0), None),
+                Some(p) => (p.pipeline_versions.get(&pipeline).copied().unwrap_or(p.epoch), None),
                 None => (0, Some(self.0.settings.idle)),
             },
             Scope::ProjectFor(id, age) => (projects.get(&id).map_or(0, |p| p.version), Some(age)),
@@ -362,5 +385,31 @@ impl Hub {
     /// Drops answers nobody asked for in a day, so a long-running wall screen stays small.
     pub fn trim(&self) {
         self.0.cache.trim(Duration::from_secs(24 * 3600), &self.0.metrics);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::fake::{FakeGitlab, watched};
+    use super::*;
+    use crate::gitlab::Gitlab;
+
+    #[tokio::test]
+    async fn a_project_watched_again_is_not_served_what_was_cached_before_it_left() {
+        let gitlab = Arc::new(FakeGitlab::running_job("running", b""));
+        let hub = Hub::new(gitlab.clone(), HubSettings::default(), Metrics::new());
+        watched(&hub).await;
+        assert_eq!(hub.job(1, 5).await.unwrap().status, Status::Running);
+        // The project leaves the watched set; meanwhile its job ends, which no poll sees.
+        hub.watch(&[]);
+        gitlab.set_job("success");
+        watched(&hub).await;
+        assert_eq!(
+            hub.job(1, 5).await.unwrap().status,
+            Status::Success,
+            "the answer cached before it left is not current"
+        );
     }
 }

@@ -92,7 +92,7 @@ pub(super) async fn poll_once(inner: &Arc<Inner>, project: u64) -> Result<()> {
                 p.known.insert(pipeline.id, state);
                 if !first {
                     changed.push(pipeline.id);
-                    *p.pipeline_versions.entry(pipeline.id).or_insert(0) += 1;
+                    p.pipeline_versions.insert(pipeline.id, inner.next_version());
                 }
             }
             if let Some(t) = pipeline.updated_at.map(|t| t.0) {
@@ -100,7 +100,7 @@ pub(super) async fn poll_once(inner: &Arc<Inner>, project: u64) -> Result<()> {
             }
         }
         if !changed.is_empty() {
-            p.version += 1;
+            p.version = inner.next_version();
         }
         // A change that no webhook announced (within a poll interval and a minute) means the
         // webhooks are missing or late: poll as without them for a while.
