@@ -496,7 +496,7 @@ async fn an_answer_larger_than_stageboard_reads_is_refused_not_held() {
     for job in [1, 2] {
         let refused = client.trace(1, job).await.expect_err("too large");
         let told = AppError::from(refused).message().to_owned();
-        assert!(told.contains("larger than 32 MB"), "job {job}: {told}");
+        assert!(told.contains("larger than 24 MB"), "job {job}: {told}");
     }
     assert_eq!(
         client.trace(1, 3).await.unwrap().len(),

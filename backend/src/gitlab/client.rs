@@ -18,8 +18,10 @@ use super::error::{GitlabError, error_message};
 /// should walk); stop rather than hammer GitLab.
 const MAX_PAGES: u32 = 100;
 
-/// The most bytes read from one GitLab answer (a job log is the large one).
-pub const MAX_ANSWER: usize = 32 << 20;
+/// The most bytes read from one GitLab answer (a job log is the large one). Below the
+/// cache's share for one answer (a tenth of its default 256 MB), so a log read once is kept
+/// and its pages are served from memory, not read again from GitLab.
+pub const MAX_ANSWER: usize = 24 << 20;
 
 /// The longest GitLab's rate-limit headers may make stageboard wait: a value past it (a bad
 /// clock, a hostile proxy, an overflow) is taken as this.

@@ -22,6 +22,10 @@ type InFlight<V> = Shared<BoxFuture<'static, Result<(V, usize)>>>;
 /// GitLab one request, short enough that a page reloaded after a blip asks again.
 pub const FAILURE_MEMORY: Duration = Duration::from_secs(5);
 
+/// How long an answer too large to read is remembered (until the project changes): asking
+/// again would read up to [`crate::gitlab::MAX_ANSWER`] from GitLab to learn the same.
+pub const TOO_LARGE_MEMORY: Duration = Duration::from_secs(600);
+
 /// What an answer stays good for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -98,6 +102,16 @@ struct Failure {
     error: GitlabError,
     at: Instant,
     version: u64,
+}
+
+impl Failure {
+    fn remembered(&self) -> bool {
+        let memory = match self.error {
+            GitlabError::TooLarge { .. } => TOO_LARGE_MEMORY,
+            _ => FAILURE_MEMORY,
+        };
+        self.at.elapsed() < memory
+    }
 }
 
 struct Slot<V> {
@@ -198,7 +212,7 @@ impl<K: Hash + Eq + Clone, V: Clone + Send + Sync + Weigh + 'static> Cache<K, V>
             }
             if let Some(failed) = &slot.failed
                 && failed.version == version
-                && failed.at.elapsed() < FAILURE_MEMORY
+                && failed.remembered()
             {
                 return match slot.last_good(&failed.error) {
                     Some(value) => {
@@ -302,9 +316,7 @@ impl<K: Hash + Eq + Clone, V: Clone + Send + Sync + Weigh + 'static> Cache<K, V>
             slot.settle();
         }
         slots.retain(|_, s| {
-            s.loading.is_some()
-                || s.entry.is_some()
-                || s.failed.as_ref().is_some_and(|f| f.at.elapsed() < FAILURE_MEMORY)
+            s.loading.is_some() || s.entry.is_some() || s.failed.as_ref().is_some_and(Failure::remembered)
         });
         let (mut entries, mut bytes) = slots
             .values()

@@ -563,4 +563,12 @@ mod tests {
         let names = Answer::from(names);
         assert!(names.weight() > 100 * 100, "every name counts: {}", names.weight());
     }
+
+    #[test]
+    fn the_largest_log_read_from_gitlab_is_kept_by_the_cache() {
+        // Else every page of a long log would read it whole from GitLab again.
+        let largest = Answer::from(Bytes::from(vec![b'x'; crate::gitlab::MAX_ANSWER]));
+        let share = super::super::cache::Bounds::default().bytes / 10;
+        assert!(largest.weight() <= share, "{} > {share}", largest.weight());
+    }
 }
