@@ -102,6 +102,7 @@ impl Clients {
         let (Some(bound), Some(address)) = (self.streams_per_address, address) else {
             return Some(StreamHold(None));
         };
+        let address = one_client(address);
         let mut open = self.open.lock().expect("streams lock");
         let count = open.entry(address).or_default();
         if *count >= bound {
@@ -109,6 +110,18 @@ impl Clients {
         }
         *count += 1;
         Some(StreamHold(Some((self.open.clone(), address))))
+    }
+}
+
+/// The address that stands for one client: an IPv6 host is given a whole /64 to choose its
+/// addresses from, so its /64 counts as one.
+fn one_client(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+        },
+        v4 => v4,
     }
 }
 
@@ -219,6 +232,14 @@ mod tests {
         assert!(clients.hold_stream(None).is_some(), "unknown addresses are not bounded");
         drop(first);
         assert!(clients.hold_stream(a).is_some());
+        // An IPv6 host picks any address of its /64: the /64 is the client.
+        let _v6 = clients.hold_stream(Some(ip("2001:db8:1:2::1"))).unwrap();
+        let _v6 = clients.hold_stream(Some(ip("2001:db8:1:2:ffff::9"))).unwrap();
+        assert!(clients.hold_stream(Some(ip("2001:db8:1:2::abcd"))).is_none());
+        assert!(
+            clients.hold_stream(Some(ip("2001:db8:1:3::1"))).is_some(),
+            "another /64"
+        );
         let unbounded = Clients::new(vec![], None);
         let held: Vec<_> = (0..100).map(|_| unbounded.hold_stream(a).unwrap()).collect();
         assert_eq!(held.len(), 100);

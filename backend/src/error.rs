@@ -161,3 +161,15 @@ impl IntoResponse for AppError {
         response
     }
 }
+
+/// At most 40 characters of what a client sent, marked `…` when cut.
+pub struct Shortened<'a>(pub &'a str);
+
+impl std::fmt::Display for Shortened<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.char_indices().nth(40) {
+            Some((end, _)) => write!(f, "{}…", &self.0[..end]),
+            None => f.write_str(self.0),
+        }
+    }
+}

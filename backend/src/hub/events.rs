@@ -10,6 +10,8 @@ use serde::Serialize;
 use stageboard_protocol::ServerEvent;
 use tokio::sync::broadcast;
 
+use crate::error::Shortened;
+
 /// How many running jobs' logs one connection may follow.
 pub const MAX_LOGS: usize = 10;
 
@@ -78,18 +80,6 @@ impl Topics {
             return Err(format!("at most {MAX_LOGS} job logs per connection"));
         }
         Ok(topics)
-    }
-}
-
-/// At most 40 characters of what a client sent, marked `…` when cut.
-struct Shortened<'a>(&'a str);
-
-impl std::fmt::Display for Shortened<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0.char_indices().nth(40) {
-            Some((end, _)) => write!(f, "{}…", &self.0[..end]),
-            None => f.write_str(self.0),
-        }
     }
 }
 

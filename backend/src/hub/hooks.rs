@@ -80,9 +80,12 @@ pub fn verify_signature(
     let (Some(id), Some(timestamp), Some(signatures)) = (id, timestamp, signatures) else {
         return Err("webhook-id, webhook-timestamp and webhook-signature are required".into());
     };
-    let sent: i64 = timestamp
-        .parse()
-        .map_err(|_| format!("webhook-timestamp `{timestamp}` is not a Unix time"))?;
+    let sent: i64 = timestamp.parse().map_err(|_| {
+        format!(
+            "webhook-timestamp `{}` is not a Unix time",
+            crate::error::Shortened(timestamp)
+        )
+    })?;
     if now.abs_diff(sent) > 300 {
         return Err("webhook-timestamp is more than five minutes away: a replay, or a clock out of step".into());
     }
