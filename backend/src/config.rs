@@ -105,7 +105,7 @@ pub struct ServeArgs {
     pub trusted_proxies: Vec<String>,
     /// Event streams one client address may hold at once (off unless set). Set it where an
     /// address is one person or machine, e.g. behind a trusted proxy: many people behind one
-    /// address (an office's NAT) share it.
+    /// address (an office's NAT) share it, and an IPv6 client counts by its /64.
     #[arg(long, env = "STAGEBOARD_MAX_STREAMS_PER_ADDRESS")]
     pub max_streams_per_address: Option<usize>,
     /// Seconds between the hub's questions to GitLab while pipelines run.

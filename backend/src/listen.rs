@@ -2,19 +2,19 @@
 //! At most [`Limits::max_connections`] connections are held (past it, new ones wait in the
 //! kernel's queue until one closes); a client must send a request's headers within
 //! [`Limits::header_read`], which also closes a kept-alive connection left idle that long;
-//! a request must be read and its answer begun within [`Limits::request`] (a body sent a byte
-//! at a time is cut off with 408); a client that stops reading what it asked for is dropped
-//! after [`Limits::write_stall`]. On shutdown, connections finish their requests in progress.
+//! a request's body must arrive within [`Limits::body`] (one sent a byte at a time is
+//! answered 408 by [`answer_late_bodies`]); a client that stops reading what it asked for is
+//! dropped after [`Limits::write_stall`]. On shutdown, connections finish their requests in progress.
 //!
 //! Only HTTP/1.1 is spoken: stageboard sits behind a proxy or serves a team directly, an
 //! event stream is one connection either way, and telling HTTP/2 apart would wait on the
 //! client's first bytes without a bound of hyper's.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -22,6 +22,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::response::IntoResponse;
+use http_body::Body as _;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -40,8 +41,8 @@ pub struct Limits {
     pub max_connections: usize,
     /// Time to send a request's headers; also how long an idle kept-alive connection stays.
     pub header_read: Duration,
-    /// Time from a request's headers to the start of its answer, its body included.
-    pub request: Duration,
+    /// Time from a request's headers to the end of its body.
+    pub body: Duration,
     /// Time a write may wait on a client that does not read before the connection is dropped.
     pub write_stall: Duration,
 }
@@ -51,8 +52,7 @@ impl Default for Limits {
         Limits {
             max_connections: 8192,
             header_read: Duration::from_secs(20),
-            // GitLab's reads time out after 15 s; an action may wait on one.
-            request: Duration::from_secs(60),
+            body: Duration::from_secs(30),
             // Event streams send a keep-alive every 15 s, so a reading client never stalls
             // this long.
             write_stall: Duration::from_secs(60),
@@ -114,17 +114,23 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
-        let deadline = limits.request;
+        let body_time = limits.body;
         let service = hyper::service::service_fn(move |mut request: axum::http::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
-            let answer = router.clone().oneshot(request.map(Body::new));
-            async move {
-                Ok::<_, Infallible>(match tokio::time::timeout(deadline, answer).await {
-                    Ok(Ok(response)) => response,
-                    Ok(Err(never)) => match never {},
-                    Err(_) => too_slow(deadline).into_response(),
+            let request = if request.body().is_end_stream() {
+                request.map(Body::new)
+            } else {
+                let late = BodyLate::new(body_time);
+                request.extensions_mut().insert(late.clone());
+                request.map(|body| {
+                    Body::new(DeadlineBody {
+                        inner: body,
+                        deadline: Box::pin(tokio::time::sleep(body_time)),
+                        late,
+                    })
                 })
-            }
+            };
+            router.clone().oneshot(request)
         });
         let io = TokioIo::new(WriteDeadline::new(stream, limits.write_stall));
         let connection = graceful.watch(http.serve_connection(io, service));
@@ -139,15 +145,80 @@ pub async fn serve(
     Ok(())
 }
 
-fn too_slow(deadline: Duration) -> AppError {
-    AppError::new(
-        axum::http::StatusCode::REQUEST_TIMEOUT,
-        stageboard_protocol::ErrorCode::RequestTimeout,
-        format!(
-            "The request was not read and answered within {} s; send its body at once and try again.",
-            deadline.as_secs()
-        ),
-    )
+/// Marks a request whose body did not arrive within [`Limits::body`].
+#[derive(Debug, Clone)]
+pub struct BodyLate {
+    late: Arc<AtomicBool>,
+    limit: Duration,
+}
+
+impl BodyLate {
+    fn new(limit: Duration) -> Self {
+        BodyLate {
+            late: Arc::new(AtomicBool::new(false)),
+            limit,
+        }
+    }
+}
+
+/// A request body that fails once [`Limits::body`] has passed since the headers arrived
+/// (however it trickles in), marking its request [`BodyLate`].
+struct DeadlineBody {
+    inner: Incoming,
+    deadline: Pin<Box<Sleep>>,
+    late: BodyLate,
+}
+
+impl http_body::Body for DeadlineBody {
+    type Data = bytes::Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(frame) => Poll::Ready(frame.map(|f| f.map_err(Into::into))),
+            Poll::Pending if this.deadline.as_mut().poll(cx).is_ready() => {
+                this.late.late.store(true, Ordering::Relaxed);
+                Poll::Ready(Some(Err("the request body did not arrive in time".into())))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Answers 408 to a request whose body came too slowly, whatever its handler made of the
+/// failed read (a layer of the router, so the answer carries every header). Only the body is
+/// timed: a handler waiting on GitLab is never cut off here, so an action that reached GitLab
+/// is never answered 408 (which browsers send again).
+pub async fn answer_late_bodies(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let late = request.extensions().get::<BodyLate>().cloned();
+    let response = next.run(request).await;
+    match late {
+        Some(late) if late.late.load(Ordering::Relaxed) => AppError::new(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            stageboard_protocol::ErrorCode::RequestTimeout,
+            format!(
+                "The request's body did not arrive within {} s; send it at once and try again.",
+                late.limit.as_secs()
+            ),
+        )
+        .into_response(),
+        _ => response,
+    }
 }
 
 /// A connection whose writes fail once one has waited [`Limits::write_stall`] on a client

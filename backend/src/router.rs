@@ -54,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(spa::serve)
         .layer(Extension(std::sync::Arc::new(document)))
+        .layer(axum::middleware::from_fn(crate::listen::answer_late_bodies))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::guard::check))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -171,7 +171,7 @@ async fn a_client_that_is_not_a_trusted_proxy_cannot_choose_its_address() {
 async fn a_request_body_sent_too_slowly_is_answered_408_and_the_connection_freed() {
     let app = common::TestApp::builder()
         .limits(Limits {
-            request: Duration::from_secs(1),
+            body: Duration::from_secs(1),
             ..Limits::default()
         })
         .start()
@@ -189,6 +189,10 @@ async fn a_request_body_sent_too_slowly_is_answered_408_and_the_connection_freed
     let (said, closed) = until_closed(&mut stream).await;
     assert!(said.starts_with("HTTP/1.1 408"), "{said}");
     assert!(said.contains("\"code\":\"request_timeout\""), "{said}");
+    assert!(
+        said.to_ascii_lowercase().contains("x-content-type-options: nosniff"),
+        "the answer carries the security headers: {said}"
+    );
     let closed = closed.expect("the connection is closed after the answer");
     assert!(
         closed - sent < Duration::from_secs(4),

@@ -143,6 +143,13 @@ proptest! {
         prop_assert!(reason.chars().count() < 200, "the reason quotes too much back: {reason}");
     }
 
+    /// A long timestamp is quoted back shortened, not whole.
+    #[test]
+    fn a_refused_timestamp_is_quoted_back_short(digits in "[0-9a-z]{1000,2000}") {
+        let reason = verify_signature(TOKEN, Some("msg_1"), Some(&digits), Some("v1,AAAA"), b"{}", NOW).unwrap_err();
+        prop_assert!(reason.chars().count() < 200, "{reason}");
+    }
+
     /// A true signature passes, and the same headers with one byte of the body changed do not.
     #[test]
     fn a_signature_covers_every_byte_of_the_body(

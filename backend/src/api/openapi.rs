@@ -58,6 +58,7 @@ pub fn add_guard_answers(document: &mut utoipa::openapi::OpenApi) {
                 add("400", "A parameter or the body is not what this route takes");
             }
             if changes {
+                add("408", "The body did not arrive in time (sent too slowly)");
                 add("413", "The body is larger than this route takes");
             }
             if changes && !posted_by_others {
