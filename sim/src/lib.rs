@@ -7,9 +7,11 @@ pub mod cluster;
 mod environments;
 mod graphql;
 mod limits;
+pub mod oauth;
 pub mod rest;
 pub mod scenario;
 mod trace;
+pub mod users;
 pub mod webhooks;
 pub mod world;
 
@@ -89,6 +91,8 @@ struct Shared {
     cluster_changed: tokio::sync::watch::Sender<u64>,
     /// Where webhooks go, and what was announced so far.
     hooks: Mutex<Option<(webhooks::Target, webhooks::Announced)>>,
+    /// OAuth applications, codes and tokens.
+    oauth: Mutex<oauth::Store>,
 }
 
 impl Sim {
@@ -113,6 +117,7 @@ impl Sim {
             cluster: Mutex::new(cluster::ClusterStore::default()),
             cluster_changed: tokio::sync::watch::channel(0).0,
             hooks: Mutex::new(None),
+            oauth: Mutex::new(oauth::Store::default()),
         }))
     }
 
@@ -262,6 +267,7 @@ impl Sim {
             .route("/-/sim/advance", post(advance))
             .route("/-/sim/faults", post(set_faults))
             .merge(api)
+            .merge(oauth::routes())
             .with_state(self.clone())
             .merge(kube)
     }

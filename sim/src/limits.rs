@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::Sim;
 use crate::rest::error::GitlabError;
+use crate::users::Caller;
 
 /// Requests counted in the current one-minute window, as rack-attack's throttles do.
 #[derive(Debug, Default)]
@@ -58,7 +59,8 @@ fn make_urls_hostile(value: &mut serde_json::Value) {
     }
 }
 
-fn authorized(sim: &Sim, request: &Request) -> bool {
+/// Who is asking: the configured token (an administrator's), or a person's OAuth token.
+fn caller(sim: &Sim, request: &Request) -> Result<Caller, GitlabError> {
     let token = &sim.config().token;
     let headers = request.headers();
     let private = headers.get("private-token").and_then(|v| v.to_str().ok());
@@ -66,16 +68,62 @@ fn authorized(sim: &Sim, request: &Request) -> bool {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    private == Some(token) || bearer == Some(token)
+    if private == Some(token) || bearer == Some(token) {
+        return Ok(Caller::Token);
+    }
+    bearer
+        .and_then(|b| crate::oauth::caller(sim, b))
+        .unwrap_or(Err(GitlabError::Unauthorized))
 }
 
-/// GitLab's 401 (`{"message":"401 Unauthorized"}`) without the token.
-pub async fn authenticate(State(sim): State<Sim>, request: Request, next: Next) -> Response {
-    if authorized(&sim, &request) {
-        next.run(request).await
-    } else {
-        GitlabError::Unauthorized.into_response()
+fn authorized(sim: &Sim, request: &Request) -> bool {
+    matches!(caller(sim, request), Ok(Caller::Token))
+}
+
+/// What a person's token may do here: its scopes allow the request, and a project in the
+/// path is one they are a member of (any other does not exist for them, as in GitLab).
+fn allowed(sim: &Sim, caller: &Caller, request: &Request) -> Result<(), GitlabError> {
+    let Caller::Person { scopes, .. } = caller else {
+        return Ok(());
+    };
+    let path = request.uri().path();
+    let has = |scope: &str| scopes.iter().any(|s| s == scope);
+    // GraphQL queries are reads (stageboard sends no mutations).
+    let reads = request.method() == axum::http::Method::GET
+        || request.method() == axum::http::Method::HEAD
+        || path == "/api/graphql";
+    let scoped = has("api") || (reads && has("read_api")) || (reads && path == "/api/v4/user" && has("read_user"));
+    if !scoped {
+        return Err(GitlabError::InsufficientScope(if reads {
+            "api read_api"
+        } else {
+            "api"
+        }));
     }
+    if let Some(id) = path
+        .strip_prefix("/api/v4/projects/")
+        .map(|rest| rest.split('/').next().unwrap_or_default())
+    {
+        let id = percent_encoding::percent_decode_str(id).decode_utf8_lossy();
+        if let Ok(project) = crate::rest::find_project(sim, &id)
+            && caller.role(&project).is_none()
+        {
+            return Err(GitlabError::NotFoundNamed("Project"));
+        }
+    }
+    Ok(())
+}
+
+/// GitLab's 401 without a token it knows, its OAuth 401s for an expired or revoked one, and
+/// its 403 and 404 for what the person may not do or see; the caller is passed on to the
+/// handlers, which act in the person's name.
+pub async fn authenticate(State(sim): State<Sim>, mut request: Request, next: Next) -> Response {
+    let caller = match caller(&sim, &request).and_then(|c| allowed(&sim, &c, &request).map(|()| c)) {
+        Ok(caller) => caller,
+        Err(refused) => return refused.into_response(),
+    };
+    request.extensions_mut().insert(caller);
+    next.run(request).await
 }
 
 /// The Kubernetes API server's 401: a `Status` object, as kube-rs expects it.

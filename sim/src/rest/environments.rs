@@ -61,6 +61,7 @@ pub(super) async fn show_environment(
 
 pub(super) async fn stop_environment(
     State(sim): State<Sim>,
+    Extension(caller): Extension<Caller>,
     Path((id, environment_id)): Path<(String, String)>,
     OriginalUri(uri): OriginalUri,
     body: Bytes,
@@ -72,9 +73,11 @@ pub(super) async fn stop_environment(
         .and_then(|v| v.get("force").and_then(Value::as_bool));
     let force = params.bool("force")?.or(body_force).unwrap_or(false);
     let env = sim.write(|world, now| {
-        let env = find_environment(world, project, &environment_id)?.id;
+        let env = find_environment(world, project, &environment_id)?;
+        caller.require(project, users::deploy_role(&env.name))?;
+        let env = env.id;
         world
-            .stop_environment(env, force, scenario::TOKEN_OWNER, now)
+            .stop_environment(env, force, caller.person(), now)
             .map_err(|_| GitlabError::RecordNotFound)?;
         Ok(env)
     })?;

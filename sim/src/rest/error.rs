@@ -14,6 +14,12 @@ pub enum GitlabError {
     Unauthorized,
     /// 403 `{"message":"403 Forbidden - <reason>"}`.
     Forbidden(String),
+    /// 403 `{"message":"403 Forbidden"}`: the user's role does not allow it.
+    Denied,
+    /// 403 for an OAuth token without the scope the request needs.
+    InsufficientScope(&'static str),
+    /// 401 for an OAuth token that has expired or was revoked, with Doorkeeper's words.
+    InvalidToken(&'static str),
     /// 404 `{"message":"404 <What> Not Found"}` (projects, groups).
     NotFoundNamed(&'static str),
     /// 404 `{"message":"404 Not found"}`, an ActiveRecord miss (e.g. a job id).
@@ -35,6 +41,43 @@ impl IntoResponse for GitlabError {
                 StatusCode::FORBIDDEN,
                 json!({ "message": format!("403 Forbidden - {reason}") }),
             ),
+            GitlabError::Denied => (StatusCode::FORBIDDEN, json!({ "message": "403 Forbidden" })),
+            GitlabError::InsufficientScope(scope) => {
+                let mut response = (
+                    StatusCode::FORBIDDEN,
+                    Json(json!({
+                        "error": "insufficient_scope",
+                        "error_description": "The request requires higher privileges than provided by the access token.",
+                        "scope": scope,
+                    })),
+                )
+                    .into_response();
+                let challenge = format!(
+                    "Bearer realm=\"Protected by OAuth 2.0\", error=\"insufficient_scope\", error_description=\"The request requires higher privileges than provided by the access token.\", scope=\"{scope}\""
+                );
+                if let Ok(value) = challenge.parse() {
+                    response
+                        .headers_mut()
+                        .insert(axum::http::header::WWW_AUTHENTICATE, value);
+                }
+                return response;
+            }
+            GitlabError::InvalidToken(description) => {
+                let mut response = (
+                    StatusCode::UNAUTHORIZED,
+                    Json(json!({ "error": "invalid_token", "error_description": description })),
+                )
+                    .into_response();
+                let challenge = format!(
+                    "Bearer realm=\"Protected by OAuth 2.0\", error=\"invalid_token\", error_description=\"{description}\""
+                );
+                if let Ok(value) = challenge.parse() {
+                    response
+                        .headers_mut()
+                        .insert(axum::http::header::WWW_AUTHENTICATE, value);
+                }
+                return response;
+            }
             GitlabError::NotFoundNamed(what) => (
                 StatusCode::NOT_FOUND,
                 json!({ "message": format!("404 {what} Not Found") }),

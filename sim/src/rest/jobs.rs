@@ -129,13 +129,15 @@ pub(super) async fn job_trace(
 
 pub(super) async fn retry_job(
     State(sim): State<Sim>,
+    Extension(caller): Extension<Caller>,
     Path((id, job_id)): Path<(String, String)>,
 ) -> Result<Response, GitlabError> {
     let project = &find_project(&sim, &id)?;
+    caller.require(project, Role::Developer)?;
     sim.write(|world, now| {
         let job = find_job(world, project, &job_id)?.id;
         world
-            .retry_job(job, scenario::TOKEN_OWNER, now)
+            .retry_job(job, caller.person(), now)
             .map_err(|_| GitlabError::Forbidden("Job is not retryable".into()))
     })
     .and_then(|new_id| {
@@ -145,9 +147,11 @@ pub(super) async fn retry_job(
 
 pub(super) async fn cancel_job(
     State(sim): State<Sim>,
+    Extension(caller): Extension<Caller>,
     Path((id, job_id)): Path<(String, String)>,
 ) -> Result<Response, GitlabError> {
     let project = &find_project(&sim, &id)?;
+    caller.require(project, Role::Developer)?;
     let job = sim.write(|world, now| {
         let job = find_job(world, project, &job_id)?.id;
         world
@@ -172,10 +176,12 @@ pub(super) struct PlayVariable {
 
 pub(super) async fn play_job(
     State(sim): State<Sim>,
+    Extension(caller): Extension<Caller>,
     Path((id, job_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, GitlabError> {
     let project = &find_project(&sim, &id)?;
+    caller.require(project, Role::Developer)?;
     let variables = if body.iter().all(u8::is_ascii_whitespace) {
         Vec::new()
     } else {
@@ -187,9 +193,14 @@ pub(super) async fn play_job(
             .collect()
     };
     let job = sim.write(|world, now| {
-        let job = find_job(world, project, &job_id)?.id;
+        let job = find_job(world, project, &job_id)?;
+        // A deploy to a protected environment: only the roles allowed to deploy there.
+        if let Some(environment) = &job.def.environment {
+            caller.require(project, users::deploy_role(environment.name))?;
+        }
+        let job = job.id;
         world
-            .play_job(job, scenario::TOKEN_OWNER, variables, now)
+            .play_job(job, caller.person(), variables, now)
             .map_err(|refusal| match refusal {
                 Refusal::Unplayable => GitlabError::BadRequest("Unplayable Job".into()),
                 _ => GitlabError::Forbidden("Job is not playable".into()),

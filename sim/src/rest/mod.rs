@@ -12,7 +12,7 @@ mod repository;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{Extension, OriginalUri, Path, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -25,6 +25,7 @@ use params::Params;
 
 use crate::Sim;
 use crate::scenario::{self, ProjectDef};
+use crate::users::{self, Caller, Role};
 use crate::world::{JobStatus, Refusal, World};
 
 use environments::*;
@@ -36,6 +37,7 @@ use repository::*;
 pub fn routes() -> Router<Sim> {
     Router::new()
         .route("/version", get(version))
+        .route("/user", get(current_user))
         .route("/projects", get(list_projects))
         .route("/groups/{id}/projects", get(group_projects))
         .route("/projects/{id}", get(show_project))
@@ -63,7 +65,7 @@ pub fn routes() -> Router<Sim> {
         .route("/projects/{id}/repository/compare", get(compare))
 }
 
-fn find_project(sim: &Sim, id: &str) -> Result<ProjectDef, GitlabError> {
+pub(crate) fn find_project(sim: &Sim, id: &str) -> Result<ProjectDef, GitlabError> {
     sim.projects()
         .iter()
         .find(|p| id.parse::<u64>().is_ok_and(|n| n == p.id) || p.full_path() == id)

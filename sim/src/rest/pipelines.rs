@@ -155,12 +155,14 @@ pub(super) async fn latest_pipeline(
 
 pub(super) async fn retry_pipeline(
     State(sim): State<Sim>,
+    Extension(caller): Extension<Caller>,
     Path((id, pipeline_id)): Path<(String, String)>,
 ) -> Result<Response, GitlabError> {
     let project = &find_project(&sim, &id)?;
+    caller.require(project, Role::Developer)?;
     let pipeline = sim.write(|world, now| {
         let pipeline = find_pipeline(world, project, &pipeline_id)?.id;
-        world.retry_pipeline(pipeline, scenario::TOKEN_OWNER, now);
+        world.retry_pipeline(pipeline, caller.person(), now);
         Ok(pipeline)
     })?;
     sim.read(|ctx| {
@@ -174,9 +176,11 @@ pub(super) async fn retry_pipeline(
 
 pub(super) async fn cancel_pipeline(
     State(sim): State<Sim>,
+    Extension(caller): Extension<Caller>,
     Path((id, pipeline_id)): Path<(String, String)>,
 ) -> Result<Response, GitlabError> {
     let project = &find_project(&sim, &id)?;
+    caller.require(project, Role::Developer)?;
     let pipeline = sim.write(|world, now| {
         let pipeline = find_pipeline(world, project, &pipeline_id)?.id;
         world.cancel_pipeline(pipeline, now);

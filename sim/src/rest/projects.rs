@@ -4,15 +4,19 @@ use super::*;
 
 pub(super) async fn list_projects(
     State(sim): State<Sim>,
+    Extension(caller): Extension<Caller>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, GitlabError> {
     let params = Params::parse(uri.query());
     let all = sim.projects();
-    projects_page(&sim, &params, &uri, all.iter().collect())
+    // Every project is private: a person sees those they are a member of.
+    let visible = all.iter().filter(|p| caller.role(p).is_some()).collect();
+    projects_page(&sim, &params, &uri, visible)
 }
 
 pub(super) async fn group_projects(
     State(sim): State<Sim>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, GitlabError> {
@@ -28,6 +32,7 @@ pub(super) async fn group_projects(
         .filter(|p| {
             p.group.id == group.id || (subgroups && p.group.full_path.starts_with(&format!("{}/", group.full_path)))
         })
+        .filter(|p| caller.role(p).is_some())
         .collect();
     projects_page(&sim, &params, &uri, projects)
 }
@@ -76,7 +81,37 @@ pub(super) fn projects_page(
     })
 }
 
-pub(super) async fn show_project(State(sim): State<Sim>, Path(id): Path<String>) -> Result<Response, GitlabError> {
+pub(super) async fn show_project(
+    State(sim): State<Sim>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Response, GitlabError> {
     let project = &find_project(&sim, &id)?;
-    sim.read(|ctx| Ok(axum::Json(ctx.project(project, false)).into_response()))
+    let mut shown = sim.read(|ctx| ctx.project(project, false));
+    // The signed-in person's own access (an administrator's token is not a member).
+    let access = match &caller {
+        Caller::Person { .. } => caller
+            .role(project)
+            .map(|role| json!({ "access_level": role.access_level(), "notification_level": 3 })),
+        Caller::Token => None,
+    };
+    shown["permissions"] = json!({ "project_access": access, "group_access": null });
+    Ok(axum::Json(shown).into_response())
+}
+
+/// The signed-in user (`read_user`, `read_api` or `api`).
+pub(super) async fn current_user(State(sim): State<Sim>, Extension(caller): Extension<Caller>) -> axum::Json<Value> {
+    let person = caller.person();
+    let base = sim.base_url();
+    axum::Json(json!({
+        "id": person.id,
+        "username": person.username,
+        "name": person.name,
+        "state": "active",
+        "locked": false,
+        "avatar_url": null,
+        "web_url": format!("{base}/{}", person.username),
+        "email": format!("{}@example.com", person.username),
+        "is_admin": matches!(caller, Caller::Token),
+    }))
 }

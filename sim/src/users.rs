@@ -1,0 +1,96 @@
+//! Who may do what in the simulated GitLab: the people who can sign in, their role in each
+//! project, and the protected environment. GitLab's rules in small: a Reporter reads, a
+//! Developer runs pipelines and jobs, and only a Maintainer deploys to `live` (a protected
+//! environment, GitLab Premium). The configured access token belongs to the administrator.
+
+use crate::rest::error::GitlabError;
+use crate::scenario::{PEOPLE, Person, ProjectDef, TOKEN_OWNER};
+
+/// A project member's role (GitLab's access levels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    Reporter = 20,
+    Developer = 30,
+    Maintainer = 40,
+    Owner = 50,
+}
+
+impl Role {
+    pub fn access_level(self) -> u32 {
+        self as u32
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Reporter => "Reporter",
+            Role::Developer => "Developer",
+            Role::Maintainer => "Maintainer",
+            Role::Owner => "Owner",
+        }
+    }
+}
+
+/// The people offered on the sign-in page: Alice Chen maintains every project, Bruno Walker
+/// develops on every one, and Chioma Okafor reports on all but the third.
+pub const SIGN_IN: [u64; 3] = [2, 3, 4];
+
+/// `user`'s role in `project`, or `None` when they are not a member (GitLab then answers as if
+/// the project did not exist).
+pub fn role(user: u64, project: &ProjectDef) -> Option<Role> {
+    match user {
+        1 => Some(Role::Owner),
+        2 => Some(Role::Maintainer),
+        3 => Some(Role::Developer),
+        4 if project.id != 3 => Some(Role::Reporter),
+        _ => None,
+    }
+}
+
+pub fn person(user: u64) -> Option<Person> {
+    PEOPLE.iter().find(|p| p.id == user).copied()
+}
+
+/// The role a deployment to `environment` needs: `live` is protected for Maintainers.
+pub fn deploy_role(environment: &str) -> Role {
+    if environment == "live" {
+        Role::Maintainer
+    } else {
+        Role::Developer
+    }
+}
+
+/// Who sent an API request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// The configured access token, the administrator's: everything is allowed.
+    Token,
+    /// A person signed in through OAuth, with the scopes they granted.
+    Person { id: u64, scopes: Vec<String> },
+}
+
+impl Caller {
+    /// Whom an action is recorded as.
+    pub fn person(&self) -> Person {
+        match self {
+            Caller::Token => TOKEN_OWNER,
+            Caller::Person { id, .. } => person(*id).unwrap_or(TOKEN_OWNER),
+        }
+    }
+
+    pub fn role(&self, project: &ProjectDef) -> Option<Role> {
+        match self {
+            Caller::Token => Some(Role::Owner),
+            Caller::Person { id, .. } => role(*id, project),
+        }
+    }
+
+    /// The caller's role in `project` is at least `needed`: a non-member is told the project
+    /// does not exist, a member with too small a role gets GitLab's plain 403.
+    pub fn require(&self, project: &ProjectDef, needed: Role) -> Result<(), GitlabError> {
+        match self.role(project) {
+            None => Err(GitlabError::NotFoundNamed("Project")),
+            Some(role) if role < needed => Err(GitlabError::Denied),
+            Some(_) => Ok(()),
+        }
+    }
+}
