@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod router;
 pub mod server;
 mod spa;
+pub mod store;
 
 pub use app::AppState;
 pub use router::router;
