@@ -116,19 +116,31 @@ fn key_file(path: &Path) -> Result<Vec<u8>, String> {
             SystemRandom::new()
                 .fill(&mut key)
                 .map_err(|_| "the system's random source failed".to_owned())?;
+            // Written aside, then linked into place: another stageboard starting on the same
+            // directory either made the key first (and theirs is used) or sees this one whole.
+            let aside = path.with_extension(format!("tmp-{}", std::process::id()));
             let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
+            options.write(true).create(true).truncate(true);
             #[cfg(unix)]
             {
                 use std::os::unix::fs::OpenOptionsExt;
                 options.mode(0o600);
             }
-            let mut file = options.open(path).map_err(|e| {
-                format!("cannot create {shown}: {e}. Make the data directory writable, or set STAGEBOARD_SECRET_KEY.")
-            })?;
-            file.write_all(format!("{}\n", STANDARD.encode(key)).as_bytes())
-                .and_then(|()| file.sync_all())
-                .map_err(|e| format!("cannot write {shown}: {e}"))?;
+            let written = options.open(&aside).and_then(|mut file| {
+                file.write_all(format!("{}\n", STANDARD.encode(key)).as_bytes())?;
+                file.sync_all()
+            });
+            let linked = written.and_then(|()| std::fs::hard_link(&aside, path));
+            let _ = std::fs::remove_file(&aside);
+            match linked {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return key_file(path),
+                Err(e) => {
+                    return Err(format!(
+                        "cannot create {shown}: {e}. Make the data directory writable, or set STAGEBOARD_SECRET_KEY."
+                    ));
+                }
+            }
             tracing::info!(path = %shown, "made a new secret key for people's GitLab tokens; back it up with the data directory");
             Ok(key.to_vec())
         }
