@@ -18,6 +18,8 @@ pub struct AppState(Arc<Inner>);
 struct Inner {
     /// GitLab access: every read and action goes through the hub (its cache, polling, events).
     hub: Hub,
+    /// The audit log (and, with sign-in, sessions and sealed tokens).
+    store: crate::store::Store,
     watch: Watchlist,
     webhooks: Option<Webhooks>,
     cluster: Option<Cluster>,
@@ -86,6 +88,7 @@ pub struct Cluster {
 /// What the application state is made of; assembled by [`crate::server::App::build`].
 pub struct Parts {
     pub hub: Hub,
+    pub store: crate::store::Store,
     /// Ids or full paths as configured; empty means the token user's projects.
     pub projects: Vec<String>,
     pub webhooks: Option<Webhooks>,
@@ -139,6 +142,7 @@ impl AppState {
     pub fn new(parts: Parts) -> Self {
         AppState(Arc::new(Inner {
             hub: parts.hub,
+            store: parts.store,
             watch: Watchlist {
                 configured: parts.projects,
                 resolved: RwLock::new(None),
@@ -198,6 +202,10 @@ impl AppState {
 
     pub fn hub(&self) -> &Hub {
         &self.0.hub
+    }
+
+    pub fn store(&self) -> &crate::store::Store {
+        &self.0.store
     }
 
     pub fn gitlab_url(&self) -> String {

@@ -108,6 +108,18 @@ pub struct ServeArgs {
     /// address (an office's NAT) share it, and an IPv6 client counts by its /64.
     #[arg(long, env = "STAGEBOARD_MAX_STREAMS_PER_ADDRESS")]
     pub max_streams_per_address: Option<usize>,
+    /// Where stageboard keeps what outlives a restart: the audit log (SQLite), the key that
+    /// seals people's GitLab tokens. Back it up.
+    #[arg(long, env = "STAGEBOARD_DATA_DIR", default_value = "./data")]
+    pub data_dir: std::path::PathBuf,
+    /// A PostgreSQL database (postgres://user:password@host:5432/db) instead of SQLite, for
+    /// replicas that share sessions and the audit log.
+    #[arg(long, env = "STAGEBOARD_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<SecretString>,
+    /// The key sealing people's GitLab tokens at rest: 32 bytes in base64 (`openssl rand
+    /// -base64 32`). Unset: made once into the data directory as secret.key.
+    #[arg(long, env = "STAGEBOARD_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<SecretString>,
     /// Seconds between the hub's questions to GitLab while pipelines run.
     #[arg(long, env = "STAGEBOARD_POLL_FAST", default_value_t = 5)]
     pub poll_fast: u64,
@@ -226,6 +238,8 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub max_streams_per_address: Option<usize>,
     pub hub: crate::hub::HubSettings,
+    /// The audit log and sealed tokens.
+    pub store: crate::store::StoreConfig,
 }
 
 /// STAGEBOARD_PUBLIC_URL: an http(s) origin that stageboard is served at the root of.
@@ -389,6 +403,11 @@ impl Config {
         }
         let public_url = args.public_url.map(public_url).transpose()?;
         Ok(Config {
+            store: crate::store::StoreConfig {
+                data_dir: args.data_dir,
+                database_url: args.database_url,
+                secret_key: args.secret_key,
+            },
             public_url,
             trusted_proxies: crate::client::parse_trusted(&args.trusted_proxies)?,
             max_streams_per_address: args.max_streams_per_address,

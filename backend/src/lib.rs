@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod app;
+pub mod audit;
 pub mod client;
 pub mod cluster;
 pub mod config;

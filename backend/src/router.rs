@@ -7,7 +7,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::{environments, events, hooks, jobs, meta, openapi, overview, pipelines, projects};
+use crate::api::{audit, environments, events, hooks, jobs, meta, openapi, overview, pipelines, projects};
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::spa;
@@ -35,6 +35,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(jobs::retry))
         .routes(routes!(jobs::cancel))
         .routes(routes!(jobs::play))
+        .routes(routes!(audit::list))
         .routes(routes!(meta::health))
         .routes(routes!(meta::metrics))
         .routes(routes!(crate::headers::csp_report))
@@ -61,6 +62,12 @@ pub fn router(state: AppState) -> Router {
             crate::headers::secure,
         ))
         .layer(TraceLayer::new_for_http())
+        // Every request has an id (the client's X-Request-Id, or a new one), answered back and
+        // written to the audit log with any action it makes.
+        .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
+        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
+            tower_http::request_id::MakeRequestUuid,
+        ))
         .with_state(state)
 }
 

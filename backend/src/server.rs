@@ -95,7 +95,9 @@ impl App {
                 namespaces: config.namespaces,
             }
         });
+        let store = crate::store::Store::open(&config.store).await?;
         let state = AppState::new(Parts {
+            store,
             hub,
             projects,
             webhooks,

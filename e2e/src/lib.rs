@@ -106,6 +106,14 @@ pub fn binary() -> PathBuf {
 pub struct Stageboard {
     process: Group,
     pub url: String,
+    /// Its own STAGEBOARD_DATA_DIR, removed when it is dropped.
+    data: PathBuf,
+}
+
+impl Drop for Stageboard {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
 }
 
 impl Stageboard {
@@ -124,9 +132,11 @@ impl Stageboard {
             "{} does not exist: build it (scripts/test does)",
             bin.display()
         );
+        let data = std::env::temp_dir().join(format!("stageboard-e2e-{}-{port}", std::process::id()));
         let process = spawn_group(
             Command::new(&bin)
                 .env("STAGEBOARD_LISTEN", format!("127.0.0.1:{port}"))
+                .env("STAGEBOARD_DATA_DIR", &data)
                 .env_remove("GITLAB_URL")
                 .env_remove("GITLAB_TOKEN")
                 .env_remove("STAGEBOARD_PROJECTS")
@@ -138,6 +148,7 @@ impl Stageboard {
         Stageboard {
             process,
             url: format!("http://127.0.0.1:{port}"),
+            data,
         }
     }
 }

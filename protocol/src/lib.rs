@@ -1,6 +1,7 @@
 //! Wire types of stageboard's JSON API, shared by the backend (which produces them) and the front
 //! end (which decodes them). Serde only, so it builds for wasm32 and native alike.
 
+mod audit;
 mod environment;
 mod error;
 mod event;
@@ -10,6 +11,7 @@ mod project;
 mod status;
 pub mod time;
 
+pub use audit::{AuditEntry, AuditOutcome, AuditPage};
 pub use environment::{
     DeploymentSummary, Environment, EnvironmentDetail, EnvironmentGrid, EnvironmentRow, ProjectEnvironments,
     WaitingDeploy,

@@ -11,6 +11,7 @@ use stageboard_protocol::{
 use super::extract::Path;
 use super::wire;
 use crate::app::AppState;
+use crate::audit::{Actor, Attempt};
 use crate::error::AppResult;
 use crate::gitlab::types::{GlDeployment, GlEnvironment};
 
@@ -223,10 +224,31 @@ pub async fn show(
     responses((status = 200, body = ActionOutcome), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn stop(
     State(state): State<AppState>,
+    actor: Actor,
     Path((project, environment_id)): Path<(u64, u64)>,
 ) -> AppResult<Json<ActionOutcome>> {
     state.ensure_may_act(project).await?;
-    let env = state.gitlab().stop_environment(project, environment_id, false).await?;
+    // Its name, for the audit log (a cached read).
+    let name = state
+        .gitlab()
+        .environment(project, environment_id)
+        .await
+        .ok()
+        .map(|e| e.name);
+    let attempt = Attempt {
+        action: "stop_environment",
+        project,
+        pipeline: None,
+        job: None,
+        environment: Some(name.unwrap_or_else(|| format!("#{environment_id}"))),
+    };
+    let env = state
+        .audited(
+            &actor,
+            attempt,
+            state.gitlab().stop_environment(project, environment_id, false),
+        )
+        .await?;
     Ok(Json(ActionOutcome {
         message: format!(
             "Environment {} is {}.",

@@ -6,6 +6,7 @@ use stageboard_protocol::{ActionOutcome, ErrorBody, ErrorCode, Job, JobLog, Play
 use super::extract::{OptionalJson, Path, Query};
 use super::wire;
 use crate::app::AppState;
+use crate::audit::{Actor, Attempt};
 use crate::error::{AppError, AppResult};
 use crate::gitlab::types::GlJob;
 
@@ -103,10 +104,14 @@ pub async fn log(
     responses((status = 200, body = ActionOutcome), (status = 403, body = ErrorBody, description = "not allowed, or GitLab: Job is not retryable"), (status = 404, body = ErrorBody)))]
 pub async fn retry(
     State(state): State<AppState>,
+    actor: Actor,
     Path((project, job_id)): Path<(u64, u64)>,
 ) -> AppResult<Json<ActionOutcome>> {
     state.ensure_may_act(project).await?;
-    let job = state.gitlab().retry_job(project, job_id).await?;
+    let attempt = Attempt::on_job("retry_job", project, job_id);
+    let job = state
+        .audited(&actor, attempt, state.gitlab().retry_job(project, job_id))
+        .await?;
     Ok(Json(ActionOutcome {
         message: format!("Job {} is retrying as job #{}.", job.name, job.id),
         job: Some(to_wire(job)),
@@ -120,10 +125,14 @@ pub async fn retry(
     responses((status = 200, body = ActionOutcome), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn cancel(
     State(state): State<AppState>,
+    actor: Actor,
     Path((project, job_id)): Path<(u64, u64)>,
 ) -> AppResult<Json<ActionOutcome>> {
     state.ensure_may_act(project).await?;
-    let job = state.gitlab().cancel_job(project, job_id).await?;
+    let attempt = Attempt::on_job("cancel_job", project, job_id);
+    let job = state
+        .audited(&actor, attempt, state.gitlab().cancel_job(project, job_id))
+        .await?;
     Ok(Json(job_now(job)))
 }
 
@@ -134,6 +143,7 @@ pub async fn cancel(
     responses((status = 200, body = ActionOutcome), (status = 400, body = ErrorBody, description = "bad body, or GitLab: Unplayable Job"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn play(
     State(state): State<AppState>,
+    actor: Actor,
     Path((project, job_id)): Path<(u64, u64)>,
     OptionalJson(request): OptionalJson<PlayRequest>,
 ) -> AppResult<Json<ActionOutcome>> {
@@ -146,7 +156,10 @@ pub async fn play(
     }
     state.ensure_watched(project).await?;
     let variables: Vec<(String, String)> = request.variables.into_iter().map(|v| (v.key, v.value)).collect();
-    let job = state.gitlab().play_job(project, job_id, &variables).await?;
+    let attempt = Attempt::on_job("play_job", project, job_id);
+    let job = state
+        .audited(&actor, attempt, state.gitlab().play_job(project, job_id, &variables))
+        .await?;
     Ok(Json(job_now(job)))
 }
 

@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`, one file per resource.
 
+pub mod audit;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod environments;

@@ -9,6 +9,7 @@ use stageboard_protocol::{
 use super::extract::{Path, Query};
 use super::wire;
 use crate::app::AppState;
+use crate::audit::{Actor, Attempt};
 use crate::error::{AppError, AppResult};
 use crate::gitlab::types::{GlJob, GlPipeline};
 use crate::gitlab::{GitlabError, PipelineFilter, PipelineGraph};
@@ -221,10 +222,14 @@ pub fn assemble(
     responses((status = 200, body = ActionOutcome), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn retry(
     State(state): State<AppState>,
+    actor: Actor,
     Path((project, pipeline_id)): Path<(u64, u64)>,
 ) -> AppResult<Json<ActionOutcome>> {
     state.ensure_may_act(project).await?;
-    let pipeline = state.gitlab().retry_pipeline(project, pipeline_id).await?;
+    let attempt = Attempt::on_pipeline("retry_pipeline", project, pipeline_id);
+    let pipeline = state
+        .audited(&actor, attempt, state.gitlab().retry_pipeline(project, pipeline_id))
+        .await?;
     Ok(Json(ActionOutcome {
         message: format!("Pipeline #{pipeline_id} is retrying its failed and canceled jobs."),
         job: None,
@@ -238,10 +243,14 @@ pub async fn retry(
     responses((status = 200, body = ActionOutcome), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn cancel(
     State(state): State<AppState>,
+    actor: Actor,
     Path((project, pipeline_id)): Path<(u64, u64)>,
 ) -> AppResult<Json<ActionOutcome>> {
     state.ensure_may_act(project).await?;
-    let pipeline = state.gitlab().cancel_pipeline(project, pipeline_id).await?;
+    let attempt = Attempt::on_pipeline("cancel_pipeline", project, pipeline_id);
+    let pipeline = state
+        .audited(&actor, attempt, state.gitlab().cancel_pipeline(project, pipeline_id))
+        .await?;
     Ok(Json(ActionOutcome {
         message: format!("Pipeline #{pipeline_id} is {}.", pipeline.status.label()),
         job: None,

@@ -66,7 +66,8 @@ pub struct AuditEntry {
     pub environment: Option<String>,
     /// GitLab's status code, or 0 when GitLab was not reached.
     pub status: u16,
-    /// `done`, `refused` (by GitLab) or `failed` (GitLab unreachable or erring).
+    /// `pending` (sent, no answer yet), `done`, `refused` (by GitLab or by stageboard) or
+    /// `failed` (GitLab unreachable or erring).
     pub outcome: String,
     /// GitLab's words, or what went wrong.
     pub message: String,
@@ -200,6 +201,30 @@ impl Store {
         match &self.0.db {
             Database::Sqlite(pool) => insert!(sqlx::Sqlite, pool),
             Database::Postgres(pool) => insert!(sqlx::Postgres, pool),
+        }
+    }
+
+    /// Completes an entry written before its action was sent: GitLab's status, the outcome
+    /// and the message.
+    pub async fn settle(&self, id: i64, status: u16, outcome: &str, message: &str) -> Result<(), StoreError> {
+        macro_rules! update {
+            ($db:ty, $pool:expr) => {{
+                let mut query = QueryBuilder::<$db>::new("UPDATE audit SET status = ");
+                query
+                    .push_bind(i32::from(status))
+                    .push(", outcome = ")
+                    .push_bind(outcome.to_owned())
+                    .push(", message = ")
+                    .push_bind(message.to_owned())
+                    .push(" WHERE id = ")
+                    .push_bind(id);
+                query.build().execute($pool).await?;
+                Ok(())
+            }};
+        }
+        match &self.0.db {
+            Database::Sqlite(pool) => update!(sqlx::Sqlite, pool),
+            Database::Postgres(pool) => update!(sqlx::Postgres, pool),
         }
     }
 

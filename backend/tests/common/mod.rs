@@ -25,6 +25,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     server: tokio::task::JoinHandle<()>,
     _app: App,
+    /// The temporary data directory, removed with the app.
+    _data: Option<tempfile::TempDir>,
 }
 
 impl Drop for TestApp {
@@ -52,6 +54,8 @@ pub struct Builder {
     trusted_proxies: Vec<String>,
     streams_per_address: Option<usize>,
     public_url: Option<Url>,
+    /// STAGEBOARD_DATA_DIR; a fresh temporary one unless set.
+    data_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Builder {
@@ -82,6 +86,7 @@ impl Default for Builder {
             trusted_proxies: Vec::new(),
             streams_per_address: None,
             public_url: None,
+            data_dir: None,
         }
     }
 }
@@ -116,6 +121,11 @@ impl Builder {
     pub fn clients(mut self, trusted_proxies: &[&str], streams_per_address: usize) -> Self {
         self.trusted_proxies = trusted_proxies.iter().map(|p| p.to_string()).collect();
         self.streams_per_address = Some(streams_per_address);
+        self
+    }
+    /// STAGEBOARD_DATA_DIR: the same directory for a stageboard started again.
+    pub fn data_dir(mut self, dir: &std::path::Path) -> Self {
+        self.data_dir = Some(dir.to_owned());
         self
     }
     /// STAGEBOARD_PUBLIC_URL.
@@ -199,7 +209,17 @@ impl Builder {
             let token = SecretString::from(self.token);
             (GitlabSource::Gitlab { url, token }, Some(sim))
         };
+        let temporary = self.data_dir.is_none().then(|| tempfile::tempdir().unwrap());
+        let data_dir = self
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| temporary.as_ref().expect("made above").path().to_owned());
         let config = Config {
+            store: stageboard::store::StoreConfig {
+                data_dir,
+                database_url: None,
+                secret_key: None,
+            },
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             allowed_hosts: Vec::new(),
             public_url: self.public_url,
@@ -258,6 +278,7 @@ impl Builder {
             http: reqwest::Client::new(),
             server,
             _app: app,
+            _data: temporary,
         }
     }
 }

@@ -1,0 +1,93 @@
+//! The audit log: who tried which action, where, and what GitLab answered.
+
+use axum::Json;
+use axum::extract::State;
+use stageboard_protocol::{AuditEntry, AuditOutcome, AuditPage, ErrorBody, Timestamp};
+
+use super::extract::Query;
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct AuditQuery {
+    /// Only this project's entries.
+    project: Option<u64>,
+    /// Only this person's (GitLab username).
+    person: Option<String>,
+    /// Only this action (`play_job`, `retry_job`, …).
+    action: Option<String>,
+    /// Only entries that ended so: pending, done, refused or failed.
+    outcome: Option<String>,
+    /// Entries older than this id (the previous page's `next_before`).
+    before: Option<i64>,
+    /// Entries per page: 1 to 200, 50 by default.
+    limit: Option<u32>,
+}
+
+/// Action attempts, newest first, of the projects the reader can read.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
+    responses((status = 200, body = AuditPage), (status = 400, body = ErrorBody)))]
+pub async fn list(State(state): State<AppState>, Query(query): Query<AuditQuery>) -> AppResult<Json<AuditPage>> {
+    let outcome = query
+        .outcome
+        .as_deref()
+        .map(|o| {
+            AuditOutcome::parse(o).ok_or_else(|| {
+                AppError::bad_request(format!(
+                    "outcome `{}` is not one of pending, done, refused, failed.",
+                    crate::error::Shortened(o)
+                ))
+            })
+        })
+        .transpose()?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(AppError::bad_request("limit is from 1 to 200."));
+    }
+    let readable = state.watched_projects().await?.iter().map(|p| p.id).collect();
+    let mut entries = state
+        .store()
+        .audit(&crate::store::AuditFilter {
+            projects: Some(readable),
+            project: query.project,
+            person: query.person,
+            action: query.action,
+            outcome: outcome.map(|o| o.as_str().to_owned()),
+            before: query.before,
+            limit: limit + 1,
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "the audit log cannot be read");
+            AppError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                stageboard_protocol::ErrorCode::Busy,
+                "The audit log cannot be read just now; try again shortly.",
+            )
+        })?;
+    let more = entries.len() > limit as usize;
+    entries.truncate(limit as usize);
+    let next_before = more.then(|| entries.last().map(|e| e.id)).flatten();
+    Ok(Json(AuditPage {
+        entries: entries.into_iter().map(wire).collect(),
+        next_before,
+    }))
+}
+
+fn wire(entry: crate::store::AuditEntry) -> AuditEntry {
+    AuditEntry {
+        id: entry.id,
+        at: Timestamp(entry.at),
+        person: entry.person,
+        action: entry.action,
+        project_id: entry.project_id,
+        pipeline_id: entry.pipeline_id,
+        job_id: entry.job_id,
+        environment: entry.environment,
+        status: entry.status,
+        outcome: AuditOutcome::parse(&entry.outcome).unwrap_or(AuditOutcome::Pending),
+        message: entry.message,
+        client_address: entry.client_address,
+        request_id: entry.request_id,
+    }
+}
