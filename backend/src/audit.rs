@@ -99,13 +99,19 @@ fn outcome_of(error: &GitlabError) -> (u16, AuditOutcome, String) {
 
 impl AppState {
     /// Sends `action` to GitLab with a record of it in the audit log: written first, completed
-    /// with GitLab's answer after. The log failing to take the record stops the action.
-    pub async fn audited<T>(
+    /// with GitLab's answer after. The log failing to take the record stops the action. The
+    /// action and its record run on their own task, so a page that leaves meanwhile does not
+    /// leave the record unfinished.
+    pub async fn audited<T, F>(
         &self,
         actor: &Actor,
         attempt: Attempt,
-        action: impl Future<Output = Result<T, GitlabError>>,
-    ) -> AppResult<T> {
+        action: impl FnOnce(AppState) -> F,
+    ) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T, GitlabError>> + Send + 'static,
+    {
         let entry = AuditEntry {
             id: 0,
             at: chrono::Utc::now(),
@@ -130,15 +136,28 @@ impl AppState {
                 "The audit log cannot be written just now, so nothing was sent to GitLab. Try again shortly.",
             )
         })?;
-        let result = action.await;
-        let (status, outcome, message) = match &result {
-            Ok(_) => (200, AuditOutcome::Done, String::new()),
-            Err(e) => outcome_of(e),
-        };
-        if let Err(e) = self.store().settle(id, status, outcome.as_str(), &message).await {
-            // GitLab has acted: the answer stands; the entry stays `pending`.
-            tracing::error!(error = %e, entry = id, "the outcome of an action could not be written to the audit log");
-        }
+        let sent = action(self.clone());
+        let store = self.store().clone();
+        let finished = tokio::spawn(async move {
+            let result = sent.await;
+            let (status, outcome, message) = match &result {
+                Ok(_) => (200, AuditOutcome::Done, String::new()),
+                Err(e) => outcome_of(e),
+            };
+            if let Err(e) = store.settle(id, status, outcome.as_str(), &message).await {
+                // GitLab has acted: the answer stands; the entry stays `pending`.
+                tracing::error!(error = %e, entry = id, "the outcome of an action could not be written to the audit log");
+            }
+            result
+        });
+        let result = finished.await.map_err(|e| {
+            tracing::error!(error = %e, entry = id, "an action's task failed");
+            AppError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::Internal,
+                "The action failed inside stageboard; see the audit log and GitLab for what happened.",
+            )
+        })?;
         result.map_err(AppError::from)
     }
 }

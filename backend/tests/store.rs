@@ -150,9 +150,25 @@ async fn postgresql_keeps_the_audit_log_too() {
     let config = StoreConfig {
         data_dir: dir.path().to_owned(),
         database_url: Some(SecretString::from(cluster.url())),
-        secret_key: None,
+        secret_key: Some(key()),
     };
     the_audit_log_outlives_a_restart_and_reads_back_filtered(config).await;
+}
+
+fn key() -> SecretString {
+    use base64::Engine;
+    SecretString::from(base64::engine::general_purpose::STANDARD.encode([7u8; 32]))
+}
+
+#[tokio::test]
+async fn replicas_on_postgresql_must_share_a_configured_key() {
+    let config = StoreConfig {
+        data_dir: std::env::temp_dir(),
+        database_url: Some(SecretString::from("postgres://stageboard@127.0.0.1:1/db".to_owned())),
+        secret_key: None,
+    };
+    let error = Store::open(&config).await.unwrap_err();
+    assert!(error.contains("STAGEBOARD_SECRET_KEY"), "{error}");
 }
 
 #[tokio::test]
@@ -173,7 +189,7 @@ async fn a_store_that_cannot_open_says_which_setting_to_fix_without_its_secrets(
         database_url: Some(SecretString::from(
             "postgres://stageboard:hunter2-secret@127.0.0.1:1/stageboard".to_owned(),
         )),
-        secret_key: None,
+        secret_key: Some(key()),
     };
     let error = Store::open(&config).await.unwrap_err();
     assert!(
@@ -185,7 +201,7 @@ async fn a_store_that_cannot_open_says_which_setting_to_fix_without_its_secrets(
     let config = StoreConfig {
         data_dir: std::env::temp_dir(),
         database_url: Some(SecretString::from("mysql://somewhere/db".to_owned())),
-        secret_key: None,
+        secret_key: Some(key()),
     };
     let error = Store::open(&config).await.unwrap_err();
     assert!(error.contains("postgres://"), "{error}");

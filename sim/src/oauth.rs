@@ -408,7 +408,9 @@ fn same(a: &str, b: &str) -> bool {
 
 fn pkce_holds(challenge: &Option<(String, String)>, verifier: Option<&String>) -> bool {
     match (challenge, verifier) {
-        (None, _) => true,
+        // Doorkeeper refuses a verifier for a code asked without a challenge.
+        (None, Some(_)) => false,
+        (None, None) => true,
         (Some(_), None) => false,
         (Some((method, challenge)), Some(verifier)) => {
             let derived = if method == "S256" {
@@ -453,11 +455,21 @@ async fn token(State(sim): State<Sim>, headers: HeaderMap, body: axum::body::Byt
             (grant.user, grant.scopes)
         }
         Some("refresh_token") => {
-            let Some(old) = params.get("refresh_token").and_then(|r| store.refresh.remove(r)) else {
+            let Some(refresh) = params.get("refresh_token") else {
                 return invalid_grant();
             };
+            // Another client's refresh token is refused without spending it.
+            let theirs = store
+                .refresh
+                .get(refresh)
+                .and_then(|access| store.tokens.get(access))
+                .is_some_and(|t| t.client_id == app.client_id);
+            if !theirs {
+                return invalid_grant();
+            }
             // Rotation: the old pair is spent.
-            let Some(issued) = store.tokens.get_mut(&old).filter(|t| t.client_id == app.client_id) else {
+            let old = store.refresh.remove(refresh).expect("checked above");
+            let Some(issued) = store.tokens.get_mut(&old) else {
                 return invalid_grant();
             };
             issued.revoked = true;

@@ -243,11 +243,9 @@ pub async fn stop(
         environment: Some(name.unwrap_or_else(|| format!("#{environment_id}"))),
     };
     let env = state
-        .audited(
-            &actor,
-            attempt,
-            state.gitlab().stop_environment(project, environment_id, false),
-        )
+        .audited(&actor, attempt, move |s| async move {
+            s.gitlab().stop_environment(project, environment_id, false).await
+        })
         .await?;
     Ok(Json(ActionOutcome {
         message: format!(

@@ -110,7 +110,9 @@ pub async fn retry(
     state.ensure_may_act(project).await?;
     let attempt = Attempt::on_job("retry_job", project, job_id);
     let job = state
-        .audited(&actor, attempt, state.gitlab().retry_job(project, job_id))
+        .audited(&actor, attempt, move |s| async move {
+            s.gitlab().retry_job(project, job_id).await
+        })
         .await?;
     Ok(Json(ActionOutcome {
         message: format!("Job {} is retrying as job #{}.", job.name, job.id),
@@ -131,7 +133,9 @@ pub async fn cancel(
     state.ensure_may_act(project).await?;
     let attempt = Attempt::on_job("cancel_job", project, job_id);
     let job = state
-        .audited(&actor, attempt, state.gitlab().cancel_job(project, job_id))
+        .audited(&actor, attempt, move |s| async move {
+            s.gitlab().cancel_job(project, job_id).await
+        })
         .await?;
     Ok(Json(job_now(job)))
 }
@@ -158,7 +162,9 @@ pub async fn play(
     let variables: Vec<(String, String)> = request.variables.into_iter().map(|v| (v.key, v.value)).collect();
     let attempt = Attempt::on_job("play_job", project, job_id);
     let job = state
-        .audited(&actor, attempt, state.gitlab().play_job(project, job_id, &variables))
+        .audited(&actor, attempt, move |s| async move {
+            s.gitlab().play_job(project, job_id, &variables).await
+        })
         .await?;
     Ok(Json(job_now(job)))
 }

@@ -228,7 +228,9 @@ pub async fn retry(
     state.ensure_may_act(project).await?;
     let attempt = Attempt::on_pipeline("retry_pipeline", project, pipeline_id);
     let pipeline = state
-        .audited(&actor, attempt, state.gitlab().retry_pipeline(project, pipeline_id))
+        .audited(&actor, attempt, move |s| async move {
+            s.gitlab().retry_pipeline(project, pipeline_id).await
+        })
         .await?;
     Ok(Json(ActionOutcome {
         message: format!("Pipeline #{pipeline_id} is retrying its failed and canceled jobs."),
@@ -249,7 +251,9 @@ pub async fn cancel(
     state.ensure_may_act(project).await?;
     let attempt = Attempt::on_pipeline("cancel_pipeline", project, pipeline_id);
     let pipeline = state
-        .audited(&actor, attempt, state.gitlab().cancel_pipeline(project, pipeline_id))
+        .audited(&actor, attempt, move |s| async move {
+            s.gitlab().cancel_pipeline(project, pipeline_id).await
+        })
         .await?;
     Ok(Json(ActionOutcome {
         message: format!("Pipeline #{pipeline_id} is {}.", pipeline.status.label()),

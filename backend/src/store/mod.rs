@@ -101,6 +101,10 @@ impl Store {
     /// Opens (creating when needed) the configured database, brings its schema up to date and
     /// loads the sealing key. The error names the setting to fix, without its secret.
     pub async fn open(config: &StoreConfig) -> Result<Store, String> {
+        if config.database_url.is_some() && config.secret_key.is_none() {
+            // Each replica would make its own key, and open no token another one sealed.
+            return Err("With STAGEBOARD_DATABASE_URL, set STAGEBOARD_SECRET_KEY too (the same on every replica), e.g. from `openssl rand -base64 32`.".into());
+        }
         let db = match &config.database_url {
             Some(url) => {
                 let refused = || {

@@ -118,9 +118,13 @@ fn key_file(path: &Path) -> Result<Vec<u8>, String> {
                 .map_err(|_| "the system's random source failed".to_owned())?;
             // Written aside, then linked into place: another stageboard starting on the same
             // directory either made the key first (and theirs is used) or sees this one whole.
-            let aside = path.with_extension(format!("tmp-{}", std::process::id()));
+            let mut suffix = [0u8; 8];
+            SystemRandom::new()
+                .fill(&mut suffix)
+                .map_err(|_| "the system's random source failed".to_owned())?;
+            let aside = path.with_extension(format!("tmp-{}", u64::from_le_bytes(suffix)));
             let mut options = std::fs::OpenOptions::new();
-            options.write(true).create(true).truncate(true);
+            options.write(true).create_new(true);
             #[cfg(unix)]
             {
                 use std::os::unix::fs::OpenOptionsExt;

@@ -44,6 +44,15 @@ impl Cluster {
     /// `None` when PostgreSQL is not installed; panics when it is but will not start.
     pub fn start() -> Option<Cluster> {
         let bin = binaries()?;
+        if is_root()
+            && !Command::new("id")
+                .arg("postgres")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        {
+            eprintln!("PostgreSQL's binaries are here but not its `postgres` user, which it must run as under root");
+            return None;
+        }
         let dir = tempfile::Builder::new().prefix("stageboard-pg-").tempdir().unwrap();
         let as_postgres = is_root();
         if as_postgres {
@@ -97,13 +106,16 @@ impl Cluster {
 
     fn command(&self, program: &str) -> Command {
         let program = self.bin.join(program);
-        if self.as_postgres {
+        let mut command = if self.as_postgres {
             let mut command = Command::new("runuser");
             command.args(["-u", "postgres", "--"]).arg(program);
             command
         } else {
             Command::new(program)
-        }
+        };
+        // The test's own directory may be one `postgres` cannot enter.
+        command.current_dir(self.dir.path());
+        command
     }
 
     fn run(&self, program: &str, args: &[&str]) {
