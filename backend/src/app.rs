@@ -20,6 +20,9 @@ struct Inner {
     hub: Hub,
     /// The audit log (and, with sign-in, sessions and sealed tokens).
     store: crate::store::Store,
+    sessions: crate::auth::SessionStore,
+    /// Signing in with GitLab, when configured.
+    auth: Option<Arc<crate::auth::Auth>>,
     watch: Watchlist,
     webhooks: Option<Webhooks>,
     cluster: Option<Cluster>,
@@ -89,6 +92,8 @@ pub struct Cluster {
 pub struct Parts {
     pub hub: Hub,
     pub store: crate::store::Store,
+    pub sessions: crate::auth::SessionStore,
+    pub auth: Option<Arc<crate::auth::Auth>>,
     /// Ids or full paths as configured; empty means the token user's projects.
     pub projects: Vec<String>,
     pub webhooks: Option<Webhooks>,
@@ -143,6 +148,8 @@ impl AppState {
         AppState(Arc::new(Inner {
             hub: parts.hub,
             store: parts.store,
+            sessions: parts.sessions,
+            auth: parts.auth,
             watch: Watchlist {
                 configured: parts.projects,
                 resolved: RwLock::new(None),
@@ -206,6 +213,15 @@ impl AppState {
 
     pub fn store(&self) -> &crate::store::Store {
         &self.0.store
+    }
+
+    pub fn sessions(&self) -> &crate::auth::SessionStore {
+        &self.0.sessions
+    }
+
+    /// Signing in, when configured (always in demo mode).
+    pub fn auth(&self) -> Option<&crate::auth::Auth> {
+        self.0.auth.as_deref()
     }
 
     pub fn gitlab_url(&self) -> String {

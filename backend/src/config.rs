@@ -108,6 +108,15 @@ pub struct ServeArgs {
     /// address (an office's NAT) share it, and an IPv6 client counts by its /64.
     #[arg(long, env = "STAGEBOARD_MAX_STREAMS_PER_ADDRESS")]
     pub max_streams_per_address: Option<usize>,
+    /// The OAuth application registered in GitLab (Admin › Applications, or a group's or
+    /// user's): people sign in with it and act with their own GitLab rights. Needs
+    /// STAGEBOARD_PUBLIC_URL (the callback is `<public url>/auth/callback`).
+    #[arg(long, env = "GITLAB_OAUTH_CLIENT_ID")]
+    pub oauth_client_id: Option<String>,
+    /// The application's secret, for a confidential application (a non-confidential one signs
+    /// in with PKCE alone).
+    #[arg(long, env = "GITLAB_OAUTH_CLIENT_SECRET", hide_env_values = true)]
+    pub oauth_client_secret: Option<SecretString>,
     /// Where stageboard keeps what outlives a restart: the audit log (SQLite), the key that
     /// seals people's GitLab tokens. Back it up.
     #[arg(long, env = "STAGEBOARD_DATA_DIR", default_value = "./data")]
@@ -240,6 +249,8 @@ pub struct Config {
     pub hub: crate::hub::HubSettings,
     /// The audit log and sealed tokens.
     pub store: crate::store::StoreConfig,
+    /// Signing in with GitLab, when configured (demo mode configures its own).
+    pub oauth: Option<crate::auth::OAuthConfig>,
 }
 
 /// STAGEBOARD_PUBLIC_URL: an http(s) origin that stageboard is served at the root of.
@@ -402,7 +413,26 @@ impl Config {
             return Err("STAGEBOARD_MAX_STREAMS_PER_ADDRESS is 0, which refuses every page its events; leave it unset for no per-address bound.".into());
         }
         let public_url = args.public_url.map(public_url).transpose()?;
+        let oauth = match (
+            args.oauth_client_id.filter(|id| !id.trim().is_empty()),
+            args.oauth_client_secret,
+        ) {
+            (Some(client_id), secret) => {
+                if public_url.is_none() {
+                    return Err("GITLAB_OAUTH_CLIENT_ID needs STAGEBOARD_PUBLIC_URL: GitLab sends people back to <public url>/auth/callback, the redirect URI registered with the application.".into());
+                }
+                Some(crate::auth::OAuthConfig {
+                    client_id: client_id.trim().to_owned(),
+                    client_secret: secret,
+                })
+            }
+            (None, Some(_)) => {
+                return Err("GITLAB_OAUTH_CLIENT_SECRET is set without GITLAB_OAUTH_CLIENT_ID; set both (or only the id for a non-confidential application).".into());
+            }
+            (None, None) => None,
+        };
         Ok(Config {
+            oauth,
             store: crate::store::StoreConfig {
                 data_dir: args.data_dir,
                 database_url: args.database_url,

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod app;
 pub mod audit;
+pub mod auth;
 pub mod client;
 pub mod cluster;
 pub mod config;

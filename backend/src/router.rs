@@ -7,7 +7,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::{audit, environments, events, hooks, jobs, meta, openapi, overview, pipelines, projects};
+use crate::api::{audit, environments, events, hooks, jobs, me, meta, openapi, overview, pipelines, projects};
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::spa;
@@ -36,6 +36,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(jobs::cancel))
         .routes(routes!(jobs::play))
         .routes(routes!(audit::list))
+        .routes(routes!(me::me))
         .routes(routes!(meta::health))
         .routes(routes!(meta::metrics))
         .routes(routes!(crate::headers::csp_report))
@@ -51,9 +52,15 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 
 pub fn router(state: AppState) -> Router {
     let (routes, document) = routes();
+    let sign_in = Router::new()
+        .route("/auth/login", axum::routing::get(crate::auth::login))
+        .route("/auth/callback", axum::routing::get(crate::auth::callback))
+        .route("/auth/logout", axum::routing::post(crate::auth::logout));
     routes
+        .merge(sign_in)
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(spa::serve)
+        .layer(crate::auth::layer(state.sessions().clone(), state.https()))
         .layer(Extension(std::sync::Arc::new(document)))
         .layer(axum::middleware::from_fn(crate::listen::answer_late_bodies))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::guard::check))

@@ -64,6 +64,7 @@ impl App {
                 (url, token, projects)
             }
         };
+        let gitlab_url = url.clone();
         let client = GitlabClient::new(url, token, config.gitlab)
             .map_err(|e| e.to_string())?
             .with_metrics(metrics.clone());
@@ -96,8 +97,28 @@ impl App {
             }
         });
         let store = crate::store::Store::open(&config.store).await?;
+        let sessions = crate::auth::SessionStore::open(store.database()).await?;
+        #[cfg_attr(not(feature = "demo"), allow(unused_mut, reason = "demo mode signs in on its own"))]
+        let mut oauth = config.oauth.clone();
+        #[cfg(feature = "demo")]
+        if demo.is_some() && oauth.is_none() {
+            // The simulated GitLab's application, registered once the address is known.
+            oauth = Some(crate::auth::OAuthConfig {
+                client_id: crate::auth::DEMO_CLIENT.into(),
+                client_secret: None,
+            });
+        }
+        let auth = oauth
+            .map(|o| crate::auth::Auth::new(&o, &gitlab_url, config.public_url.as_ref()))
+            .transpose()?
+            .map(Arc::new);
+        if auth.is_none() {
+            tracing::warn!("signing in is not set up (GITLAB_OAUTH_CLIENT_ID): stageboard only reads");
+        }
         let state = AppState::new(Parts {
             store,
+            sessions,
+            auth,
             hub,
             projects,
             webhooks,
@@ -142,6 +163,19 @@ impl App {
         ) {
             sim.sim
                 .send_webhooks(&format!("http://{}/hooks/gitlab", loopback(addr)), secret);
+        }
+        #[cfg(feature = "demo")]
+        if let (Some(sim), Some(auth)) = (&self.sim, self.state.auth()) {
+            let here = url::Url::parse(&format!("http://{}/", loopback(addr))).expect("a loopback address");
+            auth.set_public_url(&here);
+            if let Some(callback) = auth.callback_url() {
+                sim.sim.register_oauth_app(stageboard_sim::oauth::OAuthApp {
+                    client_id: auth.client_id().to_owned(),
+                    client_secret: None,
+                    redirect_uri: callback,
+                    scopes: ["api", "read_api", "read_user", "openid"].map(String::from).to_vec(),
+                });
+            }
         }
         #[cfg(not(feature = "demo"))]
         let _ = addr;

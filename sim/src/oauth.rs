@@ -98,6 +98,13 @@ impl Sim {
         store.apps.retain(|a| a.client_id != app.client_id);
         store.apps.push(app);
     }
+
+    /// How many OAuth access tokens GitLab would take now (neither revoked nor expired).
+    pub fn oauth_tokens_in_use(&self) -> usize {
+        let now = self.clock().now();
+        let store = self.0.oauth.lock().expect("oauth lock");
+        store.tokens.values().filter(|t| !t.revoked && !expired(t, now)).count()
+    }
 }
 
 pub(crate) fn routes() -> Router<Sim> {

@@ -9,6 +9,7 @@ mod extract;
 pub mod hooks;
 mod job_environments;
 pub mod jobs;
+pub mod me;
 pub mod meta;
 pub mod openapi;
 pub mod overview;

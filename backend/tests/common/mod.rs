@@ -215,6 +215,7 @@ impl Builder {
             .clone()
             .unwrap_or_else(|| temporary.as_ref().expect("made above").path().to_owned());
         let config = Config {
+            oauth: None,
             store: stageboard::store::StoreConfig {
                 data_dir,
                 database_url: None,

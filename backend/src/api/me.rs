@@ -1,0 +1,26 @@
+//! Who is signed in.
+
+use axum::Json;
+use stageboard_protocol::{ErrorBody, ErrorCode, User};
+use tower_sessions::Session;
+
+use crate::error::{AppError, AppResult};
+
+/// The signed-in person, or 401 when nobody is.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth",
+    responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
+pub async fn me(session: Session) -> AppResult<Json<User>> {
+    match crate::auth::signed_in(&session).await {
+        Some(person) => Ok(Json(User {
+            id: person.id,
+            username: person.username,
+            name: person.name,
+            avatar_url: person.avatar_url,
+        })),
+        None => Err(AppError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthorized,
+            "Nobody is signed in: sign in with GitLab at /auth/login.",
+        )),
+    }
+}

@@ -1,0 +1,412 @@
+//! Signing in with GitLab: OAuth 2's authorization code flow with PKCE (the `oauth2` crate),
+//! its HTTP client following no redirect. The person's tokens are kept sealed in their session
+//! (in the store), so actions can be sent with their own GitLab rights.
+
+mod sessions;
+
+use std::sync::OnceLock;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use oauth2::basic::BasicClient;
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse, TokenUrl,
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use stageboard_protocol::ErrorCode;
+use tower_sessions::Session;
+use url::Url;
+
+pub use sessions::{SessionStore, layer};
+
+use crate::app::AppState;
+use crate::error::AppError;
+
+/// What signing in needs: the application registered in GitLab.
+#[derive(Debug, Clone)]
+pub struct OAuthConfig {
+    pub client_id: String,
+    /// `None`: a non-confidential application (PKCE alone).
+    pub client_secret: Option<SecretString>,
+}
+
+type Client = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+
+/// Signing in, configured.
+pub struct Auth {
+    client: Client,
+    /// Where GitLab sends people back: `<public url>/auth/callback`, or in demo mode the
+    /// loopback address once it is known.
+    redirect: OnceLock<RedirectUrl>,
+    /// Kept for revoking (the client holds it too).
+    client_secret: Option<SecretString>,
+    http: reqwest::Client,
+    oauth_http: OAuthHttp,
+    gitlab: Url,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth")
+            .field("gitlab", &self.gitlab.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The signed-in person and their sealed GitLab tokens, kept in the session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignedIn {
+    pub id: u64,
+    pub username: String,
+    pub name: String,
+    pub avatar_url: Option<String>,
+    /// Sealed (store::Sealer), base64.
+    access: String,
+    refresh: Option<String>,
+    /// Unix seconds.
+    expires_at: Option<i64>,
+}
+
+/// What a sign-in in progress must find when GitLab sends the person back.
+#[derive(Debug, Serialize, Deserialize)]
+struct Pending {
+    state: String,
+    verifier: String,
+    return_to: String,
+}
+
+/// The application demo mode registers in its simulated GitLab.
+pub const DEMO_CLIENT: &str = "stageboard-demo";
+
+const PERSON: &str = "person";
+const PENDING: &str = "sign_in";
+
+impl Auth {
+    /// `gitlab`: GitLab's base address (its OAuth endpoints hang off it); `public`: where
+    /// people reach stageboard, if known.
+    pub fn new(config: &OAuthConfig, gitlab: &Url, public: Option<&Url>) -> Result<Auth, String> {
+        let endpoint = |path: &str| gitlab.join(path).map(|u| u.to_string()).map_err(|e| e.to_string());
+        let mut client = BasicClient::new(ClientId::new(config.client_id.clone()))
+            .set_auth_uri(AuthUrl::new(endpoint("oauth/authorize")?).map_err(|e| e.to_string())?)
+            .set_token_uri(TokenUrl::new(endpoint("oauth/token")?).map_err(|e| e.to_string())?);
+        if let Some(secret) = &config.client_secret {
+            client = client.set_client_secret(ClientSecret::new(secret.expose_secret().to_owned()));
+        }
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(15))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let auth = Auth {
+            client,
+            redirect: OnceLock::new(),
+            client_secret: config.client_secret.clone(),
+            oauth_http: OAuthHttp(http.clone()),
+            http,
+            gitlab: gitlab.clone(),
+        };
+        if let Some(public) = public {
+            auth.set_public_url(public);
+        }
+        Ok(auth)
+    }
+
+    /// Where GitLab sends people back, once known.
+    pub fn set_public_url(&self, public: &Url) {
+        if let Ok(redirect) = public.join("auth/callback").map(RedirectUrl::from_url) {
+            let _ = self.redirect.set(redirect);
+        }
+    }
+
+    /// RFC 7009 at GitLab's `/oauth/revoke` (by hand: the oauth2 crate revokes only over
+    /// https, and a GitLab on this machine may be plain http).
+    async fn revoke(&self, access: &str) -> Result<(), String> {
+        let mut form = vec![
+            ("token", access.to_owned()),
+            ("token_type_hint", "access_token".to_owned()),
+            ("client_id", self.client_id().to_owned()),
+        ];
+        if let Some(secret) = &self.client_secret {
+            form.push(("client_secret", secret.expose_secret().to_owned()));
+        }
+        let url = self.gitlab.join("oauth/revoke").map_err(|e| e.to_string())?;
+        let answer = self
+            .http
+            .post(url)
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| e.without_url().to_string())?;
+        if answer.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("GitLab answered {}", answer.status()))
+        }
+    }
+
+    pub fn client_id(&self) -> &str {
+        self.client.client_id().as_str()
+    }
+
+    pub fn callback_url(&self) -> Option<String> {
+        self.redirect.get().map(|r| r.to_string())
+    }
+}
+
+/// oauth2's HTTP client: reqwest, following no redirect.
+struct OAuthHttp(reqwest::Client);
+
+impl<'c> oauth2::AsyncHttpClient<'c> for OAuthHttp {
+    type Error = reqwest::Error;
+    type Future =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<oauth2::HttpResponse, reqwest::Error>> + Send + 'c>>;
+
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        Box::pin(send(&self.0, request))
+    }
+}
+
+/// oauth2's requests, over reqwest without following redirects.
+async fn send(http: &reqwest::Client, request: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, reqwest::Error> {
+    let (parts, body) = request.into_parts();
+    let answer = http
+        .request(parts.method, parts.uri.to_string())
+        .headers(parts.headers)
+        .body(body)
+        .send()
+        .await?;
+    let mut response = axum::http::Response::builder().status(answer.status());
+    for (name, value) in answer.headers() {
+        response = response.header(name, value);
+    }
+    let body = answer.bytes().await?.to_vec();
+    Ok(response.body(body).expect("a status and headers from a response"))
+}
+
+fn refused(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Response {
+    AppError::new(status, code, message).into_response()
+}
+
+/// A page of this server to return to: a path, never another site (`//host`, `/\host`).
+fn same_origin(return_to: Option<&str>) -> String {
+    match return_to {
+        // Browsers drop tabs and newlines from addresses (`/\t/host` is `//host`), and read
+        // `\` as `/`: a path with either could lead elsewhere.
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.contains('\\')
+                && !path.chars().any(char::is_control) =>
+        {
+            path.chars().take(2000).collect()
+        }
+        _ => "/".into(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    return_to: Option<String>,
+}
+
+/// `GET /auth/login`: to GitLab's sign-in, remembering where to come back to.
+pub async fn login(State(state): State<AppState>, session: Session, Query(query): Query<LoginQuery>) -> Response {
+    let Some(auth) = state.auth() else {
+        return not_configured();
+    };
+    let Some(redirect) = auth.redirect.get() else {
+        return refused(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Busy,
+            "Sign-in is starting; try again in a moment.",
+        );
+    };
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, csrf) = auth
+        .client
+        .authorize_url(CsrfToken::new_random)
+        .set_redirect_uri(std::borrow::Cow::Borrowed(redirect))
+        .add_scope(Scope::new("api".into()))
+        .add_scope(Scope::new("read_user".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+    let pending = Pending {
+        state: csrf.secret().clone(),
+        verifier: verifier.secret().clone(),
+        return_to: same_origin(query.return_to.as_deref()),
+    };
+    if session.insert(PENDING, pending).await.is_err() {
+        return store_failed();
+    }
+    Redirect::to(url.as_str()).into_response()
+}
+
+fn not_configured() -> Response {
+    refused(
+        StatusCode::NOT_FOUND,
+        ErrorCode::NotFound,
+        "Signing in is not set up here: set GITLAB_OAUTH_CLIENT_ID and STAGEBOARD_PUBLIC_URL (docs/operations.md).",
+    )
+}
+
+fn store_failed() -> Response {
+    refused(
+        StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Busy,
+        "Sessions cannot be stored just now; try again shortly.",
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// GitLab's user, as `/api/v4/user` tells it.
+#[derive(Debug, Deserialize)]
+struct GitlabUser {
+    id: u64,
+    username: String,
+    name: String,
+    avatar_url: Option<String>,
+}
+
+/// `GET /auth/callback`: GitLab sends the person back with a code, exchanged here (with the
+/// PKCE verifier) for their tokens.
+pub async fn callback(State(state): State<AppState>, session: Session, Query(query): Query<CallbackQuery>) -> Response {
+    let Some(auth) = state.auth() else {
+        return not_configured();
+    };
+    let pending: Option<Pending> = session.remove(PENDING).await.ok().flatten();
+    let Some(pending) = pending.filter(|p| query.state.as_deref() == Some(p.state.as_str())) else {
+        return refused(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadRequest,
+            "This sign-in did not start here (or started in another tab, or long ago): sign in again.",
+        );
+    };
+    if let Some(error) = &query.error {
+        let said = query.error_description.as_deref().unwrap_or(error);
+        return refused(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            format!("GitLab did not sign you in: {}", crate::error::Shortened(said)),
+        );
+    }
+    let (Some(code), Some(redirect)) = (query.code, auth.redirect.get()) else {
+        return refused(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadRequest,
+            "GitLab sent no code back: sign in again.",
+        );
+    };
+    let token = match auth
+        .client
+        .exchange_code(AuthorizationCode::new(code))
+        .set_redirect_uri(std::borrow::Cow::Borrowed(redirect))
+        .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier))
+        .request_async(&auth.oauth_http)
+        .await
+    {
+        Ok(token) => token,
+        Err(e) => {
+            tracing::warn!(error = %oauth_error(&e), "a sign-in's code was refused by GitLab");
+            return refused(
+                StatusCode::BAD_GATEWAY,
+                ErrorCode::GitlabRefused,
+                format!("GitLab refused the sign-in ({}); sign in again.", oauth_error(&e)),
+            );
+        }
+    };
+    let access = token.access_token().secret().clone();
+    let user = match auth
+        .http
+        .get(auth.gitlab.join("api/v4/user").expect("a relative path"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+    {
+        Ok(answer) => answer.json::<GitlabUser>().await,
+        Err(e) => Err(e),
+    };
+    let user = match user {
+        Ok(user) => user,
+        Err(e) => {
+            return refused(
+                StatusCode::BAD_GATEWAY,
+                ErrorCode::GitlabUnavailable,
+                format!("GitLab did not say who signed in ({}); sign in again.", e.without_url()),
+            );
+        }
+    };
+    let sealer = state.store().sealer();
+    let seal = |secret: &str| STANDARD.encode(sealer.seal(secret.as_bytes()));
+    let person = SignedIn {
+        id: user.id,
+        username: user.username,
+        name: user.name,
+        avatar_url: user
+            .avatar_url
+            .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
+        access: seal(&access),
+        refresh: token.refresh_token().map(|r| seal(r.secret())),
+        expires_at: token
+            .expires_in()
+            .map(|d| chrono::Utc::now().timestamp() + i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2)),
+    };
+    // A new session id for the signed-in session: one planted before sign-in is worth nothing.
+    if session.cycle_id().await.is_err() || session.insert(PERSON, person).await.is_err() {
+        return store_failed();
+    }
+    Redirect::to(&pending.return_to).into_response()
+}
+
+fn oauth_error<E: std::error::Error>(error: &E) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        text = format!("{text}: {inner}");
+        source = inner.source();
+    }
+    text.chars().take(300).collect()
+}
+
+/// `POST /auth/logout`: the token is revoked at GitLab and the session ends.
+pub async fn logout(State(state): State<AppState>, session: Session) -> Response {
+    let person: Option<SignedIn> = session.get(PERSON).await.ok().flatten();
+    if let (Some(auth), Some(person)) = (state.auth(), person) {
+        let opened = state.open_token(&person.access);
+        if let Some(access) = opened
+            && let Err(e) = auth.revoke(&access).await
+        {
+            tracing::warn!(error = %e, "GitLab did not take back a signed-out person's token");
+        }
+    }
+    if session.flush().await.is_err() {
+        return store_failed();
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// The signed-in person, if any.
+pub async fn signed_in(session: &Session) -> Option<SignedIn> {
+    session.get(PERSON).await.ok().flatten()
+}
+
+impl AppState {
+    /// A sealed token opened, or `None` when the key no longer opens it.
+    fn open_token(&self, sealed: &str) -> Option<String> {
+        let bytes = STANDARD.decode(sealed).ok()?;
+        let opened = self.store().sealer().open(&bytes).ok()?;
+        String::from_utf8(opened).ok()
+    }
+}
