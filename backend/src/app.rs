@@ -21,6 +21,8 @@ struct Inner {
     /// The audit log (and, with sign-in, sessions and sealed tokens).
     store: crate::store::Store,
     sessions: crate::auth::SessionStore,
+    /// The GitLab client behind the hub, from which people's own clients are made.
+    client: Arc<crate::gitlab::GitlabClient>,
     /// Signing in with GitLab, when configured.
     auth: Option<Arc<crate::auth::Auth>>,
     watch: Watchlist,
@@ -93,6 +95,7 @@ pub struct Parts {
     pub hub: Hub,
     pub store: crate::store::Store,
     pub sessions: crate::auth::SessionStore,
+    pub client: Arc<crate::gitlab::GitlabClient>,
     pub auth: Option<Arc<crate::auth::Auth>>,
     /// Ids or full paths as configured; empty means the token user's projects.
     pub projects: Vec<String>,
@@ -149,6 +152,7 @@ impl AppState {
             hub: parts.hub,
             store: parts.store,
             sessions: parts.sessions,
+            client: parts.client,
             auth: parts.auth,
             watch: Watchlist {
                 configured: parts.projects,
@@ -241,24 +245,40 @@ impl AppState {
         false
     }
 
-    /// Until login exists, actions are open only in demo mode, where nothing real is at stake.
+    /// Whether actions can be sent at all: by a signed-in person, or in demo mode (where nothing
+    /// real is at stake) with the shared token.
     pub fn actions_enabled(&self) -> bool {
-        self.is_demo()
+        self.is_demo() || self.auth().is_some()
     }
 
-    pub fn ensure_actions_allowed(&self) -> AppResult<()> {
-        if self.actions_enabled() {
+    /// `actor` may send actions: they are signed in, or this is demo mode.
+    pub fn ensure_actions_allowed(&self, actor: &crate::audit::Actor) -> AppResult<()> {
+        if actor.token.is_some() || self.is_demo() {
             Ok(())
+        } else if self.auth().is_some() {
+            Err(AppError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                stageboard_protocol::ErrorCode::Unauthorized,
+                "Sign in with GitLab to retry, cancel, play or stop: actions are sent with your own GitLab rights.",
+            ))
         } else {
             Err(AppError::forbidden(
-                "Retry, cancel, play and stop need a logged-in person acting with their own GitLab rights, and login is not available yet: this stageboard only reads. Use GitLab for now.",
+                "Retry, cancel, play and stop are sent with the signed-in person's own GitLab rights, and signing in is not set up here (GITLAB_OAUTH_CLIENT_ID): this stageboard only reads. Use GitLab for now.",
             ))
         }
     }
 
-    /// An action may go ahead: actions are open here, and the project is watched.
-    pub async fn ensure_may_act(&self, project: u64) -> AppResult<()> {
-        self.ensure_actions_allowed()?;
+    /// GitLab as `actor`: their own token when signed in, else (demo mode) the shared one.
+    pub fn acting(&self, actor: &crate::audit::Actor) -> crate::acting::Acting {
+        match &actor.token {
+            Some(token) => crate::acting::Acting::person(&self.0.client, &self.0.hub, token.clone()),
+            None => crate::acting::Acting::Shared(self.0.hub.clone()),
+        }
+    }
+
+    /// An action may go ahead: `actor` may act, and the project is watched.
+    pub async fn ensure_may_act(&self, actor: &crate::audit::Actor, project: u64) -> AppResult<()> {
+        self.ensure_actions_allowed(actor)?;
         self.ensure_watched(project).await
     }
 

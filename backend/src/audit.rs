@@ -25,6 +25,8 @@ pub struct Actor {
     pub person: String,
     pub client_address: Option<String>,
     pub request_id: Option<String>,
+    /// The signed-in person's GitLab token; `None`: nobody is signed in.
+    pub token: Option<secrecy::SecretString>,
 }
 
 impl FromRequestParts<AppState> for Actor {
@@ -37,12 +39,30 @@ impl FromRequestParts<AppState> for Actor {
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())
             .map(|id| id.chars().take(MAX_REQUEST_ID).collect());
-        // Until people sign in, actions (demo mode only) are the shared token's.
-        Ok(Actor {
-            person_id: 0,
-            person: "shared token".into(),
-            client_address: address.map(|a| a.to_string()),
-            request_id,
+        let session = tower_sessions::Session::from_request_parts(parts, state).await.ok();
+        let person = match &session {
+            Some(session) => crate::auth::signed_in(session).await,
+            None => None,
+        };
+        let client_address = address.map(|a| a.to_string());
+        Ok(match person {
+            Some(person) => Actor {
+                person_id: person.id,
+                token: state
+                    .open_token(person.sealed_access())
+                    .map(secrecy::SecretString::from),
+                person: person.username,
+                client_address,
+                request_id,
+            },
+            // Nobody signed in: in demo mode, actions are the shared token's.
+            None => Actor {
+                person_id: 0,
+                person: "shared token".into(),
+                client_address,
+                request_id,
+                token: None,
+            },
         })
     }
 }
@@ -102,12 +122,7 @@ impl AppState {
     /// with GitLab's answer after. The log failing to take the record stops the action. The
     /// action and its record run on their own task, so a page that leaves meanwhile does not
     /// leave the record unfinished.
-    pub async fn audited<T, F>(
-        &self,
-        actor: &Actor,
-        attempt: Attempt,
-        action: impl FnOnce(AppState) -> F,
-    ) -> AppResult<T>
+    pub async fn audited<T, F>(&self, actor: &Actor, attempt: Attempt, action: F) -> AppResult<T>
     where
         T: Send + 'static,
         F: Future<Output = Result<T, GitlabError>> + Send + 'static,
@@ -136,7 +151,7 @@ impl AppState {
                 "The audit log cannot be written just now, so nothing was sent to GitLab. Try again shortly.",
             )
         })?;
-        let sent = action(self.clone());
+        let sent = action;
         let store = self.store().clone();
         let finished = tokio::spawn(async move {
             let result = sent.await;

@@ -65,18 +65,20 @@ impl App {
             }
         };
         let gitlab_url = url.clone();
-        let client = GitlabClient::new(url, token, config.gitlab)
-            .map_err(|e| e.to_string())?
-            .with_metrics(metrics.clone());
+        let client = Arc::new(
+            GitlabClient::new(url, token, config.gitlab)
+                .map_err(|e| e.to_string())?
+                .with_metrics(metrics.clone()),
+        );
         let signing = config
             .webhook_signing_token
             .as_ref()
             .map(|s| s.expose_secret().to_owned());
         let webhooks = Webhooks::new(webhook_secret, signing);
         let hub = if webhooks.is_some() {
-            Hub::with_webhooks(Arc::new(client), config.hub, metrics)
+            Hub::with_webhooks(client.clone(), config.hub, metrics)
         } else {
-            Hub::new(Arc::new(client), config.hub, metrics)
+            Hub::new(client.clone(), config.hub, metrics)
         };
         #[cfg(feature = "demo")]
         let kube_client = match &demo {
@@ -118,6 +120,7 @@ impl App {
         let state = AppState::new(Parts {
             store,
             sessions,
+            client,
             auth,
             hub,
             projects,

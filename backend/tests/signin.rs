@@ -169,3 +169,89 @@ async fn signing_out_ends_the_session_and_revokes_the_token_at_gitlab() {
     assert_eq!(me(&app, Some(&session)).await.0, 401);
     assert_eq!(app.sim.sim.oauth_tokens_in_use(), 0, "GitLab no longer takes the token");
 }
+
+/// A manual `deploy_live` waiting in project 1, as GitLab lists it.
+async fn waiting_deploy(app: &TestApp) -> u64 {
+    let jobs: Vec<Value> = browser()
+        .get(format!(
+            "{}/api/v4/projects/1/jobs?scope=manual&per_page=100",
+            app.sim.url()
+        ))
+        .header("PRIVATE-TOKEN", &app.sim.sim.config().token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    jobs.iter()
+        .find(|j| j["name"] == "deploy_live")
+        .expect("a deploy_live waits")["id"]
+        .as_u64()
+        .unwrap()
+}
+
+async fn post_as(app: &TestApp, session: &str, path: &str) -> common::Answer {
+    let answer = browser()
+        .post(format!("{}{path}", app.base))
+        .header("cookie", session)
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    common::answer_of(answer).await
+}
+
+#[tokio::test]
+async fn actions_are_sent_as_the_signed_in_person_and_gitlab_decides() {
+    let app = TestApp::start().await;
+    let deploy = waiting_deploy(&app).await;
+    let play = format!("/api/v1/projects/1/jobs/{deploy}/play");
+
+    let (developer, _) = sign_in(&app, 3, "/").await;
+    let refused = post_as(&app, &developer, &play).await;
+    common::assert_error(&refused, 403, "gitlab_refused");
+    assert!(
+        refused.text.contains("403 Forbidden"),
+        "GitLab's own words: {}",
+        refused.text
+    );
+
+    let (maintainer, _) = sign_in(&app, 2, "/").await;
+    let played = post_as(&app, &maintainer, &play).await;
+    assert_eq!(played.status, 200, "{}", played.text);
+    let job: Value = browser()
+        .get(format!("{}/api/v4/projects/1/jobs/{deploy}", app.sim.url()))
+        .header("PRIVATE-TOKEN", &app.sim.sim.config().token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        job["user"]["username"], "achen",
+        "GitLab ran it in the Maintainer's name"
+    );
+
+    let audit = app.json("/api/v1/audit").await;
+    let who: Vec<(String, String, u64)> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["person"].as_str().unwrap().to_owned(),
+                e["outcome"].as_str().unwrap().to_owned(),
+                e["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        who,
+        [
+            ("achen".into(), "done".into(), 200),
+            ("bwalker".into(), "refused".into(), 403)
+        ]
+    );
+}

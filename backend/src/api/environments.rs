@@ -227,7 +227,7 @@ pub async fn stop(
     actor: Actor,
     Path((project, environment_id)): Path<(u64, u64)>,
 ) -> AppResult<Json<ActionOutcome>> {
-    state.ensure_may_act(project).await?;
+    state.ensure_may_act(&actor, project).await?;
     // Its name, for the audit log (a cached read).
     let name = state
         .gitlab()
@@ -235,6 +235,7 @@ pub async fn stop(
         .await
         .ok()
         .map(|e| e.name);
+    let acting = state.acting(&actor);
     let attempt = Attempt {
         action: "stop_environment",
         project,
@@ -243,8 +244,8 @@ pub async fn stop(
         environment: Some(name.unwrap_or_else(|| format!("#{environment_id}"))),
     };
     let env = state
-        .audited(&actor, attempt, move |s| async move {
-            s.gitlab().stop_environment(project, environment_id, false).await
+        .audited(&actor, attempt, async move {
+            acting.stop_environment(project, environment_id).await
         })
         .await?;
     Ok(Json(ActionOutcome {

@@ -107,12 +107,11 @@ pub async fn retry(
     actor: Actor,
     Path((project, job_id)): Path<(u64, u64)>,
 ) -> AppResult<Json<ActionOutcome>> {
-    state.ensure_may_act(project).await?;
+    state.ensure_may_act(&actor, project).await?;
+    let acting = state.acting(&actor);
     let attempt = Attempt::on_job("retry_job", project, job_id);
     let job = state
-        .audited(&actor, attempt, move |s| async move {
-            s.gitlab().retry_job(project, job_id).await
-        })
+        .audited(&actor, attempt, async move { acting.retry_job(project, job_id).await })
         .await?;
     Ok(Json(ActionOutcome {
         message: format!("Job {} is retrying as job #{}.", job.name, job.id),
@@ -130,12 +129,11 @@ pub async fn cancel(
     actor: Actor,
     Path((project, job_id)): Path<(u64, u64)>,
 ) -> AppResult<Json<ActionOutcome>> {
-    state.ensure_may_act(project).await?;
+    state.ensure_may_act(&actor, project).await?;
+    let acting = state.acting(&actor);
     let attempt = Attempt::on_job("cancel_job", project, job_id);
     let job = state
-        .audited(&actor, attempt, move |s| async move {
-            s.gitlab().cancel_job(project, job_id).await
-        })
+        .audited(&actor, attempt, async move { acting.cancel_job(project, job_id).await })
         .await?;
     Ok(Json(job_now(job)))
 }
@@ -151,7 +149,7 @@ pub async fn play(
     Path((project, job_id)): Path<(u64, u64)>,
     OptionalJson(request): OptionalJson<PlayRequest>,
 ) -> AppResult<Json<ActionOutcome>> {
-    state.ensure_actions_allowed()?;
+    state.ensure_actions_allowed(&actor)?;
     if let Some(bad) = request.variables.iter().find(|v| v.key.trim().is_empty()) {
         return Err(AppError::bad_request(format!(
             "A variable has an empty name (value `{}`); give every variable a name.",
@@ -160,10 +158,11 @@ pub async fn play(
     }
     state.ensure_watched(project).await?;
     let variables: Vec<(String, String)> = request.variables.into_iter().map(|v| (v.key, v.value)).collect();
+    let acting = state.acting(&actor);
     let attempt = Attempt::on_job("play_job", project, job_id);
     let job = state
-        .audited(&actor, attempt, move |s| async move {
-            s.gitlab().play_job(project, job_id, &variables).await
+        .audited(&actor, attempt, async move {
+            acting.play_job(project, job_id, &variables).await
         })
         .await?;
     Ok(Json(job_now(job)))

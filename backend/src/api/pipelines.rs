@@ -225,11 +225,12 @@ pub async fn retry(
     actor: Actor,
     Path((project, pipeline_id)): Path<(u64, u64)>,
 ) -> AppResult<Json<ActionOutcome>> {
-    state.ensure_may_act(project).await?;
+    state.ensure_may_act(&actor, project).await?;
+    let acting = state.acting(&actor);
     let attempt = Attempt::on_pipeline("retry_pipeline", project, pipeline_id);
     let pipeline = state
-        .audited(&actor, attempt, move |s| async move {
-            s.gitlab().retry_pipeline(project, pipeline_id).await
+        .audited(&actor, attempt, async move {
+            acting.retry_pipeline(project, pipeline_id).await
         })
         .await?;
     Ok(Json(ActionOutcome {
@@ -248,11 +249,12 @@ pub async fn cancel(
     actor: Actor,
     Path((project, pipeline_id)): Path<(u64, u64)>,
 ) -> AppResult<Json<ActionOutcome>> {
-    state.ensure_may_act(project).await?;
+    state.ensure_may_act(&actor, project).await?;
+    let acting = state.acting(&actor);
     let attempt = Attempt::on_pipeline("cancel_pipeline", project, pipeline_id);
     let pipeline = state
-        .audited(&actor, attempt, move |s| async move {
-            s.gitlab().cancel_pipeline(project, pipeline_id).await
+        .audited(&actor, attempt, async move {
+            acting.cancel_pipeline(project, pipeline_id).await
         })
         .await?;
     Ok(Json(ActionOutcome {

@@ -72,6 +72,13 @@ pub struct SignedIn {
     expires_at: Option<i64>,
 }
 
+impl SignedIn {
+    /// The sealed access token.
+    pub(crate) fn sealed_access(&self) -> &str {
+        &self.access
+    }
+}
+
 /// What a sign-in in progress must find when GitLab sends the person back.
 #[derive(Debug, Serialize, Deserialize)]
 struct Pending {
@@ -404,7 +411,7 @@ pub async fn signed_in(session: &Session) -> Option<SignedIn> {
 
 impl AppState {
     /// A sealed token opened, or `None` when the key no longer opens it.
-    fn open_token(&self, sealed: &str) -> Option<String> {
+    pub(crate) fn open_token(&self, sealed: &str) -> Option<String> {
         let bytes = STANDARD.decode(sealed).ok()?;
         let opened = self.store().sealer().open(&bytes).ok()?;
         String::from_utf8(opened).ok()

@@ -59,6 +59,9 @@ pub struct GitlabClient {
     http: reqwest::Client,
     base: Url,
     token: SecretString,
+    /// The token is a person's OAuth token (`Authorization: Bearer`), not the configured one
+    /// (`PRIVATE-TOKEN`).
+    bearer: bool,
     options: ClientOptions,
     /// No request goes out before this instant (GitLab said 429, or the budget is spent).
     paused_until: Mutex<Option<Instant>>,
@@ -82,6 +85,21 @@ impl GitlabClient {
         self
     }
 
+    /// The same GitLab, as a signed-in person: their OAuth access token, their own rate-limit
+    /// budget, the same connections.
+    pub fn for_person(&self, access: SecretString) -> GitlabClient {
+        GitlabClient {
+            http: self.http.clone(),
+            base: self.base.clone(),
+            token: access,
+            bearer: true,
+            options: self.options.clone(),
+            paused_until: Mutex::new(None),
+            paced_until: Mutex::new(None),
+            metrics: self.metrics.clone(),
+        }
+    }
+
     pub fn new(base: Url, token: SecretString, options: ClientOptions) -> Result<Self, GitlabError> {
         // reqwest is built without a default TLS crypto provider; the process uses ring
         // throughout (kube's choice too). Installing it again is harmless.
@@ -103,6 +121,7 @@ impl GitlabClient {
             http,
             base,
             token,
+            bearer: false,
             options,
             paused_until: Mutex::new(None),
             paced_until: Mutex::new(None),
@@ -246,14 +265,19 @@ impl GitlabClient {
             return Err(GitlabError::RateLimited { retry_after: wait });
         }
         self.wait_for_pace().await;
-        let mut token = HeaderValue::from_str(self.token.expose_secret()).map_err(|_| GitlabError::Unauthorized {
-            message: "the configured token contains characters a header cannot carry".into(),
+        let (name, value) = if self.bearer {
+            ("authorization", format!("Bearer {}", self.token.expose_secret()))
+        } else {
+            ("private-token", self.token.expose_secret().to_owned())
+        };
+        let mut token = HeaderValue::from_str(&value).map_err(|_| GitlabError::Unauthorized {
+            message: "the token contains characters a header cannot carry".into(),
         })?;
         token.set_sensitive(true);
         let mut request = self
             .http
             .request(method, self.url(path))
-            .header("private-token", token)
+            .header(name, token)
             .query(query);
         if let Some(body) = body {
             request = request.json(body);

@@ -375,7 +375,7 @@ impl Hub {
 
     /// After an action: the project changed, and its poller should look soon. The change is
     /// stageboard's own, so finding it is no sign of a missing webhook.
-    fn acted(&self, project: u64, pipeline: Option<u64>) {
+    pub fn acted(&self, project: u64, pipeline: Option<u64>) {
         self.changed(project, pipeline);
         if let Some(p) = self.0.projects.lock().expect("projects lock").get(&project) {
             p.poke.notify_one();
