@@ -1,9 +1,15 @@
 //! Whom an action is sent to GitLab as: the signed-in person with their own OAuth token, so
 //! that GitLab's roles, protected branches and protected environments decide; or, in demo mode
 //! without a sign-in, the shared token. Either way the hub hears that the project changed.
+//! A person's token GitLab no longer takes (it expired: they last two hours) is renewed with
+//! the refresh token and the action sent once more; a refused renewal signs the person out.
 
-use secrecy::SecretString;
+use std::future::Future;
 
+use secrecy::{ExposeSecret, SecretString};
+use tower_sessions::Session;
+
+use crate::app::AppState;
 use crate::gitlab::types::{GlEnvironment, GlJob, GlPipeline};
 use crate::gitlab::{Gitlab, GitlabClient, GitlabError, Result};
 use crate::hub::Hub;
@@ -13,33 +19,23 @@ pub enum Acting {
     /// The shared token, through the hub (demo mode only).
     Shared(Hub),
     /// A signed-in person.
-    Person { client: Box<GitlabClient>, hub: Hub },
+    Person {
+        client: Box<GitlabClient>,
+        state: AppState,
+        token: SecretString,
+        session: Option<Session>,
+    },
 }
 
-impl Acting {
-    pub fn person(shared: &GitlabClient, hub: &Hub, access: SecretString) -> Acting {
-        Acting::Person {
-            client: Box::new(shared.for_person(access)),
-            hub: hub.clone(),
-        }
-    }
+const EXPIRED: &str = "your GitLab sign-in has expired and could not be renewed; sign in again";
 
-    /// A person's answer: on success the hub learns the project changed; a refused token
-    /// means the sign-in is no longer good.
-    fn heard<T>(&self, project: u64, pipeline: Option<u64>, answer: Result<T>) -> Result<T> {
-        let Acting::Person { hub, .. } = self else {
-            return answer;
-        };
-        match answer {
-            Ok(value) => {
-                hub.acted(project, pipeline);
-                Ok(value)
-            }
-            Err(GitlabError::Unauthorized { .. }) => Err(GitlabError::Refused {
-                status: 401,
-                message: "your GitLab sign-in has expired or was revoked; sign in again".into(),
-            }),
-            Err(e) => Err(e),
+impl Acting {
+    pub fn person(state: &AppState, token: SecretString, session: Option<Session>) -> Acting {
+        Acting::Person {
+            client: Box::new(state.gitlab_client().for_person(token.clone())),
+            state: state.clone(),
+            token,
+            session,
         }
     }
 
@@ -50,36 +46,109 @@ impl Acting {
         }
     }
 
+    /// After GitLab refused a person's token: the action once more with a renewed one.
+    async fn again<T, F, Fut>(&self, first: Result<T>, call: F) -> Result<T>
+    where
+        F: FnOnce(GitlabClient) -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let (
+            Err(GitlabError::Unauthorized { .. }),
+            Acting::Person {
+                state, token, session, ..
+            },
+        ) = (&first, self)
+        else {
+            return first;
+        };
+        let renewed = match (state.auth(), session) {
+            (Some(auth), Some(session)) => auth.renew(state, session, token.expose_secret()).await,
+            _ => None,
+        };
+        match renewed {
+            Some(access) => {
+                let client = state.gitlab_client().for_person(SecretString::from(access));
+                match call(client).await {
+                    Err(GitlabError::Unauthorized { .. }) => Err(expired()),
+                    other => other,
+                }
+            }
+            None => Err(expired()),
+        }
+    }
+
+    /// A person's success: the hub learns the project changed (the shared path tells it itself).
+    fn heard<T>(&self, project: u64, pipeline: Option<u64>, answer: Result<T>) -> Result<T> {
+        if let (Acting::Person { state, .. }, Ok(_)) = (self, &answer) {
+            state.hub().acted(project, pipeline);
+        }
+        answer
+    }
+
     pub async fn retry_job(&self, project: u64, job: u64) -> Result<GlJob> {
         let answer = self.gitlab().retry_job(project, job).await;
+        let answer = self
+            .again(answer, move |c| async move { c.retry_job(project, job).await })
+            .await;
         let pipeline = answer.as_ref().ok().and_then(|j| j.pipeline.as_ref().map(|p| p.id));
         self.heard(project, pipeline, answer)
     }
 
     pub async fn cancel_job(&self, project: u64, job: u64) -> Result<GlJob> {
         let answer = self.gitlab().cancel_job(project, job).await;
+        let answer = self
+            .again(answer, move |c| async move { c.cancel_job(project, job).await })
+            .await;
         let pipeline = answer.as_ref().ok().and_then(|j| j.pipeline.as_ref().map(|p| p.id));
         self.heard(project, pipeline, answer)
     }
 
     pub async fn play_job(&self, project: u64, job: u64, variables: &[(String, String)]) -> Result<GlJob> {
         let answer = self.gitlab().play_job(project, job, variables).await;
+        let again = variables.to_vec();
+        let answer = self
+            .again(answer, move |c| async move { c.play_job(project, job, &again).await })
+            .await;
         let pipeline = answer.as_ref().ok().and_then(|j| j.pipeline.as_ref().map(|p| p.id));
         self.heard(project, pipeline, answer)
     }
 
     pub async fn retry_pipeline(&self, project: u64, pipeline: u64) -> Result<GlPipeline> {
         let answer = self.gitlab().retry_pipeline(project, pipeline).await;
+        let answer = self
+            .again(
+                answer,
+                move |c| async move { c.retry_pipeline(project, pipeline).await },
+            )
+            .await;
         self.heard(project, Some(pipeline), answer)
     }
 
     pub async fn cancel_pipeline(&self, project: u64, pipeline: u64) -> Result<GlPipeline> {
         let answer = self.gitlab().cancel_pipeline(project, pipeline).await;
+        let answer = self
+            .again(
+                answer,
+                move |c| async move { c.cancel_pipeline(project, pipeline).await },
+            )
+            .await;
         self.heard(project, Some(pipeline), answer)
     }
 
     pub async fn stop_environment(&self, project: u64, environment: u64) -> Result<GlEnvironment> {
         let answer = self.gitlab().stop_environment(project, environment, false).await;
+        let answer = self
+            .again(answer, move |c| async move {
+                c.stop_environment(project, environment, false).await
+            })
+            .await;
         self.heard(project, None, answer)
+    }
+}
+
+fn expired() -> GitlabError {
+    GitlabError::Refused {
+        status: 401,
+        message: EXPIRED.into(),
     }
 }

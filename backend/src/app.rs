@@ -215,6 +215,11 @@ impl AppState {
         &self.0.hub
     }
 
+    /// The GitLab client behind the hub (people's own clients are made from it).
+    pub fn gitlab_client(&self) -> &crate::gitlab::GitlabClient {
+        &self.0.client
+    }
+
     pub fn store(&self) -> &crate::store::Store {
         &self.0.store
     }
@@ -271,7 +276,7 @@ impl AppState {
     /// GitLab as `actor`: their own token when signed in, else (demo mode) the shared one.
     pub fn acting(&self, actor: &crate::audit::Actor) -> crate::acting::Acting {
         match &actor.token {
-            Some(token) => crate::acting::Acting::person(&self.0.client, &self.0.hub, token.clone()),
+            Some(token) => crate::acting::Acting::person(self, token.clone(), actor.session.clone()),
             None => crate::acting::Acting::Shared(self.0.hub.clone()),
         }
     }

@@ -27,6 +27,8 @@ pub struct Actor {
     pub request_id: Option<String>,
     /// The signed-in person's GitLab token; `None`: nobody is signed in.
     pub token: Option<secrecy::SecretString>,
+    /// Their session, to renew the token in.
+    pub session: Option<tower_sessions::Session>,
 }
 
 impl FromRequestParts<AppState> for Actor {
@@ -47,6 +49,7 @@ impl FromRequestParts<AppState> for Actor {
         let client_address = address.map(|a| a.to_string());
         Ok(match person {
             Some(person) => Actor {
+                session: session.clone(),
                 person_id: person.id,
                 token: state
                     .open_token(person.sealed_access())
@@ -62,6 +65,7 @@ impl FromRequestParts<AppState> for Actor {
                 client_address,
                 request_id,
                 token: None,
+                session: None,
             },
         })
     }

@@ -255,3 +255,23 @@ async fn actions_are_sent_as_the_signed_in_person_and_gitlab_decides() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_sign_in_gitlab_let_expire_is_renewed_and_the_action_goes_through() {
+    let app = TestApp::start().await;
+    let deploy = waiting_deploy(&app).await;
+    let (maintainer, _) = sign_in(&app, 2, "/").await;
+    // GitLab's access tokens last two hours.
+    app.advance(chrono::Duration::seconds(7201)).await;
+    let played = post_as(&app, &maintainer, &format!("/api/v1/projects/1/jobs/{deploy}/play")).await;
+    assert_eq!(played.status, 200, "renewed with the refresh token: {}", played.text);
+    assert_eq!(
+        app.sim.sim.oauth_tokens_in_use(),
+        1,
+        "the renewed token, the expired one spent"
+    );
+    // The renewed token is kept: the next action needs no renewal.
+    let again = post_as(&app, &maintainer, "/api/v1/projects/1/jobs/1/cancel").await;
+    assert_ne!(again.status, 401, "{}", again.text);
+    assert_eq!(app.sim.sim.oauth_tokens_in_use(), 1);
+}

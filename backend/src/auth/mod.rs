@@ -48,6 +48,9 @@ pub struct Auth {
     http: reqwest::Client,
     oauth_http: OAuthHttp,
     gitlab: Url,
+    /// One refresh at a time per session: GitLab rotates both tokens, so a second refresh
+    /// with the same refresh token would fail and sign the person out.
+    refreshing: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -113,6 +116,7 @@ impl Auth {
             client,
             redirect: OnceLock::new(),
             client_secret: config.client_secret.clone(),
+            refreshing: std::sync::Mutex::new(std::collections::HashMap::new()),
             oauth_http: OAuthHttp(http.clone()),
             http,
             gitlab: gitlab.clone(),
@@ -154,6 +158,77 @@ impl Auth {
         } else {
             Err(format!("GitLab answered {}", answer.status()))
         }
+    }
+
+    /// A fresh access token for the session's person after GitLab refused `spent`: from a
+    /// refresh done meanwhile by another request of the session, or by refreshing now (GitLab
+    /// rotates both tokens; the new ones are saved at once). `None` when GitLab refuses the
+    /// refresh: the person is signed out.
+    pub async fn renew(&self, state: &AppState, session: &Session, spent: &str) -> Option<String> {
+        let id = session.id()?;
+        let lock = self
+            .refreshing
+            .lock()
+            .expect("refreshing lock")
+            .entry(id.to_string())
+            .or_default()
+            .clone();
+        let renewed = {
+            let _one_at_a_time = lock.lock().await;
+            self.renew_now(state, session, spent).await
+        };
+        let mut refreshing = self.refreshing.lock().expect("refreshing lock");
+        if std::sync::Arc::strong_count(&lock) <= 2 {
+            refreshing.remove(&id.to_string());
+        }
+        renewed
+    }
+
+    async fn renew_now(&self, state: &AppState, session: &Session, spent: &str) -> Option<String> {
+        use tower_sessions::SessionStore as _;
+        let id = session.id()?;
+        // What the store holds now, which another request may have renewed.
+        let stored = state.sessions().load(&id).await.ok().flatten()?;
+        let person: SignedIn = serde_json::from_value(stored.data.get(PERSON)?.clone()).ok()?;
+        let current = state.open_token(&person.access)?;
+        if current != spent {
+            let _ = session.insert(PERSON, &person).await;
+            return Some(current);
+        }
+        let refresh = person.refresh.as_deref().and_then(|r| state.open_token(r));
+        let token = match refresh {
+            Some(refresh) => self
+                .client
+                .exchange_refresh_token(&oauth2::RefreshToken::new(refresh))
+                .request_async(&self.oauth_http)
+                .await
+                .map_err(|e| oauth_error(&e)),
+            None => Err("no refresh token".to_owned()),
+        };
+        let token = match token {
+            Ok(token) => token,
+            Err(e) => {
+                tracing::info!(person = %person.username, error = %e, "GitLab refused to renew a sign-in; the person is signed out");
+                let _ = session.remove_value(PERSON).await;
+                let _ = session.save().await;
+                return None;
+            }
+        };
+        let sealer = state.store().sealer();
+        let seal = |secret: &str| STANDARD.encode(sealer.seal(secret.as_bytes()));
+        let access = token.access_token().secret().clone();
+        let renewed = SignedIn {
+            access: seal(&access),
+            refresh: token.refresh_token().map(|r| seal(r.secret())),
+            expires_at: token
+                .expires_in()
+                .map(|d| chrono::Utc::now().timestamp() + i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2)),
+            ..person
+        };
+        if session.insert(PERSON, &renewed).await.is_err() || session.save().await.is_err() {
+            tracing::warn!("a renewed sign-in could not be saved");
+        }
+        Some(access)
     }
 
     pub fn client_id(&self) -> &str {
