@@ -46,14 +46,14 @@ impl FromRequestParts<AppState> for Actor {
             Some(session) => crate::auth::signed_in(session).await,
             None => None,
         };
+        // A sign-in whose token no longer opens (the key changed) is no sign-in.
+        let person = person.and_then(|p| state.open_token(p.sealed_access()).map(|token| (p, token)));
         let client_address = address.map(|a| a.to_string());
         Ok(match person {
-            Some(person) => Actor {
+            Some((person, token)) => Actor {
                 session: session.clone(),
                 person_id: person.id,
-                token: state
-                    .open_token(person.sealed_access())
-                    .map(secrecy::SecretString::from),
+                token: Some(secrecy::SecretString::from(token)),
                 person: person.username,
                 client_address,
                 request_id,

@@ -100,6 +100,7 @@ impl Auth {
     /// `gitlab`: GitLab's base address (its OAuth endpoints hang off it); `public`: where
     /// people reach stageboard, if known.
     pub fn new(config: &OAuthConfig, gitlab: &Url, public: Option<&Url>) -> Result<Auth, String> {
+        let gitlab = &base_of(gitlab);
         let endpoint = |path: &str| gitlab.join(path).map(|u| u.to_string()).map_err(|e| e.to_string());
         let mut client = BasicClient::new(ClientId::new(config.client_id.clone()))
             .set_auth_uri(AuthUrl::new(endpoint("oauth/authorize")?).map_err(|e| e.to_string())?)
@@ -136,10 +137,10 @@ impl Auth {
 
     /// RFC 7009 at GitLab's `/oauth/revoke` (by hand: the oauth2 crate revokes only over
     /// https, and a GitLab on this machine may be plain http).
-    async fn revoke(&self, access: &str) -> Result<(), String> {
+    async fn revoke(&self, token: &str, hint: &str) -> Result<(), String> {
         let mut form = vec![
-            ("token", access.to_owned()),
-            ("token_type_hint", "access_token".to_owned()),
+            ("token", token.to_owned()),
+            ("token_type_hint", hint.to_owned()),
             ("client_id", self.client_id().to_owned()),
         ];
         if let Some(secret) = &self.client_secret {
@@ -202,12 +203,25 @@ impl Auth {
                 .exchange_refresh_token(&oauth2::RefreshToken::new(refresh))
                 .request_async(&self.oauth_http)
                 .await
-                .map_err(|e| oauth_error(&e)),
-            None => Err("no refresh token".to_owned()),
+                .map_err(|e| {
+                    // Only GitLab saying the grant is no good ends the sign-in; a timeout or
+                    // an error page leaves it for the next try.
+                    let refused = matches!(
+                        &e,
+                        oauth2::RequestTokenError::ServerResponse(r)
+                            if *r.error() == oauth2::basic::BasicErrorResponseType::InvalidGrant
+                    );
+                    (refused, oauth_error(&e))
+                }),
+            None => Err((true, "no refresh token".to_owned())),
         };
         let token = match token {
             Ok(token) => token,
-            Err(e) => {
+            Err((false, e)) => {
+                tracing::warn!(error = %e, "a sign-in could not be renewed just now");
+                return None;
+            }
+            Err((true, e)) => {
                 tracing::info!(person = %person.username, error = %e, "GitLab refused to renew a sign-in; the person is signed out");
                 let _ = session.remove_value(PERSON).await;
                 let _ = session.save().await;
@@ -238,6 +252,18 @@ impl Auth {
     pub fn callback_url(&self) -> Option<String> {
         self.redirect.get().map(|r| r.to_string())
     }
+}
+
+/// GitLab's base address ending in `/`, so that its paths join under it: for a GitLab at
+/// `https://example.com/gitlab`, `oauth/token` is `https://example.com/gitlab/oauth/token`,
+/// never the host's own `/oauth/token` (where the code, the secret and tokens must not go).
+fn base_of(gitlab: &Url) -> Url {
+    let mut base = gitlab.clone();
+    if !base.path().ends_with('/') {
+        let path = format!("{}/", base.path());
+        base.set_path(&path);
+    }
+    base
 }
 
 /// oauth2's HTTP client: reqwest, following no redirect.
@@ -466,11 +492,17 @@ fn oauth_error<E: std::error::Error>(error: &E) -> String {
 pub async fn logout(State(state): State<AppState>, session: Session) -> Response {
     let person: Option<SignedIn> = session.get(PERSON).await.ok().flatten();
     if let (Some(auth), Some(person)) = (state.auth(), person) {
-        let opened = state.open_token(&person.access);
-        if let Some(access) = opened
-            && let Err(e) = auth.revoke(&access).await
-        {
-            tracing::warn!(error = %e, "GitLab did not take back a signed-out person's token");
+        // Both tokens: the refresh token outlives the access token.
+        let tokens = [
+            (Some(person.access.as_str()), "access_token"),
+            (person.refresh.as_deref(), "refresh_token"),
+        ];
+        for (sealed, hint) in tokens {
+            if let Some(token) = sealed.and_then(|t| state.open_token(t))
+                && let Err(e) = auth.revoke(&token, hint).await
+            {
+                tracing::warn!(error = %e, "GitLab did not take back a signed-out person's token");
+            }
         }
     }
     if session.flush().await.is_err() {
@@ -490,5 +522,37 @@ impl AppState {
         let bytes = STANDARD.decode(sealed).ok()?;
         let opened = self.store().sealer().open(&bytes).ok()?;
         String::from_utf8(opened).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_gitlab_under_a_path_keeps_its_oauth_endpoints_under_it() {
+        for (gitlab, token) in [
+            ("https://example.com/gitlab", "https://example.com/gitlab/oauth/token"),
+            ("https://example.com/gitlab/", "https://example.com/gitlab/oauth/token"),
+            ("https://gitlab.example.com", "https://gitlab.example.com/oauth/token"),
+        ] {
+            let base = base_of(&Url::parse(gitlab).unwrap());
+            assert_eq!(base.join("oauth/token").unwrap().as_str(), token, "{gitlab}");
+        }
+    }
+
+    #[test]
+    fn only_a_path_of_this_server_is_returned_to() {
+        assert_eq!(same_origin(Some("/projects/1?x=y")), "/projects/1?x=y");
+        for elsewhere in [
+            "https://evil.example/",
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "x",
+        ] {
+            assert_eq!(same_origin(Some(elsewhere)), "/", "{elsewhere}");
+        }
+        assert_eq!(same_origin(None), "/");
     }
 }

@@ -1,6 +1,7 @@
 //! Sessions on the store (tower-sessions and its sqlx stores): the cookie carries nothing but
 //! an id; HttpOnly, SameSite=Lax, and `Secure` with the `__Host-` prefix when people reach
-//! stageboard over https; a session ends after 12 hours without a request.
+//! stageboard over https; a session ends 12 hours after it last changed (tower-sessions
+//! extends the expiry only when the session is saved).
 
 use tower_sessions::cookie::SameSite;
 use tower_sessions::cookie::time::Duration;
