@@ -275,3 +275,26 @@ async fn a_sign_in_gitlab_let_expire_is_renewed_and_the_action_goes_through() {
     assert_ne!(again.status, 401, "{}", again.text);
     assert_eq!(app.sim.sim.oauth_tokens_in_use(), 1);
 }
+
+#[tokio::test]
+async fn where_people_sign_in_nobody_acts_or_reads_the_audit_log_without_signing_in() {
+    let app = TestApp::builder().reads_only().oauth("stageboard-test").start().await;
+    let retry = app.post("/api/v1/projects/1/jobs/5000/retry", "").await;
+    common::assert_error(&retry, 401, "unauthorized");
+    assert!(retry.text.contains("Sign in with GitLab"), "{}", retry.text);
+    let audit = app.get("/api/v1/audit").await;
+    common::assert_error(&audit, 401, "unauthorized");
+    assert_eq!(
+        app.json("/api/v1/info").await["actions_enabled"],
+        true,
+        "the pages offer actions, after signing in"
+    );
+    // The way in: GitLab's own sign-in page, for this application.
+    let login = browser().get(format!("{}/auth/login", app.base)).send().await.unwrap();
+    assert_eq!(login.status(), StatusCode::SEE_OTHER);
+    let to = location(&login);
+    assert!(
+        to.starts_with(&format!("{}/oauth/authorize?", app.sim.url())) && to.contains("client_id=stageboard-test"),
+        "{to}"
+    );
+}

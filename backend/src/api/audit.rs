@@ -24,10 +24,22 @@ pub struct AuditQuery {
     limit: Option<u32>,
 }
 
-/// Action attempts, newest first, of the projects the reader can read.
+/// Action attempts, newest first, of the projects the reader can read. Where people sign in,
+/// only a signed-in person reads it (it names people and their addresses).
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
-    responses((status = 200, body = AuditPage), (status = 400, body = ErrorBody)))]
-pub async fn list(State(state): State<AppState>, Query(query): Query<AuditQuery>) -> AppResult<Json<AuditPage>> {
+    responses((status = 200, body = AuditPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    session: tower_sessions::Session,
+    Query(query): Query<AuditQuery>,
+) -> AppResult<Json<AuditPage>> {
+    if state.auth().is_some() && !state.is_demo() && crate::auth::signed_in(&session).await.is_none() {
+        return Err(AppError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            stageboard_protocol::ErrorCode::Unauthorized,
+            "Sign in with GitLab to read the audit log: it names people and where they acted from.",
+        ));
+    }
     let outcome = query
         .outcome
         .as_deref()

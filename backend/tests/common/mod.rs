@@ -56,6 +56,8 @@ pub struct Builder {
     public_url: Option<Url>,
     /// STAGEBOARD_DATA_DIR; a fresh temporary one unless set.
     data_dir: Option<std::path::PathBuf>,
+    /// GITLAB_OAUTH_CLIENT_ID: people sign in (demo mode registers its own).
+    oauth_client: Option<String>,
 }
 
 impl Default for Builder {
@@ -87,6 +89,7 @@ impl Default for Builder {
             streams_per_address: None,
             public_url: None,
             data_dir: None,
+            oauth_client: None,
         }
     }
 }
@@ -126,6 +129,13 @@ impl Builder {
     /// STAGEBOARD_DATA_DIR: the same directory for a stageboard started again.
     pub fn data_dir(mut self, dir: &std::path::Path) -> Self {
         self.data_dir = Some(dir.to_owned());
+        self
+    }
+    /// GITLAB_OAUTH_CLIENT_ID (with a public URL, as the configuration requires).
+    pub fn oauth(mut self, client_id: &str) -> Self {
+        self.oauth_client = Some(client_id.into());
+        self.public_url
+            .get_or_insert_with(|| Url::parse("http://127.0.0.1/").unwrap());
         self
     }
     /// STAGEBOARD_PUBLIC_URL.
@@ -215,7 +225,10 @@ impl Builder {
             .clone()
             .unwrap_or_else(|| temporary.as_ref().expect("made above").path().to_owned());
         let config = Config {
-            oauth: None,
+            oauth: self.oauth_client.map(|client_id| stageboard::auth::OAuthConfig {
+                client_id,
+                client_secret: None,
+            }),
             store: stageboard::store::StoreConfig {
                 data_dir,
                 database_url: None,
