@@ -133,7 +133,7 @@ impl AppState {
     {
         let entry = AuditEntry {
             id: 0,
-            at: chrono::Utc::now(),
+            at: chrono::Utc::now().into(),
             person_id: actor.person_id,
             person: actor.person.clone(),
             action: attempt.action.into(),
@@ -142,7 +142,7 @@ impl AppState {
             job_id: attempt.job,
             environment: attempt.environment,
             status: 0,
-            outcome: AuditOutcome::Pending.as_str().into(),
+            outcome: AuditOutcome::Pending,
             message: String::new(),
             client_address: actor.client_address.clone(),
             request_id: actor.request_id.clone(),
@@ -163,7 +163,7 @@ impl AppState {
                 Ok(_) => (200, AuditOutcome::Done, String::new()),
                 Err(e) => outcome_of(e),
             };
-            if let Err(e) = store.settle(id, status, outcome.as_str(), &message).await {
+            if let Err(e) = store.settle(id, status, outcome, &message).await {
                 // GitLab has acted: the answer stands; the entry stays `pending`.
                 tracing::error!(error = %e, entry = id, "the outcome of an action could not be written to the audit log");
             }

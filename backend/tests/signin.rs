@@ -170,21 +170,25 @@ async fn signing_out_ends_the_session_and_revokes_the_token_at_gitlab() {
     assert_eq!(app.sim.sim.oauth_tokens_in_use(), 0, "GitLab no longer takes the token");
 }
 
-/// A manual `deploy_live` waiting in project 1, as GitLab lists it.
-async fn waiting_deploy(app: &TestApp) -> u64 {
-    let jobs: Vec<Value> = browser()
-        .get(format!(
-            "{}/api/v4/projects/1/jobs?scope=manual&per_page=100",
-            app.sim.url()
-        ))
+/// GET from the simulated GitLab with its configured token.
+async fn gitlab_json(app: &TestApp, path: &str) -> Value {
+    browser()
+        .get(format!("{}/api/v4{path}", app.sim.url()))
         .header("PRIVATE-TOKEN", &app.sim.sim.config().token)
         .send()
         .await
         .unwrap()
         .json()
         .await
-        .unwrap();
-    jobs.iter()
+        .unwrap()
+}
+
+/// A manual `deploy_live` waiting in project 1, as GitLab lists it.
+async fn waiting_deploy(app: &TestApp) -> u64 {
+    let jobs = gitlab_json(app, "/projects/1/jobs?scope=manual&per_page=100").await;
+    jobs.as_array()
+        .unwrap()
+        .iter()
         .find(|j| j["name"] == "deploy_live")
         .expect("a deploy_live waits")["id"]
         .as_u64()
@@ -220,15 +224,7 @@ async fn actions_are_sent_as_the_signed_in_person_and_gitlab_decides() {
     let (maintainer, _) = sign_in(&app, 2, "/").await;
     let played = post_as(&app, &maintainer, &play).await;
     assert_eq!(played.status, 200, "{}", played.text);
-    let job: Value = browser()
-        .get(format!("{}/api/v4/projects/1/jobs/{deploy}", app.sim.url()))
-        .header("PRIVATE-TOKEN", &app.sim.sim.config().token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let job = gitlab_json(&app, &format!("/projects/1/jobs/{deploy}")).await;
     assert_eq!(
         job["user"]["username"], "achen",
         "GitLab ran it in the Maintainer's name"

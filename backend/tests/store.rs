@@ -7,12 +7,12 @@ mod postgres;
 
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
-use stageboard::store::{AuditEntry, AuditFilter, Store, StoreConfig};
+use stageboard::store::{AuditEntry, AuditFilter, AuditOutcome, Store, StoreConfig};
 
 fn entry(person: &str, action: &str, project: u64, status: u16, outcome: &str, at: &str) -> AuditEntry {
     AuditEntry {
         id: 0,
-        at: DateTime::parse_from_rfc3339(at).unwrap().with_timezone(&Utc),
+        at: DateTime::parse_from_rfc3339(at).unwrap().with_timezone(&Utc).into(),
         person_id: 3,
         person: person.into(),
         action: action.into(),
@@ -21,7 +21,7 @@ fn entry(person: &str, action: &str, project: u64, status: u16, outcome: &str, a
         job_id: Some(410),
         environment: (action == "play_job").then(|| "live".into()),
         status,
-        outcome: outcome.into(),
+        outcome: AuditOutcome::parse(outcome).unwrap(),
         message: if outcome == "refused" {
             "403 Forbidden".into()
         } else {
@@ -90,7 +90,7 @@ async fn the_audit_log_outlives_a_restart_and_reads_back_filtered(config: StoreC
     );
     let refused_deploys = read(AuditFilter {
         action: Some("play_job".into()),
-        outcome: Some("refused".into()),
+        outcome: Some(AuditOutcome::Refused),
         ..AuditFilter::default()
     })
     .await;

@@ -8,7 +8,9 @@ use crate::Timestamp;
 pub struct AuditEntry {
     pub id: i64,
     pub at: Timestamp,
-    /// The GitLab username of who acted.
+    /// The GitLab user id of who acted (0: the shared token, in demo mode).
+    pub person_id: u64,
+    /// Their GitLab username.
     pub person: String,
     /// `retry_job`, `cancel_job`, `play_job`, `retry_pipeline`, `cancel_pipeline` or
     /// `stop_environment`.

@@ -135,20 +135,25 @@ impl Provider {
         (status, answer.json().await.unwrap_or(Value::Null))
     }
 
-    /// A manual `deploy_live` waiting in project 1.
-    async fn waiting_deploy(&self) -> u64 {
-        let token = &self.sim.sim.config().token;
-        let jobs: Vec<Value> = self
-            .http
-            .get(self.url("/api/v4/projects/1/jobs?scope=manual&per_page=100"))
-            .header("PRIVATE-TOKEN", token)
+    /// GET with the configured token (the administrator's).
+    async fn as_admin(&self, path: &str) -> Value {
+        self.http
+            .get(self.url(&format!("/api/v4{path}")))
+            .header("PRIVATE-TOKEN", &self.sim.sim.config().token)
             .send()
             .await
             .unwrap()
             .json()
             .await
-            .unwrap();
-        jobs.iter()
+            .unwrap()
+    }
+
+    /// A manual `deploy_live` waiting in project 1.
+    async fn waiting_deploy(&self) -> u64 {
+        let jobs = self.as_admin("/projects/1/jobs?scope=manual&per_page=100").await;
+        jobs.as_array()
+            .unwrap()
+            .iter()
             .find(|j| j["name"] == "deploy_live")
             .expect("the story has a deploy_live waiting")["id"]
             .as_u64()
@@ -156,17 +161,7 @@ impl Provider {
     }
 
     async fn a_finished_job(&self) -> u64 {
-        let token = &self.sim.sim.config().token;
-        let jobs: Vec<Value> = self
-            .http
-            .get(self.url("/api/v4/projects/1/jobs?scope=success&per_page=5"))
-            .header("PRIVATE-TOKEN", token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let jobs = self.as_admin("/projects/1/jobs?scope=success&per_page=5").await;
         jobs[0]["id"].as_u64().unwrap()
     }
 }

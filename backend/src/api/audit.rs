@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use stageboard_protocol::{AuditEntry, AuditOutcome, AuditPage, ErrorBody, Timestamp};
+use stageboard_protocol::{AuditOutcome, AuditPage, ErrorBody};
 
 use super::extract::Query;
 use crate::app::AppState;
@@ -64,7 +64,7 @@ pub async fn list(
             project: query.project,
             person: query.person,
             action: query.action,
-            outcome: outcome.map(|o| o.as_str().to_owned()),
+            outcome,
             before: query.before,
             limit: limit + 1,
         })
@@ -80,26 +80,5 @@ pub async fn list(
     let more = entries.len() > limit as usize;
     entries.truncate(limit as usize);
     let next_before = more.then(|| entries.last().map(|e| e.id)).flatten();
-    Ok(Json(AuditPage {
-        entries: entries.into_iter().map(wire).collect(),
-        next_before,
-    }))
-}
-
-fn wire(entry: crate::store::AuditEntry) -> AuditEntry {
-    AuditEntry {
-        id: entry.id,
-        at: Timestamp(entry.at),
-        person: entry.person,
-        action: entry.action,
-        project_id: entry.project_id,
-        pipeline_id: entry.pipeline_id,
-        job_id: entry.job_id,
-        environment: entry.environment,
-        status: entry.status,
-        outcome: AuditOutcome::parse(&entry.outcome).unwrap_or(AuditOutcome::Pending),
-        message: entry.message,
-        client_address: entry.client_address,
-        request_id: entry.request_id,
-    }
+    Ok(Json(AuditPage { entries, next_before }))
 }

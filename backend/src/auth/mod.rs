@@ -76,6 +76,19 @@ pub struct SignedIn {
 }
 
 impl SignedIn {
+    /// The person with `token`'s access and refresh tokens sealed in, and when the access
+    /// token expires.
+    fn holding(self, state: &AppState, token: &oauth2::basic::BasicTokenResponse) -> SignedIn {
+        SignedIn {
+            access: state.seal_token(token.access_token().secret()),
+            refresh: token.refresh_token().map(|r| state.seal_token(r.secret())),
+            expires_at: token
+                .expires_in()
+                .map(|d| chrono::Utc::now().timestamp() + i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2)),
+            ..self
+        }
+    }
+
     /// The sealed access token.
     pub(crate) fn sealed_access(&self) -> &str {
         &self.access
@@ -228,17 +241,8 @@ impl Auth {
                 return None;
             }
         };
-        let sealer = state.store().sealer();
-        let seal = |secret: &str| STANDARD.encode(sealer.seal(secret.as_bytes()));
         let access = token.access_token().secret().clone();
-        let renewed = SignedIn {
-            access: seal(&access),
-            refresh: token.refresh_token().map(|r| seal(r.secret())),
-            expires_at: token
-                .expires_in()
-                .map(|d| chrono::Utc::now().timestamp() + i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2)),
-            ..person
-        };
+        let renewed = person.holding(state, &token);
         if session.insert(PERSON, &renewed).await.is_err() || session.save().await.is_err() {
             tracing::warn!("a renewed sign-in could not be saved");
         }
@@ -456,8 +460,6 @@ pub async fn callback(State(state): State<AppState>, session: Session, Query(que
             );
         }
     };
-    let sealer = state.store().sealer();
-    let seal = |secret: &str| STANDARD.encode(sealer.seal(secret.as_bytes()));
     let person = SignedIn {
         id: user.id,
         username: user.username,
@@ -465,12 +467,11 @@ pub async fn callback(State(state): State<AppState>, session: Session, Query(que
         avatar_url: user
             .avatar_url
             .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
-        access: seal(&access),
-        refresh: token.refresh_token().map(|r| seal(r.secret())),
-        expires_at: token
-            .expires_in()
-            .map(|d| chrono::Utc::now().timestamp() + i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2)),
-    };
+        access: String::new(),
+        refresh: None,
+        expires_at: None,
+    }
+    .holding(&state, &token);
     // A new session id for the signed-in session: one planted before sign-in is worth nothing.
     if session.cycle_id().await.is_err() || session.insert(PERSON, person).await.is_err() {
         return store_failed();
@@ -517,6 +518,11 @@ pub async fn signed_in(session: &Session) -> Option<SignedIn> {
 }
 
 impl AppState {
+    /// A token sealed for keeping in a session.
+    fn seal_token(&self, token: &str) -> String {
+        STANDARD.encode(self.store().sealer().seal(token.as_bytes()))
+    }
+
     /// A sealed token opened, or `None` when the key no longer opens it.
     pub(crate) fn open_token(&self, sealed: &str) -> Option<String> {
         let bytes = STANDARD.decode(sealed).ok()?;

@@ -9,13 +9,16 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::{QueryBuilder, Row};
 
 pub use secret::Sealer;
+use stageboard_protocol::Timestamp;
+/// The audit log's entries are stored as they go on the wire.
+pub use stageboard_protocol::{AuditEntry, AuditOutcome};
 
 /// Where the store lives.
 #[derive(Debug, Clone)]
@@ -49,32 +52,6 @@ struct Inner {
 #[error("the database failed: {0}")]
 pub struct StoreError(#[from] sqlx::Error);
 
-/// One action attempt.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditEntry {
-    /// Given by the store.
-    pub id: i64,
-    pub at: DateTime<Utc>,
-    pub person_id: u64,
-    /// The GitLab username.
-    pub person: String,
-    /// `retry_job`, `play_job`, `stop_environment`, …
-    pub action: String,
-    pub project_id: u64,
-    pub pipeline_id: Option<u64>,
-    pub job_id: Option<u64>,
-    pub environment: Option<String>,
-    /// GitLab's status code, or 0 when GitLab was not reached.
-    pub status: u16,
-    /// `pending` (sent, no answer yet), `done`, `refused` (by GitLab or by stageboard) or
-    /// `failed` (GitLab unreachable or erring).
-    pub outcome: String,
-    /// GitLab's words, or what went wrong.
-    pub message: String,
-    pub client_address: Option<String>,
-    pub request_id: Option<String>,
-}
-
 /// Which entries to read, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
@@ -83,7 +60,7 @@ pub struct AuditFilter {
     pub project: Option<u64>,
     pub person: Option<String>,
     pub action: Option<String>,
-    pub outcome: Option<String>,
+    pub outcome: Option<AuditOutcome>,
     /// Entries older than this id (paging).
     pub before: Option<i64>,
     pub limit: u32,
@@ -192,7 +169,7 @@ impl Store {
                         .push_bind(e.job_id.map(signed))
                         .push_bind(e.environment.clone())
                         .push_bind(i32::from(e.status))
-                        .push_bind(e.outcome.clone())
+                        .push_bind(e.outcome.as_str())
                         .push_bind(e.message.clone())
                         .push_bind(e.client_address.clone())
                         .push_bind(e.request_id.clone());
@@ -210,14 +187,14 @@ impl Store {
 
     /// Completes an entry written before its action was sent: GitLab's status, the outcome
     /// and the message.
-    pub async fn settle(&self, id: i64, status: u16, outcome: &str, message: &str) -> Result<(), StoreError> {
+    pub async fn settle(&self, id: i64, status: u16, outcome: AuditOutcome, message: &str) -> Result<(), StoreError> {
         macro_rules! update {
             ($db:ty, $pool:expr) => {{
                 let mut query = QueryBuilder::<$db>::new("UPDATE audit SET status = ");
                 query
                     .push_bind(i32::from(status))
                     .push(", outcome = ")
-                    .push_bind(outcome.to_owned())
+                    .push_bind(outcome.as_str())
                     .push(", message = ")
                     .push_bind(message.to_owned())
                     .push(" WHERE id = ")
@@ -258,7 +235,7 @@ impl Store {
                     query.push(" AND action = ").push_bind(action.clone());
                 }
                 if let Some(outcome) = &filter.outcome {
-                    query.push(" AND outcome = ").push_bind(outcome.clone());
+                    query.push(" AND outcome = ").push_bind(outcome.as_str());
                 }
                 if let Some(before) = filter.before {
                     query.push(" AND id < ").push_bind(before);
@@ -271,7 +248,7 @@ impl Store {
                     .map(|row| {
                         Ok(AuditEntry {
                             id: row.try_get("id")?,
-                            at: DateTime::from_timestamp_millis(row.try_get("at_ms")?).unwrap_or_default(),
+                            at: Timestamp(DateTime::from_timestamp_millis(row.try_get("at_ms")?).unwrap_or_default()),
                             person_id: unsigned(row.try_get("person_id")?),
                             person: row.try_get("person")?,
                             action: row.try_get("action")?,
@@ -280,7 +257,7 @@ impl Store {
                             job_id: row.try_get::<Option<i64>, _>("job_id")?.map(unsigned),
                             environment: row.try_get("environment")?,
                             status: u16::try_from(row.try_get::<i32, _>("status")?).unwrap_or_default(),
-                            outcome: row.try_get("outcome")?,
+                            outcome: AuditOutcome::parse(row.try_get("outcome")?).unwrap_or(AuditOutcome::Pending),
                             message: row.try_get("message")?,
                             client_address: row.try_get("client_address")?,
                             request_id: row.try_get("request_id")?,
