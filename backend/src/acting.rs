@@ -1,6 +1,6 @@
-//! Whom an action is sent to GitLab as: the signed-in person with their own OAuth token, so
-//! that GitLab's roles, protected branches and protected environments decide; or, in demo mode
-//! without a sign-in, the shared token. Either way the hub hears that the project changed.
+//! Actions are sent to GitLab as the signed-in person, with their own OAuth token, so that
+//! GitLab's roles, protected branches and protected environments decide (never with the shared
+//! read token). The hub hears that the project changed.
 //! A person's token GitLab no longer takes (it expired: they last two hours) is renewed with
 //! the refresh token and the action sent once more; a refused renewal signs the person out.
 
@@ -12,27 +12,22 @@ use tower_sessions::Session;
 use crate::app::AppState;
 use crate::gitlab::types::{GlEnvironment, GlJob, GlPipeline};
 use crate::gitlab::{Gitlab, GitlabClient, GitlabError, Result};
-use crate::hub::Hub;
 
-/// GitLab, as whoever acts.
-pub enum Acting {
-    /// The shared token, through the hub (demo mode only).
-    Shared(Hub),
-    /// A signed-in person.
-    Person {
-        client: Box<GitlabClient>,
-        state: AppState,
-        token: SecretString,
-        session: Option<Session>,
-    },
+/// GitLab, as the signed-in person who acts.
+pub struct Acting {
+    client: GitlabClient,
+    state: AppState,
+    token: SecretString,
+    /// Their session, to keep a renewed token in.
+    session: Option<Session>,
 }
 
 const EXPIRED: &str = "your GitLab sign-in has expired and could not be renewed; sign in again";
 
 impl Acting {
     pub fn person(state: &AppState, token: SecretString, session: Option<Session>) -> Acting {
-        Acting::Person {
-            client: Box::new(state.gitlab_client().for_person(token.clone())),
+        Acting {
+            client: state.gitlab_client().for_person(token.clone()),
             state: state.clone(),
             token,
             session,
@@ -40,10 +35,7 @@ impl Acting {
     }
 
     fn gitlab(&self) -> &dyn Gitlab {
-        match self {
-            Acting::Shared(hub) => hub,
-            Acting::Person { client, .. } => client.as_ref(),
-        }
+        &self.client
     }
 
     /// After GitLab refused a person's token: the action once more with a renewed one.
@@ -52,22 +44,16 @@ impl Acting {
         F: FnOnce(GitlabClient) -> Fut,
         Fut: Future<Output = Result<T>>,
     {
-        let (
-            Err(GitlabError::Unauthorized { .. }),
-            Acting::Person {
-                state, token, session, ..
-            },
-        ) = (&first, self)
-        else {
+        let Err(GitlabError::Unauthorized { .. }) = &first else {
             return first;
         };
-        let renewed = match (state.auth(), session) {
-            (Some(auth), Some(session)) => auth.renew(state, session, token.expose_secret()).await,
+        let renewed = match (self.state.auth(), &self.session) {
+            (Some(auth), Some(session)) => auth.renew(&self.state, session, self.token.expose_secret()).await,
             _ => None,
         };
         match renewed {
             Some(access) => {
-                let client = state.gitlab_client().for_person(SecretString::from(access));
+                let client = self.state.gitlab_client().for_person(SecretString::from(access));
                 match call(client).await {
                     Err(GitlabError::Unauthorized { .. }) => Err(expired()),
                     other => other,
@@ -77,10 +63,10 @@ impl Acting {
         }
     }
 
-    /// A person's success: the hub learns the project changed (the shared path tells it itself).
+    /// A success: the hub learns the project changed.
     fn heard<T>(&self, project: u64, pipeline: Option<u64>, answer: Result<T>) -> Result<T> {
-        if let (Acting::Person { state, .. }, Ok(_)) = (self, &answer) {
-            state.hub().acted(project, pipeline);
+        if answer.is_ok() {
+            self.state.hub().acted(project, pipeline);
         }
         answer
     }

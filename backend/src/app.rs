@@ -250,41 +250,31 @@ impl AppState {
         false
     }
 
-    /// Whether actions can be sent at all: by a signed-in person, or in demo mode (where nothing
-    /// real is at stake) with the shared token.
-    pub fn actions_enabled(&self) -> bool {
-        self.is_demo() || self.auth().is_some()
-    }
-
-    /// `actor` may send actions: they are signed in, or this is demo mode.
-    pub fn ensure_actions_allowed(&self, actor: &crate::audit::Actor) -> AppResult<()> {
-        if actor.token.is_some() || self.is_demo() {
-            Ok(())
-        } else if self.auth().is_some() {
-            Err(AppError::new(
+    /// GitLab as `actor`, who may send actions: they are signed in (in demo mode too: the
+    /// simulated GitLab's roles decide, as a real GitLab's would).
+    pub fn ensure_actions_allowed(&self, actor: &crate::audit::Actor) -> AppResult<crate::acting::Acting> {
+        match &actor.token {
+            Some(token) => Ok(crate::acting::Acting::person(
+                self,
+                token.clone(),
+                actor.session.clone(),
+            )),
+            None if self.auth().is_some() => Err(AppError::new(
                 axum::http::StatusCode::UNAUTHORIZED,
                 stageboard_protocol::ErrorCode::Unauthorized,
                 "Sign in with GitLab to retry, cancel, play or stop: actions are sent with your own GitLab rights.",
-            ))
-        } else {
-            Err(AppError::forbidden(
+            )),
+            None => Err(AppError::forbidden(
                 "Retry, cancel, play and stop are sent with the signed-in person's own GitLab rights, and signing in is not set up here (GITLAB_OAUTH_CLIENT_ID): this stageboard only reads. Use GitLab for now.",
-            ))
+            )),
         }
     }
 
-    /// GitLab as `actor`: their own token when signed in, else (demo mode) the shared one.
-    pub fn acting(&self, actor: &crate::audit::Actor) -> crate::acting::Acting {
-        match &actor.token {
-            Some(token) => crate::acting::Acting::person(self, token.clone(), actor.session.clone()),
-            None => crate::acting::Acting::Shared(self.0.hub.clone()),
-        }
-    }
-
-    /// An action may go ahead: `actor` may act, and the project is watched.
-    pub async fn ensure_may_act(&self, actor: &crate::audit::Actor, project: u64) -> AppResult<()> {
-        self.ensure_actions_allowed(actor)?;
-        self.ensure_watched(project).await
+    /// GitLab as `actor` for an action on `project`: they may act, and the project is watched.
+    pub async fn ensure_may_act(&self, actor: &crate::audit::Actor, project: u64) -> AppResult<crate::acting::Acting> {
+        let acting = self.ensure_actions_allowed(actor)?;
+        self.ensure_watched(project).await?;
+        Ok(acting)
     }
 
     /// The watched projects, in the configured order (with none configured, the projects the

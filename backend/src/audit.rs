@@ -58,10 +58,10 @@ impl FromRequestParts<AppState> for Actor {
                 client_address,
                 request_id,
             },
-            // Nobody signed in: in demo mode, actions are the shared token's.
+            // Nobody signed in: no action goes to GitLab, but a refusal is still written down.
             None => Actor {
                 person_id: 0,
-                person: "shared token".into(),
+                person: "not signed in".into(),
                 client_address,
                 request_id,
                 token: None,

@@ -1,6 +1,8 @@
 //! The single-page app, embedded in the binary from Trunk's `dist/` so the server runs from any
 //! working directory. Trunk's post-build hook leaves `.br` and `.gz` copies beside each asset;
-//! they are served to browsers that accept them. Deep links get `index.html`.
+//! they are served to browsers that accept them. Deep links get `index.html`, or the admin
+//! bundle's `admin/index.html` for its pages (`/audit`): two bundles, so that the team pages'
+//! download stays small (scripts/build-frontend).
 
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
@@ -17,15 +19,22 @@ const NOT_BUILT: &str = "<!doctype html><title>stageboard</title><h1>The web UI 
 <p>Build it with <code>trunk build --release</code> at the repository root (<code>scripts/demo</code> does this), \
 then rebuild stageboard. The API under <a href=\"/api/v1/openapi.json\">/api/v1</a> works without it.</p>";
 
-/// The inline scripts of the embedded `index.html` (Trunk writes one, which starts the app), as
+/// The admin bundle's pages.
+const ADMIN_ROUTES: [&str; 1] = ["audit"];
+
+/// The inline scripts of the embedded pages (Trunk writes one in each, which starts its app), as
 /// the Content-Security-Policy must hash them.
 pub fn inline_scripts() -> Vec<String> {
-    let Some(index) = Assets::get("index.html") else {
-        return Vec::new();
-    };
-    let html = String::from_utf8_lossy(&index.data);
+    ["index.html", "admin/index.html"]
+        .into_iter()
+        .filter_map(Assets::get)
+        .flat_map(|page| scripts_of(&String::from_utf8_lossy(&page.data)))
+        .collect()
+}
+
+fn scripts_of(html: &str) -> Vec<String> {
     let mut scripts = Vec::new();
-    let mut rest = html.as_ref();
+    let mut rest = html;
     while let Some(start) = rest.find("<script") {
         rest = &rest[start..];
         let Some(open_end) = rest.find('>') else { break };
@@ -57,8 +66,14 @@ pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
     if is_file {
         return (StatusCode::NOT_FOUND, "no such file\n").into_response();
     }
-    // A route of the app (/projects/1/pipelines/5): the app itself reads the URL.
-    asset("index.html", &headers).unwrap_or_else(|| Html(NOT_BUILT).into_response())
+    // A route of an app (/projects/1/pipelines/5): the app itself reads the URL.
+    let first = path.split('/').next().unwrap_or_default();
+    let page = if ADMIN_ROUTES.contains(&first) {
+        "admin/index.html"
+    } else {
+        "index.html"
+    };
+    asset(page, &headers).unwrap_or_else(|| Html(NOT_BUILT).into_response())
 }
 
 fn asset(path: &str, headers: &HeaderMap) -> Option<Response> {
@@ -72,7 +87,7 @@ fn asset(path: &str, headers: &HeaderMap) -> Option<Response> {
             .map(|b| format!("{b:02x}"))
             .collect::<String>()
     );
-    let cache = if path == "index.html" {
+    let cache = if path.ends_with("index.html") {
         "no-cache"
     } else if is_fingerprinted(path) {
         "public, max-age=31536000, immutable"
@@ -108,13 +123,14 @@ fn asset(path: &str, headers: &HeaderMap) -> Option<Response> {
     Some(response)
 }
 
-/// Trunk names assets `name-<16 hex digits>.ext`; such a file never changes.
+/// Trunk names assets `name-<hash>.ext`, the hash a u64 in hex without leading zeros (so
+/// usually 16 digits, sometimes fewer); such a file never changes.
 fn is_fingerprinted(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
     let stem = name.split('.').next().unwrap_or(name);
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
     stem.rsplit_once('-')
-        .is_some_and(|(_, hash)| hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()))
+        .is_some_and(|(_, hash)| (12..=16).contains(&hash.len()) && hash.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 fn accepts(headers: &HeaderMap, encoding: &str) -> bool {
@@ -140,6 +156,9 @@ mod tests {
         assert!(is_fingerprinted("stageboard-frontend-1a2b3c4d5e6f7a8b.js"));
         assert!(is_fingerprinted("stageboard-frontend-1a2b3c4d5e6f7a8b_bg.wasm"));
         assert!(is_fingerprinted("style-0011223344556677.css"));
+        // Trunk drops leading zeros: a hash can be shorter than 16 digits.
+        assert!(is_fingerprinted("stageboard-frontend-ac79cb293424df3.js"));
+        assert!(is_fingerprinted("admin/stageboard-admin-1a2b3c4d5e6f7a8b_bg.wasm"));
         assert!(!is_fingerprinted("index.html"));
         assert!(!is_fingerprinted("favicon.svg"));
     }

@@ -512,8 +512,28 @@ async fn an_answer_larger_than_stageboard_reads_is_refused_not_held() {
 async fn at_an_https_public_address_answers_carry_hsts_and_its_host_is_allowed() {
     let app = common::TestApp::builder()
         .public_url("https://dash.example.com")
+        .anonymous()
         .start()
         .await;
+    // The session cookie is only ever sent over https, to this host alone.
+    let login = common::browser()
+        .get(format!("{}/auth/login", app.base))
+        .header("host", "dash.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 303);
+    let cookie = login.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.starts_with("__Host-stageboard="), "{cookie}");
+    for part in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.split("; ").any(|p| p == part), "{part} in {cookie}");
+    }
+    assert!(!cookie.contains("Domain"), "{cookie}");
+    assert!(
+        common::location(&login).contains("redirect_uri=https%3A%2F%2Fdash.example.com%2Fauth%2Fcallback"),
+        "{}",
+        common::location(&login)
+    );
     for path in ["/", "/api/v1/projects", "/api/v1/nothing-here", "/health"] {
         let answer = app
             .http

@@ -4,79 +4,9 @@
 
 mod common;
 
-use std::collections::HashMap;
-
-use common::TestApp;
+use common::{TestApp, browser, location, sent, session_cookie as cookie, sign_in};
 use reqwest::StatusCode;
 use serde_json::Value;
-
-/// A browser without redirects followed, so each hop is seen.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn location(answer: &reqwest::Response) -> String {
-    answer.headers()["location"].to_str().unwrap().to_owned()
-}
-
-fn cookie(answer: &reqwest::Response) -> Option<String> {
-    answer
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .find(|c| c.starts_with("stageboard="))
-}
-
-/// The cookie's `name=value`, as a browser sends it back.
-fn sent(set_cookie: &str) -> String {
-    set_cookie.split(';').next().unwrap().to_owned()
-}
-
-/// Signs `user` in from `/auth/login?return_to=…`; returns the session cookie and where the
-/// browser lands.
-async fn sign_in(app: &TestApp, user: u64, return_to: &str) -> (String, String) {
-    let http = browser();
-    let start = http
-        .get(format!("{}/auth/login?return_to={}", app.base, urlencode(return_to)))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(start.status(), StatusCode::SEE_OTHER);
-    let first = cookie(&start).expect("a session for the sign-in in progress");
-    let to_gitlab = url::Url::parse(&location(&start)).unwrap();
-    let asked: HashMap<String, String> = to_gitlab.query_pairs().into_owned().collect();
-    assert_eq!(asked["code_challenge_method"], "S256");
-    assert_eq!(asked["scope"], "api read_user");
-    // The person picks who they are on GitLab's page, which sends them back with a code.
-    let mut form: Vec<(String, String)> = asked.into_iter().collect();
-    form.push(("user".into(), user.to_string()));
-    let chosen = http
-        .post(format!("{}/oauth/authorize", app.sim.url()))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(chosen.status(), StatusCode::FOUND);
-    let back = location(&chosen);
-    assert!(back.starts_with(&format!("{}/auth/callback?", app.base)), "{back}");
-    let landed = http.get(&back).header("cookie", sent(&first)).send().await.unwrap();
-    assert_eq!(landed.status(), StatusCode::SEE_OTHER, "{:?}", landed.text().await);
-    let session = cookie(&landed).expect("the signed-in session");
-    assert_ne!(sent(&session), sent(&first), "a new session id at sign-in");
-    assert!(
-        session.contains("HttpOnly") && session.contains("SameSite=Lax"),
-        "{session}"
-    );
-    (sent(&session), location(&landed))
-}
-
-fn urlencode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
 
 async fn me(app: &TestApp, session: Option<&str>) -> (u16, Value) {
     let mut request = browser().get(format!("{}/api/v1/me", app.base));
@@ -90,7 +20,7 @@ async fn me(app: &TestApp, session: Option<&str>) -> (u16, Value) {
 #[tokio::test]
 async fn a_person_signs_in_through_gitlab_and_stays_signed_in_across_a_restart() {
     let data = tempfile::tempdir().unwrap();
-    let app = TestApp::builder().data_dir(data.path()).start().await;
+    let app = TestApp::builder().anonymous().data_dir(data.path()).start().await;
     let (status, nobody) = me(&app, None).await;
     assert_eq!((status, nobody["code"].as_str()), (401, Some("unauthorized")));
 
@@ -109,7 +39,7 @@ async fn a_person_signs_in_through_gitlab_and_stays_signed_in_across_a_restart()
     );
     drop(app);
 
-    let again = TestApp::builder().data_dir(data.path()).start().await;
+    let again = TestApp::builder().anonymous().data_dir(data.path()).start().await;
     assert_eq!(
         me(&again, Some(&session)).await.0,
         200,
@@ -119,7 +49,7 @@ async fn a_person_signs_in_through_gitlab_and_stays_signed_in_across_a_restart()
 
 #[tokio::test]
 async fn only_a_path_of_this_server_is_returned_to() {
-    let app = TestApp::start().await;
+    let app = TestApp::builder().anonymous().start().await;
     for elsewhere in [
         "https://evil.example/",
         "//evil.example/x",
@@ -133,7 +63,7 @@ async fn only_a_path_of_this_server_is_returned_to() {
 
 #[tokio::test]
 async fn a_sign_in_that_did_not_start_here_is_refused() {
-    let app = TestApp::start().await;
+    let app = TestApp::builder().anonymous().start().await;
     let http = browser();
     // Someone else's code and state, sent to this browser (login CSRF).
     let forged = http
@@ -156,7 +86,7 @@ async fn a_sign_in_that_did_not_start_here_is_refused() {
 
 #[tokio::test]
 async fn signing_out_ends_the_session_and_revokes_the_token_at_gitlab() {
-    let app = TestApp::start().await;
+    let app = TestApp::builder().anonymous().start().await;
     let (session, _) = sign_in(&app, 2, "/").await;
     let out = browser()
         .post(format!("{}/auth/logout", app.base))
@@ -208,7 +138,7 @@ async fn post_as(app: &TestApp, session: &str, path: &str) -> common::Answer {
 
 #[tokio::test]
 async fn actions_are_sent_as_the_signed_in_person_and_gitlab_decides() {
-    let app = TestApp::start().await;
+    let app = TestApp::builder().anonymous().start().await;
     let deploy = waiting_deploy(&app).await;
     let play = format!("/api/v1/projects/1/jobs/{deploy}/play");
 
@@ -254,7 +184,7 @@ async fn actions_are_sent_as_the_signed_in_person_and_gitlab_decides() {
 
 #[tokio::test]
 async fn a_sign_in_gitlab_let_expire_is_renewed_and_the_action_goes_through() {
-    let app = TestApp::start().await;
+    let app = TestApp::builder().anonymous().start().await;
     let deploy = waiting_deploy(&app).await;
     let (maintainer, _) = sign_in(&app, 2, "/").await;
     // GitLab's access tokens last two hours.
@@ -280,10 +210,11 @@ async fn where_people_sign_in_nobody_acts_or_reads_the_audit_log_without_signing
     assert!(retry.text.contains("Sign in with GitLab"), "{}", retry.text);
     let audit = app.get("/api/v1/audit").await;
     common::assert_error(&audit, 401, "unauthorized");
+    let info = app.json("/api/v1/info").await;
     assert_eq!(
-        app.json("/api/v1/info").await["actions_enabled"],
-        true,
-        "the pages offer actions, after signing in"
+        (&info["sign_in"], &info["person"], &info["actions_enabled"]),
+        (&Value::Bool(true), &Value::Null, &Value::Bool(false)),
+        "the pages offer signing in, and actions after it: {info}"
     );
     // The way in: GitLab's own sign-in page, for this application.
     let login = browser().get(format!("{}/auth/login", app.base)).send().await.unwrap();
@@ -292,5 +223,32 @@ async fn where_people_sign_in_nobody_acts_or_reads_the_audit_log_without_signing
     assert!(
         to.starts_with(&format!("{}/oauth/authorize?", app.sim.url())) && to.contains("client_id=stageboard-test"),
         "{to}"
+    );
+}
+
+#[tokio::test]
+async fn in_demo_mode_too_actions_need_a_sign_in_and_the_pages_know_who_is_signed_in() {
+    let app = TestApp::builder().anonymous().start().await;
+    let deploy = waiting_deploy(&app).await;
+    let play = format!("/api/v1/projects/1/jobs/{deploy}/play");
+    let anonymous = app.post(&play, "").await;
+    common::assert_error(&anonymous, 401, "unauthorized");
+    assert!(anonymous.text.contains("Sign in with GitLab"), "{}", anonymous.text);
+    let job = gitlab_json(&app, &format!("/projects/1/jobs/{deploy}")).await;
+    assert_eq!(job["status"], "manual", "nothing was sent to GitLab");
+
+    let (session, _) = sign_in(&app, common::DEVELOPER, "/").await;
+    let info = browser()
+        .get(format!("{}/api/v1/info", app.base))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(info.headers()["cache-control"], "no-store", "it is this visitor's");
+    let info: Value = info.json().await.unwrap();
+    assert_eq!(
+        (&info["person"]["username"], &info["actions_enabled"], &info["sign_in"]),
+        (&Value::from("bwalker"), &Value::Bool(true), &Value::Bool(true)),
+        "{info}"
     );
 }

@@ -71,4 +71,6 @@ pub struct AuditPage {
     pub entries: Vec<AuditEntry>,
     /// Pass as `before` for the next (older) page; absent on the last.
     pub next_before: Option<i64>,
+    /// The projects whose entries the reader may see: to name them, and to filter by.
+    pub projects: Vec<crate::Project>,
 }

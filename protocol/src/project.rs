@@ -19,6 +19,10 @@ pub struct ServerInfo {
     pub demo: bool,
     pub gitlab_url: String,
     pub version: String,
-    /// Whether retry, cancel, play and stop are open to this visitor.
+    /// Whether retry, cancel, play and stop are open to this visitor: they are signed in.
     pub actions_enabled: bool,
+    /// People sign in with GitLab here (an OAuth application is configured, or demo mode).
+    pub sign_in: bool,
+    /// Who this visitor is signed in as.
+    pub person: Option<crate::User>,
 }

@@ -56,7 +56,13 @@ pub async fn list(
     if !(1..=200).contains(&limit) {
         return Err(AppError::bad_request("limit is from 1 to 200."));
     }
-    let readable = state.watched_projects().await?.iter().map(|p| p.id).collect();
+    let projects: Vec<_> = state
+        .watched_projects()
+        .await?
+        .into_iter()
+        .map(super::wire::project)
+        .collect();
+    let readable = projects.iter().map(|p| p.id).collect();
     let mut entries = state
         .store()
         .audit(&crate::store::AuditFilter {
@@ -80,5 +86,9 @@ pub async fn list(
     let more = entries.len() > limit as usize;
     entries.truncate(limit as usize);
     let next_before = more.then(|| entries.last().map(|e| e.id)).flatten();
-    Ok(Json(AuditPage { entries, next_before }))
+    Ok(Json(AuditPage {
+        entries,
+        next_before,
+        projects,
+    }))
 }

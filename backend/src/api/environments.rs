@@ -227,7 +227,7 @@ pub async fn stop(
     actor: Actor,
     Path((project, environment_id)): Path<(u64, u64)>,
 ) -> AppResult<Json<ActionOutcome>> {
-    state.ensure_may_act(&actor, project).await?;
+    let acting = state.ensure_may_act(&actor, project).await?;
     // Its name, for the audit log (a cached read).
     let name = state
         .gitlab()
@@ -235,7 +235,6 @@ pub async fn stop(
         .await
         .ok()
         .map(|e| e.name);
-    let acting = state.acting(&actor);
     let attempt = Attempt {
         action: "stop_environment",
         project,

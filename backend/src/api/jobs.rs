@@ -107,8 +107,7 @@ pub async fn retry(
     actor: Actor,
     Path((project, job_id)): Path<(u64, u64)>,
 ) -> AppResult<Json<ActionOutcome>> {
-    state.ensure_may_act(&actor, project).await?;
-    let acting = state.acting(&actor);
+    let acting = state.ensure_may_act(&actor, project).await?;
     let attempt = Attempt::on_job("retry_job", project, job_id);
     let job = state
         .audited(&actor, attempt, async move { acting.retry_job(project, job_id).await })
@@ -129,8 +128,7 @@ pub async fn cancel(
     actor: Actor,
     Path((project, job_id)): Path<(u64, u64)>,
 ) -> AppResult<Json<ActionOutcome>> {
-    state.ensure_may_act(&actor, project).await?;
-    let acting = state.acting(&actor);
+    let acting = state.ensure_may_act(&actor, project).await?;
     let attempt = Attempt::on_job("cancel_job", project, job_id);
     let job = state
         .audited(&actor, attempt, async move { acting.cancel_job(project, job_id).await })
@@ -149,7 +147,7 @@ pub async fn play(
     Path((project, job_id)): Path<(u64, u64)>,
     OptionalJson(request): OptionalJson<PlayRequest>,
 ) -> AppResult<Json<ActionOutcome>> {
-    state.ensure_actions_allowed(&actor)?;
+    let acting = state.ensure_actions_allowed(&actor)?;
     if let Some(bad) = request.variables.iter().find(|v| v.key.trim().is_empty()) {
         return Err(AppError::bad_request(format!(
             "A variable has an empty name (value `{}`); give every variable a name.",
@@ -158,7 +156,6 @@ pub async fn play(
     }
     state.ensure_watched(project).await?;
     let variables: Vec<(String, String)> = request.variables.into_iter().map(|v| (v.key, v.value)).collect();
-    let acting = state.acting(&actor);
     let attempt = Attempt::on_job("play_job", project, job_id);
     let job = state
         .audited(&actor, attempt, async move {

@@ -11,12 +11,7 @@ use crate::error::{AppError, AppResult};
     responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
 pub async fn me(session: Session) -> AppResult<Json<User>> {
     match crate::auth::signed_in(&session).await {
-        Some(person) => Ok(Json(User {
-            id: person.id,
-            username: person.username,
-            name: person.name,
-            avatar_url: person.avatar_url,
-        })),
+        Some(person) => Ok(Json(person.user())),
         None => Err(AppError::new(
             axum::http::StatusCode::UNAUTHORIZED,
             ErrorCode::Unauthorized,

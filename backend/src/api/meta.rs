@@ -8,12 +8,18 @@ use crate::app::AppState;
 
 /// What the front end needs to know about this server.
 #[utoipa::path(get, path = "/api/v1/info", tag = "meta", responses((status = 200, body = ServerInfo)))]
-pub async fn info(State(state): State<AppState>) -> Json<ServerInfo> {
+pub async fn info(State(state): State<AppState>, session: tower_sessions::Session) -> Json<ServerInfo> {
+    let person = match state.auth() {
+        Some(_) => crate::auth::signed_in(&session).await.map(|p| p.user()),
+        None => None,
+    };
     Json(ServerInfo {
         demo: state.is_demo(),
         gitlab_url: state.gitlab_url(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
-        actions_enabled: state.actions_enabled(),
+        actions_enabled: person.is_some(),
+        sign_in: state.auth().is_some(),
+        person,
     })
 }
 

@@ -225,8 +225,7 @@ pub async fn retry(
     actor: Actor,
     Path((project, pipeline_id)): Path<(u64, u64)>,
 ) -> AppResult<Json<ActionOutcome>> {
-    state.ensure_may_act(&actor, project).await?;
-    let acting = state.acting(&actor);
+    let acting = state.ensure_may_act(&actor, project).await?;
     let attempt = Attempt::on_pipeline("retry_pipeline", project, pipeline_id);
     let pipeline = state
         .audited(&actor, attempt, async move {
@@ -249,8 +248,7 @@ pub async fn cancel(
     actor: Actor,
     Path((project, pipeline_id)): Path<(u64, u64)>,
 ) -> AppResult<Json<ActionOutcome>> {
-    state.ensure_may_act(&actor, project).await?;
-    let acting = state.acting(&actor);
+    let acting = state.ensure_may_act(&actor, project).await?;
     let attempt = Attempt::on_pipeline("cancel_pipeline", project, pipeline_id);
     let pipeline = state
         .audited(&actor, attempt, async move {

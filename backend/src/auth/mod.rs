@@ -76,6 +76,16 @@ pub struct SignedIn {
 }
 
 impl SignedIn {
+    /// The person as the API shows them (no token).
+    pub fn user(&self) -> stageboard_protocol::User {
+        stageboard_protocol::User {
+            id: self.id,
+            username: self.username.clone(),
+            name: self.name.clone(),
+            avatar_url: self.avatar_url.clone(),
+        }
+    }
+
     /// The person with `token`'s access and refresh tokens sealed in, and when the access
     /// token expires.
     fn holding(self, state: &AppState, token: &oauth2::basic::BasicTokenResponse) -> SignedIn {

@@ -58,7 +58,15 @@ pub struct Builder {
     data_dir: Option<std::path::PathBuf>,
     /// GITLAB_OAUTH_CLIENT_ID: people sign in (demo mode registers its own).
     oauth_client: Option<String>,
+    /// In demo mode, who `TestApp::http` is signed in as (GitLab user id); `None`: nobody.
+    signed_in: Option<u64>,
 }
+
+/// The simulated GitLab's people (sim/src/users.rs): a Maintainer, a Developer, and a Reporter
+/// who is no member of the third project.
+pub const MAINTAINER: u64 = 2;
+pub const DEVELOPER: u64 = 3;
+pub const REPORTER: u64 = 4;
 
 impl Default for Builder {
     fn default() -> Self {
@@ -90,14 +98,25 @@ impl Default for Builder {
             public_url: None,
             data_dir: None,
             oauth_client: None,
+            signed_in: Some(MAINTAINER),
         }
     }
 }
 
 impl Builder {
-    /// Not demo mode: actions are refused until login exists.
+    /// Not demo mode, and nobody can sign in: actions are refused.
     pub fn reads_only(mut self) -> Self {
         self.demo = false;
+        self
+    }
+    /// `TestApp::http` is nobody's browser (in demo mode it is otherwise the Maintainer's).
+    pub fn anonymous(mut self) -> Self {
+        self.signed_in = None;
+        self
+    }
+    /// `TestApp::http` is signed in as `user` (demo mode).
+    pub fn signed_in_as(mut self, user: u64) -> Self {
+        self.signed_in = Some(user);
         self
     }
     pub fn projects(mut self, projects: &[&str]) -> Self {
@@ -285,7 +304,7 @@ impl Builder {
                 .await
                 .unwrap();
         });
-        TestApp {
+        let mut app = TestApp {
             sim,
             hub,
             base: format!("http://{addr}"),
@@ -293,8 +312,89 @@ impl Builder {
             server,
             _app: app,
             _data: temporary,
+        };
+        if let (true, Some(user)) = (demo, self.signed_in) {
+            let (session, _) = sign_in(&app, user, "/").await;
+            let mut headers = reqwest::header::HeaderMap::new();
+            headers.insert(reqwest::header::COOKIE, session.parse().unwrap());
+            app.http = reqwest::Client::builder().default_headers(headers).build().unwrap();
         }
+        app
     }
+}
+
+/// A browser without redirects followed, so each hop is seen.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub fn location(answer: &reqwest::Response) -> String {
+    answer.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// The session cookie an answer sets, whole (`stageboard=…; HttpOnly; …`).
+pub fn session_cookie(answer: &reqwest::Response) -> Option<String> {
+    answer
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("stageboard="))
+}
+
+/// The cookie's `name=value`, as a browser sends it back.
+pub fn sent(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap().to_owned()
+}
+
+pub fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// Signs `user` in from `/auth/login?return_to=…`, through the simulated GitLab's sign-in page
+/// as a browser would; returns the session cookie as sent back and where the browser lands.
+pub async fn sign_in(app: &TestApp, user: u64, return_to: &str) -> (String, String) {
+    let http = browser();
+    let start = http
+        .get(format!("{}/auth/login?return_to={}", app.base, urlencode(return_to)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(start.status(), reqwest::StatusCode::SEE_OTHER);
+    let first = session_cookie(&start).expect("a session for the sign-in in progress");
+    let to_gitlab = Url::parse(&location(&start)).unwrap();
+    let asked: std::collections::HashMap<String, String> = to_gitlab.query_pairs().into_owned().collect();
+    assert_eq!(asked["code_challenge_method"], "S256");
+    assert_eq!(asked["scope"], "api read_user");
+    // The person picks who they are on GitLab's page, which sends them back with a code.
+    let mut form: Vec<(String, String)> = asked.into_iter().collect();
+    form.push(("user".into(), user.to_string()));
+    let chosen = http
+        .post(format!("{}/oauth/authorize", app.sim.url()))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(chosen.status(), reqwest::StatusCode::FOUND);
+    let back = location(&chosen);
+    assert!(back.starts_with(&format!("{}/auth/callback?", app.base)), "{back}");
+    let landed = http.get(&back).header("cookie", sent(&first)).send().await.unwrap();
+    assert_eq!(
+        landed.status(),
+        reqwest::StatusCode::SEE_OTHER,
+        "{:?}",
+        landed.text().await
+    );
+    let session = session_cookie(&landed).expect("the signed-in session");
+    assert_ne!(sent(&session), sent(&first), "a new session id at sign-in");
+    assert!(
+        session.contains("HttpOnly") && session.contains("SameSite=Lax"),
+        "{session}"
+    );
+    (sent(&session), location(&landed))
 }
 
 pub struct Answer {
