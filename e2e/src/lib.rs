@@ -126,17 +126,41 @@ impl Stageboard {
     /// come from the binary itself.
     pub fn start_demo() -> Self {
         let port = free_port();
+        let data = std::env::temp_dir().join(format!("stageboard-e2e-{}-{port}", std::process::id()));
+        Stageboard {
+            process: Self::spawn_demo(port, &data),
+            url: format!("http://127.0.0.1:{port}"),
+            data,
+        }
+    }
+
+    /// Stops it (SIGTERM) and starts it again on the same address with the same data
+    /// directory, as an upgrade or a reboot would.
+    pub fn restart(&mut self) {
+        assert!(
+            self.terminate(Duration::from_secs(15)).is_some(),
+            "stageboard did not stop within 15 s"
+        );
+        let port = self
+            .url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("a port in the address");
+        self.process = Self::spawn_demo(port, &self.data);
+    }
+
+    fn spawn_demo(port: u16, data: &std::path::Path) -> Group {
         let bin = binary();
         assert!(
             bin.exists(),
             "{} does not exist: build it (scripts/test does)",
             bin.display()
         );
-        let data = std::env::temp_dir().join(format!("stageboard-e2e-{}-{port}", std::process::id()));
         let process = spawn_group(
             Command::new(&bin)
                 .env("STAGEBOARD_LISTEN", format!("127.0.0.1:{port}"))
-                .env("STAGEBOARD_DATA_DIR", &data)
+                .env("STAGEBOARD_DATA_DIR", data)
                 .env_remove("GITLAB_URL")
                 .env_remove("GITLAB_TOKEN")
                 .env_remove("STAGEBOARD_PROJECTS")
@@ -145,11 +169,7 @@ impl Stageboard {
                 .stderr(Stdio::inherit()),
         );
         wait_for_port(port, "stageboard");
-        Stageboard {
-            process,
-            url: format!("http://127.0.0.1:{port}"),
-            data,
-        }
+        process
     }
 }
 
@@ -352,6 +372,22 @@ impl Browser {
         None
     }
 
+    /// Signs in as `username` through the (simulated) GitLab's sign-in page, as a person
+    /// would, and comes back to `return_to` on stageboard at `base`.
+    pub async fn sign_in(&self, base: &str, username: &str, return_to: &str) -> Result<(), String> {
+        let login = format!("{base}/auth/login?return_to={}", urlencoded(return_to));
+        self.client.goto(&login).await.map_err(|e| e.to_string())?;
+        self.click_text("button[name=user]", &format!("(@{username})"), Duration::from_secs(20))
+            .await?;
+        self.wait_text(".topbar .who .person", "", Duration::from_secs(20))
+            .await?;
+        let at = self.client.current_url().await.map_err(|e| e.to_string())?;
+        if at.path() != return_to.split('?').next().unwrap_or(return_to) {
+            return Err(format!("signed in, but landed on {at} rather than {return_to}"));
+        }
+        Ok(())
+    }
+
     /// Runs JavaScript in the page and returns its value.
     pub async fn js(&self, script: &str) -> Result<serde_json::Value, String> {
         self.client.execute(script, Vec::new()).await.map_err(|e| e.to_string())
@@ -409,4 +445,8 @@ impl Failing {
         }
         Ok(())
     }
+}
+
+fn urlencoded(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

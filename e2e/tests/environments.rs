@@ -116,6 +116,7 @@ async fn stopping_dev_runs_its_stop_job_and_its_pods_go_away() {
     let app = Stageboard::start_demo();
     let browser = Browser::start().await;
     let seen = async {
+        browser.sign_in(&app.url, "achen", "/").await?;
         open_environment(&browser, &app, "dev").await?;
         let pods_before = {
             browser.wait_text("table.pods tbody tr", "Running", WAIT).await?;
@@ -161,6 +162,7 @@ async fn playing_deploy_live_through_the_confirmation_rolls_out_to_two_of_two() 
     let app = Stageboard::start_demo();
     let browser = Browser::start().await;
     let seen = async {
+        browser.sign_in(&app.url, "achen", "/").await?;
         open_environment(&browser, &app, "live").await?;
         let waiting = browser.wait_text(".waiting-deploy h2", "deploy_live", WAIT).await?;
         let tag = waiting

@@ -112,6 +112,7 @@ async fn retrying_image_build_makes_a_new_job_that_succeeds() {
     let app = Stageboard::start_demo();
     let browser = Browser::start().await;
     let seen = async {
+        browser.sign_in(&app.url, "achen", "/").await?;
         open_failing_pipeline(&browser, &app).await?;
         browser.click_text(".job-card .job-link", "image_build", WAIT).await?;
         browser.wait_text(".job-header h1", "failed", WAIT).await?;
@@ -138,7 +139,7 @@ async fn a_manual_deploy_runs_after_confirmation() {
     let app = Stageboard::start_demo();
     let browser = Browser::start().await;
     let seen = async {
-        browser.client.goto(&app.url).await.map_err(|e| e.to_string())?;
+        browser.sign_in(&app.url, "achen", "/").await?;
         browser
             .click_text("li[data-project-id='1'] .other-refs a", "tag v", WAIT)
             .await?;
@@ -230,6 +231,8 @@ async fn a_change_made_elsewhere_reaches_an_open_page_by_server_sent_events() {
     let app = Stageboard::start_demo();
     let browser = Browser::start().await;
     let seen = async {
+        // Someone who may retry (actions need a sign-in) watches the page.
+        browser.sign_in(&app.url, "achen", "/").await?;
         open_failing_pipeline(&browser, &app).await?;
         let before = browser.wait_text(".job-card", "image_build", WAIT).await?;
         // Someone else retries the pipeline: this page did nothing, and it polls only every 30 s.

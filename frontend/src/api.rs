@@ -4,8 +4,8 @@ use gloo_net::http::Request;
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 use stageboard_protocol::{
-    ActionOutcome, EnvironmentDetail, EnvironmentGrid, Job, JobLog, PipelineDetail, PipelinePage, PlayRequest,
-    PlayVariable, ProjectOverview, ServerInfo,
+    ActionOutcome, AuditPage, EnvironmentDetail, EnvironmentGrid, Job, JobLog, PipelineDetail, PipelinePage,
+    PlayRequest, PlayVariable, ProjectOverview, ServerInfo,
 };
 
 /// A failed request, with what a person should read.
@@ -209,7 +209,32 @@ pub async fn act(project: u64, action: Action, variables: Vec<PlayVariable>) -> 
     parse(&answer?)
 }
 
-/// The server's facts (demo mode, GitLab URL), loaded once for the whole app.
+/// A page of the audit log; `query` is the page's own query string (its filters).
+pub async fn audit(query: &str) -> Result<AuditPage, ApiError> {
+    parse(&get(&format!("/api/v1/audit?{query}")).await?)
+}
+
+/// Signs out (GitLab takes the token back), then shows the page again as nobody.
+pub async fn sign_out() -> Result<(), ApiError> {
+    post("/auth/logout", None).await?;
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().reload();
+    }
+    Ok(())
+}
+
+/// Where signing in starts, coming back to the page the person is on.
+pub fn sign_in_href() -> String {
+    let here = web_sys::window()
+        .and_then(|w| {
+            let l = w.location();
+            Some(format!("{}{}", l.pathname().ok()?, l.search().ok()?))
+        })
+        .unwrap_or_else(|| "/".into());
+    format!("/auth/login?return_to={}", js_sys::encode_uri_component(&here))
+}
+
+/// The server's facts (demo mode, GitLab URL, who is signed in), loaded once for the whole app.
 #[derive(Debug, Clone, Copy)]
 pub struct ServerInfoContext(pub RwSignal<Option<ServerInfo>>);
 

@@ -15,7 +15,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use components::TopBar;
-use pages::{EnvironmentPage, Environments, JobPage, NotFound, Overview, PipelinePage, ProjectPipelines};
+use pages::{Audit, EnvironmentPage, Environments, JobPage, NotFound, Overview, PipelinePage, ProjectPipelines};
 
 const SHORTCUTS: [(&str, &str); 9] = [
     ("?", "show or hide this help"),
@@ -61,7 +61,7 @@ pub fn App() -> impl IntoView {
     view! {
         <Router>
             <a class="skip" href="#main">"Skip to content"</a>
-            <TopBar />
+            <TopBar admin=false />
             <main id="main">
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=Overview />
@@ -81,6 +81,25 @@ pub fn App() -> impl IntoView {
                     <button class="button" on:click=move |_| help.set(false)>"Close"</button>
                 </div>
             </Show>
+        </Router>
+    }
+    .into_any()
+}
+
+/// The admin bundle's app (`frontend/admin.html`): the audit log. Its links to the team
+/// pages load the team app.
+#[component]
+pub fn AdminApp() -> impl IntoView {
+    api::provide_server_info();
+    view! {
+        <Router>
+            <a class="skip" href="#main">"Skip to content"</a>
+            <TopBar admin=true />
+            <main id="main">
+                <Routes fallback=NotFound>
+                    <Route path=path!("/audit") view=Audit />
+                </Routes>
+            </main>
         </Router>
     }
     .into_any()

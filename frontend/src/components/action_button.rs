@@ -55,6 +55,20 @@ pub fn ActionButton(
         .unwrap_or_else(|| RwSignal::new(None));
     let local = use_context::<Notice>().is_none();
     let variables = RwSignal::new(String::new());
+    // Why this visitor cannot act (not signed in, or nobody can sign in here), said on click
+    // rather than sending what the server would refuse.
+    let info = crate::api::use_server_info();
+    let blocked = move || {
+        info.with(|i| {
+            i.as_ref().filter(|i| !i.actions_enabled).map(|i| {
+                if i.sign_in {
+                    "Sign in with GitLab (top right) to act: actions are sent with your own GitLab rights."
+                } else {
+                    "This stageboard only reads: signing in is not set up here (GITLAB_OAUTH_CLIENT_ID)."
+                }
+            })
+        })
+    };
     let needs_confirmation = matches!(
         action,
         Action::PlayJob(_) | Action::CancelPipeline(_) | Action::StopEnvironment(_)
@@ -95,8 +109,14 @@ pub fn ActionButton(
             <button
                 class=format!("button action-{}", action.label().to_ascii_lowercase().replace(' ', "-"))
                 disabled=move || busy.get()
+                aria-disabled=move || blocked().is_some().then_some("true")
+                title=blocked
                 aria-label=format!("{} {subject}", action.label())
-                on:click=move |_| if needs_confirmation { confirming.set(true) } else { run() }
+                on:click=move |_| match blocked() {
+                    Some(why) => answer.set(Some(Err(why.into()))),
+                    None if needs_confirmation => confirming.set(true),
+                    None => run(),
+                }
             >
                 {action.label()}
             </button>

@@ -3,8 +3,12 @@ use leptos::prelude::*;
 use crate::api::use_server_info;
 use crate::events::Upstream;
 
+/// The bar atop every page. `admin`: in the admin bundle, whose links to the team pages (and
+/// the team app's to the audit log) load the other bundle rather than route within this one.
 #[component]
-pub fn TopBar() -> impl IntoView {
+pub fn TopBar(admin: bool) -> impl IntoView {
+    let team = admin.then_some("external");
+    let other = (!admin).then_some("external");
     let info = use_server_info();
     let demo = move || info.with(|i| i.as_ref().is_some_and(|i| i.demo));
     let upstream = use_context::<Upstream>();
@@ -18,18 +22,54 @@ pub fn TopBar() -> impl IntoView {
             </p>
         })
     };
+    let signing_out = RwSignal::new(None::<String>);
+    // Who is signed in; a way in where people sign in; a plain warning where nobody can.
+    let person = move || {
+        let (sign_in, person) = info.with(|i| i.as_ref().map(|i| (i.sign_in, i.person.clone())))?;
+        Some(match person {
+            Some(p) => view! {
+                <span class="person" title=format!("Signed in with GitLab as @{}", p.username)>{p.name}</span>
+                <button class="button sign-out" on:click=move |_| {
+                    leptos::task::spawn_local(async move {
+                        if let Err(e) = crate::api::sign_out().await {
+                            let _ = signing_out.try_set(Some(e.message));
+                        }
+                    });
+                }>"Sign out"</button>
+                {move || signing_out.get().map(|m| view! { <span class="answer error" role="alert">{m}</span> })}
+            }
+            .into_any(),
+            None if sign_in => view! {
+                <a class="button sign-in" href="/auth/login" on:click=|e| {
+                    e.prevent_default();
+                    if let Some(w) = web_sys::window() {
+                        let _ = w.location().set_href(&crate::api::sign_in_href());
+                    }
+                }>"Sign in with GitLab"</a>
+            }
+            .into_any(),
+            None => view! {
+                <span class="badge read-only" title="Signing in is not set up here (GITLAB_OAUTH_CLIENT_ID): nobody can retry, run or stop from stageboard.">
+                    "read-only"
+                </span>
+            }
+            .into_any(),
+        })
+    };
     view! {
         <header class="topbar">
-            <a href="/" class="brand">"stageboard"</a>
+            <a href="/" class="brand" rel=team>"stageboard"</a>
             <nav class="nav" aria-label="sections">
-                <a href="/">"Pipelines"</a>
-                <a href="/environments">"Environments"</a>
+                <a href="/" rel=team>"Pipelines"</a>
+                <a href="/environments" rel=team>"Environments"</a>
+                <a href="/audit" rel=other>"Audit"</a>
             </nav>
             <Show when=demo>
                 <span class="badge demo" title="Simulated GitLab and cluster: nothing real is touched">
                     "demo"
                 </span>
             </Show>
+            <span class="who">{person}</span>
         </header>
         {outage}
     }

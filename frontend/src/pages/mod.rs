@@ -1,3 +1,4 @@
+mod audit;
 mod environment;
 mod environments;
 mod job;
@@ -6,6 +7,7 @@ mod overview;
 mod pipeline;
 mod project_pipelines;
 
+pub use audit::Audit;
 pub use environment::EnvironmentPage;
 pub use environments::Environments;
 pub use job::JobPage;
