@@ -43,7 +43,7 @@ impl FromRequestParts<AppState> for Actor {
             .map(|id| id.chars().take(MAX_REQUEST_ID).collect());
         let session = tower_sessions::Session::from_request_parts(parts, state).await.ok();
         let person = match &session {
-            Some(session) => crate::auth::signed_in(session).await,
+            Some(session) => crate::auth::signed_in(state, session).await,
             None => None,
         };
         // A sign-in whose token no longer opens (the key changed) is no sign-in.
@@ -58,7 +58,7 @@ impl FromRequestParts<AppState> for Actor {
                 client_address,
                 request_id,
             },
-            // Nobody signed in: no action goes to GitLab, but a refusal is still written down.
+            // Nobody signed in: the action is refused before anything is sent or recorded.
             None => Actor {
                 person_id: 0,
                 person: "not signed in".into(),

@@ -78,6 +78,14 @@ async fn every_action_sent_to_gitlab_is_in_the_audit_log_across_a_restart() {
     assert_eq!(next["entries"][0]["id"], retry["id"]);
     assert_eq!(next["next_before"], Value::Null, "the last page");
     common::assert_error(&app.get("/api/v1/audit?outcome=maybe").await, 400, "bad_request");
+    common::assert_error(&app.get("/api/v1/audit?project=one").await, 400, "bad_request");
+    // The audit page's form sends every filter, "any" as empty: no filter.
+    let any = app.json("/api/v1/audit?project=&person=&action=&outcome=").await;
+    assert_eq!(any["entries"], page["entries"], "empty filters filter nothing");
+    let mine = app
+        .json("/api/v1/audit?project=1&person=achen&action=retry_job&outcome=")
+        .await;
+    assert_eq!(mine["entries"].as_array().unwrap().len(), 1, "{mine}");
 
     // Every answer names its request, the client's id or a new one.
     let answer = app.get("/api/v1/info").await;

@@ -252,3 +252,20 @@ async fn in_demo_mode_too_actions_need_a_sign_in_and_the_pages_know_who_is_signe
         "{info}"
     );
 }
+
+#[tokio::test]
+async fn the_hub_holding_the_shared_token_never_acts_with_it() {
+    use stageboard::gitlab::Gitlab as _;
+    let app = TestApp::builder().anonymous().start().await;
+    let deploy = waiting_deploy(&app).await;
+    let refused = app.hub.play_job(1, deploy, &[]).await;
+    assert!(
+        matches!(
+            &refused,
+            Err(stageboard::gitlab::GitlabError::Refused { status: 403, .. })
+        ),
+        "{refused:?}"
+    );
+    let job = gitlab_json(&app, &format!("/projects/1/jobs/{deploy}")).await;
+    assert_eq!(job["status"], "manual", "nothing was played");
+}

@@ -125,6 +125,9 @@ async fn the_developer_is_refused_deploy_live_and_the_maintainer_deploys_it_in_h
     );
 }
 
+/// The session outlives the restart. (The demo's simulated GitLab starts afresh and forgets the
+/// tokens it gave, so there the first action after a restart signs the person out with a
+/// message; a real GitLab keeps them.)
 #[tokio::test]
 async fn a_session_from_before_a_restart_still_signs_the_person_in_after_it() {
     let mut app = Stageboard::start_demo();

@@ -87,7 +87,7 @@ pub fn App() -> impl IntoView {
 }
 
 /// The admin bundle's app (`frontend/admin.html`): the audit log. Its links to the team
-/// pages load the team app.
+/// pages load the team app (see [`TeamPage`]).
 #[component]
 pub fn AdminApp() -> impl IntoView {
     api::provide_server_info();
@@ -96,11 +96,27 @@ pub fn AdminApp() -> impl IntoView {
             <a class="skip" href="#main">"Skip to content"</a>
             <TopBar admin=true />
             <main id="main">
-                <Routes fallback=NotFound>
+                <Routes fallback=TeamPage>
                     <Route path=path!("/audit") view=Audit />
                 </Routes>
             </main>
         </Router>
     }
     .into_any()
+}
+
+/// In the admin bundle, a route of the team app (a link from the audit log to a job): the
+/// page is loaded, so the server gives it the team app. An admin address it does not know is
+/// not found (loading it again would only come back here).
+#[component]
+fn TeamPage() -> impl IntoView {
+    let location = web_sys::window().map(|w| w.location());
+    let path = location.as_ref().and_then(|l| l.pathname().ok()).unwrap_or_default();
+    if path == "/audit" || path.starts_with("/audit/") {
+        return NotFound().into_any();
+    }
+    if let Some(location) = location {
+        let _ = location.reload();
+    }
+    view! { <p class="loading" role="status">"Loading…"</p> }.into_any()
 }

@@ -8,20 +8,40 @@ use super::extract::Query;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 
+/// The filters; one left empty (`project=`, a form's "any") is no filter.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 pub struct AuditQuery {
     /// Only this project's entries.
+    #[serde(default, deserialize_with = "empty_as_none")]
     project: Option<u64>,
     /// Only this person's (GitLab username).
+    #[serde(default, deserialize_with = "empty_as_none")]
     person: Option<String>,
     /// Only this action (`play_job`, `retry_job`, …).
+    #[serde(default, deserialize_with = "empty_as_none")]
     action: Option<String>,
     /// Only entries that ended so: pending, done, refused or failed.
+    #[serde(default, deserialize_with = "empty_as_none")]
     outcome: Option<String>,
     /// Entries older than this id (the previous page's `next_before`).
+    #[serde(default, deserialize_with = "empty_as_none")]
     before: Option<i64>,
     /// Entries per page: 1 to 200, 50 by default.
+    #[serde(default, deserialize_with = "empty_as_none")]
     limit: Option<u32>,
+}
+
+fn empty_as_none<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    let value: Option<String> = serde::Deserialize::deserialize(deserializer)?;
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(serde::de::Error::custom),
+    }
 }
 
 /// Action attempts, newest first, of the projects the reader can read. Where people sign in,
@@ -33,7 +53,7 @@ pub async fn list(
     session: tower_sessions::Session,
     Query(query): Query<AuditQuery>,
 ) -> AppResult<Json<AuditPage>> {
-    if state.auth().is_some() && !state.is_demo() && crate::auth::signed_in(&session).await.is_none() {
+    if state.auth().is_some() && !state.is_demo() && crate::auth::signed_in(&state, &session).await.is_none() {
         return Err(AppError::new(
             axum::http::StatusCode::UNAUTHORIZED,
             stageboard_protocol::ErrorCode::Unauthorized,

@@ -10,7 +10,7 @@ use crate::app::AppState;
 #[utoipa::path(get, path = "/api/v1/info", tag = "meta", responses((status = 200, body = ServerInfo)))]
 pub async fn info(State(state): State<AppState>, session: tower_sessions::Session) -> Json<ServerInfo> {
     let person = match state.auth() {
-        Some(_) => crate::auth::signed_in(&session).await.map(|p| p.user()),
+        Some(_) => crate::auth::signed_in(&state, &session).await.map(|p| p.user()),
         None => None,
     };
     Json(ServerInfo {

@@ -522,9 +522,11 @@ pub async fn logout(State(state): State<AppState>, session: Session) -> Response
     StatusCode::NO_CONTENT.into_response()
 }
 
-/// The signed-in person, if any.
-pub async fn signed_in(session: &Session) -> Option<SignedIn> {
-    session.get(PERSON).await.ok().flatten()
+/// The signed-in person, if any. A sign-in whose token no longer opens (the key changed) is
+/// no sign-in: every page, the API and actions agree on who is signed in.
+pub async fn signed_in(state: &AppState, session: &Session) -> Option<SignedIn> {
+    let person: SignedIn = session.get(PERSON).await.ok().flatten()?;
+    state.open_token(&person.access).is_some().then_some(person)
 }
 
 impl AppState {

@@ -455,52 +455,37 @@ impl Gitlab for Hub {
         .await
     }
 
-    async fn stop_environment(&self, project: u64, environment: u64, force: bool) -> Result<GlEnvironment> {
-        let answer = self.0.upstream.stop_environment(project, environment, force).await;
-        if answer.is_ok() {
-            self.acted(project, None);
-        }
-        answer
+    // The hub holds the shared read token: it never acts with it. Actions go to GitLab as the
+    // signed-in person (`acting.rs`), who tells the hub afterwards (`Hub::acted`).
+    async fn stop_environment(&self, _: u64, _: u64, _: bool) -> Result<GlEnvironment> {
+        Err(not_with_the_shared_token())
     }
 
-    async fn retry_job(&self, project: u64, job: u64) -> Result<GlJob> {
-        let answer = self.0.upstream.retry_job(project, job).await;
-        if let Ok(job) = &answer {
-            self.acted(project, job.pipeline.as_ref().map(|p| p.id));
-        }
-        answer
+    async fn retry_job(&self, _: u64, _: u64) -> Result<GlJob> {
+        Err(not_with_the_shared_token())
     }
 
-    async fn cancel_job(&self, project: u64, job: u64) -> Result<GlJob> {
-        let answer = self.0.upstream.cancel_job(project, job).await;
-        if let Ok(job) = &answer {
-            self.acted(project, job.pipeline.as_ref().map(|p| p.id));
-        }
-        answer
+    async fn cancel_job(&self, _: u64, _: u64) -> Result<GlJob> {
+        Err(not_with_the_shared_token())
     }
 
-    async fn play_job(&self, project: u64, job: u64, variables: &[(String, String)]) -> Result<GlJob> {
-        let answer = self.0.upstream.play_job(project, job, variables).await;
-        if let Ok(job) = &answer {
-            self.acted(project, job.pipeline.as_ref().map(|p| p.id));
-        }
-        answer
+    async fn play_job(&self, _: u64, _: u64, _: &[(String, String)]) -> Result<GlJob> {
+        Err(not_with_the_shared_token())
     }
 
-    async fn retry_pipeline(&self, project: u64, pipeline: u64) -> Result<GlPipeline> {
-        let answer = self.0.upstream.retry_pipeline(project, pipeline).await;
-        if answer.is_ok() {
-            self.acted(project, Some(pipeline));
-        }
-        answer
+    async fn retry_pipeline(&self, _: u64, _: u64) -> Result<GlPipeline> {
+        Err(not_with_the_shared_token())
     }
 
-    async fn cancel_pipeline(&self, project: u64, pipeline: u64) -> Result<GlPipeline> {
-        let answer = self.0.upstream.cancel_pipeline(project, pipeline).await;
-        if answer.is_ok() {
-            self.acted(project, Some(pipeline));
-        }
-        answer
+    async fn cancel_pipeline(&self, _: u64, _: u64) -> Result<GlPipeline> {
+        Err(not_with_the_shared_token())
+    }
+}
+
+fn not_with_the_shared_token() -> crate::gitlab::GitlabError {
+    crate::gitlab::GitlabError::Refused {
+        status: 403,
+        message: "stageboard sends actions only as the signed-in person, never with the shared read token".into(),
     }
 }
 

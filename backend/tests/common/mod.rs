@@ -255,7 +255,7 @@ impl Builder {
             },
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             allowed_hosts: Vec::new(),
-            public_url: self.public_url,
+            public_url: self.public_url.clone(),
             metrics_token: self.metrics_token.map(SecretString::from),
             max_streams: self.max_streams,
             limits: self.limits,
@@ -304,6 +304,7 @@ impl Builder {
                 .await
                 .unwrap();
         });
+        let public_url_set = self.public_url.as_ref().map(|_| ());
         let mut app = TestApp {
             sim,
             hub,
@@ -313,7 +314,8 @@ impl Builder {
             _app: app,
             _data: temporary,
         };
-        if let (true, Some(user)) = (demo, self.signed_in) {
+        // Signed in through the loopback address (not where a public address would lead).
+        if let (true, Some(user), None) = (demo, self.signed_in, public_url_set) {
             let (session, _) = sign_in(&app, user, "/").await;
             let mut headers = reqwest::header::HeaderMap::new();
             headers.insert(reqwest::header::COOKIE, session.parse().unwrap());

@@ -40,7 +40,7 @@ pub fn TopBar(admin: bool) -> impl IntoView {
             }
             .into_any(),
             None if sign_in => view! {
-                <a class="button sign-in" href="/auth/login" on:click=|e| {
+                <a class="button sign-in" href="/auth/login" rel="external" on:click=|e| {
                     e.prevent_default();
                     if let Some(w) = web_sys::window() {
                         let _ = w.location().set_href(&crate::api::sign_in_href());

@@ -31,12 +31,13 @@ pub fn Audit() -> impl IntoView {
         async move { api::audit(q.trim_start_matches('?')).await }
     };
     let page = poll(fetch, || "projects".into(), Duration::from_secs(30), |_| true);
-    let projects = move || {
+    // Rebuilt only when the projects change, not on every re-read (a choice not yet sent stays).
+    let projects = Memo::new(move |_| {
         page.with(|p| match p {
             Some(Ok(p)) => p.projects.iter().map(|p| (p.id.to_string(), p.name.clone())).collect(),
-            _ => Vec::new(),
+            _ => Vec::<(String, String)>::new(),
         })
-    };
+    });
     Effect::new(move |_| page_status::show("Audit log", None));
     let select = move |name: &'static str, any: &'static str, options: Vec<(String, String)>| {
         let current = filter(name);
@@ -60,7 +61,7 @@ pub fn Audit() -> impl IntoView {
             <header class="page-header">
                 <h1>"Audit log"</h1>
                 <form class="filters" method="get" action="/audit">
-                    <label>"Project " {move || select("project", "any", projects())}</label>
+                    <label>"Project " {move || select("project", "any", projects.get())}</label>
                     <label>"Person " <input type="search" name="person" placeholder="GitLab username" value=filter("person") /></label>
                     <label>"Action " {select("action", "any", words(&ACTIONS))}</label>
                     <label>"Outcome " {select("outcome", "any", words(&OUTCOMES))}</label>
