@@ -37,6 +37,8 @@ struct Inner {
     /// Trusted proxies and per-address bounds.
     clients: crate::client::Clients,
     https: bool,
+    /// Who may read (STAGEBOARD_ACCESS).
+    access: crate::access::Access,
     /// The in-process simulated GitLab, in demo mode.
     #[cfg(feature = "demo")]
     demo: Option<stageboard_sim::Sim>,
@@ -108,6 +110,8 @@ pub struct Parts {
     pub clients: crate::client::Clients,
     /// People reach stageboard over https (STAGEBOARD_PUBLIC_URL): answers carry HSTS.
     pub https: bool,
+    /// Who may read (STAGEBOARD_ACCESS, or its default).
+    pub access: crate::access::Access,
     #[cfg(feature = "demo")]
     pub demo: Option<stageboard_sim::Sim>,
 }
@@ -154,6 +158,7 @@ impl AppState {
             sessions: parts.sessions,
             client: parts.client,
             auth: parts.auth,
+            access: parts.access,
             watch: Watchlist {
                 configured: parts.projects,
                 resolved: RwLock::new(None),
@@ -187,6 +192,11 @@ impl AppState {
     /// Whether people reach stageboard over https.
     pub fn https(&self) -> bool {
         self.0.https
+    }
+
+    /// Who may read.
+    pub fn access(&self) -> crate::access::Access {
+        self.0.access
     }
 
     pub fn clients(&self) -> &crate::client::Clients {
@@ -275,6 +285,26 @@ impl AppState {
         let acting = self.ensure_actions_allowed(actor)?;
         self.ensure_watched(project).await?;
         Ok(acting)
+    }
+
+    /// The watched projects `reader` may read, in the configured order.
+    pub async fn readable_projects(&self, reader: &crate::access::Reader) -> AppResult<Vec<GlProject>> {
+        let mut projects = self.watched_projects().await?;
+        projects.retain(|p| reader.may_read(p.id));
+        Ok(projects)
+    }
+
+    /// A project `reader` may read: watched, and (where people sign in to read) one GitLab
+    /// lets them read. Otherwise 404, as for a project not watched: nothing says it exists.
+    pub async fn ensure_readable(&self, reader: &crate::access::Reader, project: u64) -> AppResult<()> {
+        self.ensure_watched(project).await?;
+        if reader.may_read(project) {
+            Ok(())
+        } else {
+            Err(AppError::not_found(format!(
+                "Project {project} is not one this stageboard shows you: it shows the watched projects GitLab lets you read."
+            )))
+        }
     }
 
     /// The watched projects, in the configured order (with none configured, the projects the

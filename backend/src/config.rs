@@ -113,6 +113,12 @@ pub struct ServeArgs {
     /// STAGEBOARD_PUBLIC_URL (the callback is `<public url>/auth/callback`).
     #[arg(long, env = "GITLAB_OAUTH_CLIENT_ID")]
     pub oauth_client_id: Option<String>,
+    /// Who may read: `login` (pages send visitors to GitLab's sign-in, and a person sees the
+    /// watched projects GitLab lets them read) or `public` (reads open to whoever reaches the
+    /// server; actions still need a sign-in). Default: `login` where people can sign in
+    /// (GITLAB_OAUTH_CLIENT_ID), `public` otherwise and in demo mode.
+    #[arg(long, env = "STAGEBOARD_ACCESS")]
+    pub access: Option<String>,
     /// The application's secret, for a confidential application (a non-confidential one signs
     /// in with PKCE alone).
     #[arg(long, env = "GITLAB_OAUTH_CLIENT_SECRET", hide_env_values = true)]
@@ -251,6 +257,8 @@ pub struct Config {
     pub store: crate::store::StoreConfig,
     /// Signing in with GitLab, when configured (demo mode configures its own).
     pub oauth: Option<crate::auth::OAuthConfig>,
+    /// STAGEBOARD_ACCESS; `None`: `login` with OAuth configured, else `public`.
+    pub access: Option<crate::access::Access>,
 }
 
 /// STAGEBOARD_PUBLIC_URL: an http(s) origin that stageboard is served at the root of.
@@ -431,7 +439,20 @@ impl Config {
             }
             (None, None) => None,
         };
+        let access = args
+            .access
+            .as_deref()
+            .filter(|a| !a.trim().is_empty())
+            .map(crate::access::Access::parse)
+            .transpose()?;
+        if access == Some(crate::access::Access::Login)
+            && oauth.is_none()
+            && matches!(upstream, GitlabSource::Gitlab { .. })
+        {
+            return Err("STAGEBOARD_ACCESS=login needs people to sign in, and signing in is not set up: set GITLAB_OAUTH_CLIENT_ID (docs/operations.md, \"Signing in with GitLab\"), or STAGEBOARD_ACCESS=public.".into());
+        }
         Ok(Config {
+            access,
             oauth,
             store: crate::store::StoreConfig {
                 data_dir: args.data_dir,
@@ -597,5 +618,38 @@ mod tests {
         let cli = Cli::try_parse_from(["stageboard"]).unwrap();
         let error = Config::from_args(cli.serve).unwrap_err();
         assert!(error.contains("GITLAB_URL") && error.contains("demo"), "{error}");
+    }
+
+    #[test]
+    fn stageboard_access_is_login_or_public_and_login_needs_a_sign_in() {
+        let read = |extra: &[&str]| {
+            let mut args = vec![
+                "stageboard",
+                "--gitlab-url",
+                "https://gitlab.example.com",
+                "--gitlab-token",
+                "t",
+            ];
+            args.extend_from_slice(extra);
+            Config::from_args(Cli::try_parse_from(args).unwrap().serve)
+        };
+        let signing_in = ["--oauth-client-id", "app", "--public-url", "https://dash.example.com"];
+        assert_eq!(
+            read(&signing_in).unwrap().access,
+            None,
+            "the default: login, decided with OAuth"
+        );
+        let public = read(&[&signing_in[..], &["--access", "public"]].concat()).unwrap();
+        assert_eq!(public.access, Some(crate::access::Access::Public));
+        let error = read(&["--access", "login"]).unwrap_err();
+        assert!(
+            error.contains("STAGEBOARD_ACCESS=login") && error.contains("GITLAB_OAUTH_CLIENT_ID"),
+            "{error}"
+        );
+        let error = read(&["--access", "sometimes"]).unwrap_err();
+        assert!(
+            error.contains("STAGEBOARD_ACCESS") && error.contains("`public`"),
+            "{error}"
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! stageboard's server: the JSON API over GitLab, and the embedded single-page app.
 
+pub mod access;
 pub mod acting;
 pub mod api;
 pub mod app;

@@ -114,8 +114,21 @@ impl App {
             .map(|o| crate::auth::Auth::new(&o, &gitlab_url, config.public_url.as_ref()))
             .transpose()?
             .map(Arc::new);
+        let access = match (config.access, auth.is_some()) {
+            (Some(crate::access::Access::Login), false) => {
+                return Err(
+                    "STAGEBOARD_ACCESS=login needs people to sign in, and signing in is not set up (GITLAB_OAUTH_CLIENT_ID)".into(),
+                );
+            }
+            (Some(access), _) => access,
+            // The demo reads like `public`, so a newcomer sees it at once.
+            (None, true) if config.oauth.is_some() => crate::access::Access::Login,
+            (None, _) => crate::access::Access::Public,
+        };
         if auth.is_none() {
-            tracing::warn!("signing in is not set up (GITLAB_OAUTH_CLIENT_ID): stageboard only reads");
+            tracing::warn!(
+                "signing in is not set up (GITLAB_OAUTH_CLIENT_ID): stageboard only reads, and its pages are open to whoever reaches it"
+            );
         }
         let state = AppState::new(Parts {
             store,
@@ -136,6 +149,7 @@ impl App {
                     .collect::<Vec<_>>(),
             ),
             https: config.public_url.as_ref().is_some_and(|u| u.scheme() == "https"),
+            access,
             metrics_token: config.metrics_token,
             max_streams: config.max_streams,
             clients: crate::client::Clients::new(config.trusted_proxies, config.max_streams_per_address),

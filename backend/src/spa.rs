@@ -5,8 +5,11 @@
 //! download stays small (scripts/build-frontend).
 
 use axum::body::Body;
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+
+use crate::app::AppState;
 
 use crate::error::AppError;
 
@@ -49,7 +52,12 @@ fn scripts_of(html: &str) -> Vec<String> {
     scripts
 }
 
-pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
+pub async fn serve(
+    State(state): State<AppState>,
+    session: tower_sessions::Session,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     let path = uri.path().trim_start_matches('/');
     if path == "api" || path.starts_with("api/") {
         return AppError::not_found(format!(
@@ -59,10 +67,21 @@ pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
         .into_response();
     }
     let path = if path.is_empty() { "index.html" } else { path };
+    // Where reads need a sign-in, a page sends the visitor to GitLab's first, and back here
+    // after. The app's code (wasm, scripts, styles) is no secret and is served to anyone.
+    let is_file = path.rsplit('/').next().is_some_and(|name| name.contains('.'));
+    let page = !is_file || path.ends_with("index.html");
+    if page
+        && state.access() == crate::access::Access::Login
+        && crate::auth::signed_in(&state, &session).await.is_none()
+    {
+        let here = uri.path_and_query().map_or("/", |p| p.as_str());
+        let back: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
+        return Redirect::to(&format!("/auth/login?return_to={back}")).into_response();
+    }
     if let Some(response) = asset(path, &headers) {
         return response;
     }
-    let is_file = path.rsplit('/').next().is_some_and(|name| name.contains('.'));
     if is_file {
         return (StatusCode::NOT_FOUND, "no such file\n").into_response();
     }

@@ -51,6 +51,7 @@ where
 pub async fn list(
     State(state): State<AppState>,
     session: tower_sessions::Session,
+    reader: crate::access::Reader,
     Query(query): Query<AuditQuery>,
 ) -> AppResult<Json<AuditPage>> {
     if state.auth().is_some() && !state.is_demo() && crate::auth::signed_in(&state, &session).await.is_none() {
@@ -77,7 +78,7 @@ pub async fn list(
         return Err(AppError::bad_request("limit is from 1 to 200."));
     }
     let projects: Vec<_> = state
-        .watched_projects()
+        .readable_projects(&reader)
         .await?
         .into_iter()
         .map(super::wire::project)

@@ -134,8 +134,8 @@ async fn environment(
 /// carries an `error`; the others still show.
 #[utoipa::path(get, path = "/api/v1/environments", tag = "environments",
     responses((status = 200, body = EnvironmentGrid), (status = 502, body = ErrorBody)))]
-pub async fn grid(State(state): State<AppState>) -> AppResult<Json<EnvironmentGrid>> {
-    let projects = state.watched_projects().await?;
+pub async fn grid(State(state): State<AppState>, reader: crate::access::Reader) -> AppResult<Json<EnvironmentGrid>> {
+    let projects = state.readable_projects(&reader).await?;
     let rows = futures::future::join_all(projects.into_iter().map(|gl| {
         let state = &state;
         async move {
@@ -161,8 +161,12 @@ pub async fn grid(State(state): State<AppState>) -> AppResult<Json<EnvironmentGr
 #[utoipa::path(get, path = "/api/v1/projects/{project_id}/environments", tag = "environments",
     params(("project_id" = u64, Path)),
     responses((status = 200, body = ProjectEnvironments), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
-pub async fn list(State(state): State<AppState>, Path(project): Path<u64>) -> AppResult<Json<ProjectEnvironments>> {
-    state.ensure_watched(project).await?;
+pub async fn list(
+    State(state): State<AppState>,
+    reader: crate::access::Reader,
+    Path(project): Path<u64>,
+) -> AppResult<Json<ProjectEnvironments>> {
+    state.ensure_readable(&reader, project).await?;
     Ok(Json(ProjectEnvironments {
         project_id: project,
         environments: of_project(&state, project).await?,
@@ -198,9 +202,10 @@ async fn of_project(state: &AppState, project: u64) -> AppResult<Vec<Environment
     responses((status = 200, body = EnvironmentDetail), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
 pub async fn show(
     State(state): State<AppState>,
+    reader: crate::access::Reader,
     Path((project, environment_id)): Path<(u64, u64)>,
 ) -> AppResult<Json<EnvironmentDetail>> {
-    state.ensure_watched(project).await?;
+    state.ensure_readable(&reader, project).await?;
     let gitlab = state.gitlab();
     let mut env = gitlab.environment(project, environment_id).await?;
     let name = env.name.clone();

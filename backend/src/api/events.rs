@@ -74,10 +74,13 @@ fn reset() -> Event {
 pub async fn events(
     State(state): State<AppState>,
     client: ClientAddr,
+    reader: crate::access::Reader,
     Query(query): Query<EventsQuery>,
     headers: HeaderMap,
 ) -> AppResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let topics = Topics::parse(query.topics.as_deref().unwrap_or("projects")).map_err(AppError::bad_request)?;
+    let mut topics = Topics::parse(query.topics.as_deref().unwrap_or("projects")).map_err(AppError::bad_request)?;
+    // A person hears only of the projects they may read.
+    topics.only = reader.only().map(<[u64]>::to_vec);
     // A place first: a stream refused for want of one costs nothing more.
     let Some(hold) = state.clients().hold_stream(client.0) else {
         return Err(AppError::new(
@@ -94,7 +97,7 @@ pub async fn events(
         ));
     };
     for &project in topics.projects.iter().chain(topics.logs.iter().map(|(p, _)| p)) {
-        state.ensure_watched(project).await?;
+        state.ensure_readable(&reader, project).await?;
     }
     // A log is followed only for a job of its project (GitLab answers 404 otherwise): an id
     // made up does not cost a GitLab read per interval.

@@ -28,8 +28,12 @@ fn to_wire(job: GlJob) -> Job {
 #[utoipa::path(get, path = "/api/v1/projects/{project_id}/jobs/{job_id}", tag = "jobs",
     params(("project_id" = u64, Path), ("job_id" = u64, Path)),
     responses((status = 200, body = Job), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
-pub async fn show(State(state): State<AppState>, Path((project, job)): Path<(u64, u64)>) -> AppResult<Json<Job>> {
-    state.ensure_watched(project).await?;
+pub async fn show(
+    State(state): State<AppState>,
+    reader: crate::access::Reader,
+    Path((project, job)): Path<(u64, u64)>,
+) -> AppResult<Json<Job>> {
+    state.ensure_readable(&reader, project).await?;
     let job = state.gitlab().job(project, job).await?;
     let manual_in = (job.status == stageboard_protocol::Status::Manual)
         .then(|| job.pipeline.as_ref().and_then(|p| p.iid))
@@ -61,10 +65,11 @@ const LOG_PAGE: usize = 2 << 20;
     responses((status = 200, body = JobLog), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 416, body = ErrorBody, description = "offset past the end of the log")))]
 pub async fn log(
     State(state): State<AppState>,
+    reader: crate::access::Reader,
     Path((project, job_id)): Path<(u64, u64)>,
     Query(query): Query<LogQuery>,
 ) -> AppResult<Json<JobLog>> {
-    state.ensure_watched(project).await?;
+    state.ensure_readable(&reader, project).await?;
     // The job first: if it says finished, the trace read after it is complete.
     let job = state.gitlab().job(project, job_id).await?;
     let trace = state.gitlab().trace(project, job_id).await?;
@@ -171,10 +176,11 @@ pub async fn play(
     responses((status = 200, content_type = "text/plain", description = "the raw log"), (status = 404, body = ErrorBody)))]
 pub async fn raw(
     State(state): State<AppState>,
+    reader: crate::access::Reader,
     Path((project, job_id)): Path<(u64, u64)>,
 ) -> AppResult<axum::response::Response> {
     use axum::response::IntoResponse;
-    state.ensure_watched(project).await?;
+    state.ensure_readable(&reader, project).await?;
     let trace = state.gitlab().trace(project, job_id).await?;
     Ok((
         [

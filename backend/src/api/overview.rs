@@ -21,8 +21,11 @@ const OTHER_REFS: usize = 6;
 /// `error`; the others still show.
 #[utoipa::path(get, path = "/api/v1/overview", tag = "projects",
     responses((status = 200, body = Vec<ProjectOverview>), (status = 502, body = ErrorBody)))]
-pub async fn overview(State(state): State<AppState>) -> AppResult<Json<Vec<ProjectOverview>>> {
-    let projects = state.watched_projects().await?;
+pub async fn overview(
+    State(state): State<AppState>,
+    reader: crate::access::Reader,
+) -> AppResult<Json<Vec<ProjectOverview>>> {
+    let projects = state.readable_projects(&reader).await?;
     let cards = futures::future::join_all(projects.into_iter().map(|p| card(&state, p))).await;
     Ok(Json(cards))
 }

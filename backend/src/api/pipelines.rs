@@ -35,6 +35,7 @@ pub struct ListQuery {
     responses((status = 200, body = PipelinePage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
+    reader: crate::access::Reader,
     Path(project): Path<u64>,
     Query(query): Query<ListQuery>,
 ) -> AppResult<Json<PipelinePage>> {
@@ -49,7 +50,7 @@ pub async fn list(
     }
     let page = query.page.unwrap_or(1).max(1);
     let per_page = query.per_page.unwrap_or(20).clamp(1, 100);
-    state.ensure_watched(project).await?;
+    state.ensure_readable(&reader, project).await?;
     let filter = PipelineFilter {
         git_ref: query.git_ref.filter(|r| !r.is_empty()),
         status: query.status,
@@ -77,9 +78,10 @@ pub async fn list(
     responses((status = 200, body = PipelineDetail), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
 pub async fn show(
     State(state): State<AppState>,
+    reader: crate::access::Reader,
     Path((project, pipeline_id)): Path<(u64, u64)>,
 ) -> AppResult<Json<PipelineDetail>> {
-    state.ensure_watched(project).await?;
+    state.ensure_readable(&reader, project).await?;
     let gitlab = state.gitlab();
     let project_key = project.to_string();
     let (pipeline, jobs, bridges, project_info) = tokio::try_join!(

@@ -8,7 +8,7 @@ use crate::error::AppResult;
 /// The watched projects.
 #[utoipa::path(get, path = "/api/v1/projects", tag = "projects",
     responses((status = 200, body = Vec<Project>), (status = 502, body = ErrorBody, description = "GitLab unreachable or refusing the token")))]
-pub async fn list(State(state): State<AppState>) -> AppResult<Json<Vec<Project>>> {
-    let projects = state.watched_projects().await?;
+pub async fn list(State(state): State<AppState>, reader: crate::access::Reader) -> AppResult<Json<Vec<Project>>> {
+    let projects = state.readable_projects(&reader).await?;
     Ok(Json(projects.into_iter().map(super::wire::project).collect()))
 }

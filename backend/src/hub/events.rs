@@ -36,15 +36,23 @@ pub struct Topics {
     pub all_projects: bool,
     pub cluster: bool,
     pub projects: Vec<u64>,
+    /// Only these projects' events (a signed-in person's readable ones); `None`: any.
+    pub only: Option<Vec<u64>>,
     pub logs: Vec<(u64, u64)>,
 }
 
 impl Topics {
     /// Whether a browser that asked for these topics wants `event`.
+    fn may(&self, project: u64) -> bool {
+        self.only.as_ref().is_none_or(|only| only.contains(&project))
+    }
+
     pub fn want(&self, event: &ServerEvent) -> bool {
         match event {
-            ServerEvent::Project { project, .. } => self.all_projects || self.projects.contains(project),
-            ServerEvent::Log { project, job, .. } => self.logs.contains(&(*project, *job)),
+            ServerEvent::Project { project, .. } => {
+                self.may(*project) && (self.all_projects || self.projects.contains(project))
+            }
+            ServerEvent::Log { project, job, .. } => self.may(*project) && self.logs.contains(&(*project, *job)),
             ServerEvent::Cluster => self.cluster,
             ServerEvent::Upstream { .. } | ServerEvent::Reset { .. } => true,
         }
@@ -162,6 +170,25 @@ mod tests {
             project: p,
             pipelines: vec![],
         }
+    }
+
+    #[test]
+    fn a_reader_limited_to_some_projects_hears_only_of_those() {
+        let mut t = Topics::parse("projects,log:3:77").unwrap();
+        t.only = Some(vec![1]);
+        let project = |project| ServerEvent::Project {
+            project,
+            pipelines: vec![],
+        };
+        assert!(t.want(&project(1)));
+        assert!(!t.want(&project(3)), "not a project they may read");
+        assert!(!t.want(&ServerEvent::Log {
+            project: 3,
+            job: 77,
+            offset: 0,
+            content: String::new(),
+            complete: false
+        }));
     }
 
     #[test]

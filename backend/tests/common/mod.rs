@@ -60,6 +60,8 @@ pub struct Builder {
     oauth_client: Option<String>,
     /// In demo mode, who `TestApp::http` is signed in as (GitLab user id); `None`: nobody.
     signed_in: Option<u64>,
+    /// STAGEBOARD_ACCESS.
+    access: Option<stageboard::access::Access>,
 }
 
 /// The simulated GitLab's people (sim/src/users.rs): a Maintainer, a Developer, and a Reporter
@@ -99,6 +101,7 @@ impl Default for Builder {
             data_dir: None,
             oauth_client: None,
             signed_in: Some(MAINTAINER),
+            access: None,
         }
     }
 }
@@ -107,6 +110,11 @@ impl Builder {
     /// Not demo mode, and nobody can sign in: actions are refused.
     pub fn reads_only(mut self) -> Self {
         self.demo = false;
+        self
+    }
+    /// STAGEBOARD_ACCESS.
+    pub fn access(mut self, access: stageboard::access::Access) -> Self {
+        self.access = Some(access);
         self
     }
     /// `TestApp::http` is nobody's browser (in demo mode it is otherwise the Maintainer's).
@@ -244,6 +252,7 @@ impl Builder {
             .clone()
             .unwrap_or_else(|| temporary.as_ref().expect("made above").path().to_owned());
         let config = Config {
+            access: self.access,
             oauth: self.oauth_client.map(|client_id| stageboard::auth::OAuthConfig {
                 client_id,
                 client_secret: None,

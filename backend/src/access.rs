@@ -1,0 +1,168 @@
+//! Who may read what (`STAGEBOARD_ACCESS`). `public`: whoever reaches the server reads every
+//! watched project (actions still need a sign-in). `login`, the default once people can sign
+//! in: pages send a visitor to GitLab's sign-in first, the API answers 401, and a signed-in
+//! person reads only the watched projects GitLab lets them read: checked with their own token,
+//! kept in their session for [`FRESH`] (so never longer than the session).
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use secrecy::SecretString;
+use stageboard_protocol::ErrorCode;
+use tower_sessions::Session;
+
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::gitlab::{Gitlab, GitlabError};
+
+/// `STAGEBOARD_ACCESS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Reads need a sign-in, and show what GitLab lets the person read.
+    Login,
+    /// Reads are open; actions need a sign-in.
+    Public,
+}
+
+impl Access {
+    pub fn parse(value: &str) -> Result<Access, String> {
+        match value.trim() {
+            "login" => Ok(Access::Login),
+            "public" => Ok(Access::Public),
+            other => Err(format!(
+                "STAGEBOARD_ACCESS is `{}`: it is `login` (reads need a sign-in) or `public` (reads are open, actions need a sign-in).",
+                crate::error::Shortened(other)
+            )),
+        }
+    }
+}
+
+/// How long a person's readable projects are kept before GitLab is asked again.
+pub const FRESH: chrono::Duration = chrono::Duration::minutes(5);
+
+/// Watched projects outside a person's memberships checked one by one (public and internal
+/// projects a person reads without being a member); past this many, they are not shown.
+const MAX_CHECKED: usize = 50;
+
+const READABLE: &str = "readable";
+
+/// A person's readable watched projects, as kept in their session.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Readable {
+    /// Unix seconds.
+    at: i64,
+    projects: Vec<u64>,
+}
+
+/// Who reads: everyone (`public`), or a signed-in person limited to what GitLab lets them read.
+#[derive(Debug, Clone)]
+pub struct Reader {
+    /// `None`: every watched project.
+    only: Option<Arc<Vec<u64>>>,
+}
+
+impl Reader {
+    pub fn everyone() -> Reader {
+        Reader { only: None }
+    }
+
+    pub fn may_read(&self, project: u64) -> bool {
+        self.only.as_ref().is_none_or(|only| only.contains(&project))
+    }
+
+    /// The projects this reader is limited to, if any.
+    pub fn only(&self) -> Option<&[u64]> {
+        self.only.as_deref().map(Vec::as_slice)
+    }
+}
+
+pub fn sign_in_first() -> AppError {
+    AppError::new(
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::Unauthorized,
+        "Sign in with GitLab to read this stageboard: it shows what GitLab lets you read (/auth/login).",
+    )
+}
+
+impl FromRequestParts<AppState> for Reader {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if state.access() == Access::Public {
+            return Ok(Reader::everyone());
+        }
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|_| sign_in_first())?;
+        let person = crate::auth::signed_in(state, &session)
+            .await
+            .ok_or_else(sign_in_first)?;
+        let projects = readable(state, &session, &person).await?;
+        Ok(Reader {
+            only: Some(Arc::new(projects)),
+        })
+    }
+}
+
+/// The watched projects `person` may read: from their session while fresh, else asked of GitLab
+/// with their token (their memberships, then the other watched projects one by one).
+async fn readable(state: &AppState, session: &Session, person: &crate::auth::SignedIn) -> AppResult<Vec<u64>> {
+    let now = chrono::Utc::now().timestamp();
+    let kept: Option<Readable> = session.get(READABLE).await.ok().flatten();
+    if let Some(kept) = &kept
+        && (0..FRESH.num_seconds()).contains(&(now - kept.at))
+    {
+        return Ok(kept.projects.clone());
+    }
+    let token = state.open_token(person.sealed_access()).ok_or_else(sign_in_first)?;
+    let watched: Vec<u64> = state.watched_projects().await?.iter().map(|p| p.id).collect();
+    let asked = match ask_gitlab(state, &token, &watched).await {
+        Err(GitlabError::Unauthorized { .. }) => {
+            // Expired (they last two hours): renewed as for an action, then asked once more.
+            let renewed = match state.auth() {
+                Some(auth) => auth.renew(state, session, &token).await,
+                None => None,
+            };
+            match renewed {
+                Some(token) => ask_gitlab(state, &token, &watched).await,
+                None => {
+                    return Err(AppError::new(
+                        StatusCode::UNAUTHORIZED,
+                        ErrorCode::Unauthorized,
+                        "Your GitLab sign-in has expired and could not be renewed: sign in again (/auth/login).",
+                    ));
+                }
+            }
+        }
+        other => other,
+    };
+    match asked {
+        Ok(projects) => {
+            let fresh = Readable { at: now, projects };
+            // Not kept (the store failing) only means GitLab is asked again next time.
+            let _ = session.insert(READABLE, &fresh).await;
+            Ok(fresh.projects)
+        }
+        // GitLab away for now: what was last known, rather than nothing.
+        Err(e) => match kept {
+            Some(kept) if e.is_transient() || matches!(e, GitlabError::RateLimited { .. }) => Ok(kept.projects),
+            _ => Err(e.into()),
+        },
+    }
+}
+
+async fn ask_gitlab(state: &AppState, token: &str, watched: &[u64]) -> Result<Vec<u64>, GitlabError> {
+    let gitlab = state.gitlab_client().for_person(SecretString::from(token.to_owned()));
+    let members: Vec<u64> = gitlab.member_projects().await?.iter().map(|p| p.id).collect();
+    let mut readable: Vec<u64> = watched.iter().copied().filter(|id| members.contains(id)).collect();
+    for &id in watched.iter().filter(|id| !members.contains(id)).take(MAX_CHECKED) {
+        match gitlab.project(&id.to_string()).await {
+            Ok(_) => readable.push(id),
+            Err(GitlabError::NotFound { .. } | GitlabError::Forbidden { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(readable)
+}
