@@ -116,7 +116,9 @@ async fn readable(state: &AppState, session: &Session, person: &crate::auth::Sig
     {
         return Ok(kept.projects.clone());
     }
-    let token = state.open_token(person.sealed_access()).ok_or_else(sign_in_first)?;
+    let token = crate::auth::fresh_token(state, session, person)
+        .await
+        .ok_or_else(sign_in_first)?;
     let watched: Vec<u64> = state.watched_projects().await?.iter().map(|p| p.id).collect();
     let asked = match ask_gitlab(state, &token, &watched).await {
         Err(GitlabError::Unauthorized { .. }) => {

@@ -46,8 +46,13 @@ impl FromRequestParts<AppState> for Actor {
             Some(session) => crate::auth::signed_in(state, session).await,
             None => None,
         };
-        // A sign-in whose token no longer opens (the key changed) is no sign-in.
-        let person = person.and_then(|p| state.open_token(p.sealed_access()).map(|token| (p, token)));
+        // Its token, renewed first when it is about to expire.
+        let person = match (person, &session) {
+            (Some(person), Some(session)) => crate::auth::fresh_token(state, session, &person)
+                .await
+                .map(|token| (person, token)),
+            _ => None,
+        };
         let client_address = address.map(|a| a.to_string());
         Ok(match person {
             Some((person, token)) => Actor {

@@ -269,3 +269,25 @@ async fn the_hub_holding_the_shared_token_never_acts_with_it() {
     let job = gitlab_json(&app, &format!("/projects/1/jobs/{deploy}")).await;
     assert_eq!(job["status"], "manual", "nothing was played");
 }
+
+#[tokio::test]
+async fn a_token_about_to_expire_is_renewed_before_the_action_is_sent() {
+    let app = TestApp::builder().anonymous().start().await;
+    // This GitLab's tokens last 4 minutes: less than the 5 before expiry that stageboard renews.
+    app.sim.sim.set_oauth_token_lifetime(240);
+    let deploy = waiting_deploy(&app).await;
+    let (maintainer, _) = sign_in(&app, common::MAINTAINER, "/").await;
+    assert_eq!(app.sim.sim.oauth_refreshes(), 0);
+    let played = post_as(&app, &maintainer, &format!("/api/v1/projects/1/jobs/{deploy}/play")).await;
+    assert_eq!(played.status, 200, "{}", played.text);
+    // GitLab's clock did not move, so it would still have taken the old token: the renewal
+    // came first, not after a refusal.
+    assert_eq!(app.sim.sim.oauth_refreshes(), 1);
+    assert_eq!(
+        app.sim.sim.oauth_tokens_in_use(),
+        1,
+        "the old token spent, the new one kept"
+    );
+    let job = gitlab_json(&app, &format!("/projects/1/jobs/{deploy}")).await;
+    assert_eq!(job["user"]["username"], "achen");
+}

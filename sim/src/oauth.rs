@@ -49,6 +49,10 @@ pub(crate) struct Store {
     tokens: HashMap<String, Issued>,
     /// Refresh token → its access token, while unused.
     refresh: HashMap<String, String>,
+    /// How long the tokens given from now on last; GitLab's two hours unless set.
+    lifetime: Option<i64>,
+    /// Refresh tokens exchanged so far.
+    refreshes: u64,
 }
 
 #[derive(Debug)]
@@ -68,6 +72,8 @@ struct Issued {
     client_id: String,
     scopes: Vec<String>,
     created: Time,
+    /// Seconds it lasts.
+    lifetime: i64,
     revoked: bool,
 }
 
@@ -88,7 +94,7 @@ pub(crate) fn caller(sim: &Sim, token: &str) -> Option<Result<Caller, GitlabErro
 }
 
 fn expired(issued: &Issued, now: Time) -> bool {
-    (now - issued.created).num_seconds() >= TOKEN_LIFETIME
+    (now - issued.created).num_seconds() >= issued.lifetime
 }
 
 impl Sim {
@@ -97,6 +103,17 @@ impl Sim {
         let mut store = self.0.oauth.lock().expect("oauth lock");
         store.apps.retain(|a| a.client_id != app.client_id);
         store.apps.push(app);
+    }
+
+    /// Access tokens given from now on last `seconds` (an instance's own setting; GitLab's
+    /// default is two hours).
+    pub fn set_oauth_token_lifetime(&self, seconds: i64) {
+        self.0.oauth.lock().expect("oauth lock").lifetime = Some(seconds);
+    }
+
+    /// How many refresh tokens have been exchanged for new tokens.
+    pub fn oauth_refreshes(&self) -> u64 {
+        self.0.oauth.lock().expect("oauth lock").refreshes
     }
 
     /// How many OAuth access tokens GitLab would take now (neither revoked nor expired).
@@ -480,7 +497,9 @@ async fn token(State(sim): State<Sim>, headers: HeaderMap, body: axum::body::Byt
                 return invalid_grant();
             };
             issued.revoked = true;
-            (issued.user, issued.scopes.clone())
+            let renewed = (issued.user, issued.scopes.clone());
+            store.refreshes += 1;
+            renewed
         }
         Some(_) => {
             return oauth_error(
@@ -504,6 +523,7 @@ async fn token(State(sim): State<Sim>, headers: HeaderMap, body: axum::body::Byt
     store
         .tokens
         .retain(|_, t| !t.revoked || (now - t.created).num_seconds() < 24 * 3600);
+    let lifetime = store.lifetime.unwrap_or(TOKEN_LIFETIME);
     store.tokens.insert(
         access.clone(),
         Issued {
@@ -511,6 +531,7 @@ async fn token(State(sim): State<Sim>, headers: HeaderMap, body: axum::body::Byt
             client_id: app.client_id,
             scopes: scopes.clone(),
             created: now,
+            lifetime,
             revoked: false,
         },
     );
@@ -518,7 +539,7 @@ async fn token(State(sim): State<Sim>, headers: HeaderMap, body: axum::body::Byt
     Json(json!({
         "access_token": access,
         "token_type": "Bearer",
-        "expires_in": TOKEN_LIFETIME,
+        "expires_in": lifetime,
         "refresh_token": refresh,
         "scope": scopes.join(" "),
         "created_at": now.timestamp(),
@@ -558,7 +579,7 @@ async fn token_info(State(sim): State<Sim>, headers: HeaderMap, Query(params): Q
         Some(issued) if !issued.revoked && !expired(issued, now) => Json(json!({
             "resource_owner_id": issued.user,
             "scope": issued.scopes,
-            "expires_in": TOKEN_LIFETIME - (now - issued.created).num_seconds(),
+            "expires_in": issued.lifetime - (now - issued.created).num_seconds(),
             "application": { "uid": issued.client_id },
             "created_at": issued.created.timestamp(),
         }))

@@ -99,9 +99,30 @@ impl SignedIn {
         }
     }
 
-    /// The sealed access token.
-    pub(crate) fn sealed_access(&self) -> &str {
-        &self.access
+    /// Its access token expires within [`RENEW_BEFORE`] of `now` (Unix seconds), or has.
+    fn expires_soon(&self, now: i64) -> bool {
+        self.expires_at.is_some_and(|at| at - now < RENEW_BEFORE)
+    }
+}
+
+/// A person's access token is renewed this many seconds before it expires, so that GitLab
+/// does not see it expired (a refusal then a retry) in the middle of an action.
+const RENEW_BEFORE: i64 = 300;
+
+/// `person`'s access token for a request to GitLab, renewed first when it is about to expire.
+/// `None`: they are signed in no longer (GitLab refused the renewal, or the key changed). A
+/// renewal that fails for now (GitLab away) leaves the token it has, still good for minutes.
+pub async fn fresh_token(state: &AppState, session: &Session, person: &SignedIn) -> Option<String> {
+    let token = state.open_token(&person.access)?;
+    let Some(auth) = state
+        .auth()
+        .filter(|_| person.expires_soon(chrono::Utc::now().timestamp()))
+    else {
+        return Some(token);
+    };
+    match auth.renew(state, session, &token).await {
+        Some(renewed) => Some(renewed),
+        None => signed_in(state, session).await.map(|_| token),
     }
 }
 
