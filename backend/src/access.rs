@@ -13,6 +13,8 @@ use secrecy::SecretString;
 use stageboard_protocol::ErrorCode;
 use tower_sessions::Session;
 
+use futures::StreamExt;
+
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::gitlab::{Gitlab, GitlabError};
@@ -46,11 +48,16 @@ pub const FRESH: chrono::Duration = chrono::Duration::minutes(5);
 /// projects a person reads without being a member); past this many, they are not shown.
 const MAX_CHECKED: usize = 50;
 
-const READABLE: &str = "readable";
+pub(crate) const READABLE: &str = "readable";
+
+/// How long a readable set is still used while GitLab cannot be asked (it is away).
+const STALE_AT_MOST: i64 = 30 * 60;
 
 /// A person's readable watched projects, as kept in their session.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Readable {
+    /// Whose: a set is never used for anyone else who signs in with the same session.
+    person: u64,
     /// Unix seconds.
     at: i64,
     projects: Vec<u64>,
@@ -110,7 +117,12 @@ impl FromRequestParts<AppState> for Reader {
 /// with their token (their memberships, then the other watched projects one by one).
 async fn readable(state: &AppState, session: &Session, person: &crate::auth::SignedIn) -> AppResult<Vec<u64>> {
     let now = chrono::Utc::now().timestamp();
-    let kept: Option<Readable> = session.get(READABLE).await.ok().flatten();
+    let kept: Option<Readable> = session
+        .get(READABLE)
+        .await
+        .ok()
+        .flatten()
+        .filter(|k: &Readable| k.person == person.id);
     if let Some(kept) = &kept
         && (0..FRESH.num_seconds()).contains(&(now - kept.at))
     {
@@ -142,14 +154,30 @@ async fn readable(state: &AppState, session: &Session, person: &crate::auth::Sig
     };
     match asked {
         Ok(projects) => {
-            let fresh = Readable { at: now, projects };
+            let fresh = Readable {
+                person: person.id,
+                at: now,
+                projects,
+            };
             // Not kept (the store failing) only means GitLab is asked again next time.
             let _ = session.insert(READABLE, &fresh).await;
             Ok(fresh.projects)
         }
-        // GitLab away for now: what was last known, rather than nothing.
+        // GitLab away for now: what was last known (for a while), rather than nothing.
         Err(e) => match kept {
-            Some(kept) if e.is_transient() || matches!(e, GitlabError::RateLimited { .. }) => Ok(kept.projects),
+            Some(kept)
+                if (e.is_transient() || matches!(e, GitlabError::RateLimited { .. }))
+                    && now - kept.at < STALE_AT_MOST =>
+            {
+                Ok(kept.projects)
+            }
+            // Their own token refused (blocked, scopes taken away): theirs to sort out, not the
+            // operator's (the shared token's messages would say so).
+            _ if matches!(e, GitlabError::Unauthorized { .. } | GitlabError::Forbidden { .. }) => Err(AppError::new(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Unauthorized,
+                format!("GitLab refused your sign-in ({e}): sign in again (/auth/login)."),
+            )),
             _ => Err(e.into()),
         },
     }
@@ -159,12 +187,31 @@ async fn ask_gitlab(state: &AppState, token: &str, watched: &[u64]) -> Result<Ve
     let gitlab = state.gitlab_client().for_person(SecretString::from(token.to_owned()));
     let members: Vec<u64> = gitlab.member_projects().await?.iter().map(|p| p.id).collect();
     let mut readable: Vec<u64> = watched.iter().copied().filter(|id| members.contains(id)).collect();
-    for &id in watched.iter().filter(|id| !members.contains(id)).take(MAX_CHECKED) {
-        match gitlab.project(&id.to_string()).await {
-            Ok(_) => readable.push(id),
+    // The others: whether GitLab shows this person their pipelines (public and internal
+    // projects, or pipelines made public), a few at a time.
+    let others = watched
+        .iter()
+        .copied()
+        .filter(|id| !members.contains(id))
+        .take(MAX_CHECKED);
+    let checked: Vec<(u64, Result<(), GitlabError>)> = futures::stream::iter(others)
+        .map(|id| {
+            let gitlab = &gitlab;
+            async move {
+                let filter = crate::gitlab::PipelineFilter::default();
+                (id, gitlab.pipelines(id, &filter, 1, 1).await.map(drop))
+            }
+        })
+        .buffer_unordered(4)
+        .collect()
+        .await;
+    for (id, answer) in checked {
+        match answer {
+            Ok(()) => readable.push(id),
             Err(GitlabError::NotFound { .. } | GitlabError::Forbidden { .. }) => {}
             Err(e) => return Err(e),
         }
     }
+    readable.sort_unstable();
     Ok(readable)
 }

@@ -114,6 +114,9 @@ impl Gitlab for GitlabClient {
     async fn member_projects(&self) -> Result<Vec<GlProject>> {
         let query = [
             ("membership", "true".to_owned()),
+            // Reporter or more: who may read pipelines and job logs whatever the project's
+            // settings (a Guest may not, in a private project).
+            ("min_access_level", "20".to_owned()),
             ("simple", "true".to_owned()),
             ("archived", "false".to_owned()),
             // By id: a stable order to page through (by activity, projects move between pages

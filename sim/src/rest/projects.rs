@@ -9,8 +9,13 @@ pub(super) async fn list_projects(
 ) -> Result<Response, GitlabError> {
     let params = Params::parse(uri.query());
     let all = sim.projects();
-    // Every project is private: a person sees those they are a member of.
-    let visible = all.iter().filter(|p| caller.role(p).is_some()).collect();
+    // Every project is private: a person sees those they are a member of, at least at
+    // `min_access_level` when it is given.
+    let least = min_access_level(&params)?;
+    let visible = all
+        .iter()
+        .filter(|p| caller.role(p).is_some_and(|r| r.access_level() >= least))
+        .collect();
     projects_page(&sim, &params, &uri, visible)
 }
 
@@ -35,6 +40,12 @@ pub(super) async fn group_projects(
         .filter(|p| caller.role(p).is_some())
         .collect();
     projects_page(&sim, &params, &uri, projects)
+}
+
+/// GitLab's `min_access_level`: one of the access levels (10 Guest … 50 Owner), else 400.
+fn min_access_level(params: &Params) -> Result<u32, GitlabError> {
+    let level = params.choice("min_access_level", &["10", "15", "20", "30", "40", "50"])?;
+    Ok(level.and_then(|l| l.parse().ok()).unwrap_or(0))
 }
 
 pub(super) fn projects_page(
