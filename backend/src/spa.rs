@@ -1,8 +1,8 @@
 //! The single-page app, embedded in the binary from Trunk's `dist/` so the server runs from any
 //! working directory. Trunk's post-build hook leaves `.br` and `.gz` copies beside each asset;
-//! they are served to browsers that accept them. Deep links get `index.html`, or the admin
-//! bundle's `admin/index.html` for its pages (`/audit`): two bundles, so that the team pages'
-//! download stays small (scripts/build-frontend).
+//! they are served to browsers that accept them. Deep links get the `index.html` of the bundle
+//! that shows them (`stageboard_protocol::Bundle`: the team app, the log viewer, the admin
+//! pages), so that each page downloads only its own (scripts/build-frontend).
 
 use axum::body::Body;
 use axum::extract::State;
@@ -22,13 +22,10 @@ const NOT_BUILT: &str = "<!doctype html><title>stageboard</title><h1>The web UI 
 <p>Build it with <code>trunk build --release</code> at the repository root (<code>scripts/demo</code> does this), \
 then rebuild stageboard. The API under <a href=\"/api/v1/openapi.json\">/api/v1</a> works without it.</p>";
 
-/// The admin bundle's pages.
-const ADMIN_ROUTES: [&str; 1] = ["audit"];
-
 /// The inline scripts of the embedded pages (Trunk writes one in each, which starts its app), as
 /// the Content-Security-Policy must hash them.
 pub fn inline_scripts() -> Vec<String> {
-    ["index.html", "admin/index.html"]
+    ["index.html", "log/index.html", "admin/index.html"]
         .into_iter()
         .filter_map(Assets::get)
         .flat_map(|page| scripts_of(&String::from_utf8_lossy(&page.data)))
@@ -86,13 +83,8 @@ pub async fn serve(
         return (StatusCode::NOT_FOUND, "no such file\n").into_response();
     }
     // A route of an app (/projects/1/pipelines/5): the app itself reads the URL.
-    let first = path.split('/').next().unwrap_or_default();
-    let page = if ADMIN_ROUTES.contains(&first) {
-        "admin/index.html"
-    } else {
-        "index.html"
-    };
-    asset(page, &headers).unwrap_or_else(|| Html(NOT_BUILT).into_response())
+    let page = format!("{}index.html", stageboard_protocol::Bundle::of(uri.path()).dir());
+    asset(&page, &headers).unwrap_or_else(|| Html(NOT_BUILT).into_response())
 }
 
 fn asset(path: &str, headers: &HeaderMap) -> Option<Response> {

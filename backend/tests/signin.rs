@@ -291,3 +291,36 @@ async fn a_token_about_to_expire_is_renewed_before_the_action_is_sent() {
     let job = gitlab_json(&app, &format!("/projects/1/jobs/{deploy}")).await;
     assert_eq!(job["user"]["username"], "achen");
 }
+
+#[tokio::test]
+async fn a_deploy_the_person_may_not_run_says_why_before_they_press_it() {
+    let app = TestApp::builder().anonymous().start().await;
+    let deploy = waiting_deploy(&app).await;
+    let job = format!("/api/v1/projects/1/jobs/{deploy}");
+    let refused_for = |session: Option<String>| {
+        let app = &app;
+        let job = job.clone();
+        async move {
+            let mut request = browser().get(format!("{}{job}", app.base));
+            if let Some(session) = session {
+                request = request.header("cookie", session);
+            }
+            let answer: Value = request.send().await.unwrap().json().await.unwrap();
+            assert_eq!(answer["environment"]["name"], "live", "{answer}");
+            answer["environment"]["refused"].clone()
+        }
+    };
+    assert_eq!(
+        refused_for(None).await,
+        Value::Null,
+        "nobody signed in: nothing to say yet"
+    );
+    let (developer, _) = sign_in(&app, common::DEVELOPER, "/").await;
+    let why = refused_for(Some(developer)).await;
+    assert_eq!(
+        why,
+        "live is a protected environment: only Maintainers may deploy to it, and you are a Developer on this project."
+    );
+    let (maintainer, _) = sign_in(&app, common::MAINTAINER, "/").await;
+    assert_eq!(refused_for(Some(maintainer)).await, Value::Null);
+}

@@ -15,6 +15,8 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use components::TopBar;
+use stageboard_protocol::Bundle;
+
 use pages::{Audit, EnvironmentPage, Environments, JobPage, NotFound, Overview, PipelinePage, ProjectPipelines};
 
 const SHORTCUTS: [(&str, &str); 9] = [
@@ -29,10 +31,9 @@ const SHORTCUTS: [(&str, &str); 9] = [
     ("Esc", "close dialogs and this help"),
 ];
 
+/// The keyboard shortcuts (`?` shows them all), in the team app and the log viewer.
 #[component]
-pub fn App() -> impl IntoView {
-    api::provide_server_info();
-    events::provide_upstream();
+fn Shortcuts() -> impl IntoView {
     let help = RwSignal::new(false);
     let pending_g = StoredValue::new(false);
     let keys = window_event_listener(ev::keydown, move |e| {
@@ -59,44 +60,73 @@ pub fn App() -> impl IntoView {
     });
     on_cleanup(move || keys.remove());
     view! {
+        <Show when=move || help.get()>
+            <div class="dialog help" role="dialog" aria-modal="true" aria-labelledby="help-title">
+                <h2 id="help-title">"Keyboard shortcuts"</h2>
+                <dl>
+                    {SHORTCUTS.iter().map(|(k, what)| view! { <dt><kbd>{*k}</kbd></dt><dd>{*what}</dd> }).collect_view()}
+                </dl>
+                <button class="button" on:click=move |_| help.set(false)>"Close"</button>
+            </div>
+        </Show>
+    }
+    .into_any()
+}
+
+/// The team app (`frontend/index.html`): overview, pipelines, environments.
+#[component]
+pub fn App() -> impl IntoView {
+    api::provide_server_info();
+    events::provide_upstream();
+    view! {
         <Router>
             <a class="skip" href="#main">"Skip to content"</a>
-            <TopBar admin=false />
+            <TopBar />
             <main id="main">
-                <Routes fallback=NotFound>
+                <Routes fallback=|| elsewhere(Bundle::Team)>
                     <Route path=path!("/") view=Overview />
                     <Route path=path!("/projects/:project_id/pipelines") view=ProjectPipelines />
                     <Route path=path!("/projects/:project_id/pipelines/:pipeline_id") view=PipelinePage />
-                    <Route path=path!("/projects/:project_id/jobs/:job_id") view=JobPage />
                     <Route path=path!("/environments") view=Environments />
                     <Route path=path!("/projects/:project_id/environments/:environment_id") view=EnvironmentPage />
                 </Routes>
             </main>
-            <Show when=move || help.get()>
-                <div class="dialog help" role="dialog" aria-modal="true" aria-labelledby="help-title">
-                    <h2 id="help-title">"Keyboard shortcuts"</h2>
-                    <dl>
-                        {SHORTCUTS.iter().map(|(k, what)| view! { <dt><kbd>{*k}</kbd></dt><dd>{*what}</dd> }).collect_view()}
-                    </dl>
-                    <button class="button" on:click=move |_| help.set(false)>"Close"</button>
-                </div>
-            </Show>
+            <Shortcuts />
         </Router>
     }
     .into_any()
 }
 
-/// The admin bundle's app (`frontend/admin.html`): the audit log. Its links to the team
-/// pages load the team app (see [`TeamPage`]).
+/// The log viewer's app (`frontend/log.html`): a job and its whole log.
+#[component]
+pub fn LogApp() -> impl IntoView {
+    api::provide_server_info();
+    events::provide_upstream();
+    view! {
+        <Router>
+            <a class="skip" href="#main">"Skip to content"</a>
+            <TopBar />
+            <main id="main">
+                <Routes fallback=|| elsewhere(Bundle::Log)>
+                    <Route path=path!("/projects/:project_id/jobs/:job_id") view=JobPage />
+                </Routes>
+            </main>
+            <Shortcuts />
+        </Router>
+    }
+    .into_any()
+}
+
+/// The admin bundle's app (`frontend/admin.html`): the audit log.
 #[component]
 pub fn AdminApp() -> impl IntoView {
     api::provide_server_info();
     view! {
         <Router>
             <a class="skip" href="#main">"Skip to content"</a>
-            <TopBar admin=true />
+            <TopBar />
             <main id="main">
-                <Routes fallback=TeamPage>
+                <Routes fallback=|| elsewhere(Bundle::Admin)>
                     <Route path=path!("/audit") view=Audit />
                 </Routes>
             </main>
@@ -105,18 +135,31 @@ pub fn AdminApp() -> impl IntoView {
     .into_any()
 }
 
-/// In the admin bundle, a route of the team app (a link from the audit log to a job): the
-/// page is loaded, so the server gives it the team app. An admin address it does not know is
-/// not found (loading it again would only come back here).
-#[component]
-fn TeamPage() -> impl IntoView {
-    let location = web_sys::window().map(|w| w.location());
-    let path = location.as_ref().and_then(|l| l.pathname().ok()).unwrap_or_default();
-    if path == "/audit" || path.starts_with("/audit/") {
+/// A route this bundle does not have: another bundle's page (a link from a pipeline to a job)
+/// is loaded, so the server gives it that bundle; an address no bundle knows is not found
+/// (loading it again would only come back here). Loaded once the router has put the address in
+/// the history, replacing that entry, so Back returns to the page the link was on.
+fn elsewhere(this: Bundle) -> AnyView {
+    let target = leptos_router::hooks::use_location();
+    let path = target.pathname.get_untracked();
+    if Bundle::of(&path) == this {
         return NotFound().into_any();
     }
-    if let Some(location) = location {
-        let _ = location.reload();
+    let mut url = path;
+    let (search, hash) = (target.search.get_untracked(), target.hash.get_untracked());
+    if !search.is_empty() {
+        url = format!("{url}?{search}");
     }
+    if !hash.is_empty() {
+        url = format!("{url}#{}", hash.trim_start_matches('#'));
+    }
+    set_timeout(
+        move || {
+            if let Some(w) = web_sys::window() {
+                let _ = w.location().replace(&url);
+            }
+        },
+        std::time::Duration::ZERO,
+    );
     view! { <p class="loading" role="status">"Loading…"</p> }.into_any()
 }

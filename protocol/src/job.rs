@@ -42,6 +42,11 @@ pub struct JobEnvironment {
     /// production, staging, testing, development or other.
     pub tier: Option<String>,
     pub external_url: Option<String>,
+    /// Why the signed-in person may not deploy here, as the environment's protection says
+    /// ("live is a protected environment: only Maintainers may deploy to it…"); absent when
+    /// nothing says so (GitLab still decides).
+    #[serde(default)]
+    pub refused: Option<String>,
 }
 
 /// A slice of a job's log: the bytes from `offset` to `next_offset`.

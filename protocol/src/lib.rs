@@ -2,6 +2,7 @@
 //! end (which decodes them). Serde only, so it builds for wasm32 and native alike.
 
 mod audit;
+mod bundle;
 mod environment;
 mod error;
 mod event;
@@ -12,6 +13,7 @@ mod status;
 pub mod time;
 
 pub use audit::{AuditEntry, AuditOutcome, AuditPage};
+pub use bundle::Bundle;
 pub use environment::{
     DeploymentSummary, Environment, EnvironmentDetail, EnvironmentGrid, EnvironmentRow, ProjectEnvironments,
     WaitingDeploy,

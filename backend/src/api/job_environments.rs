@@ -37,8 +37,144 @@ pub async fn of_pipeline(
                 tier: known.and_then(|e| e.tier.clone()),
                 external_url: known.and_then(|e| e.external_url.clone()),
                 name,
+                refused: None,
             };
             (job, environment)
         })
         .collect()
+}
+
+/// Says on each of `environments` that the signed-in person may not deploy to it, where its
+/// protection keeps their role out: what GitLab would answer, said before they press the
+/// button. Nothing is said where GitLab does not tell (GitLab Free, or a shared token that may
+/// not read protected environments), where nobody is signed in, or where a rule names a user
+/// or a group (which might be them).
+pub async fn refusals(
+    state: &AppState,
+    session: &tower_sessions::Session,
+    project: u64,
+    environments: Vec<&mut JobEnvironment>,
+) {
+    if environments.is_empty() {
+        return;
+    }
+    let Some(person) = crate::auth::signed_in(state, session).await else {
+        return;
+    };
+    let Ok(protected) = state.gitlab().protected_environments(project).await else {
+        return;
+    };
+    let rules = |name: &str| {
+        protected
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.deploy_access_levels.as_slice())
+            .filter(|rules| !rules.is_empty() && rules.iter().all(|r| r.user_id.is_none() && r.group_id.is_none()))
+    };
+    if !environments.iter().any(|e| rules(&e.name).is_some()) {
+        return;
+    }
+    let Some(level) = access_level(state, session, &person, project).await else {
+        return;
+    };
+    for environment in environments {
+        let Some(rules) = rules(&environment.name) else {
+            continue;
+        };
+        let Some(least) = rules.iter().filter_map(|r| r.access_level).min() else {
+            continue;
+        };
+        if level < least {
+            let who = rules
+                .iter()
+                .find(|r| r.access_level == Some(least))
+                .and_then(|r| r.access_level_description.clone())
+                .unwrap_or_else(|| format!("{}s", role(least)));
+            environment.refused = Some(format!(
+                "{} is a protected environment: only {who} may deploy to it, and you are {} {} on this project.",
+                environment.name,
+                article(role(level)),
+                role(level)
+            ));
+        }
+    }
+}
+
+/// GitLab's name of an access level.
+fn role(level: u32) -> &'static str {
+    match level {
+        50.. => "Owner",
+        40..=49 => "Maintainer",
+        30..=39 => "Developer",
+        20..=29 => "Reporter",
+        15..=19 => "Planner",
+        10..=14 => "Guest",
+        _ => "non-member",
+    }
+}
+
+fn article(word: &str) -> &'static str {
+    if word.starts_with(['A', 'E', 'I', 'O', 'U', 'a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
+const ACCESS: &str = "access";
+
+/// A person's access level on one project, as kept in their session.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Level {
+    person: u64,
+    project: u64,
+    /// Unix seconds.
+    at: i64,
+    level: u32,
+}
+
+/// `person`'s access level on `project` (GitLab's `permissions`, read with their own token),
+/// kept in their session for [`crate::access::FRESH`].
+async fn access_level(
+    state: &AppState,
+    session: &tower_sessions::Session,
+    person: &crate::auth::SignedIn,
+    project: u64,
+) -> Option<u32> {
+    let now = chrono::Utc::now().timestamp();
+    let key = format!("{ACCESS}:{project}");
+    let kept: Option<Level> = session.get(&key).await.ok().flatten();
+    if let Some(kept) = kept.filter(|k| {
+        k.person == person.id && k.project == project && (0..crate::access::FRESH.num_seconds()).contains(&(now - k.at))
+    }) {
+        return Some(kept.level);
+    }
+    let token = crate::auth::fresh_token(state, session, person).await?;
+    let gitlab = state.gitlab_client().for_person(secrecy::SecretString::from(token));
+    use crate::gitlab::Gitlab as _;
+    let level = gitlab.project(&project.to_string()).await.ok()?.permissions?.level();
+    let _ = session
+        .insert(
+            &key,
+            Level {
+                person: person.id,
+                project,
+                at: now,
+                level,
+            },
+        )
+        .await;
+    Some(level)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_named_as_gitlab_names_them() {
+        assert_eq!((role(30), article(role(30))), ("Developer", "a"));
+        assert_eq!((role(50), article(role(50))), ("Owner", "an"));
+        assert_eq!(role(0), "non-member");
+    }
 }

@@ -31,6 +31,7 @@ fn to_wire(job: GlJob) -> Job {
 pub async fn show(
     State(state): State<AppState>,
     reader: crate::access::Reader,
+    session: tower_sessions::Session,
     Path((project, job)): Path<(u64, u64)>,
 ) -> AppResult<Json<Job>> {
     state.ensure_readable(&reader, project).await?;
@@ -45,6 +46,8 @@ pub async fn show(
         let mut environments =
             super::job_environments::of_pipeline(&state, project, &info.path_with_namespace, iid).await;
         wire.environment = environments.remove(&wire.id);
+        let deploys = wire.environment.as_mut().into_iter().collect();
+        super::job_environments::refusals(&state, &session, project, deploys).await;
     }
     Ok(Json(wire))
 }

@@ -79,10 +79,18 @@ pub async fn list(
 pub async fn show(
     State(state): State<AppState>,
     reader: crate::access::Reader,
+    session: tower_sessions::Session,
     Path((project, pipeline_id)): Path<(u64, u64)>,
 ) -> AppResult<Json<PipelineDetail>> {
     state.ensure_readable(&reader, project).await?;
     let mut detail = assemble_detail(&state, project, pipeline_id).await?;
+    let deploys = detail
+        .stages
+        .iter_mut()
+        .flat_map(|s| s.jobs.iter_mut())
+        .filter_map(|j| j.environment.as_mut())
+        .collect();
+    super::job_environments::refusals(&state, &session, project, deploys).await;
     // A downstream pipeline of a project this person may not read: only that there is one.
     for d in &mut detail.downstream {
         if d.pipeline.as_ref().is_some_and(|p| !reader.may_read(p.project_id)) {

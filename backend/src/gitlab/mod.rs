@@ -16,7 +16,7 @@ pub use client::{ClientOptions, GitlabClient, MAX_ANSWER, Page};
 pub use error::{GitlabError, error_message};
 pub use graph::{PipelineGraph, PipelineSummary, SummaryCommit};
 pub use time::GitlabTime;
-use types::{GlCommit, GlDeployment, GlEnvironment, GlJob, GlPipeline, GlProject};
+use types::{GlCommit, GlDeployment, GlEnvironment, GlJob, GlPipeline, GlProject, GlProtectedEnvironment};
 
 pub type Result<T, E = GitlabError> = std::result::Result<T, E>;
 
@@ -72,6 +72,8 @@ pub trait Gitlab: Send + Sync + 'static {
     ) -> Result<std::collections::HashMap<u64, String>>;
     /// A project's environments (without their last deployment).
     async fn environments(&self, project: u64) -> Result<Vec<GlEnvironment>>;
+    /// Protected environments and who may deploy to them (GitLab Premium; Maintainers read it).
+    async fn protected_environments(&self, project: u64) -> Result<Vec<GlProtectedEnvironment>>;
     /// One environment, with its last successful deployment.
     async fn environment(&self, project: u64, environment: u64) -> Result<GlEnvironment>;
     /// Deployments, newest first; `environment` and `status` filter.
@@ -238,6 +240,11 @@ impl Gitlab for GitlabClient {
 
     async fn environments(&self, project: u64) -> Result<Vec<GlEnvironment>> {
         self.all(&format!("/projects/{project}/environments"), &[]).await
+    }
+
+    async fn protected_environments(&self, project: u64) -> Result<Vec<GlProtectedEnvironment>> {
+        self.all(&format!("/projects/{project}/protected_environments"), &[])
+            .await
     }
 
     async fn environment(&self, project: u64, environment: u64) -> Result<GlEnvironment> {

@@ -16,6 +16,9 @@ pub struct GlProject {
     #[serde(default)]
     pub default_branch: Option<String>,
     pub web_url: String,
+    /// The requesting user's access (absent from `simple` answers).
+    #[serde(default)]
+    pub permissions: Option<GlPermissions>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -142,6 +145,53 @@ pub struct GlDeployment {
     pub environment: Option<GlEnvironmentRef>,
     #[serde(default)]
     pub deployable: Option<GlJob>,
+}
+
+/// A protected environment (GitLab Premium): who may deploy to it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct GlProtectedEnvironment {
+    pub name: String,
+    #[serde(default)]
+    pub deploy_access_levels: Vec<GlDeployAccess>,
+}
+
+/// One rule of who may deploy: a role (`access_level`), or one user, or one group.
+#[derive(Debug, Clone, Deserialize)]
+pub struct GlDeployAccess {
+    #[serde(default)]
+    pub access_level: Option<u32>,
+    #[serde(default)]
+    pub access_level_description: Option<String>,
+    #[serde(default)]
+    pub user_id: Option<u64>,
+    #[serde(default)]
+    pub group_id: Option<u64>,
+}
+
+/// The requesting user's access to a project (`permissions` of `GET /projects/:id`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct GlPermissions {
+    #[serde(default)]
+    pub project_access: Option<GlAccess>,
+    #[serde(default)]
+    pub group_access: Option<GlAccess>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct GlAccess {
+    pub access_level: u32,
+}
+
+impl GlPermissions {
+    /// The higher of project and group access (GitLab's own rule).
+    pub fn level(&self) -> u32 {
+        [&self.project_access, &self.group_access]
+            .into_iter()
+            .flatten()
+            .map(|a| a.access_level)
+            .max()
+            .unwrap_or(0)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -122,6 +122,9 @@ impl Gitlab for FakeGitlab {
     async fn environments(&self, _: u64) -> Result<Vec<GlEnvironment>> {
         unreachable!()
     }
+    async fn protected_environments(&self, _: u64) -> Result<Vec<crate::gitlab::types::GlProtectedEnvironment>> {
+        unreachable!()
+    }
     async fn environment(&self, _: u64, _: u64) -> Result<GlEnvironment> {
         unreachable!()
     }

@@ -12,7 +12,9 @@ use chrono::{DateTime, Utc};
 
 use super::Hub;
 use super::cache::{Scope, Weigh, debug_weight, is_outage};
-use crate::gitlab::types::{GlCommit, GlDeployment, GlEnvironment, GlJob, GlPipeline, GlProject};
+use crate::gitlab::types::{
+    GlCommit, GlDeployment, GlEnvironment, GlJob, GlPipeline, GlProject, GlProtectedEnvironment,
+};
 use crate::gitlab::{Gitlab, GitlabError, Page, PipelineFilter, PipelineGraph, PipelineSummary, Result};
 
 /// One answer the hub keeps: which GitLab read it is, with everything that read depends on.
@@ -44,6 +46,7 @@ pub enum Key {
         count: u32,
     },
     Environments(u64),
+    ProtectedEnvironments(u64),
     Environment {
         project: u64,
         environment: u64,
@@ -96,6 +99,7 @@ impl Key {
             Key::Bridges { .. } => "pipeline bridges",
             Key::LatestPerRef { .. } => "latest pipelines per ref",
             Key::Environments(_) => "environments",
+            Key::ProtectedEnvironments(_) => "protected environments",
             Key::Environment { .. } => "environment",
             Key::Deployments { .. } => "deployments",
             Key::Compare { .. } => "compare",
@@ -126,6 +130,10 @@ impl Key {
                 "stages are ordered by job ids, pipelines lack stage marks and manual jobs their environment",
             )),
             Key::Bridges { .. } => Some(("pipeline bridges", "pipeline pages show no downstream pipelines")),
+            Key::ProtectedEnvironments(_) => Some((
+                "protected environments",
+                "deploy buttons cannot say beforehand who may deploy (GitLab still decides)",
+            )),
             _ => None,
         }
     }
@@ -134,7 +142,9 @@ impl Key {
     fn scope(&self, trace_every: Duration, by_path: impl Fn(&str) -> Scope) -> Scope {
         match self {
             // Renames and membership change without a pipeline changing.
-            Key::Project(_) | Key::MemberProjects => Scope::For(Duration::from_secs(600)),
+            Key::Project(_) | Key::MemberProjects | Key::ProtectedEnvironments(_) => {
+                Scope::For(Duration::from_secs(600))
+            }
             Key::Pipelines { project, .. }
             | Key::LatestPerRef { project, .. }
             | Key::Environments(project)
@@ -175,6 +185,7 @@ pub enum Answer {
     Summaries(HashMap<u64, PipelineSummary>),
     JobEnvironments(HashMap<u64, String>),
     Environments(Vec<GlEnvironment>),
+    Protected(Vec<GlProtectedEnvironment>),
     Environment(Box<GlEnvironment>),
     Deployments(Vec<GlDeployment>),
     Commits(Vec<GlCommit>),
@@ -220,6 +231,7 @@ answers!(
     Summaries(HashMap<u64, PipelineSummary>, same, same),
     JobEnvironments(HashMap<u64, String>, same, same),
     Environments(Vec<GlEnvironment>, same, same),
+    Protected(Vec<GlProtectedEnvironment>, same, same),
     Environment(GlEnvironment, Box::new, |b: Box<_>| *b),
     Deployments(Vec<GlDeployment>, same, same),
     Commits(Vec<GlCommit>, same, same),
@@ -397,6 +409,13 @@ impl Gitlab for Hub {
     async fn environments(&self, project: u64) -> Result<Vec<GlEnvironment>> {
         self.read(Key::Environments(project), move |g| async move {
             g.environments(project).await
+        })
+        .await
+    }
+
+    async fn protected_environments(&self, project: u64) -> Result<Vec<GlProtectedEnvironment>> {
+        self.read(Key::ProtectedEnvironments(project), move |g| async move {
+            g.protected_environments(project).await
         })
         .await
     }

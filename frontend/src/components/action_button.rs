@@ -55,9 +55,10 @@ pub fn ActionButton(
         .unwrap_or_else(|| RwSignal::new(None));
     let local = use_context::<Notice>().is_none();
     let variables = RwSignal::new(String::new());
-    // Why this visitor cannot act (not signed in, or nobody can sign in here), said on click
-    // rather than sending what the server would refuse.
+    // Why this visitor cannot act (not signed in, nobody can sign in here, or the environment's
+    // protection keeps their role out), said on click rather than sending what GitLab refuses.
     let info = crate::api::use_server_info();
+    let refused = StoredValue::new(environment.as_ref().and_then(|e| e.refused.clone()));
     let blocked = move || {
         info.with(|i| {
             i.as_ref().filter(|i| !i.actions_enabled).map(|i| {
@@ -66,8 +67,10 @@ pub fn ActionButton(
                 } else {
                     "This stageboard only reads: signing in is not set up here (GITLAB_OAUTH_CLIENT_ID)."
                 }
+                .to_owned()
             })
         })
+        .or_else(|| refused.get_value())
     };
     let needs_confirmation = matches!(
         action,
@@ -113,7 +116,7 @@ pub fn ActionButton(
                 title=blocked
                 aria-label=format!("{} {subject}", action.label())
                 on:click=move |_| match blocked() {
-                    Some(why) => answer.set(Some(Err(why.into()))),
+                    Some(why) => answer.set(Some(Err(why))),
                     None if needs_confirmation => confirming.set(true),
                     None => run(),
                 }

@@ -3,12 +3,9 @@ use leptos::prelude::*;
 use crate::api::use_server_info;
 use crate::events::Upstream;
 
-/// The bar atop every page. `admin`: in the admin bundle, whose links to the team pages (and
-/// the team app's to the audit log) load the other bundle rather than route within this one.
+/// The bar atop every page.
 #[component]
-pub fn TopBar(admin: bool) -> impl IntoView {
-    let team = admin.then_some("external");
-    let other = (!admin).then_some("external");
+pub fn TopBar() -> impl IntoView {
     let info = use_server_info();
     let demo = move || info.with(|i| i.as_ref().is_some_and(|i| i.demo));
     let upstream = use_context::<Upstream>();
@@ -58,11 +55,11 @@ pub fn TopBar(admin: bool) -> impl IntoView {
     };
     view! {
         <header class="topbar">
-            <a href="/" class="brand" rel=team>"stageboard"</a>
+            <a href="/" class="brand">"stageboard"</a>
             <nav class="nav" aria-label="sections">
-                <a href="/" rel=team>"Pipelines"</a>
-                <a href="/environments" rel=team>"Environments"</a>
-                <a href="/audit" rel=other>"Audit"</a>
+                <a href="/">"Pipelines"</a>
+                <a href="/environments">"Environments"</a>
+                <a href="/audit">"Audit"</a>
             </nav>
             <Show when=demo>
                 <span class="badge demo" title="Simulated GitLab and cluster: nothing real is touched">

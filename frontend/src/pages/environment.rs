@@ -66,6 +66,7 @@ fn environment_view(project: u64, detail: EnvironmentDetail) -> AnyView {
         .map(|d| format!("{} ({})", d.git_ref, short_sha(&d.sha)))
         .unwrap_or_else(|| "nothing".into());
     let job_env = JobEnvironment {
+        refused: None,
         name: env.name.clone(),
         tier: env.tier.clone(),
         external_url: env.external_url.clone(),

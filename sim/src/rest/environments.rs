@@ -59,6 +59,50 @@ pub(super) async fn show_environment(
     })
 }
 
+/// `GET /projects/:id/protected_environments` (GitLab Premium): which environments only some
+/// roles may deploy to. Maintainers only, as in GitLab (`authorize_admin_project`).
+pub(super) async fn protected_environments(
+    State(sim): State<Sim>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Response, GitlabError> {
+    let project = &find_project(&sim, &id)?;
+    caller.require(project, users::Role::Maintainer)?;
+    sim.read(|ctx| {
+        let mut names: Vec<&str> = ctx
+            .world
+            .environments
+            .values()
+            .filter(|e| e.project_id == project.id)
+            .map(|e| e.name.as_str())
+            .filter(|name| users::deploy_role(name) > users::Role::Developer)
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        let protected: Vec<Value> = names
+            .into_iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let role = users::deploy_role(name);
+                json!({
+                    "name": name,
+                    "deploy_access_levels": [{
+                        "id": 900 + i,
+                        "access_level": role.access_level(),
+                        "access_level_description": format!("{}s", role.name()),
+                        "user_id": null,
+                        "group_id": null,
+                        "group_inheritance_type": 0,
+                    }],
+                    "required_approval_count": 0,
+                    "approval_rules": [],
+                })
+            })
+            .collect();
+        Ok(axum::Json(protected).into_response())
+    })
+}
+
 pub(super) async fn stop_environment(
     State(sim): State<Sim>,
     Extension(caller): Extension<Caller>,

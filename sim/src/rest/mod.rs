@@ -60,6 +60,7 @@ pub fn routes() -> Router<Sim> {
             "/projects/{id}/environments/{environment_id}/stop",
             post(stop_environment),
         )
+        .route("/projects/{id}/protected_environments", get(protected_environments))
         .route("/projects/{id}/deployments", get(list_deployments))
         .route("/projects/{id}/deployments/{deployment_id}", get(show_deployment))
         .route("/projects/{id}/repository/compare", get(compare))
