@@ -64,6 +64,11 @@ pub async fn serve(
         .into_response();
     }
     let path = if path.is_empty() { "index.html" } else { path };
+    // A bundle's page comes by its routes, never by its file (`/log/index.html` would load the
+    // log viewer at an address no bundle shows, and it would load itself again and again).
+    if path.ends_with("index.html") && path != "index.html" {
+        return (StatusCode::NOT_FOUND, "no such file\n").into_response();
+    }
     // Where reads need a sign-in, a page sends the visitor to GitLab's first, and back here
     // after. The app's code (wasm, scripts, styles) is no secret and is served to anyone.
     let is_file = path.rsplit('/').next().is_some_and(|name| name.contains('.'));

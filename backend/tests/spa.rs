@@ -66,3 +66,29 @@ async fn deep_links_get_the_app_and_assets_go_out_precompressed() {
 
     assert_eq!(raw(&app, "/missing-0123456789abcdef.js", &[]).await.status(), 404);
 }
+
+#[tokio::test]
+async fn each_page_gets_the_bundle_that_shows_it() {
+    let app = TestApp::start().await;
+    let bundle_of = |html: &str| {
+        ["/log/", "/admin/"]
+            .into_iter()
+            .find(|dir| html.contains(&format!("{dir}stageboard-")))
+            .unwrap_or("/")
+    };
+    for (page, bundle) in [
+        ("/", "/"),
+        ("/projects/1/pipelines/5", "/"),
+        ("/environments", "/"),
+        ("/projects/1/jobs/5", "/log/"),
+        ("/audit?outcome=refused", "/admin/"),
+    ] {
+        let answer = raw(&app, page, &[]).await;
+        assert_eq!(answer.status(), 200, "{page}");
+        assert_eq!(bundle_of(&answer.text().await.unwrap()), bundle, "{page}");
+    }
+    // A bundle's page comes only by its routes: its file would load it where it shows nothing.
+    for file in ["/log/index.html", "/admin/index.html"] {
+        assert_eq!(raw(&app, file, &[]).await.status(), 404, "{file}");
+    }
+}

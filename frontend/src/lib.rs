@@ -145,7 +145,8 @@ fn elsewhere(this: Bundle) -> AnyView {
     if Bundle::of(&path) == this {
         return NotFound().into_any();
     }
-    let mut url = path;
+    // A path of this origin: `//host/…` would leave it.
+    let mut url = format!("/{}", path.trim_start_matches('/'));
     let (search, hash) = (target.search.get_untracked(), target.hash.get_untracked());
     if !search.is_empty() {
         url = format!("{url}?{search}");

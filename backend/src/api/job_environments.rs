@@ -152,7 +152,12 @@ async fn access_level(
     let token = crate::auth::fresh_token(state, session, person).await?;
     let gitlab = state.gitlab_client().for_person(secrecy::SecretString::from(token));
     use crate::gitlab::Gitlab as _;
-    let level = gitlab.project(&project.to_string()).await.ok()?.permissions?.level();
+    let level = match gitlab.project(&project.to_string()).await {
+        Ok(found) => found.permissions.map_or(0, |p| p.level()),
+        // Not theirs to see: no role here (kept too, so a page view does not ask again).
+        Err(crate::gitlab::GitlabError::NotFound { .. } | crate::gitlab::GitlabError::Forbidden { .. }) => 0,
+        Err(_) => return None,
+    };
     let _ = session
         .insert(
             &key,

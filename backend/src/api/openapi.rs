@@ -22,7 +22,8 @@ pub async fn document(Extension(document): Extension<Arc<utoipa::openapi::OpenAp
 /// Adds the answers the layers around every handler can give ([`crate::guard::check`], axum's
 /// extractors), so that the document lists every status a client can meet, not only those its
 /// handler chooses: 421 for another host name; 400 for a malformed parameter; and, on requests
-/// that change something, 403 from another site, 413 for a body too large and 415 without JSON.
+/// that change something, 403 from another site, 413 for a body too large and 415 without JSON;
+/// 401 from the API's sign-in checks (every action, and reads where STAGEBOARD_ACCESS=login).
 pub fn add_guard_answers(document: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
     let error = |description: &str| {
@@ -41,6 +42,9 @@ pub fn add_guard_answers(document: &mut utoipa::openapi::OpenApi) {
     for (path, item) in document.paths.paths.iter_mut() {
         let by_address = path == "/health" || path == "/metrics";
         let posted_by_others = path == "/hooks/gitlab" || path == crate::headers::CSP_REPORTS;
+        let open = ["/api/v1/info", "/api/v1/openapi.json", crate::headers::CSP_REPORTS].contains(&path.as_str())
+            || path.starts_with("/api/v1/demo/");
+        let signed_in = path.starts_with("/api/v1/") && !open;
         for (changes, operation) in [(false, item.get.as_mut()), (true, item.post.as_mut())] {
             let Some(operation) = operation else { continue };
             let answers = &mut operation.responses.responses;
@@ -56,6 +60,12 @@ pub fn add_guard_answers(document: &mut utoipa::openapi::OpenApi) {
             }
             if operation.parameters.as_ref().is_some_and(|p| !p.is_empty()) || changes {
                 add("400", "A parameter or the body is not what this route takes");
+            }
+            if signed_in {
+                add(
+                    "401",
+                    "Nobody is signed in: every action needs a sign-in, and so do reads where STAGEBOARD_ACCESS=login",
+                );
             }
             if changes {
                 add("408", "The body did not arrive in time (sent too slowly)");
