@@ -58,10 +58,19 @@ impl tower_sessions::SessionStore for SessionStore {
         }
     }
 
+    /// Saves what a request changed, over what other requests stored since it loaded the
+    /// session: a record deleted meanwhile (signed out) is not brought back, and a sign-in
+    /// renewed or ended meanwhile stays so (each request saves the whole record, and one that
+    /// loaded it before a renewal would otherwise put back the spent tokens).
     async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let Some(stored) = self.load(&record.id).await? else {
+            return Ok(());
+        };
+        let mut record = record.clone();
+        keep_newer_sign_in(&mut record, &stored);
         match self {
-            SessionStore::Sqlite(s) => s.save(record).await,
-            SessionStore::Postgres(s) => s.save(record).await,
+            SessionStore::Sqlite(s) => s.save(&record).await,
+            SessionStore::Postgres(s) => s.save(&record).await,
         }
     }
 
@@ -80,6 +89,28 @@ impl tower_sessions::SessionStore for SessionStore {
     }
 }
 
+/// The stored sign-in wins over `record`'s when it is newer (tokens renewed meanwhile) or gone
+/// (signed out meanwhile); otherwise `record`'s own stands.
+fn keep_newer_sign_in(record: &mut Record, stored: &Record) {
+    let key = super::PERSON;
+    let expires = |r: &Record| {
+        r.data
+            .get(key)
+            .and_then(|p| p.get("expires_at"))
+            .and_then(|e| e.as_i64())
+    };
+    let person = |r: &Record| r.data.get(key).and_then(|p| p.get("id")).and_then(|i| i.as_u64());
+    match (person(record), person(stored)) {
+        (Some(_), None) => {
+            record.data.remove(key);
+        }
+        (Some(mine), Some(theirs)) if mine == theirs && expires(stored) > expires(record) => {
+            record.data.insert(key.to_owned(), stored.data[key].clone());
+        }
+        _ => {}
+    }
+}
+
 /// The session layer: over https the cookie is `__Host-stageboard` (Secure, Path=/, no
 /// Domain); over plain http (loopback, the demo) it is `stageboard`.
 pub fn layer(store: SessionStore, https: bool) -> SessionManagerLayer<SessionStore> {
@@ -90,4 +121,46 @@ pub fn layer(store: SessionStore, https: bool) -> SessionManagerLayer<SessionSto
         .with_same_site(SameSite::Lax)
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(INACTIVITY))
+}
+
+#[cfg(test)]
+mod tests {
+    use tower_sessions::SessionStore as _;
+
+    use super::*;
+
+    fn signed_in(id: u64, expires_at: i64) -> serde_json::Value {
+        serde_json::json!({ "id": id, "username": "achen", "expires_at": expires_at, "access": "sealed" })
+    }
+
+    #[tokio::test]
+    async fn a_stale_save_neither_undoes_a_renewal_nor_a_sign_out() {
+        let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
+        let store = SessionStore::Sqlite(SqliteStore::new(pool));
+        if let SessionStore::Sqlite(s) = &store {
+            s.migrate().await.unwrap();
+        }
+        let mut first = Record {
+            id: Id::default(),
+            data: [(super::super::PERSON.to_owned(), signed_in(2, 100))].into(),
+            expiry_date: tower_sessions::cookie::time::OffsetDateTime::now_utc() + INACTIVITY,
+        };
+        store.create(&mut first).await.unwrap();
+        // Request A renews (expires at 200) while request B, which loaded the session before,
+        // saves its own change (a cache entry) with the old sign-in.
+        let mut renewed = first.clone();
+        renewed.data.insert(super::super::PERSON.to_owned(), signed_in(2, 200));
+        store.save(&renewed).await.unwrap();
+        let mut stale = first.clone();
+        stale.data.insert("readable".into(), serde_json::json!([1]));
+        store.save(&stale).await.unwrap();
+        let now = store.load(&first.id).await.unwrap().unwrap();
+        assert_eq!(now.data[super::super::PERSON]["expires_at"], 200, "the renewal stands");
+        assert_eq!(now.data["readable"], serde_json::json!([1]), "B's own change too");
+
+        // Signed out meanwhile: B's save does not sign the person back in.
+        store.delete(&first.id).await.unwrap();
+        store.save(&stale).await.unwrap();
+        assert!(store.load(&first.id).await.unwrap().is_none());
+    }
 }
