@@ -269,6 +269,46 @@ async fn gitlab_decides_by_role_who_may_retry_deploy_and_see() {
         .map(|p| p["id"].as_u64().unwrap())
         .collect();
     assert!(!ids.contains(&3) && ids.len() == 2, "{ids:?}");
+    let (_, at_least_developer) = gitlab
+        .api(
+            reqwest::Method::GET,
+            "/projects?membership=true&min_access_level=30",
+            &reporter,
+        )
+        .await;
+    assert_eq!(
+        at_least_developer,
+        serde_json::json!([]),
+        "a Reporter is below min_access_level=30"
+    );
+
+    // Who is what on a project, as its members see it; protected environments for Maintainers.
+    let (status, member) = gitlab
+        .api(reqwest::Method::GET, "/projects/1/members/all/3", &reporter)
+        .await;
+    assert_eq!(
+        (status, member["access_level"].as_u64()),
+        (StatusCode::OK, Some(30)),
+        "{member}"
+    );
+    let (status, _) = gitlab
+        .api(reqwest::Method::GET, "/projects/1/members/all/99", &reporter)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = gitlab
+        .api(reqwest::Method::GET, "/projects/1/protected_environments", &developer)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "only Maintainers read protected environments"
+    );
+    let (status, protected) = gitlab
+        .api(reqwest::Method::GET, "/projects/1/protected_environments", &maintainer)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(protected[0]["name"], "live", "{protected}");
+    assert_eq!(protected[0]["deploy_access_levels"][0]["access_level"], 40);
 }
 
 #[tokio::test]

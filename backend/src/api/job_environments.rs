@@ -58,7 +58,7 @@ pub async fn refusals(
     if environments.is_empty() {
         return;
     }
-    let Some(person) = crate::auth::signed_in(state, session).await else {
+    let Some(person) = crate::auth::signed_in(state, session).await.filter(|p| !p.is_admin) else {
         return;
     };
     let Ok(protected) = state.gitlab().protected_environments(project).await else {
@@ -123,6 +123,12 @@ fn article(word: &str) -> &'static str {
 
 const ACCESS: &str = "access";
 
+/// A member as `members/all/:user_id` tells it.
+#[derive(serde::Deserialize)]
+struct Member {
+    access_level: u32,
+}
+
 /// A person's access level on one project, as kept in their session.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Level {
@@ -133,8 +139,10 @@ struct Level {
     level: u32,
 }
 
-/// `person`'s access level on `project` (GitLab's `permissions`, read with their own token),
-/// kept in their session for [`crate::access::FRESH`].
+/// `person`'s access level on `project`, read with their own token: the higher of GitLab's
+/// `permissions` (direct and group membership) and their membership with inherited and invited
+/// groups (`members/all`, which also counts a project shared with one of their groups); kept in
+/// their session for [`crate::access::FRESH`].
 async fn access_level(
     state: &AppState,
     session: &tower_sessions::Session,
@@ -152,12 +160,24 @@ async fn access_level(
     let token = crate::auth::fresh_token(state, session, person).await?;
     let gitlab = state.gitlab_client().for_person(secrecy::SecretString::from(token));
     use crate::gitlab::Gitlab as _;
-    let level = match gitlab.project(&project.to_string()).await {
+    use crate::gitlab::GitlabError::{Forbidden, NotFound};
+    let (id, member_path) = (
+        project.to_string(),
+        format!("/projects/{project}/members/all/{}", person.id),
+    );
+    let (found, member) = tokio::join!(gitlab.project(&id), gitlab.get::<Member>(&member_path, &[]));
+    let direct = match found {
         Ok(found) => found.permissions.map_or(0, |p| p.level()),
         // Not theirs to see: no role here (kept too, so a page view does not ask again).
-        Err(crate::gitlab::GitlabError::NotFound { .. } | crate::gitlab::GitlabError::Forbidden { .. }) => 0,
+        Err(NotFound { .. } | Forbidden { .. }) => 0,
         Err(_) => return None,
     };
+    let through_groups = match member {
+        Ok(member) => member.access_level,
+        Err(NotFound { .. } | Forbidden { .. }) => 0,
+        Err(_) => return None,
+    };
+    let level = direct.max(through_groups);
     let _ = session
         .insert(
             &key,

@@ -68,6 +68,9 @@ pub struct SignedIn {
     pub username: String,
     pub name: String,
     pub avatar_url: Option<String>,
+    /// An instance administrator (GitLab lets them deploy wherever).
+    #[serde(default)]
+    pub is_admin: bool,
     /// Sealed (store::Sealer), base64.
     access: String,
     refresh: Option<String>,
@@ -420,6 +423,8 @@ struct GitlabUser {
     username: String,
     name: String,
     avatar_url: Option<String>,
+    #[serde(default)]
+    is_admin: bool,
 }
 
 /// `GET /auth/callback`: GitLab sends the person back with a code, exchanged here (with the
@@ -498,6 +503,7 @@ pub async fn callback(State(state): State<AppState>, session: Session, Query(que
         avatar_url: user
             .avatar_url
             .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
+        is_admin: user.is_admin,
         access: String::new(),
         refresh: None,
         expires_at: None,

@@ -41,6 +41,7 @@ pub fn routes() -> Router<Sim> {
         .route("/projects", get(list_projects))
         .route("/groups/{id}/projects", get(group_projects))
         .route("/projects/{id}", get(show_project))
+        .route("/projects/{id}/members/all/{user_id}", get(project_member))
         .route("/projects/{id}/pipelines", get(list_pipelines))
         .route("/projects/{id}/pipelines/latest", get(latest_pipeline))
         .route("/projects/{id}/pipelines/{pipeline_id}", get(show_pipeline))

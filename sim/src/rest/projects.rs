@@ -126,3 +126,26 @@ pub(super) async fn current_user(State(sim): State<Sim>, Extension(caller): Exte
         "is_admin": matches!(caller, Caller::Token),
     }))
 }
+
+/// `GET /projects/:id/members/all/:user_id`: a member's access, inherited and invited included
+/// (every sim membership is direct). Any member of the project may ask.
+pub(super) async fn project_member(
+    State(sim): State<Sim>,
+    Extension(caller): Extension<Caller>,
+    Path((id, user_id)): Path<(String, String)>,
+) -> Result<Response, GitlabError> {
+    let project = &find_project(&sim, &id)?;
+    caller.require(project, users::Role::Reporter)?;
+    let user = record_id(&user_id)?;
+    let (Some(person), Some(role)) = (users::person(user), users::role(user, project)) else {
+        return Err(GitlabError::NotFoundNamed("Member"));
+    };
+    Ok(axum::Json(json!({
+        "id": person.id,
+        "username": person.username,
+        "name": person.name,
+        "state": "active",
+        "access_level": role.access_level(),
+    }))
+    .into_response())
+}
