@@ -53,14 +53,40 @@ pub(crate) const READABLE: &str = "readable";
 /// How long a readable set is still used while GitLab cannot be asked (it is away).
 const STALE_AT_MOST: i64 = 30 * 60;
 
-/// A person's readable watched projects, as kept in their session.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-struct Readable {
-    /// Whose: a set is never used for anyone else who signs in with the same session.
+/// Something GitLab told about a person, kept in their session: whose it is (never used for
+/// anyone else who signs in with the same session) and when it was read.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Kept<T> {
     person: u64,
     /// Unix seconds.
     at: i64,
-    projects: Vec<u64>,
+    value: T,
+}
+
+/// What `session` keeps under `key` for `person`, and how many seconds old it is.
+pub(crate) async fn kept<T: serde::de::DeserializeOwned>(
+    session: &Session,
+    key: &str,
+    person: u64,
+) -> Option<(T, i64)> {
+    let kept: Kept<T> = session.get(key).await.ok().flatten()?;
+    (kept.person == person).then(|| (kept.value, chrono::Utc::now().timestamp() - kept.at))
+}
+
+/// Whether something [`kept`] `age` seconds ago is fresh enough to use without asking GitLab.
+pub(crate) fn fresh(age: i64) -> bool {
+    (0..FRESH.num_seconds()).contains(&age)
+}
+
+/// Keeps `value` under `key` for `person`. Not kept (the store failing) only means GitLab is
+/// asked again next time.
+pub(crate) async fn keep<T: serde::Serialize>(session: &Session, key: &str, person: u64, value: T) {
+    let kept = Kept {
+        person,
+        at: chrono::Utc::now().timestamp(),
+        value,
+    };
+    let _ = session.insert(key, kept).await;
 }
 
 /// Who reads: everyone (`public`), or a signed-in person limited to what GitLab lets them read.
@@ -116,17 +142,11 @@ impl FromRequestParts<AppState> for Reader {
 /// The watched projects `person` may read: from their session while fresh, else asked of GitLab
 /// with their token (their memberships, then the other watched projects one by one).
 async fn readable(state: &AppState, session: &Session, person: &crate::auth::SignedIn) -> AppResult<Vec<u64>> {
-    let now = chrono::Utc::now().timestamp();
-    let kept: Option<Readable> = session
-        .get(READABLE)
-        .await
-        .ok()
-        .flatten()
-        .filter(|k: &Readable| k.person == person.id);
-    if let Some(kept) = &kept
-        && (0..FRESH.num_seconds()).contains(&(now - kept.at))
+    let kept: Option<(Vec<u64>, i64)> = kept(session, READABLE, person.id).await;
+    if let Some((projects, age)) = &kept
+        && fresh(*age)
     {
-        return Ok(kept.projects.clone());
+        return Ok(projects.clone());
     }
     let token = crate::auth::fresh_token(state, session, person)
         .await
@@ -154,22 +174,15 @@ async fn readable(state: &AppState, session: &Session, person: &crate::auth::Sig
     };
     match asked {
         Ok(projects) => {
-            let fresh = Readable {
-                person: person.id,
-                at: now,
-                projects,
-            };
-            // Not kept (the store failing) only means GitLab is asked again next time.
-            let _ = session.insert(READABLE, &fresh).await;
-            Ok(fresh.projects)
+            keep(session, READABLE, person.id, &projects).await;
+            Ok(projects)
         }
         // GitLab away for now: what was last known (for a while), rather than nothing.
         Err(e) => match kept {
-            Some(kept)
-                if (e.is_transient() || matches!(e, GitlabError::RateLimited { .. }))
-                    && now - kept.at < STALE_AT_MOST =>
+            Some((projects, age))
+                if (e.is_transient() || matches!(e, GitlabError::RateLimited { .. })) && age < STALE_AT_MOST =>
             {
-                Ok(kept.projects)
+                Ok(projects)
             }
             // Their own token refused (blocked, scopes taken away): theirs to sort out, not the
             // operator's (the shared token's messages would say so).

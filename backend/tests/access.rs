@@ -108,29 +108,6 @@ async fn what_one_person_may_read_is_not_kept_for_the_next_to_sign_in_in_that_br
     };
     assert_eq!(read(maintainer.clone()).await, [1, 2, 3]);
     // Someone else signs in from the same browser without signing out first.
-    let http = common::browser();
-    let start = http
-        .get(format!("{}/auth/login", app.base))
-        .header("cookie", &maintainer)
-        .send()
-        .await
-        .unwrap();
-    let to_gitlab = url::Url::parse(&common::location(&start)).unwrap();
-    let mut form: Vec<(String, String)> = to_gitlab.query_pairs().into_owned().collect();
-    form.push(("user".into(), REPORTER.to_string()));
-    let chosen = http
-        .post(format!("{}/oauth/authorize", app.sim.url()))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    let landed = http
-        .get(common::location(&chosen))
-        .header("cookie", &maintainer)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(landed.status(), 303);
-    let reporter = common::sent(&common::session_cookie(&landed).unwrap());
+    let (reporter, _) = common::sign_in_from(&app, Some(&maintainer), REPORTER, "/").await;
     assert_eq!(read(reporter).await, [1, 2], "not the Maintainer's projects");
 }

@@ -73,26 +73,35 @@ fn Shortcuts() -> impl IntoView {
     .into_any()
 }
 
-/// The team app (`frontend/index.html`): overview, pipelines, environments.
+/// What every bundle's page stands in: the router, the skip link, the top bar and the page.
 #[component]
-pub fn App() -> impl IntoView {
+fn Shell(children: Children) -> impl IntoView {
     api::provide_server_info();
-    events::provide_upstream();
     view! {
         <Router>
             <a class="skip" href="#main">"Skip to content"</a>
             <TopBar />
-            <main id="main">
-                <Routes fallback=|| elsewhere(Bundle::Team)>
-                    <Route path=path!("/") view=Overview />
-                    <Route path=path!("/projects/:project_id/pipelines") view=ProjectPipelines />
-                    <Route path=path!("/projects/:project_id/pipelines/:pipeline_id") view=PipelinePage />
-                    <Route path=path!("/environments") view=Environments />
-                    <Route path=path!("/projects/:project_id/environments/:environment_id") view=EnvironmentPage />
-                </Routes>
-            </main>
-            <Shortcuts />
+            <main id="main">{children()}</main>
         </Router>
+    }
+    .into_any()
+}
+
+/// The team app (`frontend/index.html`): overview, pipelines, environments.
+#[component]
+pub fn App() -> impl IntoView {
+    events::provide_upstream();
+    view! {
+        <Shell>
+            <Routes fallback=|| elsewhere(Bundle::Team)>
+                <Route path=path!("/") view=Overview />
+                <Route path=path!("/projects/:project_id/pipelines") view=ProjectPipelines />
+                <Route path=path!("/projects/:project_id/pipelines/:pipeline_id") view=PipelinePage />
+                <Route path=path!("/environments") view=Environments />
+                <Route path=path!("/projects/:project_id/environments/:environment_id") view=EnvironmentPage />
+            </Routes>
+        </Shell>
+        <Shortcuts />
     }
     .into_any()
 }
@@ -100,19 +109,14 @@ pub fn App() -> impl IntoView {
 /// The log viewer's app (`frontend/log.html`): a job and its whole log.
 #[component]
 pub fn LogApp() -> impl IntoView {
-    api::provide_server_info();
     events::provide_upstream();
     view! {
-        <Router>
-            <a class="skip" href="#main">"Skip to content"</a>
-            <TopBar />
-            <main id="main">
-                <Routes fallback=|| elsewhere(Bundle::Log)>
-                    <Route path=path!("/projects/:project_id/jobs/:job_id") view=JobPage />
-                </Routes>
-            </main>
-            <Shortcuts />
-        </Router>
+        <Shell>
+            <Routes fallback=|| elsewhere(Bundle::Log)>
+                <Route path=path!("/projects/:project_id/jobs/:job_id") view=JobPage />
+            </Routes>
+        </Shell>
+        <Shortcuts />
     }
     .into_any()
 }
@@ -120,17 +124,12 @@ pub fn LogApp() -> impl IntoView {
 /// The admin bundle's app (`frontend/admin.html`): the audit log.
 #[component]
 pub fn AdminApp() -> impl IntoView {
-    api::provide_server_info();
     view! {
-        <Router>
-            <a class="skip" href="#main">"Skip to content"</a>
-            <TopBar />
-            <main id="main">
-                <Routes fallback=|| elsewhere(Bundle::Admin)>
-                    <Route path=path!("/audit") view=Audit />
-                </Routes>
-            </main>
-        </Router>
+        <Shell>
+            <Routes fallback=|| elsewhere(Bundle::Admin)>
+                <Route path=path!("/audit") view=Audit />
+            </Routes>
+        </Shell>
     }
     .into_any()
 }

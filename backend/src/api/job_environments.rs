@@ -121,22 +121,13 @@ fn article(word: &str) -> &'static str {
     }
 }
 
+/// Where a person's access level on a project is kept in their session (`access:<project>`).
 const ACCESS: &str = "access";
 
 /// A member as `members/all/:user_id` tells it.
 #[derive(serde::Deserialize)]
 struct Member {
     access_level: u32,
-}
-
-/// A person's access level on one project, as kept in their session.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-struct Level {
-    person: u64,
-    project: u64,
-    /// Unix seconds.
-    at: i64,
-    level: u32,
 }
 
 /// `person`'s access level on `project`, read with their own token: the higher of GitLab's
@@ -149,13 +140,11 @@ async fn access_level(
     person: &crate::auth::SignedIn,
     project: u64,
 ) -> Option<u32> {
-    let now = chrono::Utc::now().timestamp();
     let key = format!("{ACCESS}:{project}");
-    let kept: Option<Level> = session.get(&key).await.ok().flatten();
-    if let Some(kept) = kept.filter(|k| {
-        k.person == person.id && k.project == project && (0..crate::access::FRESH.num_seconds()).contains(&(now - k.at))
-    }) {
-        return Some(kept.level);
+    if let Some((level, age)) = crate::access::kept(session, &key, person.id).await
+        && crate::access::fresh(age)
+    {
+        return Some(level);
     }
     let token = crate::auth::fresh_token(state, session, person).await?;
     let gitlab = state.gitlab_client().for_person(secrecy::SecretString::from(token));
@@ -178,17 +167,7 @@ async fn access_level(
         Err(_) => return None,
     };
     let level = direct.max(through_groups);
-    let _ = session
-        .insert(
-            &key,
-            Level {
-                person: person.id,
-                project,
-                at: now,
-                level,
-            },
-        )
-        .await;
+    crate::access::keep(session, &key, person.id, level).await;
     Some(level)
 }
 

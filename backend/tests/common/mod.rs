@@ -368,14 +368,23 @@ pub fn urlencode(s: &str) -> String {
 /// Signs `user` in from `/auth/login?return_to=…`, through the simulated GitLab's sign-in page
 /// as a browser would; returns the session cookie as sent back and where the browser lands.
 pub async fn sign_in(app: &TestApp, user: u64, return_to: &str) -> (String, String) {
+    sign_in_from(app, None, user, return_to).await
+}
+
+/// [`sign_in`] from a browser that already holds the session cookie `session` (someone else's
+/// sign-in, say).
+pub async fn sign_in_from(app: &TestApp, session: Option<&str>, user: u64, return_to: &str) -> (String, String) {
     let http = browser();
-    let start = http
-        .get(format!("{}/auth/login?return_to={}", app.base, urlencode(return_to)))
-        .send()
-        .await
-        .unwrap();
+    let mut start = http.get(format!("{}/auth/login?return_to={}", app.base, urlencode(return_to)));
+    if let Some(session) = session {
+        start = start.header("cookie", session);
+    }
+    let start = start.send().await.unwrap();
     assert_eq!(start.status(), reqwest::StatusCode::SEE_OTHER);
-    let first = session_cookie(&start).expect("a session for the sign-in in progress");
+    let first = session_cookie(&start)
+        .map(|c| sent(&c))
+        .or(session.map(str::to_owned))
+        .expect("a session for the sign-in in progress");
     let to_gitlab = Url::parse(&location(&start)).unwrap();
     let asked: std::collections::HashMap<String, String> = to_gitlab.query_pairs().into_owned().collect();
     assert_eq!(asked["code_challenge_method"], "S256");
@@ -392,7 +401,7 @@ pub async fn sign_in(app: &TestApp, user: u64, return_to: &str) -> (String, Stri
     assert_eq!(chosen.status(), reqwest::StatusCode::FOUND);
     let back = location(&chosen);
     assert!(back.starts_with(&format!("{}/auth/callback?", app.base)), "{back}");
-    let landed = http.get(&back).header("cookie", sent(&first)).send().await.unwrap();
+    let landed = http.get(&back).header("cookie", &first).send().await.unwrap();
     assert_eq!(
         landed.status(),
         reqwest::StatusCode::SEE_OTHER,
@@ -400,7 +409,7 @@ pub async fn sign_in(app: &TestApp, user: u64, return_to: &str) -> (String, Stri
         landed.text().await
     );
     let session = session_cookie(&landed).expect("the signed-in session");
-    assert_ne!(sent(&session), sent(&first), "a new session id at sign-in");
+    assert_ne!(sent(&session), first, "a new session id at sign-in");
     assert!(
         session.contains("HttpOnly") && session.contains("SameSite=Lax"),
         "{session}"
