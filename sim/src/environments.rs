@@ -1,6 +1,8 @@
 //! Environments and deployments, as GitLab keeps them: a deploy job creates a deployment (and its
 //! environment, the first time) when the job is created; the deployment's status follows the
 //! job's; stopping runs the `on_stop` job (state stopping, then stopped) or, forced, stops at once.
+//! A deployment to an environment with an approval rule waits for its approvals before its
+//! (manual) job may be played; one rejection fails the job.
 
 use chrono::Duration;
 
@@ -29,6 +31,16 @@ pub struct Deployment {
     pub environment_id: u64,
     pub job_id: u64,
     pub created_at: Time,
+    /// Approvals and rejections, one per person (GitLab Premium's deployment approvals).
+    pub approvals: Vec<Approval>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Approval {
+    pub user: crate::scenario::Person,
+    pub approved: bool,
+    pub comment: Option<String>,
+    pub at: Time,
 }
 
 /// GitLab's environment slug: lower-case, `[a-z0-9-]`, at most 24 characters, with a suffix when
@@ -64,10 +76,12 @@ fn url_for(def: &EnvironmentDef, name: &str) -> String {
     }
 }
 
-/// GitLab's deployment status for a deploy job's status.
+/// GitLab's deployment status for a deploy job's status: a manual job's deployment is
+/// `blocked` (`Deployment#sync_status_with`, GitLab 15 and later), approvals or not.
 pub fn deployment_status(job: JobStatus) -> &'static str {
     match job {
-        JobStatus::Created | JobStatus::Pending | JobStatus::Manual => "created",
+        JobStatus::Manual => "blocked",
+        JobStatus::Created | JobStatus::Pending => "created",
         JobStatus::Running => "running",
         JobStatus::Success => "success",
         JobStatus::Failed => "failed",
@@ -80,6 +94,33 @@ pub fn deployment_status(job: JobStatus) -> &'static str {
 #[derive(Debug, PartialEq, Eq)]
 pub enum StopRefusal {
     NotFound,
+}
+
+/// Why an approval was refused, in GitLab's words (`Deployments::ApprovalService`), checked in
+/// GitLab's order.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ApprovalRefusal {
+    NotProtected,
+    OwnDeployment,
+    NotConfigured,
+    NotWaiting,
+    NotAllowed,
+}
+
+impl ApprovalRefusal {
+    pub fn message(&self) -> &'static str {
+        match self {
+            ApprovalRefusal::NotProtected => "This environment is not protected.",
+            ApprovalRefusal::OwnDeployment => {
+                "You cannot approve your own deployment. This configuration can be adjusted in the protected environment settings."
+            }
+            ApprovalRefusal::NotConfigured => "Deployment approvals is not configured for this environment.",
+            ApprovalRefusal::NotWaiting => "This deployment is not waiting for approvals.",
+            ApprovalRefusal::NotAllowed => {
+                "You don't have permission to approve this deployment. Contact the project or group owner for help."
+            }
+        }
+    }
 }
 
 impl World {
@@ -133,8 +174,91 @@ impl World {
                 environment_id,
                 job_id,
                 created_at: job.created_at,
+                approvals: Vec::new(),
             },
         );
+    }
+
+    /// The environment a deployment is to.
+    pub fn deployment_environment(&self, d: &Deployment) -> &Environment {
+        &self.environments[&d.environment_id]
+    }
+
+    /// Approvals still needed (`pending_approval_count`): the rule's count less the approvals
+    /// given; rejections do not count. 0 where no approval is required.
+    pub fn pending_approvals(&self, d: &Deployment) -> u32 {
+        let Some((_, required)) = crate::users::approval_rule(&self.deployment_environment(d).name) else {
+            return 0;
+        };
+        let approved = d.approvals.iter().filter(|a| a.approved).count() as u32;
+        required.saturating_sub(approved)
+    }
+
+    /// The deployment of a job, if it deploys.
+    pub fn deployment_of_job(&self, job_id: u64) -> Option<&Deployment> {
+        self.deployments.values().find(|d| d.job_id == job_id)
+    }
+
+    /// `POST /deployments/:id/approval`: `user` (with `role` in the project) approves or
+    /// rejects. Approving again changes nothing; a person may change their mind while
+    /// approvals are pending. A rejection fails the deploy job (`deployment_rejected`).
+    pub fn approve_deployment(
+        &mut self,
+        deployment_id: u64,
+        user: crate::scenario::Person,
+        role: crate::users::Role,
+        approved: bool,
+        comment: Option<String>,
+        at: Time,
+    ) -> Result<Approval, ApprovalRefusal> {
+        let d = self.deployments[&deployment_id].clone();
+        let name = self.deployment_environment(&d).name.clone();
+        if !crate::users::is_protected(&name) {
+            return Err(ApprovalRefusal::NotProtected);
+        }
+        let job = self.jobs[&d.job_id].clone();
+        if approved && job.user.id == user.id {
+            return Err(ApprovalRefusal::OwnDeployment);
+        }
+        let Some((needed, _)) = crate::users::approval_rule(&name) else {
+            return Err(ApprovalRefusal::NotConfigured);
+        };
+        if self.pending_approvals(&d) == 0 {
+            return Err(ApprovalRefusal::NotWaiting);
+        }
+        if role < needed {
+            return Err(ApprovalRefusal::NotAllowed);
+        }
+        let deployment = self.deployments.get_mut(&deployment_id).expect("deployment");
+        if let Some(given) = deployment.approvals.iter_mut().find(|a| a.user.id == user.id) {
+            if given.approved != approved {
+                given.approved = approved;
+                given.comment = comment;
+                given.at = at;
+            }
+        } else {
+            deployment.approvals.push(Approval {
+                user,
+                approved,
+                comment,
+                at,
+            });
+        }
+        let given = deployment
+            .approvals
+            .iter()
+            .find(|a| a.user.id == user.id)
+            .cloned()
+            .expect("just given");
+        if !approved && job.status == JobStatus::Manual {
+            let rejected = self.jobs.get_mut(&d.job_id).expect("job");
+            rejected.status = JobStatus::Failed;
+            rejected.failure = Some(crate::scenario::Failure::DeploymentRejected);
+            rejected.finished_at = Some(at);
+            rejected.changed_at = at;
+            self.refresh_pipeline_status(job.pipeline_id);
+        }
+        Ok(given)
     }
 
     pub fn deployments_of(&self, environment_id: u64) -> impl Iterator<Item = &Deployment> {
@@ -251,6 +375,51 @@ impl World {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rejected_deployment_fails_its_job_for_good_and_self_approval_is_refused() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z")
+            .unwrap()
+            .to_utc();
+        let mut world = crate::world::with_history(7, now, 1, false, 0, crate::scenario::projects(3));
+        let d = world
+            .deployments
+            .values()
+            .rev()
+            .find(|d| world.pending_approvals(d) > 0)
+            .expect("the story has a deployment waiting for approval")
+            .clone();
+        let pusher = world.jobs[&d.job_id].user;
+        assert_eq!(
+            world
+                .approve_deployment(d.id, pusher, crate::users::Role::Owner, true, None, now)
+                .err(),
+            Some(ApprovalRefusal::OwnDeployment)
+        );
+        let maintainer = crate::scenario::PEOPLE[1];
+        let rejected = world
+            .approve_deployment(
+                d.id,
+                maintainer,
+                crate::users::Role::Maintainer,
+                false,
+                Some("Not on a Friday".into()),
+                now,
+            )
+            .expect("a Maintainer may reject");
+        assert!(!rejected.approved);
+        let job = &world.jobs[&d.job_id];
+        assert_eq!(
+            (job.status, job.failure),
+            (JobStatus::Failed, Some(crate::scenario::Failure::DeploymentRejected))
+        );
+        assert_eq!(deployment_status(job.status), "failed");
+        assert_eq!(world.pending_approvals(&d), 1, "a rejection is not an approval");
+        assert!(
+            world.retry_job(d.job_id, maintainer, now).is_err(),
+            "a rejected deployment is not retried"
+        );
+    }
 
     #[test]
     fn slugs_follow_gitlabs_rules() {

@@ -170,6 +170,8 @@ pub enum Failure {
     TestAssertion,
     NoCluster,
     Compile,
+    /// A deployment waiting for approval was rejected: the job fails without running.
+    DeploymentRejected,
 }
 
 impl Fate {
@@ -337,6 +339,14 @@ static PAYMENTS: PipelineDef = PipelineDef {
             .refs(Refs::Branches)
             .runs(20, 40)
             .script(&["kubectl apply -k overlays/staging"]),
+        JobDef::new("deploy-production", "deploy")
+            .environment("production", "production", "https://payments.example.com")
+            .image("bitnami/kubectl:1.31")
+            .needs(&["package-api", "integration"])
+            .refs(Refs::Tags)
+            .manual()
+            .runs(25, 45)
+            .script(&["kubectl apply -k overlays/production"]),
     ],
 };
 

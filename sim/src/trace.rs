@@ -146,7 +146,7 @@ fn script_log(job: &Job, pipeline: &Pipeline, project_path: &str, start: i64) ->
     match job.def.name {
         "image_build" => image_build(&mut log, job, short_sha, body_end),
         "integration" => verbose_tests(&mut log, job, body_end),
-        "deploy_review" | "deploy_live" | "deploy-staging" => deploy(&mut log, job, body_end),
+        "deploy_review" | "deploy_live" | "deploy-staging" | "deploy-production" => deploy(&mut log, job, body_end),
         _ => generic(&mut log, job, body_end),
     }
 

@@ -1,7 +1,9 @@
 //! Who may do what in the simulated GitLab: the people who can sign in, their role in each
 //! project, and the protected environment. GitLab's rules in small: a Reporter reads, a
 //! Developer runs pipelines and jobs, and only a Maintainer deploys to `live` (a protected
-//! environment, GitLab Premium). The configured access token belongs to the administrator.
+//! environment, GitLab Premium). `production` (payments-api's) any Developer may deploy, once a
+//! Maintainer has approved the deployment (deployment approvals, GitLab Premium). The
+//! configured access token belongs to the administrator.
 
 use crate::rest::error::GitlabError;
 use crate::scenario::{PEOPLE, Person, ProjectDef, TOKEN_OWNER};
@@ -57,6 +59,18 @@ pub fn deploy_role(environment: &str) -> Role {
     } else {
         Role::Developer
     }
+}
+
+/// Who must approve a deployment to `environment` before it may run, and how many of them: a
+/// protected environment's approval rule by role (GitLab's `approval_rules`).
+pub fn approval_rule(environment: &str) -> Option<(Role, u32)> {
+    (environment == "production").then_some((Role::Maintainer, 1))
+}
+
+/// Protected environments are GitLab's `live` and `production`: deployments to them are limited
+/// by role or wait for approval.
+pub fn is_protected(environment: &str) -> bool {
+    deploy_role(environment) > Role::Developer || approval_rule(environment).is_some()
 }
 
 /// Who sent an API request.

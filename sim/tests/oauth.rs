@@ -1,7 +1,8 @@
 //! The simulated GitLab as an OAuth provider, over real HTTP (CONTRACT.md §6): signing in with
 //! PKCE, tokens that expire, rotate and are revoked, Doorkeeper's errors, and the API acting
 //! as the signed-in person with their role: a Reporter reads, a Developer retries, only a
-//! Maintainer deploys to `live`.
+//! Maintainer deploys to `live`, and a deployment to `production` waits for a Maintainer's
+//! approval.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -128,6 +129,19 @@ impl Provider {
             .http
             .request(method, self.url(&format!("/api/v4{path}")))
             .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status();
+        (status, answer.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post_json(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        let answer = self
+            .http
+            .post(self.url(&format!("/api/v4{path}")))
+            .bearer_auth(token)
+            .json(&body)
             .send()
             .await
             .unwrap();
@@ -483,4 +497,123 @@ async fn doorkeeper_refuses_what_it_should_as_gitlab_does() {
         (status, body["error"].as_str()),
         (StatusCode::FORBIDDEN, Some("insufficient_scope"))
     );
+}
+
+#[tokio::test]
+async fn a_deployment_to_production_waits_for_a_maintainers_approval() {
+    let gitlab = start(None).await;
+    let developer = gitlab.token_for(DEVELOPER).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let maintainer = gitlab.token_for(MAINTAINER).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The story's newest payments-api tag waits: its deployment is blocked, as every manual
+    // deploy job's is, and only the single deployment says what it waits for.
+    let blocked = gitlab
+        .as_admin("/projects/2/deployments?environment=production&status=blocked&sort=desc")
+        .await;
+    let listed = &blocked[0];
+    assert!(
+        listed.get("approval_summary").is_none(),
+        "the list has no approvals: {listed}"
+    );
+    let (id, job) = (
+        listed["id"].as_u64().unwrap(),
+        listed["deployable"]["id"].as_u64().unwrap(),
+    );
+    assert_eq!(listed["deployable"]["status"], "manual");
+    let one = gitlab.as_admin(&format!("/projects/2/deployments/{id}")).await;
+    assert_eq!(one["pending_approval_count"], 1, "{one}");
+    let rule = &one["approval_summary"]["rules"][0];
+    assert_eq!(
+        (rule["access_level"].as_u64(), rule["required_approvals"].as_u64()),
+        (Some(40), Some(1))
+    );
+    assert_eq!(rule["deployment_approvals"], serde_json::json!([]));
+
+    let (status, body) = gitlab
+        .api(
+            reqwest::Method::POST,
+            &format!("/projects/2/jobs/{job}/play"),
+            &developer,
+        )
+        .await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("400 Bad request - Unplayable Job")),
+        "not before it is approved"
+    );
+    let approval = format!("/projects/2/deployments/{id}/approval");
+    let (status, body) = gitlab
+        .post_json(&approval, &developer, serde_json::json!({ "status": "approved" }))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["message"],
+        "You don't have permission to approve this deployment. Contact the project or group owner for help."
+    );
+    let (status, body) = gitlab
+        .post_json(&approval, &maintainer, serde_json::json!({ "status": "maybe" }))
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("status does not have a valid value"))
+    );
+    let (status, body) = gitlab
+        .post_json(
+            &approval,
+            &maintainer,
+            serde_json::json!({ "status": "approved", "comment": "x".repeat(256) }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["message"][0], "Comment is too long (maximum is 255 characters)");
+
+    let (status, body) = gitlab
+        .post_json(
+            &approval,
+            &maintainer,
+            serde_json::json!({ "status": "approved", "comment": "Change window open" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        (body["user"]["username"].as_str(), body["status"].as_str()),
+        (Some("achen"), Some("approved"))
+    );
+    assert_eq!(body["comment"], "Change window open");
+    let one = gitlab.as_admin(&format!("/projects/2/deployments/{id}")).await;
+    assert_eq!(one["pending_approval_count"], 0);
+    assert_eq!(one["approvals"][0]["user"]["username"], "achen");
+    let (status, body) = gitlab
+        .post_json(&approval, &maintainer, serde_json::json!({ "status": "rejected" }))
+        .await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (
+            StatusCode::BAD_REQUEST,
+            Some("This deployment is not waiting for approvals.")
+        ),
+        "too late to change her mind"
+    );
+
+    // Approved, a Developer may deploy it (production is protected only by approval).
+    let (status, body) = gitlab
+        .api(
+            reqwest::Method::POST,
+            &format!("/projects/2/jobs/{job}/play"),
+            &developer,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["user"]["username"], "bwalker");
+    let (_, protected) = gitlab
+        .api(reqwest::Method::GET, "/projects/2/protected_environments", &maintainer)
+        .await;
+    assert_eq!(protected[0]["name"], "production", "{protected}");
+    assert_eq!(protected[0]["deploy_access_levels"][0]["access_level"], 30);
+    assert_eq!(protected[0]["approval_rules"][0]["access_level"], 40);
 }

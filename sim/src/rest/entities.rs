@@ -213,7 +213,11 @@ impl Ctx<'_> {
             "project": { "ci_job_token_scope_enabled": false },
         });
         if job.status == JobStatus::Failed {
-            merge(&mut value, json!({ "failure_reason": "script_failure" }));
+            let reason = match job.failure {
+                Some(scenario::Failure::DeploymentRejected) => "deployment_rejected",
+                _ => "script_failure",
+            };
+            merge(&mut value, json!({ "failure_reason": reason }));
         }
         value
     }
@@ -358,6 +362,48 @@ impl Ctx<'_> {
             "environment": self.environment_ref(&w.environments[&d.environment_id]),
             "deployable": self.job(job),
         })
+    }
+
+    /// `Entities::Deployments::Approval`.
+    pub fn approval(&self, a: &crate::environments::Approval) -> Value {
+        json!({
+            "user": self.user(a.user),
+            "status": if a.approved { "approved" } else { "rejected" },
+            "created_at": time(a.at),
+            "comment": a.comment,
+        })
+    }
+
+    /// `Entities::DeploymentExtended` (one deployment): with GitLab Premium's approvals.
+    pub fn deployment_extended(&self, d: &crate::environments::Deployment) -> Value {
+        let w = self.world;
+        let mut value = self.deployment(d);
+        let environment = &w.deployment_environment(d).name;
+        let approvals: Vec<Value> = d.approvals.iter().map(|a| self.approval(a)).collect();
+        let rules: Vec<Value> = crate::users::approval_rule(environment)
+            .map(|(role, required)| {
+                json!({
+                    "id": 38,
+                    "user_id": null,
+                    "group_id": null,
+                    "access_level": role.access_level(),
+                    "access_level_description": format!("{}s", role.name()),
+                    "required_approvals": required,
+                    "group_inheritance_type": 0,
+                    "deployment_approvals": approvals,
+                })
+            })
+            .into_iter()
+            .collect();
+        merge(
+            &mut value,
+            json!({
+                "pending_approval_count": w.pending_approvals(d),
+                "approvals": approvals,
+                "approval_summary": { "rules": rules },
+            }),
+        );
+        value
     }
 }
 

@@ -75,7 +75,7 @@ pub(super) async fn protected_environments(
             .values()
             .filter(|e| e.project_id == project.id)
             .map(|e| e.name.as_str())
-            .filter(|name| users::deploy_role(name) > users::Role::Developer)
+            .filter(|name| users::is_protected(name))
             .collect();
         names.sort_unstable();
         names.dedup();
@@ -95,7 +95,15 @@ pub(super) async fn protected_environments(
                         "group_inheritance_type": 0,
                     }],
                     "required_approval_count": 0,
-                    "approval_rules": [],
+                    "approval_rules": users::approval_rule(name).map(|(role, required)| vec![json!({
+                        "id": 38,
+                        "user_id": null,
+                        "group_id": null,
+                        "access_level": role.access_level(),
+                        "access_level_description": format!("{}s", role.name()),
+                        "required_approvals": required,
+                        "group_inheritance_type": 0,
+                    })]).unwrap_or_default(),
                 })
             })
             .collect();
@@ -206,6 +214,62 @@ pub(super) async fn show_deployment(
             .get(&id)
             .filter(|d| d.project_id == project.id)
             .ok_or(GitlabError::RecordNotFound)?;
-        Ok(axum::Json(ctx.deployment(d)).into_response())
+        Ok(axum::Json(ctx.deployment_extended(d)).into_response())
     })
+}
+
+#[derive(serde::Deserialize)]
+struct ApprovalBody {
+    status: Option<String>,
+    comment: Option<String>,
+}
+
+/// `POST /projects/:id/deployments/:deployment_id/approval` (GitLab Premium): approve or reject
+/// a deployment waiting for approval; 201 with the approval. GitLab's refusals are 400s with
+/// the approval service's own words.
+pub(super) async fn approve_deployment(
+    State(sim): State<Sim>,
+    Extension(caller): Extension<Caller>,
+    Path((id, deployment_id)): Path<(String, String)>,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Result<Response, GitlabError> {
+    let project = &find_project(&sim, &id)?;
+    // Reporters may read deployments; a non-member is told the project does not exist.
+    caller.require(project, Role::Reporter)?;
+    let params = Params::parse(uri.query());
+    let body: ApprovalBody = if body.iter().all(u8::is_ascii_whitespace) {
+        ApprovalBody {
+            status: None,
+            comment: None,
+        }
+    } else {
+        serde_json::from_slice(&body).map_err(|_| GitlabError::Param("status is invalid".into()))?
+    };
+    let status = body.status.or_else(|| params.get("status").map(str::to_owned));
+    let approved = match status.as_deref() {
+        None => return Err(GitlabError::Param("status is missing".into())),
+        Some("approved") => true,
+        Some("rejected") => false,
+        Some(_) => return Err(GitlabError::Param("status does not have a valid value".into())),
+    };
+    let comment = body.comment.or_else(|| params.get("comment").map(str::to_owned));
+    if comment.as_ref().is_some_and(|c| c.chars().count() > 255) {
+        return Err(GitlabError::Invalid(vec![
+            "Comment is too long (maximum is 255 characters)".into(),
+        ]));
+    }
+    let role = caller.role(project).expect("required above");
+    let approval = sim.write(|world, now| {
+        let id = record_id(&deployment_id)?;
+        world
+            .deployments
+            .get(&id)
+            .filter(|d| d.project_id == project.id)
+            .ok_or(GitlabError::RecordNotFound)?;
+        world
+            .approve_deployment(id, caller.person(), role, approved, comment, now)
+            .map_err(|refusal| GitlabError::Refused(refusal.message()))
+    })?;
+    sim.read(|ctx| Ok((StatusCode::CREATED, axum::Json(ctx.approval(&approval))).into_response()))
 }

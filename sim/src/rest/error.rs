@@ -11,6 +11,10 @@ pub enum GitlabError {
     Param(String),
     /// 400 `{"message":"400 Bad request - <reason>"}`.
     BadRequest(String),
+    /// 400 `{"message":"<text>"}`: a service's refusal (`render_api_error!`).
+    Refused(&'static str),
+    /// 400 `{"message":["<text>", ...]}`: a record that failed validation.
+    Invalid(Vec<String>),
     Unauthorized,
     /// 403 `{"message":"403 Forbidden - <reason>"}`.
     Forbidden(String),
@@ -36,6 +40,8 @@ impl IntoResponse for GitlabError {
                 StatusCode::BAD_REQUEST,
                 json!({ "message": format!("400 Bad request - {reason}") }),
             ),
+            GitlabError::Refused(text) => (StatusCode::BAD_REQUEST, json!({ "message": text })),
+            GitlabError::Invalid(errors) => (StatusCode::BAD_REQUEST, json!({ "message": errors })),
             GitlabError::Unauthorized => (StatusCode::UNAUTHORIZED, json!({ "message": "401 Unauthorized" })),
             GitlabError::Forbidden(reason) => (
                 StatusCode::FORBIDDEN,

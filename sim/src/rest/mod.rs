@@ -64,6 +64,10 @@ pub fn routes() -> Router<Sim> {
         .route("/projects/{id}/protected_environments", get(protected_environments))
         .route("/projects/{id}/deployments", get(list_deployments))
         .route("/projects/{id}/deployments/{deployment_id}", get(show_deployment))
+        .route(
+            "/projects/{id}/deployments/{deployment_id}/approval",
+            post(approve_deployment),
+        )
         .route("/projects/{id}/repository/compare", get(compare))
 }
 

@@ -6,8 +6,10 @@ impl World {
     /// `POST /jobs/:id/retry`: a new job with a new id; the old one becomes retried.
     pub fn retry_job(&mut self, id: u64, user: Person, at: Time) -> Result<u64, Refusal> {
         let job = self.jobs.get(&id).ok_or(Refusal::NotRetryable)?.clone();
-        let retryable =
-            matches!(job.status, JobStatus::Failed | JobStatus::Canceled | JobStatus::Success) && !job.retried;
+        // A rejected deployment's job may not run again (`Ci::Processable#retryable?`).
+        let retryable = matches!(job.status, JobStatus::Failed | JobStatus::Canceled | JobStatus::Success)
+            && !job.retried
+            && job.failure != Some(crate::scenario::Failure::DeploymentRejected);
         if !retryable {
             return Err(Refusal::NotRetryable);
         }
@@ -50,7 +52,7 @@ impl World {
         }
     }
 
-    /// `POST /jobs/:id/play` on a manual job.
+    /// `POST /jobs/:id/play` on a manual job; not while its deployment waits for approval.
     pub fn play_job(
         &mut self,
         id: u64,
@@ -58,6 +60,12 @@ impl World {
         variables: Vec<(String, String)>,
         at: Time,
     ) -> Result<(), Refusal> {
+        if self
+            .deployment_of_job(id)
+            .is_some_and(|d| self.pending_approvals(d) > 0)
+        {
+            return Err(Refusal::Unplayable);
+        }
         let job = self.jobs.get_mut(&id).ok_or(Refusal::Unplayable)?;
         if job.status != JobStatus::Manual || job.retried {
             return Err(Refusal::Unplayable);

@@ -49,6 +49,36 @@ pub fn with_history(
         }
     }
 
+    // payments-api's earlier tags went to production: approved by a Maintainer (not the one
+    // who pushed the tag: GitLab refuses self-approval), then deployed by a Developer.
+    let payments: Vec<u64> = world
+        .pipelines
+        .values()
+        .filter(|p| p.tag && p.parent.is_none() && p.def.jobs.iter().any(|j| j.name == "deploy-production"))
+        .map(|p| p.id)
+        .collect();
+    for pipeline in payments {
+        let at = world.pipelines[&pipeline].created_at + Duration::minutes(30);
+        let deploy = world
+            .current_jobs(pipeline)
+            .find(|j| j.name == "deploy-production" && j.status == JobStatus::Manual)
+            .map(|j| (j.id, j.user));
+        let Some((job, pusher)) = deploy.filter(|_| at < now - Duration::minutes(50)) else {
+            continue;
+        };
+        let approver = if pusher.id == scenario::PEOPLE[1].id {
+            scenario::PEOPLE[0]
+        } else {
+            scenario::PEOPLE[1]
+        };
+        let deployment = world
+            .deployment_of_job(job)
+            .map(|d| d.id)
+            .expect("a deploy job has a deployment");
+        let _ = world.approve_deployment(deployment, approver, crate::users::Role::Maintainer, true, None, at);
+        let _ = world.play_job(job, scenario::PEOPLE[2], Vec::new(), at + Duration::minutes(2));
+    }
+
     // Load for benchmarks: more feature branches, each with a green pipeline and a review app.
     let demo = &world.projects[0].clone();
     for i in 0..review_apps {
@@ -63,6 +93,19 @@ pub fn with_history(
     let tag = world.next_tag(demo.id);
     world.advance(now - Duration::minutes(40));
     world.create_pipeline(demo, &tag, true, Fate::Green, now - Duration::minutes(40));
+    // payments-api's newest tag, pushed by Dmitri Petrov, waits for a Maintainer's approval
+    // before production.
+    if let Some(payments) = world
+        .projects
+        .iter()
+        .find(|p| p.pipeline.jobs.iter().any(|j| j.name == "deploy-production"))
+        .cloned()
+    {
+        let tag = world.next_tag(payments.id);
+        world.advance(now - Duration::minutes(38));
+        let pipeline = world.create_pipeline(&payments, &tag, true, Fate::Green, now - Duration::minutes(38));
+        world.pushed_by(pipeline, scenario::PEOPLE[4]);
+    }
     world.advance(now - Duration::minutes(25));
     let failing = world.create_pipeline(demo, "main", false, Fate::RegistryLogin, now - Duration::minutes(25));
     world.advance(now - Duration::minutes(8));

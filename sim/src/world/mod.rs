@@ -293,6 +293,16 @@ impl World {
     }
 
     /// The current (not retried) jobs of a pipeline, bridges included, by id.
+    /// Says `person` pushed the commit of `pipeline` and started it, and its jobs.
+    pub fn pushed_by(&mut self, pipeline_id: u64, person: Person) {
+        let pipeline = self.pipelines.get_mut(&pipeline_id).expect("pipeline");
+        pipeline.user = person;
+        pipeline.commit.author = person;
+        for job in self.jobs.values_mut().filter(|j| j.pipeline_id == pipeline_id) {
+            job.user = person;
+        }
+    }
+
     pub fn current_jobs(&self, pipeline_id: u64) -> impl Iterator<Item = &Job> {
         self.jobs
             .values()
@@ -442,7 +452,7 @@ impl World {
     }
 
     /// GitLab's composite status of a pipeline's current jobs. Returns whether it changed.
-    fn refresh_pipeline_status(&mut self, pipeline_id: u64) -> bool {
+    pub(crate) fn refresh_pipeline_status(&mut self, pipeline_id: u64) -> bool {
         let jobs: Vec<&Job> = self.current_jobs(pipeline_id).collect();
         let any = |s: JobStatus| jobs.iter().any(|j| j.status == s);
         let started = jobs.iter().any(|j| j.started_at.is_some());
