@@ -10,7 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tower_sessions::Session;
 
 use crate::app::AppState;
-use crate::gitlab::types::{GlEnvironment, GlJob, GlPipeline};
+use crate::gitlab::types::{GlApproval, GlEnvironment, GlJob, GlPipeline};
 use crate::gitlab::{Gitlab, GitlabClient, GitlabError, Result};
 
 /// GitLab, as the signed-in person who acts.
@@ -119,6 +119,26 @@ impl Acting {
             )
             .await;
         self.heard(project, Some(pipeline), answer)
+    }
+
+    pub async fn approve_deployment(
+        &self,
+        project: u64,
+        deployment: u64,
+        approved: bool,
+        comment: Option<String>,
+    ) -> Result<GlApproval> {
+        let answer = self
+            .gitlab()
+            .approve_deployment(project, deployment, approved, comment.as_deref())
+            .await;
+        let answer = self
+            .again(answer, move |c| async move {
+                c.approve_deployment(project, deployment, approved, comment.as_deref())
+                    .await
+            })
+            .await;
+        self.heard(project, None, answer)
     }
 
     pub async fn stop_environment(&self, project: u64, environment: u64) -> Result<GlEnvironment> {

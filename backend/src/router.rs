@@ -29,6 +29,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(environments::list))
         .routes(routes!(environments::show))
         .routes(routes!(environments::stop))
+        .routes(routes!(environments::approve))
         .routes(routes!(jobs::show))
         .routes(routes!(jobs::log))
         .routes(routes!(jobs::raw))

@@ -4,8 +4,8 @@ use gloo_net::http::Request;
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 use stageboard_protocol::{
-    ActionOutcome, AuditPage, EnvironmentDetail, EnvironmentGrid, Job, JobLog, PipelineDetail, PipelinePage,
-    PlayRequest, PlayVariable, ProjectOverview, ServerInfo,
+    ActionOutcome, ApprovalRequest, AuditPage, EnvironmentDetail, EnvironmentGrid, Job, JobLog, PipelineDetail,
+    PipelinePage, PlayRequest, PlayVariable, ProjectOverview, ServerInfo,
 };
 
 /// A failed request, with what a person should read.
@@ -175,6 +175,9 @@ pub enum Action {
     RetryPipeline(u64),
     CancelPipeline(u64),
     StopEnvironment(u64),
+    /// Approve or reject a deployment waiting for approval (by deployment id).
+    ApproveDeployment(u64),
+    RejectDeployment(u64),
 }
 
 impl Action {
@@ -186,21 +189,45 @@ impl Action {
             Action::RetryPipeline(_) => "Retry pipeline",
             Action::CancelPipeline(_) => "Cancel pipeline",
             Action::StopEnvironment(_) => "Stop",
+            Action::ApproveDeployment(_) => "Approve",
+            Action::RejectDeployment(_) => "Reject",
         }
     }
 }
 
-pub async fn act(project: u64, action: Action, variables: Vec<PlayVariable>) -> Result<ActionOutcome, ApiError> {
+fn json_body<T: serde::Serialize>(value: &T) -> Option<String> {
+    serde_wasm_bindgen::to_value(value)
+        .ok()
+        .and_then(|v| js_sys::JSON::stringify(&v).ok())
+        .map(String::from)
+}
+
+/// Sends `action`; `input` is what the person typed in its confirmation: a run's variables
+/// (one `KEY=value` per line) or an approval's comment.
+pub async fn act(project: u64, action: Action, input: String) -> Result<ActionOutcome, ApiError> {
     let base = format!("/api/v1/projects/{project}");
+    let approval = |approve: bool| ApprovalRequest {
+        approve,
+        comment: Some(input.trim().to_owned()).filter(|c| !c.is_empty()),
+    };
     let answer = match action {
         Action::RetryJob(id) => post(&format!("{base}/jobs/{id}/retry"), None).await,
         Action::CancelJob(id) => post(&format!("{base}/jobs/{id}/cancel"), None).await,
         Action::PlayJob(id) => {
-            let body = serde_wasm_bindgen::to_value(&PlayRequest { variables })
-                .ok()
-                .and_then(|v| js_sys::JSON::stringify(&v).ok())
-                .map(String::from);
-            post(&format!("{base}/jobs/{id}/play"), body).await
+            let variables: Vec<PlayVariable> = input
+                .lines()
+                .filter_map(|l| l.split_once('='))
+                .map(|(k, v)| PlayVariable {
+                    key: k.trim().to_owned(),
+                    value: v.trim().to_owned(),
+                })
+                .filter(|v| !v.key.is_empty())
+                .collect();
+            post(&format!("{base}/jobs/{id}/play"), json_body(&PlayRequest { variables })).await
+        }
+        Action::ApproveDeployment(id) | Action::RejectDeployment(id) => {
+            let body = json_body(&approval(matches!(action, Action::ApproveDeployment(_))));
+            post(&format!("{base}/deployments/{id}/approval"), body).await
         }
         Action::RetryPipeline(id) => post(&format!("{base}/pipelines/{id}/retry"), None).await,
         Action::CancelPipeline(id) => post(&format!("{base}/pipelines/{id}/cancel"), None).await,

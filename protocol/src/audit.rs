@@ -12,8 +12,8 @@ pub struct AuditEntry {
     pub person_id: u64,
     /// Their GitLab username.
     pub person: String,
-    /// `retry_job`, `cancel_job`, `play_job`, `retry_pipeline`, `cancel_pipeline` or
-    /// `stop_environment`.
+    /// `retry_job`, `cancel_job`, `play_job`, `retry_pipeline`, `cancel_pipeline`,
+    /// `stop_environment`, `approve_deployment` or `reject_deployment`.
     pub action: String,
     pub project_id: u64,
     pub pipeline_id: Option<u64>,

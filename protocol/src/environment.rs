@@ -30,6 +30,63 @@ pub struct WaitingDeploy {
     pub sha: String,
     /// The commits between what is deployed and what this job would deploy, oldest first.
     pub commits: Vec<Commit>,
+    /// The deployment the job would make (its approvals are given to it).
+    #[serde(default)]
+    pub deployment_id: u64,
+    /// Who must approve it before it may run, and who did (GitLab Premium's deployment
+    /// approvals); `None` where it needs no approval or GitLab does not say.
+    #[serde(default)]
+    pub approval: Option<Approval>,
+    /// Why the signed-in person may not run it, where GitLab tells beforehand.
+    #[serde(default)]
+    pub refused: Option<String>,
+}
+
+/// What a deployment waits for: approvals by rule, and who gave them.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Approval {
+    /// Approvals still needed; 0 once every rule is satisfied.
+    pub pending: u32,
+    pub rules: Vec<ApprovalRule>,
+    /// Why the signed-in person may neither approve nor reject, where GitLab tells beforehand.
+    #[serde(default)]
+    pub refused: Option<String>,
+    /// Why they may reject but not approve (they started this deployment).
+    #[serde(default)]
+    pub approve_refused: Option<String>,
+}
+
+/// One approval rule: who (a role such as "Maintainers", a user or a group, in GitLab's
+/// words), how many of them, and their answers.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ApprovalRule {
+    pub who: String,
+    pub required: u32,
+    pub given: Vec<GivenApproval>,
+}
+
+/// An approval or a rejection, with its comment.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GivenApproval {
+    pub user: User,
+    pub approved: bool,
+    pub comment: Option<String>,
+    #[serde(default)]
+    pub at: Option<crate::Timestamp>,
+}
+
+/// Approving or rejecting a deployment (`POST .../deployments/{id}/approval`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ApprovalRequest {
+    /// `true` approves, `false` rejects (which fails the deploy job for good).
+    pub approve: bool,
+    /// Why, for the people who read it in GitLab and the audit log (at most 255 characters).
+    #[serde(default)]
+    pub comment: Option<String>,
 }
 
 /// One environment with what GitLab and the cluster say about it.

@@ -15,8 +15,8 @@ pub mod time;
 pub use audit::{AuditEntry, AuditOutcome, AuditPage};
 pub use bundle::Bundle;
 pub use environment::{
-    DeploymentSummary, Environment, EnvironmentDetail, EnvironmentGrid, EnvironmentRow, ProjectEnvironments,
-    WaitingDeploy,
+    Approval, ApprovalRequest, ApprovalRule, DeploymentSummary, Environment, EnvironmentDetail, EnvironmentGrid,
+    EnvironmentRow, GivenApproval, ProjectEnvironments, WaitingDeploy,
 };
 pub use error::{ErrorBody, ErrorCode};
 pub use event::ServerEvent;

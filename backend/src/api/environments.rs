@@ -4,8 +4,8 @@
 use axum::Json;
 use axum::extract::State;
 use stageboard_protocol::{
-    ActionOutcome, ClusterLink, DeploymentSummary, Environment, EnvironmentDetail, EnvironmentGrid, EnvironmentRow,
-    ErrorBody, ProjectEnvironments, WaitingDeploy,
+    ActionOutcome, ApprovalRequest, ClusterLink, DeploymentSummary, Environment, EnvironmentDetail, EnvironmentGrid,
+    EnvironmentRow, ErrorBody, ProjectEnvironments, WaitingDeploy,
 };
 
 use super::extract::Path;
@@ -92,6 +92,9 @@ async fn waiting_for(
                 git_ref: d.git_ref,
                 sha: d.sha,
                 commits,
+                deployment_id: d.id,
+                approval: None,
+                refused: None,
             }
         })
         .collect()
@@ -179,7 +182,8 @@ async fn of_project(state: &AppState, project: u64) -> AppResult<Vec<Environment
     let (envs, succeeded, waiting) = tokio::try_join!(
         gitlab.environments(project),
         gitlab.deployments(project, None, Some("success"), 100),
-        gitlab.deployments(project, None, Some("created"), 100),
+        // A manual deploy job's deployment is `blocked` (GitLab 15 and later), approvals or not.
+        gitlab.deployments(project, None, Some("blocked"), 100),
     )?;
     let named = |list: &[GlDeployment], name: &str| -> Vec<GlDeployment> {
         list.iter()
@@ -203,6 +207,7 @@ async fn of_project(state: &AppState, project: u64) -> AppResult<Vec<Environment
 pub async fn show(
     State(state): State<AppState>,
     reader: crate::access::Reader,
+    session: tower_sessions::Session,
     Path((project, environment_id)): Path<(u64, u64)>,
 ) -> AppResult<Json<EnvironmentDetail>> {
     state.ensure_readable(&reader, project).await?;
@@ -211,17 +216,131 @@ pub async fn show(
     let name = env.name.clone();
     let (history, waiting) = tokio::try_join!(
         gitlab.deployments(project, Some(&name), None, 20),
-        gitlab.deployments(project, Some(&name), Some("created"), 10),
+        gitlab.deployments(project, Some(&name), Some("blocked"), 10),
     )?;
     let last = env.last_deployment.take();
     let deployments: Vec<DeploymentSummary> = history.into_iter().map(wire::deployment).collect();
-    let environment = environment(&state, project, env, last, waiting).await;
+    let mut environment = environment(&state, project, env, last, waiting).await;
+    said_beforehand(&state, &session, project, &mut environment).await;
     Ok(Json(EnvironmentDetail {
         environment,
         deployments,
         cluster: cluster_link(&state),
     }))
 }
+
+/// What the environment page says before anyone presses a button: for each waiting deploy,
+/// what its approvals wait for (GitLab Premium: only the single deployment tells), and where
+/// GitLab would refuse the signed-in person, why (a protected environment's role, an approval
+/// rule's role, approving one's own deployment).
+async fn said_beforehand(
+    state: &AppState,
+    session: &tower_sessions::Session,
+    project: u64,
+    environment: &mut Environment,
+) {
+    let mut deploy = stageboard_protocol::JobEnvironment {
+        name: environment.name.clone(),
+        tier: None,
+        external_url: None,
+        refused: None,
+    };
+    super::job_environments::refusals(state, session, project, vec![&mut deploy]).await;
+    let gitlab = state.gitlab();
+    let details = futures::future::join_all(
+        environment
+            .waiting
+            .iter()
+            .map(|w| gitlab.deployment(project, w.deployment_id)),
+    )
+    .await;
+    for (waiting, detail) in environment.waiting.iter_mut().zip(details) {
+        waiting.refused = deploy.refused.clone();
+        let Ok(detail) = detail else { continue };
+        let rules = detail.approval_summary.map(|s| s.rules).unwrap_or_default();
+        if rules.is_empty() {
+            continue;
+        }
+        let started_by = detail.deployable.and_then(|j| j.user).or(detail.user).map(|u| u.id);
+        let (refused, approve_refused) =
+            super::job_environments::approval_refusals(state, session, project, &environment.name, &rules, started_by)
+                .await;
+        waiting.approval = Some(stageboard_protocol::Approval {
+            pending: detail.pending_approval_count.unwrap_or(0),
+            rules: rules.into_iter().map(wire::approval_rule).collect(),
+            refused,
+            approve_refused,
+        });
+    }
+}
+
+/// Approves or rejects a deployment waiting for approval (GitLab Premium), as the signed-in
+/// person, with an optional comment. A rejection fails the deploy job for good.
+#[utoipa::path(post, path = "/api/v1/projects/{project_id}/deployments/{deployment_id}/approval", tag = "actions",
+    params(("project_id" = u64, Path), ("deployment_id" = u64, Path)),
+    request_body = ApprovalRequest,
+    responses((status = 200, body = ActionOutcome), (status = 400, body = ErrorBody, description = "a comment too long, or GitLab's refusal"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn approve(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((project, deployment_id)): Path<(u64, u64)>,
+    super::extract::Json(request): super::extract::Json<ApprovalRequest>,
+) -> AppResult<Json<ActionOutcome>> {
+    let acting = state.ensure_may_act(&actor, project).await?;
+    let comment = request.comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
+    if let Some(comment) = &comment
+        && comment.chars().count() > MAX_COMMENT
+    {
+        return Err(crate::error::AppError::bad_request(format!(
+            "The comment has {} characters; GitLab keeps at most {MAX_COMMENT}. Shorten it.",
+            comment.chars().count()
+        )));
+    }
+    // Its environment and job, for the audit log (a cached read).
+    let deployment = state.gitlab().deployment(project, deployment_id).await.ok();
+    let job = deployment.as_ref().and_then(|d| d.deployable.as_ref());
+    let attempt = Attempt {
+        action: if request.approve {
+            "approve_deployment"
+        } else {
+            "reject_deployment"
+        },
+        project,
+        pipeline: job.and_then(|j| j.pipeline.as_ref().map(|p| p.id)),
+        job: job.map(|j| j.id),
+        environment: Some(
+            deployment
+                .as_ref()
+                .and_then(|d| d.environment.as_ref().map(|e| e.name.clone()))
+                .unwrap_or_else(|| format!("deployment #{deployment_id}")),
+        ),
+    };
+    let approve = request.approve;
+    let given = state
+        .audited(&actor, attempt, async move {
+            acting
+                .approve_deployment(project, deployment_id, approve, comment)
+                .await
+        })
+        .await?;
+    let what = match deployment.as_ref().and_then(|d| d.environment.as_ref()) {
+        Some(env) => format!("the deployment to {}", env.name),
+        None => format!("deployment #{deployment_id}"),
+    };
+    let verb = if given.status == "rejected" {
+        "rejected"
+    } else {
+        "approved"
+    };
+    Ok(Json(ActionOutcome {
+        message: format!("{} {verb} {what}.", given.user.name),
+        job: None,
+        pipeline: None,
+    }))
+}
+
+/// GitLab keeps approval comments of at most 255 characters.
+const MAX_COMMENT: usize = 255;
 
 /// Stops an environment: GitLab runs its `on_stop` job (state stopping, then stopped).
 #[utoipa::path(post, path = "/api/v1/projects/{project_id}/environments/{environment_id}/stop", tag = "actions",

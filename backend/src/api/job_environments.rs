@@ -100,6 +100,58 @@ pub async fn refusals(
     }
 }
 
+/// Why the signed-in person may not answer a deployment's approval under `rules`, said before
+/// they press: `.0` where no rule's role reaches theirs (GitLab would answer "You don't have
+/// permission to approve this deployment"), `.1` where they started the deployment and the
+/// project does not let them approve their own (they may still reject). Nothing where a rule
+/// names a user or a group (which might be them) or where GitLab does not say.
+pub async fn approval_refusals(
+    state: &AppState,
+    session: &tower_sessions::Session,
+    project: u64,
+    environment: &str,
+    rules: &[crate::gitlab::types::GlApprovalRule],
+    started_by: Option<u64>,
+) -> (Option<String>, Option<String>) {
+    let Some(person) = crate::auth::signed_in(state, session).await else {
+        return (None, None);
+    };
+    let own = if started_by == Some(person.id) {
+        let project = state.gitlab().project(&project.to_string()).await.ok();
+        project
+            .and_then(|p| p.allow_pipeline_trigger_approve_deployment)
+            .is_some_and(|allowed| !allowed)
+            .then(|| {
+                "You started this deployment, and this project does not let its starter approve it: \
+                 someone else must (you may still reject it)."
+                    .to_owned()
+            })
+    } else {
+        None
+    };
+    let by_role = !person.is_admin && rules.iter().all(|r| r.user_id.is_none() && r.group_id.is_none());
+    let least = rules.iter().filter_map(|r| r.access_level).min();
+    let refused = match least.filter(|_| by_role) {
+        Some(least) => match access_level(state, session, &person, project).await {
+            Some(level) if level < least => {
+                let who = rules
+                    .iter()
+                    .find(|r| r.access_level == Some(least))
+                    .and_then(|r| r.access_level_description.clone())
+                    .unwrap_or_else(|| format!("{}s", role(least)));
+                Some(format!(
+                    "Only {who} may approve deployments to {environment}, and you are {} {} on this project.",
+                    article(role(level)),
+                    role(level)
+                ))
+            }
+            _ => None,
+        },
+        None => None,
+    };
+    (refused, own)
+}
+
 /// GitLab's name of an access level.
 fn role(level: u32) -> &'static str {
     match level {

@@ -81,6 +81,31 @@ pub fn job(j: GlJob, pipeline_id: u64, retried: bool, needs: Vec<String>) -> wir
     }
 }
 
+pub fn approval_rule(r: crate::gitlab::types::GlApprovalRule) -> wire::ApprovalRule {
+    let who = r
+        .access_level_description
+        .unwrap_or_else(|| match (r.access_level, r.user_id, r.group_id) {
+            (Some(level), _, _) => format!("access level {level}"),
+            (_, Some(user), _) => format!("user #{user}"),
+            (_, _, Some(group)) => format!("group #{group}"),
+            _ => "approvers".into(),
+        });
+    wire::ApprovalRule {
+        who,
+        required: r.required_approvals,
+        given: r
+            .deployment_approvals
+            .into_iter()
+            .map(|a| wire::GivenApproval {
+                approved: a.status == "approved",
+                user: user(a.user),
+                comment: a.comment,
+                at: a.created_at.map(Into::into),
+            })
+            .collect(),
+    }
+}
+
 pub fn deployment(d: GlDeployment) -> wire::DeploymentSummary {
     wire::DeploymentSummary {
         id: d.id,

@@ -16,7 +16,7 @@ pub use client::{ClientOptions, GitlabClient, MAX_ANSWER, Page};
 pub use error::{GitlabError, error_message};
 pub use graph::{PipelineGraph, PipelineSummary, SummaryCommit};
 pub use time::GitlabTime;
-use types::{GlCommit, GlDeployment, GlEnvironment, GlJob, GlPipeline, GlProject, GlProtectedEnvironment};
+use types::{GlApproval, GlCommit, GlDeployment, GlEnvironment, GlJob, GlPipeline, GlProject, GlProtectedEnvironment};
 
 pub type Result<T, E = GitlabError> = std::result::Result<T, E>;
 
@@ -84,9 +84,19 @@ pub trait Gitlab: Send + Sync + 'static {
         status: Option<&str>,
         count: u32,
     ) -> Result<Vec<GlDeployment>>;
+    /// One deployment, with what it waits for (approvals, GitLab Premium).
+    async fn deployment(&self, project: u64, deployment: u64) -> Result<GlDeployment>;
     /// The commits after `from` up to `to`.
     async fn compare(&self, project: u64, from: &str, to: &str) -> Result<Vec<GlCommit>>;
     async fn stop_environment(&self, project: u64, environment: u64, force: bool) -> Result<GlEnvironment>;
+    /// Approves (or rejects) a deployment waiting for approval, with an optional comment.
+    async fn approve_deployment(
+        &self,
+        project: u64,
+        deployment: u64,
+        approved: bool,
+        comment: Option<&str>,
+    ) -> Result<GlApproval>;
     async fn job(&self, project: u64, job: u64) -> Result<GlJob>;
     /// The whole log (GitLab has no incremental API).
     async fn trace(&self, project: u64, job: u64) -> Result<Bytes>;
@@ -272,6 +282,11 @@ impl Gitlab for GitlabClient {
             .items)
     }
 
+    async fn deployment(&self, project: u64, deployment: u64) -> Result<GlDeployment> {
+        self.get(&format!("/projects/{project}/deployments/{deployment}"), &[])
+            .await
+    }
+
     async fn compare(&self, project: u64, from: &str, to: &str) -> Result<Vec<GlCommit>> {
         #[derive(serde::Deserialize)]
         struct Compare {
@@ -289,6 +304,25 @@ impl Gitlab for GitlabClient {
         let body = json!({ "force": force });
         self.post(
             &format!("/projects/{project}/environments/{environment}/stop"),
+            Some(&body),
+        )
+        .await
+    }
+
+    async fn approve_deployment(
+        &self,
+        project: u64,
+        deployment: u64,
+        approved: bool,
+        comment: Option<&str>,
+    ) -> Result<GlApproval> {
+        let status = if approved { "approved" } else { "rejected" };
+        let mut body = json!({ "status": status });
+        if let Some(comment) = comment {
+            body["comment"] = json!(comment);
+        }
+        self.post(
+            &format!("/projects/{project}/deployments/{deployment}/approval"),
             Some(&body),
         )
         .await

@@ -19,6 +19,9 @@ pub struct GlProject {
     /// The requesting user's access (absent from `simple` answers).
     #[serde(default)]
     pub permissions: Option<GlPermissions>,
+    /// Whether who started a deployment may approve it (GitLab Premium; absent elsewhere).
+    #[serde(default)]
+    pub allow_pipeline_trigger_approve_deployment: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -145,6 +148,47 @@ pub struct GlDeployment {
     pub environment: Option<GlEnvironmentRef>,
     #[serde(default)]
     pub deployable: Option<GlJob>,
+    /// Approvals still needed (GitLab Premium; only a single deployment says).
+    #[serde(default)]
+    pub pending_approval_count: Option<u32>,
+    #[serde(default)]
+    pub approval_summary: Option<GlApprovalSummary>,
+}
+
+/// Who must approve a deployment and who did (GitLab Premium's `approval_summary`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct GlApprovalSummary {
+    #[serde(default)]
+    pub rules: Vec<GlApprovalRule>,
+}
+
+/// One approval rule: a role, a user or a group, how many of them, and their answers.
+#[derive(Debug, Clone, Deserialize)]
+pub struct GlApprovalRule {
+    #[serde(default)]
+    pub access_level: Option<u32>,
+    #[serde(default)]
+    pub access_level_description: Option<String>,
+    #[serde(default)]
+    pub user_id: Option<u64>,
+    #[serde(default)]
+    pub group_id: Option<u64>,
+    #[serde(default)]
+    pub required_approvals: u32,
+    #[serde(default)]
+    pub deployment_approvals: Vec<GlApproval>,
+}
+
+/// An approval or a rejection of a deployment.
+#[derive(Debug, Clone, Deserialize)]
+pub struct GlApproval {
+    pub user: GlUser,
+    /// `approved` or `rejected`.
+    pub status: String,
+    #[serde(default)]
+    pub created_at: Option<GitlabTime>,
+    #[serde(default)]
+    pub comment: Option<String>,
 }
 
 /// A protected environment (GitLab Premium): who may deploy to it.

@@ -131,7 +131,19 @@ impl Gitlab for FakeGitlab {
     async fn deployments(&self, _: u64, _: Option<&str>, _: Option<&str>, _: u32) -> Result<Vec<GlDeployment>> {
         unreachable!()
     }
+    async fn deployment(&self, _: u64, _: u64) -> Result<GlDeployment> {
+        unreachable!()
+    }
     async fn compare(&self, _: u64, _: &str, _: &str) -> Result<Vec<GlCommit>> {
+        unreachable!()
+    }
+    async fn approve_deployment(
+        &self,
+        _: u64,
+        _: u64,
+        _: bool,
+        _: Option<&str>,
+    ) -> Result<crate::gitlab::types::GlApproval> {
         unreachable!()
     }
     async fn stop_environment(&self, _: u64, _: u64, _: bool) -> Result<GlEnvironment> {

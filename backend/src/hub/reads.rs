@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use super::Hub;
 use super::cache::{Scope, Weigh, debug_weight, is_outage};
 use crate::gitlab::types::{
-    GlCommit, GlDeployment, GlEnvironment, GlJob, GlPipeline, GlProject, GlProtectedEnvironment,
+    GlApproval, GlCommit, GlDeployment, GlEnvironment, GlJob, GlPipeline, GlProject, GlProtectedEnvironment,
 };
 use crate::gitlab::{Gitlab, GitlabError, Page, PipelineFilter, PipelineGraph, PipelineSummary, Result};
 
@@ -56,6 +56,10 @@ pub enum Key {
         environment: Option<String>,
         status: Option<String>,
         count: u32,
+    },
+    Deployment {
+        project: u64,
+        deployment: u64,
     },
     Compare {
         project: u64,
@@ -102,6 +106,7 @@ impl Key {
             Key::ProtectedEnvironments(_) => "protected environments",
             Key::Environment { .. } => "environment",
             Key::Deployments { .. } => "deployments",
+            Key::Deployment { .. } => "deployment",
             Key::Compare { .. } => "compare",
             Key::Job { .. } => "job",
             Key::Trace { .. } => "job log",
@@ -150,6 +155,7 @@ impl Key {
             | Key::Environments(project)
             | Key::Environment { project, .. }
             | Key::Deployments { project, .. }
+            | Key::Deployment { project, .. }
             | Key::Job { project, .. } => Scope::Project(*project),
             Key::Pipeline { project, pipeline }
             | Key::Jobs { project, pipeline }
@@ -188,6 +194,7 @@ pub enum Answer {
     Protected(Vec<GlProtectedEnvironment>),
     Environment(Box<GlEnvironment>),
     Deployments(Vec<GlDeployment>),
+    Deployment(Box<GlDeployment>),
     Commits(Vec<GlCommit>),
     Log(Bytes),
 }
@@ -234,6 +241,7 @@ answers!(
     Protected(Vec<GlProtectedEnvironment>, same, same),
     Environment(GlEnvironment, Box::new, |b: Box<_>| *b),
     Deployments(Vec<GlDeployment>, same, same),
+    Deployment(GlDeployment, Box::new, |b: Box<_>| *b),
     Commits(Vec<GlCommit>, same, same),
     Log(Bytes, same, same),
 );
@@ -448,6 +456,13 @@ impl Gitlab for Hub {
         .await
     }
 
+    async fn deployment(&self, project: u64, deployment: u64) -> Result<GlDeployment> {
+        self.read(Key::Deployment { project, deployment }, move |g| async move {
+            g.deployment(project, deployment).await
+        })
+        .await
+    }
+
     async fn compare(&self, project: u64, from: &str, to: &str) -> Result<Vec<GlCommit>> {
         let (from, to) = (from.to_owned(), to.to_owned());
         let key = Key::Compare {
@@ -477,6 +492,10 @@ impl Gitlab for Hub {
     // The hub holds the shared read token: it never acts with it. Actions go to GitLab as the
     // signed-in person (`acting.rs`), who tells the hub afterwards (`Hub::acted`).
     async fn stop_environment(&self, _: u64, _: u64, _: bool) -> Result<GlEnvironment> {
+        Err(not_with_the_shared_token())
+    }
+
+    async fn approve_deployment(&self, _: u64, _: u64, _: bool, _: Option<&str>) -> Result<GlApproval> {
         Err(not_with_the_shared_token())
     }
 

@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use stageboard_protocol::{ActionOutcome, JobEnvironment, PlayVariable};
+use stageboard_protocol::{ActionOutcome, JobEnvironment};
 
 use crate::api::{self, Action};
 
@@ -40,6 +40,9 @@ pub fn ActionButton(
     /// Lines the confirmation shows before asking (what is deployed now, what comes, commits).
     #[prop(optional)]
     details: Vec<String>,
+    /// Why GitLab would refuse this person, said on click instead of sending it.
+    #[prop(optional_no_strip)]
+    refused: Option<String>,
 ) -> impl IntoView {
     let typed = RwSignal::new(String::new());
     let production = environment
@@ -58,7 +61,7 @@ pub fn ActionButton(
     // Why this visitor cannot act (not signed in, nobody can sign in here, or the environment's
     // protection keeps their role out), said on click rather than sending what GitLab refuses.
     let info = crate::api::use_server_info();
-    let refused = StoredValue::new(environment.as_ref().and_then(|e| e.refused.clone()));
+    let refused = StoredValue::new(refused.or_else(|| environment.as_ref().and_then(|e| e.refused.clone())));
     let blocked = move || {
         info.with(|i| {
             i.as_ref().filter(|i| !i.actions_enabled).map(|i| {
@@ -74,23 +77,19 @@ pub fn ActionButton(
     };
     let needs_confirmation = matches!(
         action,
-        Action::PlayJob(_) | Action::CancelPipeline(_) | Action::StopEnvironment(_)
+        Action::PlayJob(_)
+            | Action::CancelPipeline(_)
+            | Action::StopEnvironment(_)
+            | Action::ApproveDeployment(_)
+            | Action::RejectDeployment(_)
     );
+    let commented = matches!(action, Action::ApproveDeployment(_) | Action::RejectDeployment(_));
 
     let run = move || {
         busy.set(true);
-        let vars: Vec<PlayVariable> = variables
-            .get_untracked()
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| PlayVariable {
-                key: k.trim().to_owned(),
-                value: v.trim().to_owned(),
-            })
-            .filter(|v| !v.key.is_empty())
-            .collect();
+        let input = variables.get_untracked();
         spawn_local(async move {
-            let result = api::act(project, action, vars).await;
+            let result = api::act(project, action, input).await;
             let _ = busy.try_set(false);
             let _ = confirming.try_set(false);
             match result {
@@ -147,6 +146,15 @@ pub fn ActionButton(
                         <label class="variables">
                             "Variables for this run, one KEY=value per line (optional)"
                             <textarea rows="3" prop:value=move || variables.get() on:input=move |e| variables.set(event_target_value(&e))></textarea>
+                        </label>
+                    })}
+                    {matches!(action, Action::RejectDeployment(_)).then(|| view! {
+                        <p class="warning">"A rejected deployment's job fails for good: it cannot be run or retried."</p>
+                    })}
+                    {commented.then(|| view! {
+                        <label class="variables">
+                            "Comment, shown in GitLab (optional, at most 255 characters)"
+                            <textarea rows="2" maxlength="255" prop:value=move || variables.get() on:input=move |e| variables.set(event_target_value(&e))></textarea>
                         </label>
                     })}
                     <div class="dialog-buttons">

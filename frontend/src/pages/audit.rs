@@ -10,13 +10,15 @@ use crate::components::{Cell, data_table, loaded, page_status};
 use crate::format;
 use crate::poll::poll;
 
-const ACTIONS: [&str; 6] = [
+const ACTIONS: [&str; 8] = [
     "play_job",
     "retry_job",
     "cancel_job",
     "retry_pipeline",
     "cancel_pipeline",
     "stop_environment",
+    "approve_deployment",
+    "reject_deployment",
 ];
 const OUTCOMES: [&str; 4] = ["done", "refused", "failed", "pending"];
 

@@ -3,7 +3,7 @@ use std::time::Duration;
 use chrono::Utc;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use stageboard_protocol::{EnvironmentCluster, EnvironmentDetail, JobEnvironment, short_sha};
+use stageboard_protocol::{Approval, EnvironmentCluster, EnvironmentDetail, JobEnvironment, short_sha};
 
 use super::environments::{cluster_note, facts, health_class, health_line, health_word};
 use crate::api::{self, Action};
@@ -84,12 +84,19 @@ fn environment_view(project: u64, detail: EnvironmentDetail) -> AnyView {
             format!("Will deploy: {} ({})", w.git_ref, short_sha(&w.sha)),
         ];
         details.extend(w.commits.iter().map(|c| format!("{} {} · {}", c.short_sha, c.title, c.author_name)));
+        // Not before its approvals are in: GitLab would answer "Unplayable Job".
+        let waits = w.approval.as_ref().filter(|a| a.pending > 0).map(|a| {
+            let who: Vec<&str> = a.rules.iter().map(|r| r.who.as_str()).collect();
+            format!("It waits for {} more approval{} ({}) before it may run.", a.pending, if a.pending == 1 { "" } else { "s" }, who.join(", "))
+        });
+        let deploy_env = JobEnvironment { refused: w.refused.clone().or(waits), ..job_env.clone() };
         view! {
             <section class="waiting-deploy">
                 <h2>{format!("Waiting: {} for {} ({} commits)", w.job_name, w.git_ref, w.commits.len())}</h2>
                 <ul class="deploy-changes">{details.iter().map(|l| view! { <li>{l.clone()}</li> }).collect_view()}</ul>
+                {w.approval.clone().map(|a| approvals(project, w.deployment_id, &w.job_name, a, now))}
                 <ActionButton project=project action=Action::PlayJob(w.job_id) subject=w.job_name.clone()
-                    environment=Some(job_env.clone()) details=details />
+                    environment=Some(deploy_env) details=details />
             </section>
         }
     }).collect_view();
@@ -133,6 +140,50 @@ fn environment_view(project: u64, detail: EnvironmentDetail) -> AnyView {
             <h2>"Deployments"</h2>
             {data_table("deployments", &["Status", "#", "Ref", "Commit", "Job", "By", "When"], deployments)}
         </section>
+    }
+    .into_any()
+}
+
+/// A deployment's approvals (GitLab Premium): each rule with who answered, and while any are
+/// pending, Approve and Reject with a comment.
+fn approvals(project: u64, deployment: u64, job: &str, a: Approval, now: chrono::DateTime<Utc>) -> AnyView {
+    let rules = a
+        .rules
+        .iter()
+        .map(|r| {
+            let approved = r.given.iter().filter(|g| g.approved).count();
+            let given = r.given.iter().map(|g| {
+                let (class, word) = if g.approved {
+                    ("approved", "✓ approved")
+                } else {
+                    ("rejected", "✗ rejected")
+                };
+                let when = g.at.map(|t| format!(" {}", format::ago(*t, now))).unwrap_or_default();
+                let comment = g.comment.as_ref().map(|c| format!(": “{c}”")).unwrap_or_default();
+                view! { <li class=class>{format!("{} {word}{when}{comment}", g.user.name)}</li> }
+            });
+            view! {
+                <li>
+                    {format!("{approved} of {} from {}", r.required, r.who)}
+                    <ul>{given.collect_view()}</ul>
+                </li>
+            }
+        })
+        .collect_view();
+    let open = a.pending > 0;
+    view! {
+        <div class="approvals">
+            <h3>{if open { "Waiting for approval" } else { "Approved" }}</h3>
+            <ul>{rules}</ul>
+            {open.then(|| view! {
+                <div class="actions">
+                    <ActionButton project=project action=Action::ApproveDeployment(deployment)
+                        subject=format!("the deployment of {job}") refused=a.refused.clone().or(a.approve_refused.clone()) />
+                    <ActionButton project=project action=Action::RejectDeployment(deployment)
+                        subject=format!("the deployment of {job}") refused=a.refused.clone() />
+                </div>
+            })}
+        </div>
     }
     .into_any()
 }

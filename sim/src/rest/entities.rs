@@ -85,6 +85,7 @@ impl Ctx<'_> {
                 "jobs_enabled": true,
                 "builds_access_level": "enabled",
                 "ci_config_path": null,
+                "allow_pipeline_trigger_approve_deployment": false,
                 "_links": {
                     "self": format!("{}/api/v4/projects/{}", self.base, project.id),
                 },
