@@ -47,6 +47,12 @@ impl AppError {
     pub fn message(&self) -> &str {
         &self.body.message
     }
+
+    /// The same error, said differently.
+    pub fn with_message(mut self, message: String) -> Self {
+        self.body.message = message;
+        self
+    }
 }
 
 /// A GitLab failure: for a read the visitor did nothing wrong, so say what is wrong between

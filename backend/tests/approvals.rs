@@ -82,6 +82,7 @@ async fn a_maintainer_approves_a_production_deploy_and_then_a_developer_runs_it(
     let play = format!("/api/v1/projects/2/jobs/{job}/play");
     let early = post(&app, &developer, &play, json!({})).await;
     assert_eq!(early.status, 400, "not before it is approved: {}", early.text);
+    assert!(early.text.contains("waits for approval"), "{}", early.text);
 
     let long = post(
         &app,

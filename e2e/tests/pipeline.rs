@@ -187,7 +187,7 @@ async fn needs_are_drawn_as_links_and_timing_shows_a_waterfall() {
     let seen = async {
         browser
             .client
-            .goto(&format!("{}/projects/2/pipelines?status=success", app.url))
+            .goto(&format!("{}/projects/2/pipelines?ref=main&status=success", app.url))
             .await
             .map_err(|e| e.to_string())?;
         browser.click_text("table.pipelines td a", "#", WAIT).await?;

@@ -84,7 +84,7 @@ pub struct GivenApproval {
 pub struct ApprovalRequest {
     /// `true` approves, `false` rejects (which fails the deploy job for good).
     pub approve: bool,
-    /// Why, for the people who read it in GitLab and the audit log (at most 255 characters).
+    /// Why, for the people who read the deployment in GitLab (at most 255 characters).
     #[serde(default)]
     pub comment: Option<String>,
 }

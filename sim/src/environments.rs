@@ -105,6 +105,8 @@ pub enum ApprovalRefusal {
     NotConfigured,
     NotWaiting,
     NotAllowed,
+    /// A validation error of the record, not a refusal of the service.
+    CommentTooLong,
 }
 
 impl ApprovalRefusal {
@@ -119,6 +121,7 @@ impl ApprovalRefusal {
             ApprovalRefusal::NotAllowed => {
                 "You don't have permission to approve this deployment. Contact the project or group owner for help."
             }
+            ApprovalRefusal::CommentTooLong => "Comment is too long (maximum is 255 characters)",
         }
     }
 }
@@ -185,8 +188,12 @@ impl World {
     }
 
     /// Approvals still needed (`pending_approval_count`): the rule's count less the approvals
-    /// given; rejections do not count. 0 where no approval is required.
+    /// given; rejections do not count. 0 where no approval is required, and once the
+    /// deployment is no longer blocked (its job ran, or was rejected).
     pub fn pending_approvals(&self, d: &Deployment) -> u32 {
+        if self.jobs[&d.job_id].status != JobStatus::Manual {
+            return 0;
+        }
         let Some((_, required)) = crate::users::approval_rule(&self.deployment_environment(d).name) else {
             return 0;
         };
@@ -230,6 +237,14 @@ impl World {
             return Err(ApprovalRefusal::NotAllowed);
         }
         let deployment = self.deployments.get_mut(&deployment_id).expect("deployment");
+        let same = deployment
+            .approvals
+            .iter()
+            .any(|a| a.user.id == user.id && a.approved == approved);
+        // Validated when saved: an answer given again is returned as it was.
+        if !same && comment.as_ref().is_some_and(|c| c.chars().count() > 255) {
+            return Err(ApprovalRefusal::CommentTooLong);
+        }
         if let Some(given) = deployment.approvals.iter_mut().find(|a| a.user.id == user.id) {
             if given.approved != approved {
                 given.approved = approved;
@@ -414,7 +429,21 @@ mod tests {
             (JobStatus::Failed, Some(crate::scenario::Failure::DeploymentRejected))
         );
         assert_eq!(deployment_status(job.status), "failed");
-        assert_eq!(world.pending_approvals(&d), 1, "a rejection is not an approval");
+        assert_eq!(world.pending_approvals(&d), 0, "no longer waiting");
+        assert_eq!(
+            world
+                .approve_deployment(
+                    d.id,
+                    crate::scenario::PEOPLE[0],
+                    crate::users::Role::Owner,
+                    true,
+                    None,
+                    now
+                )
+                .err(),
+            Some(ApprovalRefusal::NotWaiting),
+            "a rejected deployment is not approved afterwards"
+        );
         assert!(
             world.retry_job(d.job_id, maintainer, now).is_err(),
             "a rejected deployment is not retried"

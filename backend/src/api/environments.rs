@@ -261,12 +261,23 @@ async fn said_beforehand(
         if rules.is_empty() {
             continue;
         }
-        let started_by = detail.deployable.and_then(|j| j.user).or(detail.user).map(|u| u.id);
+        // GitLab compares the deployment's user (who started it) with who approves.
+        let started_by = detail.user.or(detail.deployable.and_then(|j| j.user)).map(|u| u.id);
+        // Where GitLab does not count, count as it does: each rule's shortfall.
+        let pending = detail.pending_approval_count.unwrap_or_else(|| {
+            rules
+                .iter()
+                .map(|r| {
+                    let approved = r.deployment_approvals.iter().filter(|a| a.status == "approved").count();
+                    r.required_approvals.saturating_sub(approved as u32)
+                })
+                .sum()
+        });
         let (refused, approve_refused) =
             super::job_environments::approval_refusals(state, session, project, &environment.name, &rules, started_by)
                 .await;
         waiting.approval = Some(stageboard_protocol::Approval {
-            pending: detail.pending_approval_count.unwrap_or(0),
+            pending,
             rules: rules.into_iter().map(wire::approval_rule).collect(),
             refused,
             approve_refused,

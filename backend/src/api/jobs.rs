@@ -169,7 +169,19 @@ pub async fn play(
         .audited(&actor, attempt, async move {
             acting.play_job(project, job_id, &variables).await
         })
-        .await?;
+        .await
+        .map_err(|e| {
+            // GitLab's bare "Unplayable Job": say what it usually means.
+            if e.message().contains("Unplayable Job") {
+                let message = format!(
+                    "{} The job is not waiting to be run: it ran already, or its deployment still waits for approval (see its environment).",
+                    e.message()
+                );
+                e.with_message(message)
+            } else {
+                e
+            }
+        })?;
     Ok(Json(job_now(job)))
 }
 

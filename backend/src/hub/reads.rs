@@ -155,7 +155,6 @@ impl Key {
             | Key::Environments(project)
             | Key::Environment { project, .. }
             | Key::Deployments { project, .. }
-            | Key::Deployment { project, .. }
             | Key::Job { project, .. } => Scope::Project(*project),
             Key::Pipeline { project, pipeline }
             | Key::Jobs { project, pipeline }
@@ -169,6 +168,8 @@ impl Key {
                     Scope::Project(*project)
                 }
             }
+            // Approvals given in GitLab change no pipeline: read again after half a minute.
+            Key::Deployment { project, .. } => Scope::ProjectFor(*project, Duration::from_secs(30)),
             // A running log grows without its pipeline changing: fetched at most once per interval.
             Key::Trace { project, .. } => Scope::ProjectFor(*project, trace_every),
             Key::Graph { path, .. } | Key::Summaries { path, .. } | Key::JobEnvironments { path, .. } => by_path(path),

@@ -24,6 +24,33 @@ pub fn NoticeBar() -> impl IntoView {
     }
 }
 
+/// Which confirmation is open on a page and what has been typed in it, kept by the page (like
+/// [`Notice`]) so that re-rendering what changed (an event, the periodic refresh) neither
+/// closes it nor loses a comment or the typed environment name. Without it, each button keeps
+/// its own.
+#[derive(Debug, Clone, Copy)]
+pub struct Dialog {
+    open: RwSignal<Option<Action>>,
+    input: RwSignal<String>,
+    typed: RwSignal<String>,
+}
+
+impl Dialog {
+    pub fn new() -> Self {
+        Dialog {
+            open: RwSignal::new(None),
+            input: RwSignal::new(String::new()),
+            typed: RwSignal::new(String::new()),
+        }
+    }
+}
+
+impl Default for Dialog {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// A button for an action. Running a manual job asks first (with optional variables); GitLab's
 /// answer is shown plainly beside the button, and `on_done` hears of success.
 #[component]
@@ -44,20 +71,25 @@ pub fn ActionButton(
     #[prop(optional_no_strip)]
     refused: Option<String>,
 ) -> impl IntoView {
-    let typed = RwSignal::new(String::new());
+    let dialog = use_context::<Dialog>().unwrap_or_default();
+    let (typed, variables, open) = (dialog.typed, dialog.input, dialog.open);
     let production = environment
         .as_ref()
         .is_some_and(|e| e.tier.as_deref() == Some("production"));
     let env_name = environment.as_ref().map(|e| e.name.clone()).unwrap_or_default();
     let expected = StoredValue::new(env_name.clone());
     let confirmed = move || !production || typed.with(|t| expected.with_value(|e| t == e));
-    let confirming = RwSignal::new(false);
+    let confirming = move || open.get() == Some(action);
+    let ask = move || {
+        typed.set(String::new());
+        variables.set(String::new());
+        open.set(Some(action));
+    };
     let busy = RwSignal::new(false);
     let answer = use_context::<Notice>()
         .map(|n| n.0)
         .unwrap_or_else(|| RwSignal::new(None));
     let local = use_context::<Notice>().is_none();
-    let variables = RwSignal::new(String::new());
     // Why this visitor cannot act (not signed in, nobody can sign in here, or the environment's
     // protection keeps their role out), said on click rather than sending what GitLab refuses.
     let info = crate::api::use_server_info();
@@ -91,7 +123,7 @@ pub fn ActionButton(
         spawn_local(async move {
             let result = api::act(project, action, input).await;
             let _ = busy.try_set(false);
-            let _ = confirming.try_set(false);
+            let _ = open.try_set(None);
             match result {
                 Ok(outcome) => {
                     let _ = answer.try_set(Some(Ok(outcome.message.clone())));
@@ -116,14 +148,15 @@ pub fn ActionButton(
                 aria-label=format!("{} {subject}", action.label())
                 on:click=move |_| match blocked() {
                     Some(why) => answer.set(Some(Err(why))),
-                    None if needs_confirmation => confirming.set(true),
+                    None if needs_confirmation => ask(),
                     None => run(),
                 }
             >
                 {action.label()}
             </button>
-            <Show when=move || confirming.get()>
-                <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="confirm-title">
+            <Show when=confirming>
+                <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="confirm-title"
+                    aria-describedby=matches!(action, Action::RejectDeployment(_)).then_some("confirm-warning")>
                     <h2 id="confirm-title">{format!("{} {}?", action.label(), subject_for_dialog)}</h2>
                     {environment.clone().map(|env| view! {
                         <p class="deploy-target">
@@ -149,7 +182,7 @@ pub fn ActionButton(
                         </label>
                     })}
                     {matches!(action, Action::RejectDeployment(_)).then(|| view! {
-                        <p class="warning">"A rejected deployment's job fails for good: it cannot be run or retried."</p>
+                        <p class="warning" id="confirm-warning">"A rejected deployment's job fails for good: it cannot be run or retried."</p>
                     })}
                     {commented.then(|| view! {
                         <label class="variables">
@@ -161,7 +194,7 @@ pub fn ActionButton(
                         <button class="button confirm" on:click=move |_| run() disabled=move || busy.get() || !confirmed()>
                             {format!("Yes, {}", action.label().to_ascii_lowercase())}
                         </button>
-                        <button class="button" on:click=move |_| confirming.set(false)>"Keep as is"</button>
+                        <button class="button" on:click=move |_| open.set(None)>"Keep as is"</button>
                     </div>
                 </div>
             </Show>

@@ -6,7 +6,7 @@ pub mod status_icon;
 mod table;
 mod top_bar;
 
-pub use action_button::{ActionButton, Notice, NoticeBar};
+pub use action_button::{ActionButton, Dialog, Notice, NoticeBar};
 pub use shell::loaded;
 pub use stage_marks::StageMarks;
 pub use status_icon::StatusIcon;

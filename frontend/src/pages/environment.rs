@@ -8,7 +8,9 @@ use stageboard_protocol::{Approval, EnvironmentCluster, EnvironmentDetail, JobEn
 use super::environments::{cluster_note, facts, health_class, health_line, health_word};
 use crate::api::{self, Action};
 use crate::components::status_icon::symbol;
-use crate::components::{ActionButton, Cell, Notice, NoticeBar, data_table, external_link, loaded, page_status};
+use crate::components::{
+    ActionButton, Cell, Dialog, Notice, NoticeBar, data_table, external_link, loaded, page_status,
+};
 use crate::format;
 use crate::poll::poll;
 
@@ -43,6 +45,7 @@ pub fn EnvironmentPage() -> impl IntoView {
         |_| true,
     );
     provide_context(Notice(RwSignal::new(None)));
+    provide_context(Dialog::new());
     Effect::new(move |_| {
         if let Some(Ok(d)) = detail.get() {
             page_status::show(&format!("{} · environment", d.environment.name), None);
@@ -94,7 +97,7 @@ fn environment_view(project: u64, detail: EnvironmentDetail) -> AnyView {
             <section class="waiting-deploy">
                 <h2>{format!("Waiting: {} for {} ({} commits)", w.job_name, w.git_ref, w.commits.len())}</h2>
                 <ul class="deploy-changes">{details.iter().map(|l| view! { <li>{l.clone()}</li> }).collect_view()}</ul>
-                {w.approval.clone().map(|a| approvals(project, w.deployment_id, &w.job_name, a, now))}
+                {w.approval.clone().map(|a| approvals(project, w.deployment_id, &format!("{} for {}", w.job_name, w.git_ref), a, now))}
                 <ActionButton project=project action=Action::PlayJob(w.job_id) subject=w.job_name.clone()
                     environment=Some(deploy_env) details=details />
             </section>

@@ -58,7 +58,9 @@ pub fn JobPage() -> impl IntoView {
             {loaded(job, "Loading the job…", move |j| {
                     let project = ids().0.unwrap_or_default();
                     let action = match j.status {
-                        Status::Failed | Status::Canceled | Status::Success => Some(Action::RetryJob(j.id)),
+                        // A rejected deployment's job never runs again (GitLab: not retryable).
+        Status::Failed if j.failure_reason.as_deref() == Some("deployment_rejected") => None,
+        Status::Failed | Status::Canceled | Status::Success => Some(Action::RetryJob(j.id)),
                         Status::Manual => Some(Action::PlayJob(j.id)),
                         ref s if s.is_unfinished() => Some(Action::CancelJob(j.id)),
                         _ => None,

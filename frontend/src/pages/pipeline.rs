@@ -6,7 +6,7 @@ use leptos_router::hooks::use_params_map;
 use stageboard_protocol::{Job, PipelineDetail, StageOrderSource, Status};
 
 use crate::api::{self, Action};
-use crate::components::{ActionButton, Notice, NoticeBar, StatusIcon, loaded, page_status};
+use crate::components::{ActionButton, Dialog, Notice, NoticeBar, StatusIcon, loaded, page_status};
 use crate::format;
 use crate::poll::poll;
 
@@ -59,6 +59,7 @@ pub fn PipelinePage() -> impl IntoView {
         still_moving,
     );
     provide_context(Notice(RwSignal::new(None)));
+    provide_context(Dialog::new());
     // Which parallel groups are open: kept here so a refresh does not fold them again.
     provide_context(OpenGroups(RwSignal::new(Vec::new())));
     let view_mode = RwSignal::new(View::Stages);
@@ -266,6 +267,8 @@ fn JobCard(
     let name_for_class = name.clone();
     let enter = name.clone();
     let action = match job.status {
+        // A rejected deployment's job never runs again (GitLab: not retryable).
+        Status::Failed if job.failure_reason.as_deref() == Some("deployment_rejected") => None,
         Status::Failed | Status::Canceled | Status::Success => Some(Action::RetryJob(job.id)),
         Status::Manual => Some(Action::PlayJob(job.id)),
         ref s if s.is_unfinished() => Some(Action::CancelJob(job.id)),

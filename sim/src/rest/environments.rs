@@ -218,6 +218,8 @@ pub(super) async fn show_deployment(
     })
 }
 
+use crate::environments::ApprovalRefusal;
+
 #[derive(serde::Deserialize)]
 struct ApprovalBody {
     status: Option<String>,
@@ -254,11 +256,6 @@ pub(super) async fn approve_deployment(
         Some(_) => return Err(GitlabError::Param("status does not have a valid value".into())),
     };
     let comment = body.comment.or_else(|| params.get("comment").map(str::to_owned));
-    if comment.as_ref().is_some_and(|c| c.chars().count() > 255) {
-        return Err(GitlabError::Invalid(vec![
-            "Comment is too long (maximum is 255 characters)".into(),
-        ]));
-    }
     let role = caller.role(project).expect("required above");
     let approval = sim.write(|world, now| {
         let id = record_id(&deployment_id)?;
@@ -269,7 +266,10 @@ pub(super) async fn approve_deployment(
             .ok_or(GitlabError::RecordNotFound)?;
         world
             .approve_deployment(id, caller.person(), role, approved, comment, now)
-            .map_err(|refusal| GitlabError::Refused(refusal.message()))
+            .map_err(|refusal| match refusal {
+                ApprovalRefusal::CommentTooLong => GitlabError::Invalid(vec![refusal.message().into()]),
+                other => GitlabError::Refused(other.message()),
+            })
     })?;
     sim.read(|ctx| Ok((StatusCode::CREATED, axum::Json(ctx.approval(&approval))).into_response()))
 }
