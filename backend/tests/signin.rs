@@ -324,3 +324,64 @@ async fn a_deploy_the_person_may_not_run_says_why_before_they_press_it() {
     let (maintainer, _) = sign_in(&app, common::MAINTAINER, "/").await;
     assert_eq!(refused_for(Some(maintainer)).await, Value::Null);
 }
+
+#[tokio::test]
+async fn an_action_on_a_protected_branch_says_why_before_they_press_it() {
+    let app = TestApp::builder().anonymous().start().await;
+    let (developer, _) = sign_in(&app, common::DEVELOPER, "/").await;
+    let (maintainer, _) = sign_in(&app, common::MAINTAINER, "/").await;
+    let read = |path: String, session: String| {
+        let app = &app;
+        async move {
+            let answer = browser()
+                .get(format!("{}{path}", app.base))
+                .header("cookie", session)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status(), 200, "{path}");
+            answer.json::<Value>().await.unwrap()
+        }
+    };
+    let main_of = |project: u64| {
+        let read = &read;
+        let developer = developer.clone();
+        async move {
+            let page = read(
+                format!("/api/v1/projects/{project}/pipelines?ref=main&per_page=1"),
+                developer,
+            )
+            .await;
+            page["pipelines"][0]["id"].as_u64().unwrap()
+        }
+    };
+    // payments-api's main takes merges from Maintainers only; gitlab-k8s-demo's from Developers.
+    let payments = main_of(2).await;
+    let detail = read(format!("/api/v1/projects/2/pipelines/{payments}"), developer.clone()).await;
+    assert_eq!(
+        detail["refused"],
+        "main is a protected branch: only Maintainers may push to it or merge into it, and so run, retry or cancel its jobs; you are a Developer on this project."
+    );
+    let job = detail["stages"][0]["jobs"][0]["id"].as_u64().unwrap();
+    let one = read(format!("/api/v1/projects/2/jobs/{job}"), developer.clone()).await;
+    assert_eq!(one["refused"], detail["refused"], "the job page says it too");
+    let theirs = read(format!("/api/v1/projects/2/pipelines/{payments}"), maintainer.clone()).await;
+    assert_eq!(theirs["refused"], Value::Null);
+    let demo = main_of(1).await;
+    let open = read(format!("/api/v1/projects/1/pipelines/{demo}"), developer.clone()).await;
+    assert_eq!(
+        open["refused"],
+        Value::Null,
+        "Developers merge into gitlab-k8s-demo's main"
+    );
+
+    // Pressed anyway (an old page): GitLab's own refusal.
+    let answer = browser()
+        .post(format!("{}/api/v1/projects/2/jobs/{job}/retry", app.base))
+        .header("cookie", developer)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 403);
+}

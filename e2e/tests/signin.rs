@@ -165,3 +165,32 @@ async fn a_session_from_before_a_restart_still_signs_the_person_in_after_it() {
     let (person, _) = after.expect("still signed in after it");
     assert_eq!(person, "Alice Chen");
 }
+
+/// payments-api's `main` takes merges from Maintainers only (a protected branch): its jobs'
+/// buttons tell the Developer so, and send nothing.
+#[tokio::test]
+async fn a_protected_branch_tells_the_developer_before_he_retries() {
+    let app = Stageboard::start_demo();
+    let browser = Browser::start().await;
+    let seen = async {
+        browser.sign_in(&app.url, "bwalker", "/projects/2/pipelines").await?;
+        browser
+            .client
+            .goto(&format!("{}/projects/2/pipelines?ref=main&status=success", app.url))
+            .await
+            .map_err(|e| e.to_string())?;
+        browser.click_text("table.pipelines td a", "#", WAIT).await?;
+        browser.click_text(".job-card .action button", "Retry", WAIT).await?;
+        let said = browser.wait_text(".notice", "", WAIT).await?;
+        let asked = browser.count(".dialog").await;
+        Ok::<_, String>((said, asked))
+    }
+    .await;
+    browser.close().await;
+    let (said, asked) = seen.expect("the pipeline page");
+    assert_eq!(
+        said,
+        "main is a protected branch: only Maintainers may push to it or merge into it, and so run, retry or cancel its jobs; you are a Developer on this project."
+    );
+    assert_eq!(asked, 0);
+}

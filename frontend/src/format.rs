@@ -223,6 +223,7 @@ mod tests {
             user: None,
             web_url: String::new(),
             environment: None,
+            refused: None,
         }
     }
 

@@ -32,6 +32,10 @@ pub struct Job {
     /// The environment the job deploys to or stops, when GitLab says (manual jobs).
     #[serde(default)]
     pub environment: Option<JobEnvironment>,
+    /// Why the signed-in person may not run, retry or cancel it, where GitLab tells beforehand
+    /// (a protected branch); said on the job page.
+    #[serde(default)]
+    pub refused: Option<String>,
 }
 
 /// Where a deploy job deploys: what a person confirms before running it.

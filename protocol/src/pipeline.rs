@@ -126,4 +126,8 @@ pub struct PipelineDetail {
     pub stages: Vec<Stage>,
     pub downstream: Vec<Downstream>,
     pub stage_order: StageOrderSource,
+    /// Why the signed-in person may not run, retry or cancel this pipeline's jobs, where
+    /// GitLab tells beforehand (a protected branch).
+    #[serde(default)]
+    pub refused: Option<String>,
 }

@@ -73,6 +73,18 @@ pub fn is_protected(environment: &str) -> bool {
     deploy_role(environment) > Role::Developer || approval_rule(environment).is_some()
 }
 
+/// Who may push to and who may merge into a protected branch (GitLab's `push_access_levels`
+/// and `merge_access_levels`): only they may run, retry or cancel its pipelines' jobs. `main` is
+/// protected in every project as GitLab protects a default branch (Maintainers push,
+/// Developers merge); payments-api's `main` takes merges from Maintainers only.
+pub fn protected_branch(project: &ProjectDef, git_ref: &str) -> Option<(Role, Role)> {
+    match git_ref {
+        "main" if project.path == "payments-api" => Some((Role::Maintainer, Role::Maintainer)),
+        "main" => Some((Role::Maintainer, Role::Developer)),
+        _ => None,
+    }
+}
+
 /// Who sent an API request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
@@ -95,6 +107,19 @@ impl Caller {
         match self {
             Caller::Token => Some(Role::Owner),
             Caller::Person { id, .. } => role(*id, project),
+        }
+    }
+
+    /// The caller may update `git_ref` (push to or merge into it, where it is a protected
+    /// branch), which running, retrying or canceling its jobs needs (`Ci::BuildPolicy`'s
+    /// `protected_ref`); GitLab's plain 403 otherwise. Tags are not protected here.
+    pub fn require_ref(&self, project: &ProjectDef, git_ref: &str, tag: bool) -> Result<(), GitlabError> {
+        let Some((push, merge)) = protected_branch(project, git_ref).filter(|_| !tag) else {
+            return Ok(());
+        };
+        match self.role(project) {
+            Some(role) if role >= push.min(merge) => Ok(()),
+            _ => Err(GitlabError::Denied),
         }
     }
 

@@ -617,3 +617,80 @@ async fn a_deployment_to_production_waits_for_a_maintainers_approval() {
     assert_eq!(protected[0]["deploy_access_levels"][0]["access_level"], 30);
     assert_eq!(protected[0]["approval_rules"][0]["access_level"], 40);
 }
+
+#[tokio::test]
+async fn a_protected_branch_keeps_its_jobs_to_those_who_may_merge_into_it() {
+    let gitlab = start(None).await;
+    let developer = gitlab.token_for(DEVELOPER).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let maintainer = gitlab.token_for(MAINTAINER).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reporter = gitlab.token_for(REPORTER).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, branches) = gitlab
+        .api(reqwest::Method::GET, "/projects/2/protected_branches", &reporter)
+        .await;
+    assert_eq!(status, StatusCode::OK, "whoever reads the code reads them");
+    assert_eq!(branches[0]["name"], "main");
+    assert_eq!(branches[0]["merge_access_levels"][0]["access_level"], 40, "{branches}");
+    let (_, demo) = gitlab
+        .api(reqwest::Method::GET, "/projects/1/protected_branches", &reporter)
+        .await;
+    assert_eq!(demo[0]["merge_access_levels"][0]["access_level"], 30, "{demo}");
+
+    let on_main = |project: u64| {
+        let gitlab = &gitlab;
+        async move {
+            let jobs = gitlab
+                .as_admin(&format!("/projects/{project}/jobs?scope=success&per_page=100"))
+                .await;
+            jobs.as_array()
+                .unwrap()
+                .iter()
+                .find(|j| j["ref"] == "main")
+                .expect("a finished job on main")["id"]
+                .as_u64()
+                .unwrap()
+        }
+    };
+    let payments = on_main(2).await;
+    let (status, body) = gitlab
+        .api(
+            reqwest::Method::POST,
+            &format!("/projects/2/jobs/{payments}/retry"),
+            &developer,
+        )
+        .await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (StatusCode::FORBIDDEN, Some("403 Forbidden")),
+        "payments-api's main takes merges from Maintainers only"
+    );
+    let (status, _) = gitlab
+        .api(
+            reqwest::Method::POST,
+            &format!("/projects/2/jobs/{payments}/retry"),
+            &maintainer,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let demo = on_main(1).await;
+    let (status, body) = gitlab
+        .api(
+            reqwest::Method::POST,
+            &format!("/projects/1/jobs/{demo}/retry"),
+            &developer,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "Developers merge into gitlab-k8s-demo's main: {body}"
+    );
+}

@@ -245,7 +245,7 @@ async fn said_beforehand(
         external_url: None,
         refused: None,
     };
-    super::job_environments::refusals(state, session, project, vec![&mut deploy]).await;
+    super::refusals::deploys(state, session, project, vec![&mut deploy]).await;
     let gitlab = state.gitlab();
     let details = futures::future::join_all(
         environment
@@ -274,8 +274,7 @@ async fn said_beforehand(
                 .sum()
         });
         let (refused, approve_refused) =
-            super::job_environments::approval_refusals(state, session, project, &environment.name, &rules, started_by)
-                .await;
+            super::refusals::approvals(state, session, project, &environment.name, &rules, started_by).await;
         waiting.approval = Some(stageboard_protocol::Approval {
             pending,
             rules: rules.into_iter().map(wire::approval_rule).collect(),

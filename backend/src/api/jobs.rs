@@ -39,7 +39,11 @@ pub async fn show(
     let manual_in = (job.status == stageboard_protocol::Status::Manual)
         .then(|| job.pipeline.as_ref().and_then(|p| p.iid))
         .flatten();
+    let on = (job.git_ref.clone(), job.tag.unwrap_or(false));
     let mut wire = to_wire(job);
+    if let (Some(git_ref), tag) = on {
+        wire.refused = super::refusals::branch(&state, &session, project, &git_ref, tag).await;
+    }
     if let Some(iid) = manual_in
         && let Ok(info) = state.gitlab().project(&project.to_string()).await
     {
@@ -47,7 +51,7 @@ pub async fn show(
             super::job_environments::of_pipeline(&state, project, &info.path_with_namespace, iid).await;
         wire.environment = environments.remove(&wire.id);
         let deploys = wire.environment.as_mut().into_iter().collect();
-        super::job_environments::refusals(&state, &session, project, deploys).await;
+        super::refusals::deploys(&state, &session, project, deploys).await;
     }
     Ok(Json(wire))
 }

@@ -15,6 +15,7 @@ pub mod openapi;
 pub mod overview;
 pub mod pipelines;
 pub mod projects;
+mod refusals;
 mod summaries;
 mod wire;
 

@@ -90,7 +90,9 @@ pub async fn show(
         .flat_map(|s| s.jobs.iter_mut())
         .filter_map(|j| j.environment.as_mut())
         .collect();
-    super::job_environments::refusals(&state, &session, project, deploys).await;
+    super::refusals::deploys(&state, &session, project, deploys).await;
+    let (git_ref, tag) = (detail.pipeline.git_ref.clone(), detail.pipeline.tag.unwrap_or(false));
+    detail.refused = super::refusals::branch(&state, &session, project, &git_ref, tag).await;
     // A downstream pipeline of a project this person may not read: only that there is one.
     for d in &mut detail.downstream {
         if d.pipeline.as_ref().is_some_and(|p| !reader.may_read(p.project_id)) {
@@ -234,6 +236,7 @@ pub fn assemble(
         } else {
             StageOrderSource::JobIds
         },
+        refused: None,
     }
 }
 

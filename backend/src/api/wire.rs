@@ -78,6 +78,7 @@ pub fn job(j: GlJob, pipeline_id: u64, retried: bool, needs: Vec<String>) -> wir
         user: j.user.map(user),
         web_url: j.web_url.unwrap_or_default(),
         environment: None,
+        refused: None,
     }
 }
 

@@ -16,7 +16,10 @@ pub use client::{ClientOptions, GitlabClient, MAX_ANSWER, Page};
 pub use error::{GitlabError, error_message};
 pub use graph::{PipelineGraph, PipelineSummary, SummaryCommit};
 pub use time::GitlabTime;
-use types::{GlApproval, GlCommit, GlDeployment, GlEnvironment, GlJob, GlPipeline, GlProject, GlProtectedEnvironment};
+use types::{
+    GlApproval, GlCommit, GlDeployment, GlEnvironment, GlJob, GlPipeline, GlProject, GlProtectedBranch,
+    GlProtectedEnvironment,
+};
 
 pub type Result<T, E = GitlabError> = std::result::Result<T, E>;
 
@@ -74,6 +77,8 @@ pub trait Gitlab: Send + Sync + 'static {
     async fn environments(&self, project: u64) -> Result<Vec<GlEnvironment>>;
     /// Protected environments and who may deploy to them (GitLab Premium; Maintainers read it).
     async fn protected_environments(&self, project: u64) -> Result<Vec<GlProtectedEnvironment>>;
+    /// Protected branches and who may push to and merge into them (whoever reads the code).
+    async fn protected_branches(&self, project: u64) -> Result<Vec<GlProtectedBranch>>;
     /// One environment, with its last successful deployment.
     async fn environment(&self, project: u64, environment: u64) -> Result<GlEnvironment>;
     /// Deployments, newest first; `environment` and `status` filter.
@@ -255,6 +260,10 @@ impl Gitlab for GitlabClient {
     async fn protected_environments(&self, project: u64) -> Result<Vec<GlProtectedEnvironment>> {
         self.all(&format!("/projects/{project}/protected_environments"), &[])
             .await
+    }
+
+    async fn protected_branches(&self, project: u64) -> Result<Vec<GlProtectedBranch>> {
+        self.all(&format!("/projects/{project}/protected_branches"), &[]).await
     }
 
     async fn environment(&self, project: u64, environment: u64) -> Result<GlEnvironment> {

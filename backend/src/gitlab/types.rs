@@ -199,7 +199,17 @@ pub struct GlProtectedEnvironment {
     pub deploy_access_levels: Vec<GlDeployAccess>,
 }
 
-/// One rule of who may deploy: a role (`access_level`), or one user, or one group.
+/// A protected branch (name or wildcard): who may push to it and who may merge into it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct GlProtectedBranch {
+    pub name: String,
+    #[serde(default)]
+    pub push_access_levels: Vec<GlDeployAccess>,
+    #[serde(default)]
+    pub merge_access_levels: Vec<GlDeployAccess>,
+}
+
+/// One rule of who may deploy (or push, or merge): a role (`access_level`), or one user, or one group.
 #[derive(Debug, Clone, Deserialize)]
 pub struct GlDeployAccess {
     #[serde(default)]

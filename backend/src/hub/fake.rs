@@ -125,6 +125,9 @@ impl Gitlab for FakeGitlab {
     async fn protected_environments(&self, _: u64) -> Result<Vec<crate::gitlab::types::GlProtectedEnvironment>> {
         unreachable!()
     }
+    async fn protected_branches(&self, _: u64) -> Result<Vec<crate::gitlab::types::GlProtectedBranch>> {
+        unreachable!()
+    }
     async fn environment(&self, _: u64, _: u64) -> Result<GlEnvironment> {
         unreachable!()
     }

@@ -13,7 +13,8 @@ use chrono::{DateTime, Utc};
 use super::Hub;
 use super::cache::{Scope, Weigh, debug_weight, is_outage};
 use crate::gitlab::types::{
-    GlApproval, GlCommit, GlDeployment, GlEnvironment, GlJob, GlPipeline, GlProject, GlProtectedEnvironment,
+    GlApproval, GlCommit, GlDeployment, GlEnvironment, GlJob, GlPipeline, GlProject, GlProtectedBranch,
+    GlProtectedEnvironment,
 };
 use crate::gitlab::{Gitlab, GitlabError, Page, PipelineFilter, PipelineGraph, PipelineSummary, Result};
 
@@ -47,6 +48,7 @@ pub enum Key {
     },
     Environments(u64),
     ProtectedEnvironments(u64),
+    ProtectedBranches(u64),
     Environment {
         project: u64,
         environment: u64,
@@ -104,6 +106,7 @@ impl Key {
             Key::LatestPerRef { .. } => "latest pipelines per ref",
             Key::Environments(_) => "environments",
             Key::ProtectedEnvironments(_) => "protected environments",
+            Key::ProtectedBranches(_) => "protected branches",
             Key::Environment { .. } => "environment",
             Key::Deployments { .. } => "deployments",
             Key::Deployment { .. } => "deployment",
@@ -139,6 +142,10 @@ impl Key {
                 "protected environments",
                 "deploy buttons cannot say beforehand who may deploy (GitLab still decides)",
             )),
+            Key::ProtectedBranches(_) => Some((
+                "protected branches",
+                "action buttons cannot say beforehand who may act on a protected branch (GitLab still decides)",
+            )),
             _ => None,
         }
     }
@@ -147,7 +154,7 @@ impl Key {
     fn scope(&self, trace_every: Duration, by_path: impl Fn(&str) -> Scope) -> Scope {
         match self {
             // Renames and membership change without a pipeline changing.
-            Key::Project(_) | Key::MemberProjects | Key::ProtectedEnvironments(_) => {
+            Key::Project(_) | Key::MemberProjects | Key::ProtectedEnvironments(_) | Key::ProtectedBranches(_) => {
                 Scope::For(Duration::from_secs(600))
             }
             Key::Pipelines { project, .. }
@@ -193,6 +200,7 @@ pub enum Answer {
     JobEnvironments(HashMap<u64, String>),
     Environments(Vec<GlEnvironment>),
     Protected(Vec<GlProtectedEnvironment>),
+    ProtectedBranches(Vec<GlProtectedBranch>),
     Environment(Box<GlEnvironment>),
     Deployments(Vec<GlDeployment>),
     Deployment(Box<GlDeployment>),
@@ -240,6 +248,7 @@ answers!(
     JobEnvironments(HashMap<u64, String>, same, same),
     Environments(Vec<GlEnvironment>, same, same),
     Protected(Vec<GlProtectedEnvironment>, same, same),
+    ProtectedBranches(Vec<GlProtectedBranch>, same, same),
     Environment(GlEnvironment, Box::new, |b: Box<_>| *b),
     Deployments(Vec<GlDeployment>, same, same),
     Deployment(GlDeployment, Box::new, |b: Box<_>| *b),
@@ -425,6 +434,13 @@ impl Gitlab for Hub {
     async fn protected_environments(&self, project: u64) -> Result<Vec<GlProtectedEnvironment>> {
         self.read(Key::ProtectedEnvironments(project), move |g| async move {
             g.protected_environments(project).await
+        })
+        .await
+    }
+
+    async fn protected_branches(&self, project: u64) -> Result<Vec<GlProtectedBranch>> {
+        self.read(Key::ProtectedBranches(project), move |g| async move {
+            g.protected_branches(project).await
         })
         .await
     }

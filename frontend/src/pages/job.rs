@@ -77,7 +77,7 @@ pub fn JobPage() -> impl IntoView {
                                 {j.failure_reason.clone().map(|r| view! { " · " <span class="failure-reason">{r.replace('_', " ")}</span> })}
                             </p>
                             <div class="actions">
-                                {action.map(|a| view! { <ActionButton project=project action=a subject=j.name.clone() on_done=done environment=j.environment.clone() /> })}
+                                {action.map(|a| view! { <ActionButton project=project action=a subject=j.name.clone() on_done=done environment=j.environment.clone() refused=j.refused.clone() /> })}
                                 <a class="button" href=api::raw_log_url(project, j.id) download=format!("job-{}.log", j.id)>"Raw log"</a>
                             </div>
                             {move || retried_to.get().map(|n| view! {

@@ -87,11 +87,16 @@ pub fn PipelinePage() -> impl IntoView {
 #[component]
 fn PipelineView(
     project: u64,
-    detail: PipelineDetail,
+    mut detail: PipelineDetail,
     view_mode: RwSignal<View>,
     refresh: Callback<()>,
 ) -> impl IntoView {
     let now = Utc::now();
+    // A protected branch keeps every job's actions from this person: each card says so.
+    let refused = detail.refused.clone();
+    for job in detail.stages.iter_mut().flat_map(|s| s.jobs.iter_mut()) {
+        job.refused = job.refused.take().or_else(|| refused.clone());
+    }
     let p = detail.pipeline.clone();
     let done = Callback::new(move |_| refresh.run(()));
     let can_retry = matches!(p.status, Status::Failed | Status::Canceled);
@@ -118,8 +123,8 @@ fn PipelineView(
                 {p.duration.map(|d| format!(" · took {}", format::duration(d as f64)))}
             </p>
             <div class="actions">
-                {can_retry.then(|| view! { <ActionButton project=project action=Action::RetryPipeline(p.id) subject=format!("pipeline #{}", p.id) on_done=done /> })}
-                {can_cancel.then(|| view! { <ActionButton project=project action=Action::CancelPipeline(p.id) subject=format!("pipeline #{}", p.id) on_done=done /> })}
+                {can_retry.then(|| view! { <ActionButton project=project action=Action::RetryPipeline(p.id) subject=format!("pipeline #{}", p.id) on_done=done refused=refused.clone() /> })}
+                {can_cancel.then(|| view! { <ActionButton project=project action=Action::CancelPipeline(p.id) subject=format!("pipeline #{}", p.id) on_done=done refused=refused.clone() /> })}
                 <a class="button" href=format!("/projects/{project}/pipelines")>"All pipelines"</a>
             </div>
         </header>
@@ -289,7 +294,7 @@ fn JobCard(
                 {(attempts > 0).then(|| view! { <span class="tag" title="earlier attempts were retried">{format!("↻ {}", attempts + 1)}</span> })}
             </span>
             {(!job.needs.is_empty()).then(|| view! { <span class="needs">{format!("needs {}", job.needs.join(", "))}</span> })}
-            {action.map(|a| view! { <ActionButton project=project action=a subject=job.name.clone() on_done=done environment=job.environment.clone() /> })}
+            {action.map(|a| view! { <ActionButton project=project action=a subject=job.name.clone() on_done=done environment=job.environment.clone() refused=job.refused.clone() /> })}
         </li>
     }
     .into_any()

@@ -136,6 +136,8 @@ pub(super) async fn retry_job(
     caller.require(project, Role::Developer)?;
     sim.write(|world, now| {
         let job = find_job(world, project, &job_id)?.id;
+        let pipeline = &world.pipelines[&world.jobs[&job].pipeline_id];
+        caller.require_ref(project, &pipeline.git_ref, pipeline.tag)?;
         world
             .retry_job(job, caller.person(), now)
             .map_err(|_| GitlabError::Forbidden("Job is not retryable".into()))
@@ -154,6 +156,8 @@ pub(super) async fn cancel_job(
     caller.require(project, Role::Developer)?;
     let job = sim.write(|world, now| {
         let job = find_job(world, project, &job_id)?.id;
+        let pipeline = &world.pipelines[&world.jobs[&job].pipeline_id];
+        caller.require_ref(project, &pipeline.git_ref, pipeline.tag)?;
         world
             .cancel_job(job, now)
             .map_err(|_| GitlabError::Forbidden("Job is not cancelable".into()))?;
@@ -198,6 +202,8 @@ pub(super) async fn play_job(
         if let Some(environment) = &job.def.environment {
             caller.require(project, users::deploy_role(environment.name))?;
         }
+        let pipeline = &world.pipelines[&job.pipeline_id];
+        caller.require_ref(project, &pipeline.git_ref, pipeline.tag)?;
         let job = job.id;
         world
             .play_job(job, caller.person(), variables, now)

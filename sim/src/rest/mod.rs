@@ -62,6 +62,7 @@ pub fn routes() -> Router<Sim> {
             post(stop_environment),
         )
         .route("/projects/{id}/protected_environments", get(protected_environments))
+        .route("/projects/{id}/protected_branches", get(protected_branches))
         .route("/projects/{id}/deployments", get(list_deployments))
         .route("/projects/{id}/deployments/{deployment_id}", get(show_deployment))
         .route(

@@ -161,7 +161,9 @@ pub(super) async fn retry_pipeline(
     let project = &find_project(&sim, &id)?;
     caller.require(project, Role::Developer)?;
     let pipeline = sim.write(|world, now| {
-        let pipeline = find_pipeline(world, project, &pipeline_id)?.id;
+        let found = find_pipeline(world, project, &pipeline_id)?;
+        caller.require_ref(project, &found.git_ref, found.tag)?;
+        let pipeline = found.id;
         world.retry_pipeline(pipeline, caller.person(), now);
         Ok(pipeline)
     })?;
@@ -182,7 +184,9 @@ pub(super) async fn cancel_pipeline(
     let project = &find_project(&sim, &id)?;
     caller.require(project, Role::Developer)?;
     let pipeline = sim.write(|world, now| {
-        let pipeline = find_pipeline(world, project, &pipeline_id)?.id;
+        let found = find_pipeline(world, project, &pipeline_id)?;
+        caller.require_ref(project, &found.git_ref, found.tag)?;
+        let pipeline = found.id;
         world.cancel_pipeline(pipeline, now);
         Ok(pipeline)
     })?;

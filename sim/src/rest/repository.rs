@@ -1,4 +1,4 @@
-//! The repository: the commits between two refs.
+//! The repository: the commits between two refs, and which branches are protected.
 
 use super::*;
 
@@ -28,4 +28,39 @@ pub(super) async fn compare(
         }))
         .into_response())
     })
+}
+
+/// `GET /projects/:id/protected_branches`: who may push to and merge into each protected
+/// branch; anyone who may read the code may read it (`authorize_read_code!`).
+pub(super) async fn protected_branches(
+    State(sim): State<Sim>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Response, GitlabError> {
+    let project = &find_project(&sim, &id)?;
+    caller.require(project, Role::Reporter)?;
+    let levels = |role: Role, id: u64| {
+        json!([{
+            "id": id,
+            "access_level": role.access_level(),
+            "access_level_description": format!("{}s", role.name()),
+            "deploy_key_id": null,
+            "user_id": null,
+            "group_id": null,
+        }])
+    };
+    let branches: Vec<Value> = users::protected_branch(project, "main")
+        .map(|(push, merge)| {
+            json!({
+                "id": 1,
+                "name": "main",
+                "push_access_levels": levels(push, 11),
+                "merge_access_levels": levels(merge, 12),
+                "allow_force_push": false,
+                "code_owner_approval_required": false,
+            })
+        })
+        .into_iter()
+        .collect();
+    Ok(axum::Json(branches).into_response())
 }

@@ -1,0 +1,285 @@
+//! What GitLab would refuse the signed-in person, said before they press the button: a deploy
+//! to a protected environment their role may not deploy to, an approval their role may not
+//! give (or of their own deployment), an action on a protected branch they may neither push to
+//! nor merge into. Said only where GitLab tells (their role on the project, read with their own
+//! token; the project's protections, read with the shared one); elsewhere GitLab's own answer
+//! is shown after the press.
+
+use stageboard_protocol::JobEnvironment;
+
+use crate::app::AppState;
+
+/// Says on each of `environments` that the signed-in person may not deploy to it, where its
+/// protection keeps their role out: what GitLab would answer, said before they press the
+/// button. Nothing is said where GitLab does not tell (GitLab Free, or a shared token that may
+/// not read protected environments), where nobody is signed in, or where a rule names a user
+/// or a group (which might be them).
+pub async fn deploys(
+    state: &AppState,
+    session: &tower_sessions::Session,
+    project: u64,
+    environments: Vec<&mut JobEnvironment>,
+) {
+    if environments.is_empty() {
+        return;
+    }
+    let Some(person) = crate::auth::signed_in(state, session).await.filter(|p| !p.is_admin) else {
+        return;
+    };
+    let Ok(protected) = state.gitlab().protected_environments(project).await else {
+        return;
+    };
+    let rules = |name: &str| {
+        protected
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.deploy_access_levels.as_slice())
+            .filter(|rules| !rules.is_empty() && rules.iter().all(|r| r.user_id.is_none() && r.group_id.is_none()))
+    };
+    if !environments.iter().any(|e| rules(&e.name).is_some()) {
+        return;
+    }
+    let Some(level) = access_level(state, session, &person, project).await else {
+        return;
+    };
+    for environment in environments {
+        let Some(rules) = rules(&environment.name) else {
+            continue;
+        };
+        let Some(least) = rules.iter().filter_map(|r| r.access_level).min() else {
+            continue;
+        };
+        if level < least {
+            let who = rules
+                .iter()
+                .find(|r| r.access_level == Some(least))
+                .and_then(|r| r.access_level_description.clone())
+                .unwrap_or_else(|| format!("{}s", role(least)));
+            environment.refused = Some(format!(
+                "{} is a protected environment: only {who} may deploy to it, and you are {} {} on this project.",
+                environment.name,
+                article(role(level)),
+                role(level)
+            ));
+        }
+    }
+}
+
+/// Why the signed-in person may not answer a deployment's approval under `rules`, said before
+/// they press: `.0` where no rule's role reaches theirs (GitLab would answer "You don't have
+/// permission to approve this deployment"), `.1` where they started the deployment and the
+/// project does not let them approve their own (they may still reject). Nothing where a rule
+/// names a user or a group (which might be them) or where GitLab does not say.
+pub async fn approvals(
+    state: &AppState,
+    session: &tower_sessions::Session,
+    project: u64,
+    environment: &str,
+    rules: &[crate::gitlab::types::GlApprovalRule],
+    started_by: Option<u64>,
+) -> (Option<String>, Option<String>) {
+    let Some(person) = crate::auth::signed_in(state, session).await else {
+        return (None, None);
+    };
+    let own = if started_by == Some(person.id) {
+        let project = state.gitlab().project(&project.to_string()).await.ok();
+        project
+            .and_then(|p| p.allow_pipeline_trigger_approve_deployment)
+            .is_some_and(|allowed| !allowed)
+            .then(|| {
+                "You started this deployment, and this project does not let its starter approve it: \
+                 someone else must (you may still reject it)."
+                    .to_owned()
+            })
+    } else {
+        None
+    };
+    let by_role = !person.is_admin && rules.iter().all(|r| r.user_id.is_none() && r.group_id.is_none());
+    let least = rules.iter().filter_map(|r| r.access_level).min();
+    let refused = match least.filter(|_| by_role) {
+        Some(least) => match access_level(state, session, &person, project).await {
+            Some(level) if level < least => {
+                let who = rules
+                    .iter()
+                    .find(|r| r.access_level == Some(least))
+                    .and_then(|r| r.access_level_description.clone())
+                    .unwrap_or_else(|| format!("{}s", role(least)));
+                Some(format!(
+                    "Only {who} may approve deployments to {environment}, and you are {} {} on this project.",
+                    article(role(level)),
+                    role(level)
+                ))
+            }
+            _ => None,
+        },
+        None => None,
+    };
+    (refused, own)
+}
+
+/// Why the signed-in person may not run, retry or cancel the jobs of a pipeline on `git_ref`:
+/// a protected branch they may neither push to nor merge into (GitLab's `protected_ref`: its
+/// answer would be "403 Forbidden", which says nothing of why). Nothing for tags (protected
+/// tags are not read), for administrators, or where a matching rule names a user, a group or
+/// a deploy key (which might be them).
+pub async fn branch(
+    state: &AppState,
+    session: &tower_sessions::Session,
+    project: u64,
+    git_ref: &str,
+    tag: bool,
+) -> Option<String> {
+    if tag {
+        return None;
+    }
+    let person = crate::auth::signed_in(state, session).await.filter(|p| !p.is_admin)?;
+    let protected = state.gitlab().protected_branches(project).await.ok()?;
+    let matching: Vec<&crate::gitlab::types::GlProtectedBranch> =
+        protected.iter().filter(|b| branch_matches(&b.name, git_ref)).collect();
+    if matching.is_empty() {
+        return None;
+    }
+    let rules = || {
+        matching
+            .iter()
+            .flat_map(|b| b.push_access_levels.iter().chain(&b.merge_access_levels))
+    };
+    if rules().any(|r| r.user_id.is_some() || r.group_id.is_some() || r.access_level.is_none()) {
+        return None;
+    }
+    // Level 0 is "No one".
+    let least = rules().filter_map(|r| r.access_level).filter(|l| *l > 0).min();
+    let level = access_level(state, session, &person, project).await?;
+    match least {
+        Some(least) if level >= least => None,
+        Some(least) => Some(format!(
+            "{git_ref} is a protected branch: only {}s may push to it or merge into it, and so run, retry or cancel its jobs; you are {} {} on this project.",
+            role(least),
+            article(role(level)),
+            role(level)
+        )),
+        None => Some(format!(
+            "{git_ref} is a protected branch nobody may push to or merge into, so nobody may run, retry or cancel its jobs."
+        )),
+    }
+}
+
+/// A protected branch's name matches `git_ref`: exactly, or as a wildcard where `*` stands
+/// for any characters (`release/*`, `*-stable`).
+fn branch_matches(name: &str, git_ref: &str) -> bool {
+    if !name.contains('*') {
+        return name == git_ref;
+    }
+    let parts: Vec<&str> = name.split('*').collect();
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !git_ref.starts_with(first)
+        || !git_ref[first.len()..].ends_with(last)
+        || git_ref.len() < first.len() + last.len()
+    {
+        return false;
+    }
+    let mut rest = &git_ref[first.len()..git_ref.len() - last.len()];
+    for middle in &parts[1..parts.len() - 1] {
+        match rest.find(middle) {
+            Some(at) => rest = &rest[at + middle.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// GitLab's name of an access level.
+fn role(level: u32) -> &'static str {
+    match level {
+        50.. => "Owner",
+        40..=49 => "Maintainer",
+        30..=39 => "Developer",
+        20..=29 => "Reporter",
+        15..=19 => "Planner",
+        10..=14 => "Guest",
+        _ => "non-member",
+    }
+}
+
+fn article(word: &str) -> &'static str {
+    if word.starts_with(['A', 'E', 'I', 'O', 'U', 'a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
+/// Where a person's access level on a project is kept in their session (`access:<project>`).
+const ACCESS: &str = "access";
+
+/// A member as `members/all/:user_id` tells it.
+#[derive(serde::Deserialize)]
+struct Member {
+    access_level: u32,
+}
+
+/// `person`'s access level on `project`, read with their own token: the higher of GitLab's
+/// `permissions` (direct and group membership) and their membership with inherited and invited
+/// groups (`members/all`, which also counts a project shared with one of their groups); kept in
+/// their session for [`crate::access::FRESH`].
+async fn access_level(
+    state: &AppState,
+    session: &tower_sessions::Session,
+    person: &crate::auth::SignedIn,
+    project: u64,
+) -> Option<u32> {
+    let key = format!("{ACCESS}:{project}");
+    if let Some((level, age)) = crate::access::kept(session, &key, person.id).await
+        && crate::access::fresh(age)
+    {
+        return Some(level);
+    }
+    let token = crate::auth::fresh_token(state, session, person).await?;
+    let gitlab = state.gitlab_client().for_person(secrecy::SecretString::from(token));
+    use crate::gitlab::Gitlab as _;
+    use crate::gitlab::GitlabError::{Forbidden, NotFound};
+    let (id, member_path) = (
+        project.to_string(),
+        format!("/projects/{project}/members/all/{}", person.id),
+    );
+    let (found, member) = tokio::join!(gitlab.project(&id), gitlab.get::<Member>(&member_path, &[]));
+    let direct = match found {
+        Ok(found) => found.permissions.map_or(0, |p| p.level()),
+        // Not theirs to see: no role here (kept too, so a page view does not ask again).
+        Err(NotFound { .. } | Forbidden { .. }) => 0,
+        Err(_) => return None,
+    };
+    let through_groups = match member {
+        Ok(member) => member.access_level,
+        Err(NotFound { .. } | Forbidden { .. }) => 0,
+        Err(_) => return None,
+    };
+    let level = direct.max(through_groups);
+    crate::access::keep(session, &key, person.id, level).await;
+    Some(level)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protected_branch_wildcards_match_as_gitlab_matches_them() {
+        assert!(branch_matches("main", "main"));
+        assert!(!branch_matches("main", "main2"));
+        assert!(branch_matches("release/*", "release/1.2"));
+        assert!(branch_matches("release/*", "release/a/b"), "a star spans slashes");
+        assert!(!branch_matches("release/*", "hotfix/1"));
+        assert!(branch_matches("*-stable", "13-stable"));
+        assert!(branch_matches("v*-rc*", "v2-rc1"));
+        assert!(!branch_matches("v*-rc*", "v2"));
+        assert!(!branch_matches("a*a", "a"), "the two ends may not overlap");
+    }
+
+    #[test]
+    fn roles_are_named_as_gitlab_names_them() {
+        assert_eq!((role(30), article(role(30))), ("Developer", "a"));
+        assert_eq!((role(50), article(role(50))), ("Owner", "an"));
+        assert_eq!(role(0), "non-member");
+    }
+}
