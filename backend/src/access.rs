@@ -228,3 +228,44 @@ async fn ask_gitlab(state: &AppState, token: &str, watched: &[u64]) -> Result<Ve
     readable.sort_unstable();
     Ok(readable)
 }
+
+/// People's roles on projects as GitLab told them (with each person's own token), by person and
+/// project: kept for [`FRESH`], and read once however many requests want one at the same time
+/// (a page's parallel reads, a person's tabs), so GitLab is not asked per request. A failed
+/// read is not kept. Bounded: past [`Roles::MOST`] entries the stale ones go, then all.
+#[derive(Default)]
+pub struct Roles(
+    std::sync::Mutex<std::collections::HashMap<(u64, u64), (std::time::Instant, Arc<tokio::sync::OnceCell<u32>>)>>,
+);
+
+impl Roles {
+    const MOST: usize = 10_000;
+
+    pub async fn get_or_read<F, Fut>(&self, person: u64, project: u64, read: F) -> Option<u32>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Option<u32>>,
+    {
+        let fresh_for = FRESH.to_std().expect("a positive duration");
+        let cell = {
+            let mut roles = self.0.lock().expect("roles lock");
+            if roles.len() >= Self::MOST {
+                roles.retain(|_, (at, _)| at.elapsed() < fresh_for);
+                if roles.len() >= Self::MOST {
+                    roles.clear();
+                }
+            }
+            let entry = roles
+                .entry((person, project))
+                .or_insert_with(|| (std::time::Instant::now(), Arc::default()));
+            if entry.0.elapsed() >= fresh_for {
+                *entry = (std::time::Instant::now(), Arc::default());
+            }
+            entry.1.clone()
+        };
+        cell.get_or_try_init(|| async { read().await.ok_or(()) })
+            .await
+            .ok()
+            .copied()
+    }
+}

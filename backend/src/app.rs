@@ -39,6 +39,8 @@ struct Inner {
     https: bool,
     /// Who may read (STAGEBOARD_ACCESS).
     access: crate::access::Access,
+    /// People's roles on projects, as GitLab told them.
+    roles: crate::access::Roles,
     /// The in-process simulated GitLab, in demo mode.
     #[cfg(feature = "demo")]
     demo: Option<stageboard_sim::Sim>,
@@ -159,6 +161,7 @@ impl AppState {
             client: parts.client,
             auth: parts.auth,
             access: parts.access,
+            roles: crate::access::Roles::default(),
             watch: Watchlist {
                 configured: parts.projects,
                 resolved: RwLock::new(None),
@@ -173,6 +176,10 @@ impl AppState {
             #[cfg(feature = "demo")]
             demo: parts.demo,
         }))
+    }
+
+    pub fn roles(&self) -> &crate::access::Roles {
+        &self.0.roles
     }
 
     /// Whether `authorization` may read `/metrics`: anyone without a metrics token set.

@@ -113,12 +113,23 @@ impl Caller {
     /// The caller may update `git_ref` (push to or merge into it, where it is a protected
     /// branch), which running, retrying or canceling its jobs needs (`Ci::BuildPolicy`'s
     /// `protected_ref`); GitLab's plain 403 otherwise. Tags are not protected here.
-    pub fn require_ref(&self, project: &ProjectDef, git_ref: &str, tag: bool) -> Result<(), GitlabError> {
+    /// A job deploying to a protected environment the caller may deploy to is theirs whatever
+    /// the branch (GitLab Premium's deployment-only access): pass its `environment`.
+    pub fn require_ref(
+        &self,
+        project: &ProjectDef,
+        git_ref: &str,
+        tag: bool,
+        environment: Option<&str>,
+    ) -> Result<(), GitlabError> {
         let Some((push, merge)) = protected_branch(project, git_ref).filter(|_| !tag) else {
             return Ok(());
         };
-        match self.role(project) {
+        let role = self.role(project);
+        let deploys = environment.filter(|e| is_protected(e)).map(deploy_role);
+        match role {
             Some(role) if role >= push.min(merge) => Ok(()),
+            Some(role) if deploys.is_some_and(|needed| role >= needed) => Ok(()),
             _ => Err(GitlabError::Denied),
         }
     }
@@ -131,5 +142,39 @@ impl Caller {
             Some(role) if role < needed => Err(GitlabError::Denied),
             Some(_) => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_protected_branch_lets_in_who_may_merge_and_who_may_deploy_its_job() {
+        let projects = crate::scenario::projects(3);
+        let payments = projects.iter().find(|p| p.path == "payments-api").unwrap();
+        let developer = Caller::Person {
+            id: 3,
+            scopes: vec!["api".into()],
+        };
+        assert!(matches!(
+            developer.require_ref(payments, "main", false, None),
+            Err(GitlabError::Denied)
+        ));
+        assert!(
+            developer
+                .require_ref(payments, "main", false, Some("production"))
+                .is_ok(),
+            "deployment-only access: Developers deploy to production (once approved)"
+        );
+        assert!(matches!(
+            developer.require_ref(payments, "main", false, Some("staging")),
+            Err(GitlabError::Denied)
+        ));
+        assert!(
+            developer.require_ref(payments, "main", true, None).is_ok(),
+            "a tag named main is no branch"
+        );
+        assert!(developer.require_ref(payments, "feature/refunds", false, None).is_ok());
     }
 }

@@ -36,14 +36,16 @@ pub async fn show(
 ) -> AppResult<Json<Job>> {
     state.ensure_readable(&reader, project).await?;
     let job = state.gitlab().job(project, job).await?;
-    let manual_in = (job.status == stageboard_protocol::Status::Manual)
+    let on_branch = match &job.git_ref {
+        Some(git_ref) => super::refusals::branch(&state, &session, project, git_ref, job.tag.unwrap_or(false)).await,
+        None => None,
+    };
+    // Where it deploys: for a manual job's confirmation, and for whether a protected branch's
+    // refusal holds (deployment-only access).
+    let manual_in = (job.status == stageboard_protocol::Status::Manual || on_branch.is_some())
         .then(|| job.pipeline.as_ref().and_then(|p| p.iid))
         .flatten();
-    let on = (job.git_ref.clone(), job.tag.unwrap_or(false));
     let mut wire = to_wire(job);
-    if let (Some(git_ref), tag) = on {
-        wire.refused = super::refusals::branch(&state, &session, project, &git_ref, tag).await;
-    }
     if let Some(iid) = manual_in
         && let Ok(info) = state.gitlab().project(&project.to_string()).await
     {
@@ -53,6 +55,7 @@ pub async fn show(
         let deploys = wire.environment.as_mut().into_iter().collect();
         super::refusals::deploys(&state, &session, project, deploys).await;
     }
+    wire.refused = super::refusals::job(&state, project, wire.environment.as_ref(), on_branch.as_ref()).await;
     Ok(Json(wire))
 }
 

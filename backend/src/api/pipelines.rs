@@ -93,6 +93,12 @@ pub async fn show(
     super::refusals::deploys(&state, &session, project, deploys).await;
     let (git_ref, tag) = (detail.pipeline.git_ref.clone(), detail.pipeline.tag.unwrap_or(false));
     detail.refused = super::refusals::branch(&state, &session, project, &git_ref, tag).await;
+    if detail.refused.is_some() {
+        for job in detail.stages.iter_mut().flat_map(|s| s.jobs.iter_mut()) {
+            job.refused =
+                super::refusals::job(&state, project, job.environment.as_ref(), detail.refused.as_ref()).await;
+        }
+    }
     // A downstream pipeline of a project this person may not read: only that there is one.
     for d in &mut detail.downstream {
         if d.pipeline.as_ref().is_some_and(|p| !reader.may_read(p.project_id)) {

@@ -120,8 +120,8 @@ pub async fn approvals(
 /// Why the signed-in person may not run, retry or cancel the jobs of a pipeline on `git_ref`:
 /// a protected branch they may neither push to nor merge into (GitLab's `protected_ref`: its
 /// answer would be "403 Forbidden", which says nothing of why). Nothing for tags (protected
-/// tags are not read), for administrators, or where a matching rule names a user, a group or
-/// a deploy key (which might be them).
+/// tags are not read), for administrators, or where a matching rule names a user or a group
+/// (which might be them).
 pub async fn branch(
     state: &AppState,
     session: &tower_sessions::Session,
@@ -144,6 +144,8 @@ pub async fn branch(
             .iter()
             .flat_map(|b| b.push_access_levels.iter().chain(&b.merge_access_levels))
     };
+    // Deploy keys are not people: their rules let nobody in.
+    let rules = || rules().filter(|r| r.deploy_key_id.is_none());
     if rules().any(|r| r.user_id.is_some() || r.group_id.is_some() || r.access_level.is_none()) {
         return None;
     }
@@ -161,6 +163,29 @@ pub async fn branch(
         None => Some(format!(
             "{git_ref} is a protected branch nobody may push to or merge into, so nobody may run, retry or cancel its jobs."
         )),
+    }
+}
+
+/// What a job's buttons say beforehand, given the protected branch's refusal `on_branch`: a
+/// deploy job to a protected environment the person may deploy to is theirs even on a branch
+/// they may not update (GitLab Premium's deployment-only access); one they may not deploy to
+/// already says why; where GitLab does not say which environments are protected, nothing is
+/// said of a deploy job.
+pub async fn job(
+    state: &AppState,
+    project: u64,
+    environment: Option<&JobEnvironment>,
+    on_branch: Option<&String>,
+) -> Option<String> {
+    let on_branch = on_branch?;
+    let Some(environment) = environment else {
+        return Some(on_branch.clone());
+    };
+    let protected = state.gitlab().protected_environments(project).await.ok()?;
+    if protected.iter().any(|p| p.name == environment.name) {
+        None
+    } else {
+        Some(on_branch.clone())
     }
 }
 
@@ -191,7 +216,8 @@ fn branch_matches(name: &str, git_ref: &str) -> bool {
 /// GitLab's name of an access level.
 fn role(level: u32) -> &'static str {
     match level {
-        50.. => "Owner",
+        60.. => "Administrator",
+        50..=59 => "Owner",
         40..=49 => "Maintainer",
         30..=39 => "Developer",
         20..=29 => "Reporter",
@@ -209,9 +235,6 @@ fn article(word: &str) -> &'static str {
     }
 }
 
-/// Where a person's access level on a project is kept in their session (`access:<project>`).
-const ACCESS: &str = "access";
-
 /// A member as `members/all/:user_id` tells it.
 #[derive(serde::Deserialize)]
 struct Member {
@@ -220,20 +243,28 @@ struct Member {
 
 /// `person`'s access level on `project`, read with their own token: the higher of GitLab's
 /// `permissions` (direct and group membership) and their membership with inherited and invited
-/// groups (`members/all`, which also counts a project shared with one of their groups); kept in
-/// their session for [`crate::access::FRESH`].
+/// groups (`members/all`, which also counts a project shared with one of their groups); kept
+/// for [`crate::access::FRESH`] and asked once however many requests want it at once.
 async fn access_level(
     state: &AppState,
     session: &tower_sessions::Session,
     person: &crate::auth::SignedIn,
     project: u64,
 ) -> Option<u32> {
-    let key = format!("{ACCESS}:{project}");
-    if let Some((level, age)) = crate::access::kept(session, &key, person.id).await
-        && crate::access::fresh(age)
-    {
-        return Some(level);
-    }
+    state
+        .roles()
+        .get_or_read(person.id, project, || {
+            read_access_level(state, session, person, project)
+        })
+        .await
+}
+
+async fn read_access_level(
+    state: &AppState,
+    session: &tower_sessions::Session,
+    person: &crate::auth::SignedIn,
+    project: u64,
+) -> Option<u32> {
     let token = crate::auth::fresh_token(state, session, person).await?;
     let gitlab = state.gitlab_client().for_person(secrecy::SecretString::from(token));
     use crate::gitlab::Gitlab as _;
@@ -254,9 +285,7 @@ async fn access_level(
         Err(NotFound { .. } | Forbidden { .. }) => 0,
         Err(_) => return None,
     };
-    let level = direct.max(through_groups);
-    crate::access::keep(session, &key, person.id, level).await;
-    Some(level)
+    Some(direct.max(through_groups))
 }
 
 #[cfg(test)]

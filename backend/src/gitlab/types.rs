@@ -220,6 +220,9 @@ pub struct GlDeployAccess {
     pub user_id: Option<u64>,
     #[serde(default)]
     pub group_id: Option<u64>,
+    /// A deploy key's rule (push access only), which is no person's.
+    #[serde(default)]
+    pub deploy_key_id: Option<u64>,
 }
 
 /// The requesting user's access to a project (`permissions` of `GET /projects/:id`).

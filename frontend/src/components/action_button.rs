@@ -26,13 +26,18 @@ pub fn NoticeBar() -> impl IntoView {
 
 /// Which confirmation is open on a page and what has been typed in it, kept by the page (like
 /// [`Notice`]) so that re-rendering what changed (an event, the periodic refresh) neither
-/// closes it nor loses a comment or the typed environment name. Without it, each button keeps
-/// its own.
+/// closes it nor loses a comment or the typed environment name, nor lets an action on its way
+/// be sent twice. Without it, each button keeps its own.
 #[derive(Debug, Clone, Copy)]
 pub struct Dialog {
     open: RwSignal<Option<Action>>,
     input: RwSignal<String>,
     typed: RwSignal<String>,
+    /// Actions on their way to GitLab: their buttons stay busy even when re-rendered.
+    sending: RwSignal<Vec<Action>>,
+    /// The buttons on the page now: a dialog whose button went away (the job started, the
+    /// pipeline finished) closes rather than coming back unasked later.
+    shown: StoredValue<Vec<Action>>,
 }
 
 impl Dialog {
@@ -41,7 +46,38 @@ impl Dialog {
             open: RwSignal::new(None),
             input: RwSignal::new(String::new()),
             typed: RwSignal::new(String::new()),
+            sending: RwSignal::new(Vec::new()),
+            shown: StoredValue::new(Vec::new()),
         }
+    }
+
+    /// A button for `action` is on the page until its owner goes.
+    fn shows(self, action: Action) {
+        self.shown.update_value(|s| s.push(action));
+        on_cleanup(move || {
+            let _ = self.shown.try_update_value(|s| {
+                if let Some(at) = s.iter().position(|a| *a == action) {
+                    s.remove(at);
+                }
+            });
+            // Once a re-render (if that is what this is) has put its buttons back.
+            set_timeout(
+                move || {
+                    if self.shown.try_with_value(|s| !s.contains(&action)) == Some(true) {
+                        self.close(action);
+                    }
+                },
+                std::time::Duration::ZERO,
+            );
+        });
+    }
+
+    fn close(self, action: Action) {
+        let _ = self.open.try_update(|o| {
+            if *o == Some(action) {
+                *o = None;
+            }
+        });
     }
 }
 
@@ -81,11 +117,16 @@ pub fn ActionButton(
     let confirmed = move || !production || typed.with(|t| expected.with_value(|e| t == e));
     let confirming = move || open.get() == Some(action);
     let ask = move || {
-        typed.set(String::new());
-        variables.set(String::new());
-        open.set(Some(action));
+        // Pressed again while asking: keep what was typed.
+        if open.get_untracked() != Some(action) {
+            typed.set(String::new());
+            variables.set(String::new());
+            open.set(Some(action));
+        }
     };
-    let busy = RwSignal::new(false);
+    dialog.shows(action);
+    let sending = dialog.sending;
+    let busy = move || sending.with(|s| s.contains(&action));
     let answer = use_context::<Notice>()
         .map(|n| n.0)
         .unwrap_or_else(|| RwSignal::new(None));
@@ -118,12 +159,12 @@ pub fn ActionButton(
     let commented = matches!(action, Action::ApproveDeployment(_) | Action::RejectDeployment(_));
 
     let run = move || {
-        busy.set(true);
+        sending.update(|s| s.push(action));
         let input = variables.get_untracked();
         spawn_local(async move {
             let result = api::act(project, action, input).await;
-            let _ = busy.try_set(false);
-            let _ = open.try_set(None);
+            let _ = sending.try_update(|s| s.retain(|a| *a != action));
+            dialog.close(action);
             match result {
                 Ok(outcome) => {
                     let _ = answer.try_set(Some(Ok(outcome.message.clone())));
@@ -142,7 +183,7 @@ pub fn ActionButton(
         <span class="action">
             <button
                 class=format!("button action-{}", action.label().to_ascii_lowercase().replace(' ', "-"))
-                disabled=move || busy.get()
+                disabled=busy
                 aria-disabled=move || blocked().is_some().then_some("true")
                 title=blocked
                 aria-label=format!("{} {subject}", action.label())
@@ -191,10 +232,10 @@ pub fn ActionButton(
                         </label>
                     })}
                     <div class="dialog-buttons">
-                        <button class="button confirm" on:click=move |_| run() disabled=move || busy.get() || !confirmed()>
+                        <button class="button confirm" on:click=move |_| run() disabled=move || busy() || !confirmed()>
                             {format!("Yes, {}", action.label().to_ascii_lowercase())}
                         </button>
-                        <button class="button" on:click=move |_| open.set(None)>"Keep as is"</button>
+                        <button class="button" on:click=move |_| dialog.close(action)>"Keep as is"</button>
                     </div>
                 </div>
             </Show>

@@ -87,16 +87,13 @@ pub fn PipelinePage() -> impl IntoView {
 #[component]
 fn PipelineView(
     project: u64,
-    mut detail: PipelineDetail,
+    detail: PipelineDetail,
     view_mode: RwSignal<View>,
     refresh: Callback<()>,
 ) -> impl IntoView {
     let now = Utc::now();
-    // A protected branch keeps every job's actions from this person: each card says so.
+    // A protected branch keeps the pipeline's actions from this person (each job says for itself).
     let refused = detail.refused.clone();
-    for job in detail.stages.iter_mut().flat_map(|s| s.jobs.iter_mut()) {
-        job.refused = job.refused.take().or_else(|| refused.clone());
-    }
     let p = detail.pipeline.clone();
     let done = Callback::new(move |_| refresh.run(()));
     let can_retry = matches!(p.status, Status::Failed | Status::Canceled);

@@ -136,8 +136,8 @@ pub(super) async fn retry_job(
     caller.require(project, Role::Developer)?;
     sim.write(|world, now| {
         let job = find_job(world, project, &job_id)?.id;
-        let pipeline = &world.pipelines[&world.jobs[&job].pipeline_id];
-        caller.require_ref(project, &pipeline.git_ref, pipeline.tag)?;
+        let (pipeline, environment) = deploys_to(world, job);
+        caller.require_ref(project, &pipeline.git_ref, pipeline.tag, environment.as_deref())?;
         world
             .retry_job(job, caller.person(), now)
             .map_err(|_| GitlabError::Forbidden("Job is not retryable".into()))
@@ -156,8 +156,8 @@ pub(super) async fn cancel_job(
     caller.require(project, Role::Developer)?;
     let job = sim.write(|world, now| {
         let job = find_job(world, project, &job_id)?.id;
-        let pipeline = &world.pipelines[&world.jobs[&job].pipeline_id];
-        caller.require_ref(project, &pipeline.git_ref, pipeline.tag)?;
+        let (pipeline, environment) = deploys_to(world, job);
+        caller.require_ref(project, &pipeline.git_ref, pipeline.tag, environment.as_deref())?;
         world
             .cancel_job(job, now)
             .map_err(|_| GitlabError::Forbidden("Job is not cancelable".into()))?;
@@ -202,8 +202,8 @@ pub(super) async fn play_job(
         if let Some(environment) = &job.def.environment {
             caller.require(project, users::deploy_role(environment.name))?;
         }
-        let pipeline = &world.pipelines[&job.pipeline_id];
-        caller.require_ref(project, &pipeline.git_ref, pipeline.tag)?;
+        let (pipeline, environment) = deploys_to(world, job.id);
+        caller.require_ref(project, &pipeline.git_ref, pipeline.tag, environment.as_deref())?;
         let job = job.id;
         world
             .play_job(job, caller.person(), variables, now)
@@ -214,4 +214,15 @@ pub(super) async fn play_job(
         Ok(job)
     })?;
     sim.read(|ctx| Ok(axum::Json(ctx.job(&ctx.world.jobs[&job])).into_response()))
+}
+
+/// A job's pipeline and the environment it deploys to, if any.
+fn deploys_to(world: &World, job: u64) -> (&crate::world::Pipeline, Option<String>) {
+    let job = &world.jobs[&job];
+    let pipeline = &world.pipelines[&job.pipeline_id];
+    let environment = job
+        .def
+        .environment
+        .map(|def| crate::environments::environment_name(&def, pipeline));
+    (pipeline, environment)
 }

@@ -162,7 +162,7 @@ pub(super) async fn retry_pipeline(
     caller.require(project, Role::Developer)?;
     let pipeline = sim.write(|world, now| {
         let found = find_pipeline(world, project, &pipeline_id)?;
-        caller.require_ref(project, &found.git_ref, found.tag)?;
+        caller.require_ref(project, &found.git_ref, found.tag, None)?;
         let pipeline = found.id;
         world.retry_pipeline(pipeline, caller.person(), now);
         Ok(pipeline)
@@ -185,7 +185,7 @@ pub(super) async fn cancel_pipeline(
     caller.require(project, Role::Developer)?;
     let pipeline = sim.write(|world, now| {
         let found = find_pipeline(world, project, &pipeline_id)?;
-        caller.require_ref(project, &found.git_ref, found.tag)?;
+        caller.require_ref(project, &found.git_ref, found.tag, None)?;
         let pipeline = found.id;
         world.cancel_pipeline(pipeline, now);
         Ok(pipeline)
