@@ -234,9 +234,10 @@ async fn ask_gitlab(state: &AppState, token: &str, watched: &[u64]) -> Result<Ve
 /// (a page's parallel reads, a person's tabs), so GitLab is not asked per request. A failed
 /// read is not kept. Bounded: past [`Roles::MOST`] entries the stale ones go, then all.
 #[derive(Default)]
-pub struct Roles(
-    std::sync::Mutex<std::collections::HashMap<(u64, u64), (std::time::Instant, Arc<tokio::sync::OnceCell<u32>>)>>,
-);
+pub struct Roles(std::sync::Mutex<std::collections::HashMap<(u64, u64), Role>>);
+
+/// A role as read (or being read) at an instant.
+type Role = (std::time::Instant, Arc<tokio::sync::OnceCell<u32>>);
 
 impl Roles {
     const MOST: usize = 10_000;
