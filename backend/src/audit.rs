@@ -163,9 +163,13 @@ impl AppState {
         let sent = action;
         let store = self.store().clone();
         let finished = tokio::spawn(async move {
-            let result = sent.await;
+            let (result, answered) = crate::gitlab::noting_status(sent).await;
             let (status, outcome, message) = match &result {
-                Ok(_) => (200, AuditOutcome::Done, String::new()),
+                Ok(_) => (
+                    if answered == 0 { 200 } else { answered },
+                    AuditOutcome::Done,
+                    String::new(),
+                ),
                 Err(e) => outcome_of(e),
             };
             if let Err(e) = store.settle(id, status, outcome, &message).await {

@@ -138,9 +138,11 @@ async fn a_maintainer_approves_a_production_deploy_and_then_a_developer_runs_it(
         (
             entries[0]["person"].as_str(),
             entries[0]["outcome"].as_str(),
+            entries[0]["status"].as_u64(),
             entries[0]["job_id"].as_u64()
         ),
-        (Some("achen"), Some("done"), Some(job))
+        (Some("achen"), Some("done"), Some(201), Some(job)),
+        "GitLab answers an approval 201 Created"
     );
     assert_eq!(entries[0]["environment"], "production");
     assert_eq!(

@@ -64,7 +64,8 @@ async fn every_action_sent_to_gitlab_is_in_the_audit_log_across_a_restart() {
     assert_eq!(retry["action"], "retry_job");
     assert_eq!(
         (retry["outcome"].as_str(), retry["status"].as_u64()),
-        (Some("done"), Some(200))
+        (Some("done"), Some(201)),
+        "GitLab's own status: a retry is 201 Created"
     );
     assert_eq!(retry["project_id"], 1);
 

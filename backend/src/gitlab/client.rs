@@ -55,6 +55,19 @@ pub struct Page<T> {
     pub total: Option<u64>,
 }
 
+tokio::task_local! {
+    /// Where an action notes the status of what GitLab answered it ([`noting_status`]).
+    static ANSWERED: std::sync::Arc<std::sync::atomic::AtomicU16>;
+}
+
+/// Runs `action`, noting the status of the last answer GitLab gave it (201 for a retry, 200
+/// for a play): what the audit log records as GitLab's status. 0 when nothing was answered.
+pub async fn noting_status<T>(action: impl std::future::Future<Output = T>) -> (T, u16) {
+    let noted = std::sync::Arc::new(std::sync::atomic::AtomicU16::new(0));
+    let output = ANSWERED.scope(noted.clone(), action).await;
+    (output, noted.load(std::sync::atomic::Ordering::Relaxed))
+}
+
 pub struct GitlabClient {
     http: reqwest::Client,
     base: Url,
@@ -291,6 +304,7 @@ impl GitlabClient {
         };
         let status = response.status();
         self.count(path, status.as_u16());
+        let _ = ANSWERED.try_with(|noted| noted.store(status.as_u16(), std::sync::atomic::Ordering::Relaxed));
         let headers = response.headers().clone();
         self.observe_budget(&headers);
         let bytes = self.read_body(path, response).await?;

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::json;
 
-pub use client::{ClientOptions, GitlabClient, MAX_ANSWER, Page};
+pub use client::{ClientOptions, GitlabClient, MAX_ANSWER, Page, noting_status};
 pub use error::{GitlabError, error_message};
 pub use graph::{PipelineGraph, PipelineSummary, SummaryCommit};
 pub use time::GitlabTime;
