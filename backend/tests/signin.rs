@@ -375,6 +375,14 @@ async fn an_action_on_a_protected_branch_says_why_before_they_press_it() {
         "Developers merge into gitlab-k8s-demo's main"
     );
 
+    // A Reporter may act on no branch at all.
+    let (reporter, _) = sign_in(&app, common::REPORTER, "/").await;
+    let reads_only = read(format!("/api/v1/projects/1/pipelines/{demo}"), reporter).await;
+    assert_eq!(
+        reads_only["refused"],
+        "Running, retrying and canceling jobs needs the Developer role or more, and you are a Reporter on this project."
+    );
+
     // Pressed anyway (an old page): GitLab's own refusal.
     let answer = browser()
         .post(format!("{}/api/v1/projects/2/jobs/{job}/retry", app.base))

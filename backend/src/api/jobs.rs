@@ -37,7 +37,7 @@ pub async fn show(
     state.ensure_readable(&reader, project).await?;
     let job = state.gitlab().job(project, job).await?;
     let on_branch = match &job.git_ref {
-        Some(git_ref) => super::refusals::branch(&state, &session, project, git_ref, job.tag.unwrap_or(false)).await,
+        Some(git_ref) => super::refusals::acting(&state, &session, project, git_ref, job.tag.unwrap_or(false)).await,
         None => None,
     };
     // Where it deploys: for a manual job's confirmation, and for whether a protected branch's

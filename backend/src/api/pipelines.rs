@@ -92,7 +92,7 @@ pub async fn show(
         .collect();
     super::refusals::deploys(&state, &session, project, deploys).await;
     let (git_ref, tag) = (detail.pipeline.git_ref.clone(), detail.pipeline.tag.unwrap_or(false));
-    detail.refused = super::refusals::branch(&state, &session, project, &git_ref, tag).await;
+    detail.refused = super::refusals::acting(&state, &session, project, &git_ref, tag).await;
     if detail.refused.is_some() {
         for job in detail.stages.iter_mut().flat_map(|s| s.jobs.iter_mut()) {
             job.refused =

@@ -117,12 +117,39 @@ pub async fn approvals(
     (refused, own)
 }
 
+/// Why the signed-in person may not run, retry or cancel the jobs of a pipeline of `project` on
+/// `git_ref`: their role is below Developer (GitLab's `update_build`, whatever the ref), or the
+/// ref is a protected branch they may not update ([`branch`]).
+pub async fn acting(
+    state: &AppState,
+    session: &tower_sessions::Session,
+    project: u64,
+    git_ref: &str,
+    tag: bool,
+) -> Option<String> {
+    let person = crate::auth::signed_in(state, session).await.filter(|p| !p.is_admin)?;
+    let level = access_level(state, session, &person, project).await?;
+    if level < DEVELOPER {
+        let who = match level {
+            0 => "not a member of this project".to_owned(),
+            level => format!("{} {} on this project", article(role(level)), role(level)),
+        };
+        return Some(format!(
+            "Running, retrying and canceling jobs needs the Developer role or more, and you are {who}."
+        ));
+    }
+    branch(state, session, project, git_ref, tag).await
+}
+
+/// GitLab's Developer access level: the least that runs, retries and cancels jobs.
+const DEVELOPER: u32 = 30;
+
 /// Why the signed-in person may not run, retry or cancel the jobs of a pipeline on `git_ref`:
 /// a protected branch they may neither push to nor merge into (GitLab's `protected_ref`: its
 /// answer would be "403 Forbidden", which says nothing of why). Nothing for tags (protected
 /// tags are not read), for administrators, or where a matching rule names a user or a group
 /// (which might be them).
-pub async fn branch(
+async fn branch(
     state: &AppState,
     session: &tower_sessions::Session,
     project: u64,
