@@ -377,10 +377,25 @@ async fn an_action_on_a_protected_branch_says_why_before_they_press_it() {
 
     // A Reporter may act on no branch at all.
     let (reporter, _) = sign_in(&app, common::REPORTER, "/").await;
-    let reads_only = read(format!("/api/v1/projects/1/pipelines/{demo}"), reporter).await;
+    let reads_only = read(format!("/api/v1/projects/1/pipelines/{demo}"), reporter.clone()).await;
     assert_eq!(
         reads_only["refused"],
         "Running, retrying and canceling jobs needs the Developer role or more, and you are a Reporter on this project."
+    );
+    let environments = read("/api/v1/projects/1/environments".into(), reporter.clone()).await;
+    let dev = environments["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "dev")
+        .unwrap()["id"]
+        .as_u64()
+        .unwrap();
+    let dev = read(format!("/api/v1/projects/1/environments/{dev}"), reporter).await;
+    assert_eq!(
+        dev["refused"],
+        "Deploying and stopping environments needs the Developer role or more, and you are a Reporter on this project.",
+        "the Stop button says so"
     );
 
     // Pressed anyway (an old page): GitLab's own refusal.

@@ -146,4 +146,7 @@ pub struct EnvironmentDetail {
     pub environment: Environment,
     pub deployments: Vec<DeploymentSummary>,
     pub cluster: crate::ClusterLink,
+    /// Why the signed-in person may not deploy to or stop it, where GitLab tells beforehand.
+    #[serde(default)]
+    pub refused: Option<String>,
 }

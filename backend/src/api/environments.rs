@@ -221,24 +221,25 @@ pub async fn show(
     let last = env.last_deployment.take();
     let deployments: Vec<DeploymentSummary> = history.into_iter().map(wire::deployment).collect();
     let mut environment = environment(&state, project, env, last, waiting).await;
-    said_beforehand(&state, &session, project, &mut environment).await;
+    let refused = said_beforehand(&state, &session, project, &mut environment).await;
     Ok(Json(EnvironmentDetail {
         environment,
         deployments,
         cluster: cluster_link(&state),
+        refused,
     }))
 }
 
 /// What the environment page says before anyone presses a button: for each waiting deploy,
 /// what its approvals wait for (GitLab Premium: only the single deployment tells), and where
 /// GitLab would refuse the signed-in person, why (a protected environment's role, an approval
-/// rule's role, approving one's own deployment).
+/// rule's role, approving one's own deployment). Returns why they may not stop it, if so.
 async fn said_beforehand(
     state: &AppState,
     session: &tower_sessions::Session,
     project: u64,
     environment: &mut Environment,
-) {
+) -> Option<String> {
     let mut deploy = stageboard_protocol::JobEnvironment {
         name: environment.name.clone(),
         tier: None,
@@ -246,6 +247,8 @@ async fn said_beforehand(
         refused: None,
     };
     super::refusals::deploys(state, session, project, vec![&mut deploy]).await;
+    let role = super::refusals::below_developer(state, session, project, "Deploying and stopping environments").await;
+    deploy.refused = role.or(deploy.refused);
     let gitlab = state.gitlab();
     let details = futures::future::join_all(
         environment
@@ -282,6 +285,7 @@ async fn said_beforehand(
             approve_refused,
         });
     }
+    deploy.refused
 }
 
 /// Approves or rejects a deployment waiting for approval (GitLab Premium), as the signed-in

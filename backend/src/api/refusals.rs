@@ -127,18 +127,28 @@ pub async fn acting(
     git_ref: &str,
     tag: bool,
 ) -> Option<String> {
+    if let Some(why) = below_developer(state, session, project, "Running, retrying and canceling jobs").await {
+        return Some(why);
+    }
+    branch(state, session, project, git_ref, tag).await
+}
+
+/// Why the signed-in person may not do `what` (which needs the Developer role) on `project`.
+pub async fn below_developer(
+    state: &AppState,
+    session: &tower_sessions::Session,
+    project: u64,
+    what: &str,
+) -> Option<String> {
     let person = crate::auth::signed_in(state, session).await.filter(|p| !p.is_admin)?;
     let level = access_level(state, session, &person, project).await?;
-    if level < DEVELOPER {
+    (level < DEVELOPER).then(|| {
         let who = match level {
             0 => "not a member of this project".to_owned(),
             level => format!("{} {} on this project", article(role(level)), role(level)),
         };
-        return Some(format!(
-            "Running, retrying and canceling jobs needs the Developer role or more, and you are {who}."
-        ));
-    }
-    branch(state, session, project, git_ref, tag).await
+        format!("{what} needs the Developer role or more, and you are {who}.")
+    })
 }
 
 /// GitLab's Developer access level: the least that runs, retries and cancels jobs.

@@ -130,7 +130,8 @@ fn environment_view(project: u64, detail: EnvironmentDetail) -> AnyView {
             <div class="actions">
                 {env.external_url.as_deref().map(|u| external_link(u, "View deployment".into(), "button view-deployment"))}
                 {(env.state == "available").then(|| view! {
-                    <ActionButton project=project action=Action::StopEnvironment(env.id) subject=format!("environment {}", env.name) />
+                    <ActionButton project=project action=Action::StopEnvironment(env.id) subject=format!("environment {}", env.name)
+                        refused=detail.refused.clone() />
                 })}
             </div>
         </header>
