@@ -232,15 +232,23 @@ async fn ask_gitlab(state: &AppState, token: &str, watched: &[u64]) -> Result<Ve
 /// People's roles on projects as GitLab told them (with each person's own token), by person and
 /// project: kept for [`FRESH`], and read once however many requests want one at the same time
 /// (a page's parallel reads, a person's tabs), so GitLab is not asked per request. A failed
-/// read is not kept. Bounded: past [`Roles::MOST`] entries the stale ones go, then all.
+/// read is shared by those waiting for it and kept a few seconds. Forgotten when the person
+/// signs in again. Bounded: past [`Roles::MOST`] entries the stale ones go, then all.
 #[derive(Default)]
 pub struct Roles(std::sync::Mutex<std::collections::HashMap<(u64, u64), Role>>);
 
 /// A role as read (or being read) at an instant.
-type Role = (std::time::Instant, Arc<tokio::sync::OnceCell<u32>>);
+type Role = (std::time::Instant, Arc<tokio::sync::OnceCell<Option<u32>>>);
 
 impl Roles {
     const MOST: usize = 10_000;
+    /// How long a failed read stands before GitLab is asked again.
+    const FAILED_FOR: std::time::Duration = std::time::Duration::from_secs(5);
+
+    /// Whoever signs in anew is asked again (they may have been given a role meanwhile).
+    pub fn forget(&self, person: u64) {
+        self.0.lock().expect("roles lock").retain(|(p, _), _| *p != person);
+    }
 
     pub async fn get_or_read<F, Fut>(&self, person: u64, project: u64, read: F) -> Option<u32>
     where
@@ -248,10 +256,17 @@ impl Roles {
         Fut: std::future::Future<Output = Option<u32>>,
     {
         let fresh_for = FRESH.to_std().expect("a positive duration");
+        let stale = |(at, cell): &Role| {
+            let life = match cell.get() {
+                Some(None) => Self::FAILED_FOR,
+                _ => fresh_for,
+            };
+            at.elapsed() >= life
+        };
         let cell = {
             let mut roles = self.0.lock().expect("roles lock");
             if roles.len() >= Self::MOST {
-                roles.retain(|_, (at, _)| at.elapsed() < fresh_for);
+                roles.retain(|_, role| !stale(role));
                 if roles.len() >= Self::MOST {
                     roles.clear();
                 }
@@ -259,14 +274,50 @@ impl Roles {
             let entry = roles
                 .entry((person, project))
                 .or_insert_with(|| (std::time::Instant::now(), Arc::default()));
-            if entry.0.elapsed() >= fresh_for {
+            if stale(entry) {
                 *entry = (std::time::Instant::now(), Arc::default());
             }
             entry.1.clone()
         };
-        cell.get_or_try_init(|| async { read().await.ok_or(()) })
-            .await
-            .ok()
-            .copied()
+        *cell.get_or_init(read).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_role_is_read_once_however_many_ask_and_a_failure_is_shared_not_kept_long() {
+        let roles = Roles::default();
+        let reads = AtomicUsize::new(0);
+        let read = || async {
+            reads.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            Some(30)
+        };
+        let all = futures::future::join_all((0..20).map(|_| roles.get_or_read(2, 1, read))).await;
+        assert!(all.iter().all(|r| *r == Some(30)));
+        assert_eq!(reads.load(Ordering::SeqCst), 1, "one read for twenty askers");
+
+        let failures = AtomicUsize::new(0);
+        let failing = || async {
+            failures.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            None
+        };
+        let all = futures::future::join_all((0..20).map(|_| roles.get_or_read(3, 1, failing))).await;
+        assert!(all.iter().all(Option::is_none));
+        assert_eq!(
+            failures.load(Ordering::SeqCst),
+            1,
+            "a failure is shared, not retried by each"
+        );
+
+        roles.forget(2);
+        assert_eq!(roles.get_or_read(2, 1, read).await, Some(30));
+        assert_eq!(reads.load(Ordering::SeqCst), 2, "asked again after signing in anew");
     }
 }

@@ -247,8 +247,17 @@ async fn said_beforehand(
         refused: None,
     };
     super::refusals::deploys(state, session, project, vec![&mut deploy]).await;
+    // Below Developer, unless a protected environment lets them deploy all the same (a rule
+    // naming them or their group: GitLab's deployment-only access).
     let role = super::refusals::below_developer(state, session, project, "Deploying and stopping environments").await;
-    deploy.refused = role.or(deploy.refused);
+    let protected = match role {
+        Some(_) => super::refusals::protected_environments(state, project).await,
+        None => None,
+    };
+    deploy.refused = deploy
+        .refused
+        .take()
+        .or_else(|| super::refusals::job(Some(&deploy), role.as_ref(), protected.as_deref()));
     let gitlab = state.gitlab();
     let details = futures::future::join_all(
         environment

@@ -55,7 +55,10 @@ pub async fn show(
         let deploys = wire.environment.as_mut().into_iter().collect();
         super::refusals::deploys(&state, &session, project, deploys).await;
     }
-    wire.refused = super::refusals::job(&state, project, wire.environment.as_ref(), on_branch.as_ref()).await;
+    if on_branch.is_some() {
+        let protected = super::refusals::protected_environments(&state, project).await;
+        wire.refused = super::refusals::job(wire.environment.as_ref(), on_branch.as_ref(), protected.as_deref());
+    }
     Ok(Json(wire))
 }
 

@@ -94,9 +94,9 @@ pub async fn show(
     let (git_ref, tag) = (detail.pipeline.git_ref.clone(), detail.pipeline.tag.unwrap_or(false));
     detail.refused = super::refusals::acting(&state, &session, project, &git_ref, tag).await;
     if detail.refused.is_some() {
+        let protected = super::refusals::protected_environments(&state, project).await;
         for job in detail.stages.iter_mut().flat_map(|s| s.jobs.iter_mut()) {
-            job.refused =
-                super::refusals::job(&state, project, job.environment.as_ref(), detail.refused.as_ref()).await;
+            job.refused = super::refusals::job(job.environment.as_ref(), detail.refused.as_ref(), protected.as_deref());
         }
     }
     // A downstream pipeline of a project this person may not read: only that there is one.
@@ -136,12 +136,9 @@ async fn assemble_detail(state: &AppState, project: u64, pipeline_id: u64) -> Ap
     };
     let iid = pipeline.iid;
     let mut detail = assemble(project, pipeline, jobs, bridges, graph);
-    let has_manual = detail
-        .stages
-        .iter()
-        .flat_map(|s| &s.jobs)
-        .any(|j| j.status == Status::Manual);
-    if let (true, Some(iid)) = (has_manual, iid) {
+    // Where each job deploys: what a manual job's confirmation names, and what decides whether
+    // a protected branch keeps a deploy job from someone who may deploy (any job's status).
+    if let Some(iid) = iid {
         let mut environments =
             super::job_environments::of_pipeline(state, project, &project_info.path_with_namespace, iid).await;
         for job in detail.stages.iter_mut().flat_map(|s| s.jobs.iter_mut()) {

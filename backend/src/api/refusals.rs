@@ -208,21 +208,28 @@ async fn branch(
 /// they may not update (GitLab Premium's deployment-only access); one they may not deploy to
 /// already says why; where GitLab does not say which environments are protected, nothing is
 /// said of a deploy job.
-pub async fn job(
-    state: &AppState,
-    project: u64,
+pub fn job(
     environment: Option<&JobEnvironment>,
     on_branch: Option<&String>,
+    protected: Option<&[String]>,
 ) -> Option<String> {
     let on_branch = on_branch?;
     let Some(environment) = environment else {
         return Some(on_branch.clone());
     };
-    let protected = state.gitlab().protected_environments(project).await.ok()?;
-    if protected.iter().any(|p| p.name == environment.name) {
-        None
-    } else {
-        Some(on_branch.clone())
+    match protected {
+        Some(names) if !names.contains(&environment.name) => Some(on_branch.clone()),
+        _ => None,
+    }
+}
+
+/// The environments GitLab protects in `project`: none on a GitLab without them (Free, an
+/// older one), `None` where it does not say (a shared token below Maintainer, GitLab away).
+pub async fn protected_environments(state: &AppState, project: u64) -> Option<Vec<String>> {
+    match state.gitlab().protected_environments(project).await {
+        Ok(protected) => Some(protected.into_iter().map(|p| p.name).collect()),
+        Err(crate::gitlab::GitlabError::Unsupported { .. }) => Some(Vec::new()),
+        Err(_) => None,
     }
 }
 

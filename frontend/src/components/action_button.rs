@@ -169,7 +169,8 @@ pub fn ActionButton(
                 Ok(outcome) => {
                     let _ = answer.try_set(Some(Ok(outcome.message.clone())));
                     if let Some(done) = on_done {
-                        done.run(outcome);
+                        // The page may have re-rendered meanwhile (and dropped this callback).
+                        let _ = done.try_run(outcome);
                     }
                 }
                 Err(e) => {

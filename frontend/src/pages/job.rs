@@ -5,7 +5,7 @@ use leptos_router::hooks::use_params_map;
 use stageboard_protocol::{Job, Status};
 
 use crate::api::{self, Action};
-use crate::components::{ActionButton, StatusIcon, loaded, page_status};
+use crate::components::{ActionButton, Dialog, Notice, NoticeBar, StatusIcon, loaded, page_status};
 use crate::format;
 use crate::log_view::LogView;
 use crate::poll::poll;
@@ -36,6 +36,9 @@ pub fn JobPage() -> impl IntoView {
             }
         }
     };
+    // Answers and an open confirmation outlive the page's re-renders.
+    provide_context(Notice(RwSignal::new(None)));
+    provide_context(Dialog::new());
     let job = poll(
         fetch,
         move || format!("project:{}", ids().0.unwrap_or_default()),
@@ -55,6 +58,7 @@ pub fn JobPage() -> impl IntoView {
     });
     view! {
         <section class="page job-page">
+            <NoticeBar />
             {loaded(job, "Loading the job…", move |j| {
                     let project = ids().0.unwrap_or_default();
                     let action = match j.status {
