@@ -117,7 +117,7 @@ async fn retrying_image_build_makes_a_new_job_that_succeeds() {
         browser.click_text(".job-card .job-link", "image_build", WAIT).await?;
         browser.wait_text(".job-header h1", "failed", WAIT).await?;
         browser.click_text(".job-header .actions button", "Retry", WAIT).await?;
-        let answer = browser.wait_text(".job-page .notice", "New attempt", WAIT).await?;
+        let answer = browser.wait_text(".job-header .answer", "New attempt", WAIT).await?;
         browser.click_text(".job-header a.new-job", "image_build", WAIT).await?;
         // Let the simulated runner finish the job now rather than in two minutes.
         browser.js("fetch('/api/v1/demo/advance', {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({seconds: 600})}); return null;").await?;
