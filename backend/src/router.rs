@@ -39,6 +39,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(audit::list))
         .routes(routes!(me::me))
         .routes(routes!(meta::health))
+        .routes(routes!(crate::api::cctray::feed))
         .routes(routes!(meta::metrics))
         .routes(routes!(crate::headers::csp_report))
         .routes(routes!(hooks::receive));

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, one file per resource.
 
 pub mod audit;
+pub mod cctray;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod environments;

@@ -30,7 +30,7 @@ pub async fn overview(
     Ok(Json(cards))
 }
 
-async fn card(state: &AppState, gl: GlProject) -> ProjectOverview {
+pub(super) async fn card(state: &AppState, gl: GlProject) -> ProjectOverview {
     let project = super::wire::project(gl.clone());
     match read_card(state, &gl).await {
         Ok((latest, broken_since, other_refs)) => ProjectOverview {
