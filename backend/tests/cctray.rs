@@ -79,3 +79,29 @@ async fn the_feed_lists_every_project_and_ref_as_a_build_monitor_reads_it() {
         "its release tags too"
     );
 }
+
+#[tokio::test]
+async fn with_jobs_each_pipeline_lists_its_jobs_latest_attempt_only() {
+    let app = TestApp::start().await;
+    let answer = app.get("/cc.xml?jobs=true").await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let with_jobs = projects(&answer.text);
+    let image_build: Vec<_> = with_jobs
+        .iter()
+        .filter(|p| p["name"] == "demo/gitlab-k8s-demo (main) image_build")
+        .collect();
+    assert_eq!(
+        image_build.len(),
+        1,
+        "the retried job once, as its latest attempt: {image_build:?}"
+    );
+    assert_eq!(
+        image_build[0]["lastBuildStatus"], "Failure",
+        "the story's retry failed too"
+    );
+    assert!(image_build[0]["webUrl"].contains("/-/jobs/"), "{:?}", image_build[0]);
+    let plain = projects(&app.get("/cc.xml").await.text);
+    assert!(with_jobs.len() > plain.len() * 3, "jobs come on top of the refs");
+    let bad = app.get("/cc.xml?jobs=maybe").await;
+    assert_eq!(bad.status, 400, "{}", bad.text);
+}

@@ -1,7 +1,9 @@
 //! `/cc.xml`: the watched projects' pipelines in cctray format, the feed build monitors read
 //! (CCMenu, Nevergreen, BuildNotify), which GitLab does not offer. One `<Project>` per project
 //! and ref: the default branch and the other recently active branches and tags, as the overview
-//! shows them (the same cached reads: a monitor polling it costs GitLab nothing more).
+//! shows them (the same cached reads: a monitor polling it costs GitLab nothing more). With
+//! `?jobs=true`, each of those pipelines' jobs too (their jobs are read once per pipeline
+//! change, however many monitors poll).
 
 use axum::extract::State;
 use axum::http::header;
@@ -26,14 +28,30 @@ struct Entry {
     url: String,
 }
 
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct FeedQuery {
+    /// Also one entry per job of each pipeline (`group/project (ref) job`).
+    jobs: Option<bool>,
+}
+
 /// The feed in cctray format.
-#[utoipa::path(get, path = "/cc.xml", tag = "projects",
+#[utoipa::path(get, path = "/cc.xml", tag = "projects", params(FeedQuery),
     responses((status = 200, content_type = "application/xml", description = "cctray: `<Projects>` of `<Project name activity lastBuildStatus lastBuildLabel lastBuildTime webUrl>`, one per project and ref"),
         (status = 401, body = stageboard_protocol::ErrorBody), (status = 502, body = stageboard_protocol::ErrorBody)))]
-pub async fn feed(State(state): State<AppState>, reader: crate::access::Reader) -> AppResult<Response> {
+pub async fn feed(
+    State(state): State<AppState>,
+    reader: crate::access::Reader,
+    super::extract::Query(query): super::extract::Query<FeedQuery>,
+) -> AppResult<Response> {
     let projects = state.readable_projects(&reader).await?;
     let cards = futures::future::join_all(projects.into_iter().map(|p| super::overview::card(&state, p))).await;
-    let entries: Vec<Entry> = cards.iter().flat_map(entries).collect();
+    let mut entries: Vec<Entry> = Vec::new();
+    for card in &cards {
+        entries.extend(project_entries(card));
+        if query.jobs == Some(true) {
+            entries.extend(job_entries(&state, card).await);
+        }
+    }
     let xml = write(&entries).map_err(|e| {
         AppError::new(
             axum::http::StatusCode::INTERNAL_SERVER_ERROR,
@@ -53,7 +71,7 @@ pub async fn feed(State(state): State<AppState>, reader: crate::access::Reader) 
 
 /// A project card's entries: its default branch (an `Exception` when it could not be read),
 /// then its other refs.
-fn entries(card: &ProjectOverview) -> Vec<Entry> {
+fn project_entries(card: &ProjectOverview) -> Vec<Entry> {
     let project = &card.project;
     let branch = project.default_branch.clone().unwrap_or_else(|| "main".into());
     let name = |git_ref: &str| format!("{} ({git_ref})", project.path_with_namespace);
@@ -79,6 +97,49 @@ fn entries(card: &ProjectOverview) -> Vec<Entry> {
     }
     for other in &card.other_refs {
         entries.push(entry(name(&other.git_ref), other, "Unknown", link(&other.web_url)));
+    }
+    entries
+}
+
+/// The jobs of a card's pipelines, the latest attempt of each, in pipeline then job order. A
+/// pipeline whose jobs cannot be read is left out (its own entry still shows).
+async fn job_entries(state: &AppState, card: &ProjectOverview) -> Vec<Entry> {
+    let project = &card.project;
+    let pipelines: Vec<&Pipeline> = card.latest.iter().chain(&card.other_refs).collect();
+    let gitlab = state.gitlab();
+    let read = futures::future::join_all(pipelines.iter().map(|p| gitlab.pipeline_jobs(p.project_id, p.id))).await;
+    let mut entries = Vec::new();
+    for (pipeline, jobs) in pipelines.into_iter().zip(read) {
+        let Ok(mut jobs) = jobs else { continue };
+        // Retried jobs keep their name with a higher id: the latest attempt counts.
+        jobs.sort_by_key(|j| std::cmp::Reverse(j.id));
+        let mut seen = std::collections::HashSet::new();
+        jobs.retain(|j| seen.insert(j.name.clone()));
+        jobs.sort_by_key(|j| j.id);
+        for job in jobs {
+            let building = job.status.is_unfinished();
+            let status = match job.status {
+                Status::Success => "Success",
+                Status::Failed => "Failure",
+                _ => "Unknown",
+            };
+            let time = job.finished_at.or(job.started_at).or(job.created_at);
+            entries.push(Entry {
+                name: format!("{} ({}) {}", project.path_with_namespace, pipeline.git_ref, job.name),
+                activity: if building { "Building" } else { "Sleeping" },
+                status,
+                label: job.id.to_string(),
+                time: time.map(|t| {
+                    chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                }),
+                url: job
+                    .web_url
+                    .as_deref()
+                    .and_then(web_url)
+                    .or_else(|| web_url(&pipeline.web_url))
+                    .unwrap_or_default(),
+            });
+        }
     }
     entries
 }
