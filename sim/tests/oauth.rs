@@ -111,6 +111,11 @@ impl Provider {
         answer.json().await.unwrap()
     }
 
+    /// A signed-in person's access token.
+    async fn access_token(&self, user: u64) -> String {
+        self.token_for(user).await["access_token"].as_str().unwrap().to_owned()
+    }
+
     async fn refresh(&self, refresh_token: &str) -> reqwest::Response {
         self.http
             .post(self.url("/oauth/token"))
@@ -230,18 +235,9 @@ async fn gitlab_decides_by_role_who_may_retry_deploy_and_see() {
     let gitlab = start(None).await;
     let deploy = gitlab.waiting_deploy().await;
     let finished = gitlab.a_finished_job().await;
-    let developer = gitlab.token_for(DEVELOPER).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let maintainer = gitlab.token_for(MAINTAINER).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let reporter = gitlab.token_for(REPORTER).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let developer = gitlab.access_token(DEVELOPER).await;
+    let maintainer = gitlab.access_token(MAINTAINER).await;
+    let reporter = gitlab.access_token(REPORTER).await;
     let post = reqwest::Method::POST;
 
     let (status, body) = gitlab
@@ -502,14 +498,8 @@ async fn doorkeeper_refuses_what_it_should_as_gitlab_does() {
 #[tokio::test]
 async fn a_deployment_to_production_waits_for_a_maintainers_approval() {
     let gitlab = start(None).await;
-    let developer = gitlab.token_for(DEVELOPER).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let maintainer = gitlab.token_for(MAINTAINER).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let developer = gitlab.access_token(DEVELOPER).await;
+    let maintainer = gitlab.access_token(MAINTAINER).await;
     // The story's newest payments-api tag waits: its deployment is blocked, as every manual
     // deploy job's is, and only the single deployment says what it waits for.
     let blocked = gitlab
@@ -621,18 +611,9 @@ async fn a_deployment_to_production_waits_for_a_maintainers_approval() {
 #[tokio::test]
 async fn a_protected_branch_keeps_its_jobs_to_those_who_may_merge_into_it() {
     let gitlab = start(None).await;
-    let developer = gitlab.token_for(DEVELOPER).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let maintainer = gitlab.token_for(MAINTAINER).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let reporter = gitlab.token_for(REPORTER).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let developer = gitlab.access_token(DEVELOPER).await;
+    let maintainer = gitlab.access_token(MAINTAINER).await;
+    let reporter = gitlab.access_token(REPORTER).await;
     let (status, branches) = gitlab
         .api(reqwest::Method::GET, "/projects/2/protected_branches", &reporter)
         .await;

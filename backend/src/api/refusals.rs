@@ -50,16 +50,11 @@ pub async fn deploys(
             continue;
         };
         if level < least {
-            let who = rules
-                .iter()
-                .find(|r| r.access_level == Some(least))
-                .and_then(|r| r.access_level_description.clone())
-                .unwrap_or_else(|| format!("{}s", role(least)));
             environment.refused = Some(format!(
-                "{} is a protected environment: only {who} may deploy to it, and you are {} {} on this project.",
+                "{} is a protected environment: only {} may deploy to it, and you are {}.",
                 environment.name,
-                article(role(level)),
-                role(level)
+                who(rules, least),
+                you_are(level)
             ));
         }
     }
@@ -94,22 +89,16 @@ pub async fn approvals(
     } else {
         None
     };
+    let rules: Vec<crate::gitlab::types::GlDeployAccess> = rules.iter().map(|r| r.who.clone()).collect();
     let by_role = !person.is_admin && rules.iter().all(|r| r.user_id.is_none() && r.group_id.is_none());
     let least = rules.iter().filter_map(|r| r.access_level).min();
     let refused = match least.filter(|_| by_role) {
         Some(least) => match access_level(state, session, &person, project).await {
-            Some(level) if level < least => {
-                let who = rules
-                    .iter()
-                    .find(|r| r.access_level == Some(least))
-                    .and_then(|r| r.access_level_description.clone())
-                    .unwrap_or_else(|| format!("{}s", role(least)));
-                Some(format!(
-                    "Only {who} may approve deployments to {environment}, and you are {} {} on this project.",
-                    article(role(level)),
-                    role(level)
-                ))
-            }
+            Some(level) if level < least => Some(format!(
+                "Only {} may approve deployments to {environment}, and you are {}.",
+                who(&rules, least),
+                you_are(level)
+            )),
             _ => None,
         },
         None => None,
@@ -143,11 +132,10 @@ pub async fn below_developer(
     let person = crate::auth::signed_in(state, session).await.filter(|p| !p.is_admin)?;
     let level = access_level(state, session, &person, project).await?;
     (level < DEVELOPER).then(|| {
-        let who = match level {
-            0 => "not a member of this project".to_owned(),
-            level => format!("{} {} on this project", article(role(level)), role(level)),
-        };
-        format!("{what} needs the Developer role or more, and you are {who}.")
+        format!(
+            "{what} needs the Developer role or more, and you are {}.",
+            you_are(level)
+        )
     })
 }
 
@@ -192,10 +180,9 @@ async fn branch(
     match least {
         Some(least) if level >= least => None,
         Some(least) => Some(format!(
-            "{git_ref} is a protected branch: only {}s may push to it or merge into it, and so run, retry or cancel its jobs; you are {} {} on this project.",
+            "{git_ref} is a protected branch: only {}s may push to it or merge into it, and so run, retry or cancel its jobs; you are {}.",
             role(least),
-            article(role(level)),
-            role(level)
+            you_are(level)
         )),
         None => Some(format!(
             "{git_ref} is a protected branch nobody may push to or merge into, so nobody may run, retry or cancel its jobs."
@@ -255,6 +242,23 @@ fn branch_matches(name: &str, git_ref: &str) -> bool {
         }
     }
     true
+}
+
+/// Who a rule of access level `least` lets in, in GitLab's words ("Maintainers").
+fn who(rules: &[crate::gitlab::types::GlDeployAccess], least: u32) -> String {
+    rules
+        .iter()
+        .find(|r| r.access_level == Some(least))
+        .and_then(|r| r.access_level_description.clone())
+        .unwrap_or_else(|| format!("{}s", role(least)))
+}
+
+/// What a person of access `level` is on the project: "a Developer on this project".
+fn you_are(level: u32) -> String {
+    match level {
+        0 => "not a member of this project".to_owned(),
+        level => format!("{} {} on this project", article(role(level)), role(level)),
+    }
 }
 
 /// GitLab's name of an access level.

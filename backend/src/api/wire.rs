@@ -83,9 +83,10 @@ pub fn job(j: GlJob, pipeline_id: u64, retried: bool, needs: Vec<String>) -> wir
 }
 
 pub fn approval_rule(r: crate::gitlab::types::GlApprovalRule) -> wire::ApprovalRule {
-    let who = r
+    let rule = r.who;
+    let who = rule
         .access_level_description
-        .unwrap_or_else(|| match (r.access_level, r.user_id, r.group_id) {
+        .unwrap_or_else(|| match (rule.access_level, rule.user_id, rule.group_id) {
             (Some(level), _, _) => format!("access level {level}"),
             (_, Some(user), _) => format!("user #{user}"),
             (_, _, Some(group)) => format!("group #{group}"),

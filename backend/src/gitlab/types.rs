@@ -162,17 +162,12 @@ pub struct GlApprovalSummary {
     pub rules: Vec<GlApprovalRule>,
 }
 
-/// One approval rule: a role, a user or a group, how many of them, and their answers.
+/// One approval rule: who (a role, a user or a group, as a deploy rule says it), how many of
+/// them, and their answers.
 #[derive(Debug, Clone, Deserialize)]
 pub struct GlApprovalRule {
-    #[serde(default)]
-    pub access_level: Option<u32>,
-    #[serde(default)]
-    pub access_level_description: Option<String>,
-    #[serde(default)]
-    pub user_id: Option<u64>,
-    #[serde(default)]
-    pub group_id: Option<u64>,
+    #[serde(flatten)]
+    pub who: GlDeployAccess,
     #[serde(default)]
     pub required_approvals: u32,
     #[serde(default)]

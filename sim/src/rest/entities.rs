@@ -383,16 +383,9 @@ impl Ctx<'_> {
         let approvals: Vec<Value> = d.approvals.iter().map(|a| self.approval(a)).collect();
         let rules: Vec<Value> = crate::users::approval_rule(environment)
             .map(|(role, required)| {
-                json!({
-                    "id": 38,
-                    "user_id": null,
-                    "group_id": null,
-                    "access_level": role.access_level(),
-                    "access_level_description": format!("{}s", role.name()),
-                    "required_approvals": required,
-                    "group_inheritance_type": 0,
-                    "deployment_approvals": approvals,
-                })
+                let mut rule = approval_rule(role, required);
+                merge(&mut rule, json!({ "deployment_approvals": approvals }));
+                rule
             })
             .into_iter()
             .collect();
@@ -406,6 +399,26 @@ impl Ctx<'_> {
         );
         value
     }
+}
+
+/// A protected environment's rule letting in a role (`deploy_access_levels`, and approval
+/// rules by role).
+pub fn role_rule(id: u64, role: crate::users::Role) -> Value {
+    json!({
+        "id": id,
+        "access_level": role.access_level(),
+        "access_level_description": format!("{}s", role.name()),
+        "user_id": null,
+        "group_id": null,
+        "group_inheritance_type": 0,
+    })
+}
+
+/// An approval rule: `required` approvals from `role`.
+pub fn approval_rule(role: crate::users::Role, required: u32) -> Value {
+    let mut rule = role_rule(38, role);
+    merge(&mut rule, json!({ "required_approvals": required }));
+    rule
 }
 
 fn group_names(group: &scenario::GroupDef) -> String {

@@ -83,27 +83,13 @@ pub(super) async fn protected_environments(
             .into_iter()
             .enumerate()
             .map(|(i, name)| {
-                let role = users::deploy_role(name);
                 json!({
                     "name": name,
-                    "deploy_access_levels": [{
-                        "id": 900 + i,
-                        "access_level": role.access_level(),
-                        "access_level_description": format!("{}s", role.name()),
-                        "user_id": null,
-                        "group_id": null,
-                        "group_inheritance_type": 0,
-                    }],
+                    "deploy_access_levels": [entities::role_rule(900 + i as u64, users::deploy_role(name))],
                     "required_approval_count": 0,
-                    "approval_rules": users::approval_rule(name).map(|(role, required)| vec![json!({
-                        "id": 38,
-                        "user_id": null,
-                        "group_id": null,
-                        "access_level": role.access_level(),
-                        "access_level_description": format!("{}s", role.name()),
-                        "required_approvals": required,
-                        "group_inheritance_type": 0,
-                    })]).unwrap_or_default(),
+                    "approval_rules": users::approval_rule(name)
+                        .map(|(role, required)| vec![entities::approval_rule(role, required)])
+                        .unwrap_or_default(),
                 })
             })
             .collect();
