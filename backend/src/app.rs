@@ -41,6 +41,8 @@ struct Inner {
     access: crate::access::Access,
     /// People's roles on projects, as GitLab told them.
     roles: crate::access::Roles,
+    /// Wall boards by name.
+    boards: crate::boards::Boards,
     /// The in-process simulated GitLab, in demo mode.
     #[cfg(feature = "demo")]
     demo: Option<stageboard_sim::Sim>,
@@ -114,6 +116,7 @@ pub struct Parts {
     pub https: bool,
     /// Who may read (STAGEBOARD_ACCESS, or its default).
     pub access: crate::access::Access,
+    pub boards: crate::boards::Boards,
     #[cfg(feature = "demo")]
     pub demo: Option<stageboard_sim::Sim>,
 }
@@ -162,6 +165,7 @@ impl AppState {
             auth: parts.auth,
             access: parts.access,
             roles: crate::access::Roles::default(),
+            boards: parts.boards,
             watch: Watchlist {
                 configured: parts.projects,
                 resolved: RwLock::new(None),
@@ -197,6 +201,10 @@ impl AppState {
     }
 
     /// Whether people reach stageboard over https.
+    pub fn boards(&self) -> &crate::boards::Boards {
+        &self.0.boards
+    }
+
     pub fn https(&self) -> bool {
         self.0.https
     }

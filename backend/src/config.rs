@@ -144,6 +144,11 @@ pub struct ServeArgs {
     /// Seconds between them while the project's webhooks arrive (polling is the safety net).
     #[arg(long, env = "STAGEBOARD_POLL_HOOKED", default_value_t = 300)]
     pub poll_hooked: u64,
+    /// Wall boards, `name=parameters` separated by `;`: each shown at /wall/<name>, its
+    /// parameters those /wall takes in its address (projects, refs, environments, hide_green,
+    /// columns, rotate, every), e.g. `payments=projects=payments/*&refs=main,release/*&hide_green=1`.
+    #[arg(long = "board", env = "STAGEBOARD_BOARDS", value_delimiter = ';')]
+    pub boards: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -259,6 +264,8 @@ pub struct Config {
     pub oauth: Option<crate::auth::OAuthConfig>,
     /// STAGEBOARD_ACCESS; `None`: `login` with OAuth configured, else `public`.
     pub access: Option<crate::access::Access>,
+    /// Wall boards by name.
+    pub boards: crate::boards::Boards,
 }
 
 /// STAGEBOARD_PUBLIC_URL: an http(s) origin that stageboard is served at the root of.
@@ -452,6 +459,7 @@ impl Config {
             return Err("STAGEBOARD_ACCESS=login needs people to sign in, and signing in is not set up: set GITLAB_OAUTH_CLIENT_ID (docs/operations.md, \"Signing in with GitLab\"), or STAGEBOARD_ACCESS=public.".into());
         }
         Ok(Config {
+            boards: crate::boards::Boards::parse(&args.boards)?,
             access,
             oauth,
             store: crate::store::StoreConfig {

@@ -7,7 +7,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::{audit, environments, events, hooks, jobs, me, meta, openapi, overview, pipelines, projects};
+use crate::api::{audit, environments, events, hooks, jobs, me, meta, openapi, overview, pipelines, projects, wall};
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::spa;
@@ -20,6 +20,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(meta::info))
         .routes(routes!(events::events))
         .routes(routes!(overview::overview))
+        .routes(routes!(wall::wall))
         .routes(routes!(projects::list))
         .routes(routes!(pipelines::list))
         .routes(routes!(pipelines::show))

@@ -150,6 +150,7 @@ impl App {
             ),
             https: config.public_url.as_ref().is_some_and(|u| u.scheme() == "https"),
             access,
+            boards: config.boards,
             metrics_token: config.metrics_token,
             max_streams: config.max_streams,
             clients: crate::client::Clients::new(config.trusted_proxies, config.max_streams_per_address),

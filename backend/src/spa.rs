@@ -22,10 +22,28 @@ const NOT_BUILT: &str = "<!doctype html><title>stageboard</title><h1>The web UI 
 <p>Build it with <code>trunk build --release</code> at the repository root (<code>scripts/demo</code> does this), \
 then rebuild stageboard. The API under <a href=\"/api/v1/openapi.json\">/api/v1</a> works without it.</p>";
 
+/// Each bundle's page, as embedded.
+const PAGES: [&str; 4] = ["index.html", "log/index.html", "admin/index.html", "wall/index.html"];
+
+/// This build of the server and its app: the version and a digest of the embedded pages, which
+/// name every asset by its content's hash. A wall screen that sees it change loads itself again.
+pub fn build() -> &'static str {
+    static BUILD: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BUILD.get_or_init(|| {
+        let mut pages = ring::digest::Context::new(&ring::digest::SHA256);
+        for page in PAGES.into_iter().filter_map(Assets::get) {
+            pages.update(&page.data);
+        }
+        let digest = pages.finish();
+        let short: String = digest.as_ref()[..4].iter().map(|b| format!("{b:02x}")).collect();
+        format!("{}+{short}", env!("CARGO_PKG_VERSION"))
+    })
+}
+
 /// The inline scripts of the embedded pages (Trunk writes one in each, which starts its app), as
 /// the Content-Security-Policy must hash them.
 pub fn inline_scripts() -> Vec<String> {
-    ["index.html", "log/index.html", "admin/index.html"]
+    PAGES
         .into_iter()
         .filter_map(Assets::get)
         .flat_map(|page| scripts_of(&String::from_utf8_lossy(&page.data)))

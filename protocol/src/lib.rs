@@ -11,6 +11,7 @@ mod pipeline;
 mod project;
 mod status;
 pub mod time;
+mod wall;
 
 pub use audit::{AuditEntry, AuditOutcome, AuditPage};
 pub use bundle::Bundle;
@@ -28,6 +29,7 @@ pub use pipeline::{
 pub use project::{Project, ServerInfo};
 pub use status::Status;
 pub use time::Timestamp;
+pub use wall::{Broken, Tile, TileEnvironment, Wall};
 
 /// A GitLab user as stageboard shows it: enough to name and picture a person.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

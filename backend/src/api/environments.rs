@@ -177,7 +177,7 @@ pub async fn list(
     }))
 }
 
-async fn of_project(state: &AppState, project: u64) -> AppResult<Vec<Environment>> {
+pub(super) async fn of_project(state: &AppState, project: u64) -> AppResult<Vec<Environment>> {
     let gitlab = state.gitlab();
     let (envs, succeeded, waiting) = tokio::try_join!(
         gitlab.environments(project),

@@ -18,6 +18,7 @@ pub mod pipelines;
 pub mod projects;
 mod refusals;
 mod summaries;
+pub mod wall;
 mod wire;
 
 pub use pipelines::assemble;

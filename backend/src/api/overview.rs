@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use stageboard_protocol::{BrokenSince, ErrorBody, Pipeline, ProjectOverview, Status};
+use stageboard_protocol::{BrokenSince, ErrorBody, Pipeline, ProjectOverview, Status, Timestamp};
 
 use super::summaries::enrich;
 use super::wire;
@@ -31,28 +31,52 @@ pub async fn overview(
 }
 
 pub(super) async fn card(state: &AppState, gl: GlProject) -> ProjectOverview {
+    card_with_history(state, gl, OTHER_REFS).await.0
+}
+
+/// What a card's reads tell beyond the card, for the wall.
+#[derive(Debug, Default)]
+pub(super) struct History {
+    /// When the default branch's latest failure in its recent history finished.
+    pub last_failure: Option<Timestamp>,
+    /// How long its last successful pipeline took, in seconds.
+    pub last_duration: Option<u64>,
+}
+
+/// A project's card with up to `other_refs` other refs, and what its history says.
+pub(super) async fn card_with_history(
+    state: &AppState,
+    gl: GlProject,
+    other_refs: usize,
+) -> (ProjectOverview, History) {
     let project = super::wire::project(gl.clone());
-    match read_card(state, &gl).await {
-        Ok((latest, broken_since, other_refs)) => ProjectOverview {
-            project,
-            latest,
-            broken_since,
-            other_refs,
-            error: None,
-        },
-        Err(e) => ProjectOverview {
-            project,
-            latest: None,
-            broken_since: None,
-            other_refs: Vec::new(),
-            error: Some(AppError::from(e).message().to_owned()),
-        },
+    match read_card(state, &gl, other_refs).await {
+        Ok((latest, broken_since, other_refs, history)) => (
+            ProjectOverview {
+                project,
+                latest,
+                broken_since,
+                other_refs,
+                error: None,
+            },
+            history,
+        ),
+        Err(e) => (
+            ProjectOverview {
+                project,
+                latest: None,
+                broken_since: None,
+                other_refs: Vec::new(),
+                error: Some(AppError::from(e).message().to_owned()),
+            },
+            History::default(),
+        ),
     }
 }
 
-type Card = (Option<Pipeline>, Option<BrokenSince>, Vec<Pipeline>);
+type Card = (Option<Pipeline>, Option<BrokenSince>, Vec<Pipeline>, History);
 
-async fn read_card(state: &AppState, gl: &GlProject) -> Result<Card, crate::gitlab::GitlabError> {
+async fn read_card(state: &AppState, gl: &GlProject, other_refs: usize) -> Result<Card, crate::gitlab::GitlabError> {
     let gitlab = state.gitlab();
     let branch = gl.default_branch.clone().unwrap_or_else(|| "main".into());
     let filter = PipelineFilter {
@@ -73,7 +97,20 @@ async fn read_card(state: &AppState, gl: &GlProject) -> Result<Card, crate::gitl
         .filter(|p| p.git_ref != branch)
         .collect();
     others.sort_by_key(|p| std::cmp::Reverse(p.updated_at));
-    others.truncate(OTHER_REFS);
+    others.truncate(other_refs);
+    let history = History {
+        last_failure: recent
+            .iter()
+            .find(|p| p.status == Status::Failed)
+            .and_then(|p| p.finished_at.or(p.updated_at)),
+        // GitLab's list gives no duration: a finished pipeline last changed when it finished.
+        last_duration: recent.iter().find(|p| p.status == Status::Success).and_then(|p| {
+            p.duration.or_else(|| {
+                let took = p.updated_at?.0 - p.started_at.or(p.created_at)?.0;
+                u64::try_from(took.num_seconds()).ok()
+            })
+        }),
+    };
 
     // The failed pipelines since the last green one, newest first (running ones do not count).
     let mut run: Vec<usize> = Vec::new();
@@ -129,5 +166,5 @@ async fn read_card(state: &AppState, gl: &GlProject) -> Result<Card, crate::gitl
             at_least: !green_seen && !reached_end,
         }
     });
-    Ok((latest, broken_since, others))
+    Ok((latest, broken_since, others, history))
 }

@@ -53,6 +53,7 @@ pub struct Builder {
     limits: stageboard::listen::Limits,
     trusted_proxies: Vec<String>,
     streams_per_address: Option<usize>,
+    boards: Vec<String>,
     public_url: Option<Url>,
     /// STAGEBOARD_DATA_DIR; a fresh temporary one unless set.
     data_dir: Option<std::path::PathBuf>,
@@ -97,6 +98,7 @@ impl Default for Builder {
             limits: stageboard::listen::Limits::default(),
             trusted_proxies: Vec::new(),
             streams_per_address: None,
+            boards: Vec::new(),
             public_url: None,
             data_dir: None,
             oauth_client: None,
@@ -175,6 +177,12 @@ impl Builder {
         self.limits = limits;
         self
     }
+    /// Wall boards, as STAGEBOARD_BOARDS' entries (`name=parameters`).
+    pub fn boards(mut self, boards: &[&str]) -> Self {
+        self.boards = boards.iter().map(|b| b.to_string()).collect();
+        self
+    }
+
     pub fn metrics_token(mut self, token: &str) -> Self {
         self.metrics_token = Some(token.into());
         self
@@ -252,6 +260,7 @@ impl Builder {
             .clone()
             .unwrap_or_else(|| temporary.as_ref().expect("made above").path().to_owned());
         let config = Config {
+            boards: stageboard::boards::Boards::parse(&self.boards).unwrap(),
             access: self.access,
             oauth: self.oauth_client.map(|client_id| stageboard::auth::OAuthConfig {
                 client_id,
