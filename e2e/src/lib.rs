@@ -150,26 +150,50 @@ impl Stageboard {
         self.process = Self::spawn_demo(port, &self.data);
     }
 
+    /// Against a GitLab (`GITLAB_URL`, `GITLAB_TOKEN` among `env`, e.g. a [`SimProcess`]),
+    /// with the other settings in `env`.
+    pub fn start_with(env: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let data = std::env::temp_dir().join(format!("stageboard-e2e-{}-{port}", std::process::id()));
+        let mut command = Self::command(port, &data);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let process = spawn_group(&mut command);
+        wait_for_port(port, "stageboard");
+        Stageboard {
+            process,
+            url: format!("http://127.0.0.1:{port}"),
+            data,
+        }
+    }
+
     fn spawn_demo(port: u16, data: &std::path::Path) -> Group {
+        let process = spawn_group(&mut Self::command(port, data));
+        wait_for_port(port, "stageboard");
+        process
+    }
+
+    /// The binary in demo mode on `port`, whatever this process's environment says.
+    fn command(port: u16, data: &std::path::Path) -> Command {
         let bin = binary();
         assert!(
             bin.exists(),
             "{} does not exist: build it (scripts/test does)",
             bin.display()
         );
-        let process = spawn_group(
-            Command::new(&bin)
-                .env("STAGEBOARD_LISTEN", format!("127.0.0.1:{port}"))
-                .env("STAGEBOARD_DATA_DIR", data)
-                .env_remove("GITLAB_URL")
-                .env_remove("GITLAB_TOKEN")
-                .env_remove("STAGEBOARD_PROJECTS")
-                .current_dir(std::env::temp_dir())
-                .stdout(Stdio::null())
-                .stderr(Stdio::inherit()),
-        );
-        wait_for_port(port, "stageboard");
-        process
+        let mut command = Command::new(&bin);
+        command
+            .env("STAGEBOARD_LISTEN", format!("127.0.0.1:{port}"))
+            .env("STAGEBOARD_DATA_DIR", data)
+            .env_remove("GITLAB_URL")
+            .env_remove("GITLAB_TOKEN")
+            .env_remove("STAGEBOARD_PROJECTS")
+            .env_remove("STAGEBOARD_BOARDS")
+            .current_dir(std::env::temp_dir())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        command
     }
 }
 
@@ -309,6 +333,33 @@ fn chromium_binary() -> &'static str {
 }
 
 impl Browser {
+    /// Makes the page's viewport `width` × `height` CSS pixels (the window is larger by its
+    /// frame, which headless Chromium has too).
+    pub async fn viewport(&self, width: u32, height: u32) -> Result<(), String> {
+        let inner = async || {
+            let size = self.js("return [innerWidth, innerHeight];").await?;
+            let get = |i: usize| size[i].as_u64().unwrap_or(0) as u32;
+            Ok::<_, String>((get(0), get(1)))
+        };
+        // The frame: the window's size less the viewport's, once a resize has taken effect.
+        let (w, h) = inner().await?;
+        let (outer_w, outer_h) = self.client.get_window_size().await.map_err(|e| e.to_string())?;
+        let (frame_w, frame_h) = ((outer_w as u32).saturating_sub(w), (outer_h as u32).saturating_sub(h));
+        self.client
+            .set_window_size(width + frame_w, height + frame_h)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut seen = (0, 0);
+        for _ in 0..40 {
+            seen = inner().await?;
+            if seen == (width, height) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err(format!("the viewport is {seen:?}, not {width}×{height}"))
+    }
+
     /// Waits until an element matching `css` has text containing `needle`; returns that text.
     pub async fn wait_text(&self, css: &str, needle: &str, timeout: Duration) -> Result<String, String> {
         let deadline = Instant::now() + timeout;

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 use stageboard_protocol::{
     ActionOutcome, ApprovalRequest, AuditPage, EnvironmentDetail, EnvironmentGrid, Job, JobLog, PipelineDetail,
-    PipelinePage, PlayRequest, PlayVariable, ProjectOverview, ServerInfo,
+    PipelinePage, PlayRequest, PlayVariable, ProjectOverview, ServerInfo, Wall,
 };
 
 /// A failed request, with what a person should read.
@@ -160,6 +160,11 @@ pub async fn job(project: u64, job: u64) -> Result<Job, ApiError> {
 
 pub async fn job_log(project: u64, job: u64, offset: u64) -> Result<JobLog, ApiError> {
     parse(&get(&format!("/api/v1/projects/{project}/jobs/{job}/log?offset={offset}")).await?)
+}
+
+/// A wall's tiles; `query` is the board's parameters (`board=payments&hide_green=1`).
+pub async fn wall(query: String) -> Result<Wall, ApiError> {
+    parse(&get(&format!("/api/v1/wall?{query}")).await?)
 }
 
 pub fn raw_log_url(project: u64, job: u64) -> String {

@@ -42,6 +42,37 @@ fn span(secs: i64) -> Option<String> {
     Some(format!("{n} {unit}{}", if n == 1 { "" } else { "s" }))
 }
 
+/// How long a span is, in the fewest words a wall shows: `5 min`, `3 h`, `2 d` (`now` under a
+/// minute).
+pub fn short_span(secs: i64) -> String {
+    match secs {
+        ..=59 => "now".into(),
+        60..=3599 => format!("{} min", secs / 60),
+        3600..=86_399 => format!("{} h", secs / 3600),
+        _ => format!("{} d", secs / 86_400),
+    }
+}
+
+/// Tiles are about this many times as wide as tall at their best.
+const TILE_ASPECT: f64 = 2.0;
+
+/// Columns and rows that give `n` tiles the largest size on a `width` × `height` area: a
+/// tile's size is what it can use of its cell at [`TILE_ASPECT`], so neither a row of slivers
+/// nor a column of strips wins.
+pub fn fit(n: usize, width: f64, height: f64) -> (usize, usize) {
+    let n = n.max(1);
+    let mut best = (1, n, f64::MIN);
+    for columns in 1..=n {
+        let rows = n.div_ceil(columns);
+        let (w, h) = (width / columns as f64, height / rows as f64);
+        let size = w.min(h * TILE_ASPECT);
+        if size > best.2 {
+            best = (columns, rows, size);
+        }
+    }
+    (best.0, best.1)
+}
+
 /// The group of a job: GitLab groups `rspec 1/3` .. `rspec 3/3` (and `build [linux]`) as `rspec`.
 pub fn group_name(name: &str) -> &str {
     if let Some((base, last)) = name.rsplit_once(' ')
@@ -175,6 +206,30 @@ pub fn waterfall(jobs: &[Job], now: DateTime<Utc>) -> Vec<(Job, f64, f64, f64)> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tiles_fill_the_screen_in_rows_and_columns() {
+        assert_eq!(fit(1, 1920.0, 1080.0), (1, 1));
+        assert_eq!(fit(2, 1920.0, 1080.0), (1, 2), "two wide tiles, one above the other");
+        assert_eq!(fit(4, 1920.0, 1080.0), (2, 2));
+        assert_eq!(fit(12, 1920.0, 1080.0), (3, 4));
+        for n in 1..=60 {
+            for (w, h) in [(1280.0, 720.0), (1920.0, 1080.0), (3840.0, 2160.0), (1080.0, 1920.0)] {
+                let (columns, rows) = fit(n, w, h);
+                assert!(columns * rows >= n, "{n} tiles fit in {columns}×{rows}");
+                assert!(columns * rows - n < columns, "no empty row: {n} in {columns}×{rows}");
+            }
+        }
+        assert_eq!(fit(0, 1280.0, 720.0), (1, 1), "nothing to show is one cell");
+    }
+
+    #[test]
+    fn spans_are_short_for_a_wall() {
+        assert_eq!(short_span(30), "now");
+        assert_eq!(short_span(150), "2 min");
+        assert_eq!(short_span(7300), "2 h");
+        assert_eq!(short_span(200_000), "2 d");
+    }
 
     #[test]
     fn only_web_addresses_become_links() {

@@ -8,6 +8,9 @@ pub mod format;
 mod log_view;
 mod pages;
 mod poll;
+mod wall_view;
+
+pub use wall_view::WallApp;
 
 use leptos::ev;
 use leptos::prelude::*;

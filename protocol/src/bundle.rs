@@ -1,6 +1,7 @@
-//! Which front-end bundle serves a page. The app is built as three bundles
+//! Which front-end bundle serves a page. The app is built as four bundles
 //! (`scripts/build-frontend`), so each page downloads only what it shows: the team pages, the
-//! job log viewer (its parser and virtual list are a tenth of the whole), and the admin pages.
+//! job log viewer (its parser and virtual list are a tenth of the whole), the admin pages, and
+//! the wall (small enough for the cheap computer behind a TV).
 //! The server and every bundle read the same map: the server serves each page its bundle, and a
 //! bundle asked for another's page loads it.
 
@@ -13,6 +14,9 @@ pub enum Bundle {
     Log,
     /// The audit log (`frontend/admin.html`, in `dist/admin/`).
     Admin,
+    /// The wall screen (`frontend/wall.html`, in `dist/wall/`): small enough for the cheap
+    /// computer behind a TV.
+    Wall,
 }
 
 impl Bundle {
@@ -22,6 +26,7 @@ impl Bundle {
             Bundle::Team => "",
             Bundle::Log => "log/",
             Bundle::Admin => "admin/",
+            Bundle::Wall => "wall/",
         }
     }
 
@@ -30,6 +35,7 @@ impl Bundle {
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         match segments.as_slice() {
             ["audit", ..] => Bundle::Admin,
+            ["wall"] | ["wall", _] => Bundle::Wall,
             ["projects", _, "jobs", _] => Bundle::Log,
             _ => Bundle::Team,
         }
@@ -50,5 +56,8 @@ mod tests {
         assert_eq!(Bundle::of("/audit"), Bundle::Admin);
         assert_eq!(Bundle::of("/audit/anything"), Bundle::Admin);
         assert_eq!(Bundle::of("/auditor"), Bundle::Team);
+        assert_eq!(Bundle::of("/wall"), Bundle::Wall);
+        assert_eq!(Bundle::of("/wall/payments"), Bundle::Wall);
+        assert_eq!(Bundle::of("/wall/payments/x"), Bundle::Team);
     }
 }
