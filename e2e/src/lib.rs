@@ -141,6 +141,12 @@ impl Stageboard {
             self.terminate(Duration::from_secs(15)).is_some(),
             "stageboard did not stop within 15 s"
         );
+        self.restart_stopped();
+    }
+
+    /// Starts it again, stopped by [`Stageboard::terminate`], on the same address with the
+    /// same data directory.
+    pub fn restart_stopped(&mut self) {
         let port = self
             .url
             .rsplit(':')

@@ -150,3 +150,111 @@ async fn sixty_projects_fit_on_one_screen() {
         assert_fitted(&screen, 60, 10.0);
     }
 }
+
+#[tokio::test]
+async fn the_wall_outlives_a_server_restart_and_reloads_for_a_new_version() {
+    let mut app = Stageboard::start_demo();
+    let browser = Browser::start().await;
+    let seen = async {
+        browser
+            .client
+            .goto(&format!("{}/wall", app.url))
+            .await
+            .map_err(|e| e.to_string())?;
+        browser
+            .wait_text(".tiles .tile-name", "gitlab-k8s-demo", Duration::from_secs(20))
+            .await?;
+        // The server goes away: the last picture stays, saying how old it is.
+        assert!(app.terminate(Duration::from_secs(15)).is_some(), "stageboard stops");
+        let away = browser
+            .wait_text(".wall-state", "reconnecting – data from ", Duration::from_secs(30))
+            .await?;
+        let tiles_while_away = browser.count(".tiles > li").await;
+        browser
+            .screenshot("wall-reconnecting")
+            .await
+            .map_err(|e| e.to_string())?;
+        // It comes back: the wall catches up by itself, and says nothing more.
+        app.restart_stopped();
+        let mut state = away.clone();
+        for _ in 0..100 {
+            state = browser
+                .js("return document.querySelector('.wall-state').textContent")
+                .await?
+                .to_string();
+            if state == "\"\"" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        // A new version of the server: the wall loads itself again. The answer's version is
+        // changed in the page, as an upgraded server's would be.
+        browser
+            .js(r#"
+                window.beforeUpgrade = true;
+                const original = window.fetch;
+                window.fetch = (input, init) => original(input, init).then(async r => {
+                  if (!String(input.url || input).includes('/api/v1/wall')) return r;
+                  const body = await r.json();
+                  body.version = 'a-newer-build';
+                  return new Response(JSON.stringify(body), { status: r.status, headers: r.headers });
+                });
+                return true;
+            "#)
+            .await?;
+        let mut reloaded = false;
+        for _ in 0..100 {
+            // A reload loses the page's own variables.
+            if browser.js("return window.beforeUpgrade === undefined").await? == true {
+                reloaded = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        Ok::<_, String>((away, tiles_while_away, state, reloaded))
+    }
+    .await;
+    browser.close().await;
+    let (away, tiles_while_away, state, reloaded) = seen.expect("the wall lives on");
+    assert_eq!(tiles_while_away, 3, "the last picture stays while the server is away");
+    assert!(away.starts_with("reconnecting – data from "), "{away}");
+    assert_eq!(state, "\"\"", "back to live after the restart");
+    assert!(reloaded, "a new version loads the wall again");
+}
+
+#[tokio::test]
+async fn all_green_is_one_large_mark_and_a_rotation_stops_on_a_failure() {
+    let app = Stageboard::start_with(&[(
+        "STAGEBOARD_BOARDS",
+        "calm=projects=platform/*&hide_green=1&rotate=red&every=10;red=projects=demo/*",
+    )]);
+    let browser = Browser::start().await;
+    let seen = async {
+        browser
+            .client
+            .goto(&format!("{}/wall/calm", app.url))
+            .await
+            .map_err(|e| e.to_string())?;
+        let green = browser
+            .wait_text(".all-green", "All green", Duration::from_secs(20))
+            .await?;
+        browser.viewport(1920, 1080).await?;
+        browser.screenshot("wall-all-green").await.map_err(|e| e.to_string())?;
+        // After ten seconds the next board; it shows a failure, so the rotation stops there.
+        let red = browser
+            .wait_text(".tiles .tile-word", "FAILED", Duration::from_secs(30))
+            .await?;
+        tokio::time::sleep(Duration::from_secs(15)).await;
+        let still = browser
+            .texts("h1", Duration::from_secs(5))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok::<_, String>((green, red, still))
+    }
+    .await;
+    browser.close().await;
+    let (green, red, still) = seen.expect("the boards show");
+    assert!(green.contains("2 projects"), "{green}");
+    assert!(red.contains("FAILED"), "{red}");
+    assert_eq!(still, ["red"], "the rotation stops on the board showing a failure");
+}
