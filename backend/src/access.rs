@@ -89,16 +89,35 @@ pub(crate) async fn keep<T: serde::Serialize>(session: &Session, key: &str, pers
     let _ = session.insert(key, kept).await;
 }
 
-/// Who reads: everyone (`public`), or a signed-in person limited to what GitLab lets them read.
+/// Who reads: everyone (`public`), a signed-in person limited to what GitLab lets them read,
+/// or a kiosk screen limited to its board ([`crate::kiosk`]).
 #[derive(Debug, Clone)]
 pub struct Reader {
     /// `None`: every watched project.
     only: Option<Arc<Vec<u64>>>,
+    /// A kiosk screen's board.
+    kiosk: Option<String>,
 }
 
 impl Reader {
     pub fn everyone() -> Reader {
-        Reader { only: None }
+        Reader {
+            only: None,
+            kiosk: None,
+        }
+    }
+
+    /// A kiosk screen showing `board`, which shows `projects`.
+    pub fn kiosk(board: String, projects: Vec<u64>) -> Reader {
+        Reader {
+            only: Some(Arc::new(projects)),
+            kiosk: Some(board),
+        }
+    }
+
+    /// The board a kiosk screen is limited to.
+    pub fn kiosk_board(&self) -> Option<&str> {
+        self.kiosk.as_deref()
     }
 
     pub fn may_read(&self, project: u64) -> bool {
@@ -123,18 +142,26 @@ impl FromRequestParts<AppState> for Reader {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, state).await.ok();
+        // A kiosk screen reads its board, however reads are open.
+        if let Some(session) = &session {
+            let Ok(crate::client::ClientAddr(from)) = crate::client::ClientAddr::from_request_parts(parts, state).await;
+            if let Some(kiosk) = crate::kiosk::of_session(state, session, from.map(|a| a.to_string())).await? {
+                let projects = crate::kiosk::projects(state, &kiosk.board).await?;
+                return Ok(Reader::kiosk(kiosk.board, projects));
+            }
+        }
         if state.access() == Access::Public {
             return Ok(Reader::everyone());
         }
-        let session = Session::from_request_parts(parts, state)
-            .await
-            .map_err(|_| sign_in_first())?;
+        let session = session.ok_or_else(sign_in_first)?;
         let person = crate::auth::signed_in(state, &session)
             .await
             .ok_or_else(sign_in_first)?;
         let projects = readable(state, &session, &person).await?;
         Ok(Reader {
             only: Some(Arc::new(projects)),
+            kiosk: None,
         })
     }
 }

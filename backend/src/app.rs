@@ -278,6 +278,9 @@ impl AppState {
     /// GitLab as `actor`, who may send actions: they are signed in (in demo mode too: the
     /// simulated GitLab's roles decide, as a real GitLab's would).
     pub fn ensure_actions_allowed(&self, actor: &crate::audit::Actor) -> AppResult<crate::acting::Acting> {
+        if actor.kiosk {
+            return Err(crate::kiosk::may_not_act());
+        }
         match &actor.token {
             Some(token) => Ok(crate::acting::Acting::person(
                 self,

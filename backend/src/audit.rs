@@ -29,6 +29,8 @@ pub struct Actor {
     pub token: Option<secrecy::SecretString>,
     /// Their session, to renew the token in.
     pub session: Option<tower_sessions::Session>,
+    /// A kiosk screen ([`crate::kiosk`]), which may not act.
+    pub kiosk: bool,
 }
 
 impl FromRequestParts<AppState> for Actor {
@@ -42,9 +44,12 @@ impl FromRequestParts<AppState> for Actor {
             .and_then(|v| v.to_str().ok())
             .map(|id| id.chars().take(MAX_REQUEST_ID).collect());
         let session = tower_sessions::Session::from_request_parts(parts, state).await.ok();
-        let person = match &session {
-            Some(session) => crate::auth::signed_in(state, session).await,
-            None => None,
+        let (person, kiosk) = match &session {
+            Some(session) => (
+                crate::auth::signed_in(state, session).await,
+                crate::kiosk::is_kiosk(session).await,
+            ),
+            None => (None, false),
         };
         // Its token, renewed first when it is about to expire.
         let person = match (person, &session) {
@@ -62,6 +67,7 @@ impl FromRequestParts<AppState> for Actor {
                 person: person.username,
                 client_address,
                 request_id,
+                kiosk,
             },
             // Nobody signed in: the action is refused before anything is sent or recorded.
             None => Actor {
@@ -71,6 +77,7 @@ impl FromRequestParts<AppState> for Actor {
                 request_id,
                 token: None,
                 session: None,
+                kiosk,
             },
         })
     }

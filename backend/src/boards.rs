@@ -52,6 +52,18 @@ pub struct Board {
     pub every: u32,
 }
 
+impl Board {
+    /// The board shows this project: it names it (by id or path, `*` wildcards), or names none.
+    pub fn shows(&self, project: &crate::gitlab::types::GlProject) -> bool {
+        let (id, path) = (project.id.to_string(), project.path_with_namespace.to_lowercase());
+        self.projects.is_empty()
+            || self
+                .projects
+                .iter()
+                .any(|p| *p == id || crate::pattern::matches(&p.to_lowercase(), &path))
+    }
+}
+
 /// What is wrong with a selection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BoardError {

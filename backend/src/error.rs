@@ -40,6 +40,17 @@ impl AppError {
         Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, message)
     }
 
+    /// The database failed: logged here (its words may name the database), and a 503 that
+    /// says to try again.
+    pub fn store(e: crate::store::StoreError) -> Self {
+        tracing::error!(error = %e, "the database failed");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Busy,
+            "stageboard's database cannot be read or written just now; try again shortly.",
+        )
+    }
+
     pub fn status(&self) -> StatusCode {
         self.status
     }

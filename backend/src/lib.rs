@@ -15,6 +15,7 @@ pub mod gitlab;
 pub mod guard;
 pub mod headers;
 pub mod hub;
+pub mod kiosk;
 pub mod listen;
 pub mod metrics;
 mod pattern;

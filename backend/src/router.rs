@@ -7,7 +7,9 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::{audit, environments, events, hooks, jobs, me, meta, openapi, overview, pipelines, projects, wall};
+use crate::api::{
+    audit, environments, events, hooks, jobs, kiosk, me, meta, openapi, overview, pipelines, projects, wall,
+};
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::spa;
@@ -38,6 +40,8 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(jobs::cancel))
         .routes(routes!(jobs::play))
         .routes(routes!(audit::list))
+        .routes(routes!(kiosk::list, kiosk::create))
+        .routes(routes!(kiosk::revoke))
         .routes(routes!(me::me))
         .routes(routes!(meta::health))
         .routes(routes!(crate::api::cctray::feed))

@@ -70,6 +70,7 @@ fn scripts_of(html: &str) -> Vec<String> {
 pub async fn serve(
     State(state): State<AppState>,
     session: tower_sessions::Session,
+    crate::client::ClientAddr(from): crate::client::ClientAddr,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
@@ -91,8 +92,19 @@ pub async fn serve(
     // after. The app's code (wasm, scripts, styles) is no secret and is served to anyone.
     let is_file = path.rsplit('/').next().is_some_and(|name| name.contains('.'));
     let page = !is_file || path.ends_with("index.html");
+    let wall = page && stageboard_protocol::Bundle::of(uri.path()) == stageboard_protocol::Bundle::Wall;
+    // A kiosk address: its token becomes this browser's kiosk session, and leaves the address.
+    if let Some(token) = wall.then(|| kiosk_token(uri.query())).flatten() {
+        let board = uri.path().trim_matches('/').strip_prefix("wall/").unwrap_or_default();
+        return match crate::kiosk::exchange(&state, &session, board, &token, from.map(|a| a.to_string())).await {
+            Ok(()) => Redirect::to(&without_kiosk(&uri)).into_response(),
+            Err(e) => refused_page(&e),
+        };
+    }
+    // A kiosk screen needs no sign-in for its wall; its reads say if its token was revoked.
     if page
         && state.access() == crate::access::Access::Login
+        && !(wall && crate::kiosk::is_kiosk(&session).await)
         && crate::auth::signed_in(&state, &session).await.is_none()
     {
         let here = uri.path_and_query().map_or("/", |p| p.as_str());
@@ -108,6 +120,49 @@ pub async fn serve(
     // A route of an app (/projects/1/pipelines/5): the app itself reads the URL.
     let page = format!("{}index.html", stageboard_protocol::Bundle::of(uri.path()).dir());
     asset(&page, &headers).unwrap_or_else(|| Html(NOT_BUILT).into_response())
+}
+
+/// The `kiosk` parameter of a wall's address.
+fn kiosk_token(query: Option<&str>) -> Option<String> {
+    url::form_urlencoded::parse(query?.as_bytes())
+        .find(|(name, _)| name == "kiosk")
+        .map(|(_, token)| token.into_owned())
+}
+
+/// The address without its `kiosk` parameter (the others stay: they lay the wall out).
+fn without_kiosk(uri: &Uri) -> String {
+    let rest: Vec<(String, String)> = url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+        .filter(|(name, _)| name != "kiosk")
+        .map(|(n, v)| (n.into_owned(), v.into_owned()))
+        .collect();
+    // A path of this origin: `//host/…` would leave it.
+    let path = format!("/{}", uri.path().trim_start_matches('/'));
+    if rest.is_empty() {
+        return path;
+    }
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(rest)
+        .finish();
+    format!("{path}?{query}")
+}
+
+/// A page saying why a kiosk address was refused, for the person setting up the screen.
+fn refused_page(e: &AppError) -> Response {
+    let message: String = e
+        .message()
+        .chars()
+        .map(|c| match c {
+            '<' => "&lt;".to_owned(),
+            '>' => "&gt;".to_owned(),
+            '&' => "&amp;".to_owned(),
+            '"' => "&quot;".to_owned(),
+            c => c.to_string(),
+        })
+        .collect();
+    let page = format!(
+        "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>stageboard</title><h1>This kiosk address does not open</h1><p>{message}</p></html>"
+    );
+    (e.status(), Html(page)).into_response()
 }
 
 fn asset(path: &str, headers: &HeaderMap) -> Option<Response> {
@@ -184,6 +239,20 @@ fn accepts(headers: &HeaderMap, encoding: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_kiosk_token_leaves_the_address_and_the_rest_stays() {
+        let uri: Uri = "/wall/lobby?kiosk=sbk_abc&hide_green=1".parse().unwrap();
+        assert_eq!(kiosk_token(uri.query()).as_deref(), Some("sbk_abc"));
+        assert_eq!(without_kiosk(&uri), "/wall/lobby?hide_green=1");
+        let only: Uri = "/wall/lobby?kiosk=sbk_abc".parse().unwrap();
+        assert_eq!(without_kiosk(&only), "/wall/lobby");
+        let sneaky: Uri = "//evil.example/wall/x?kiosk=1"
+            .parse()
+            .unwrap_or_else(|_| "/x".parse().unwrap());
+        assert!(without_kiosk(&sneaky).starts_with('/') && !without_kiosk(&sneaky).starts_with("//"));
+        assert_eq!(kiosk_token(None), None);
+    }
 
     #[test]
     fn fingerprinted_names_are_recognised() {

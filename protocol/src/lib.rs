@@ -7,6 +7,7 @@ mod environment;
 mod error;
 mod event;
 mod job;
+mod kiosk;
 mod pipeline;
 mod project;
 mod status;
@@ -22,6 +23,7 @@ pub use environment::{
 pub use error::{ErrorBody, ErrorCode};
 pub use event::ServerEvent;
 pub use job::{ActionOutcome, Job, JobEnvironment, JobLog, PlayRequest, PlayVariable};
+pub use kiosk::{KioskToken, KioskTokenRequest, KioskTokens, NewKioskToken};
 pub use pipeline::{
     BrokenSince, Downstream, Pipeline, PipelineDetail, PipelinePage, ProjectOverview, Stage, StageMark,
     StageOrderSource,

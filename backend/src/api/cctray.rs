@@ -32,6 +32,22 @@ struct Entry {
 pub struct FeedQuery {
     /// Also one entry per job of each pipeline (`group/project (ref) job`).
     jobs: Option<bool>,
+    /// A kiosk token, where reads need a sign-in (HTTP Basic with the token as the password
+    /// does the same, for monitors that keep passwords): the feed then shows its board.
+    kiosk: Option<String>,
+}
+
+/// The kiosk token a monitor sends: HTTP Basic's password (any user name), or `?kiosk=`.
+fn kiosk_token(headers: &axum::http::HeaderMap, query: &FeedQuery) -> Option<String> {
+    use base64::Engine;
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|pair| pair.split_once(':').map(|(_, password)| password.to_owned()));
+    basic.or_else(|| query.kiosk.clone()).filter(|t| !t.is_empty())
 }
 
 /// The feed in cctray format.
@@ -40,9 +56,33 @@ pub struct FeedQuery {
         (status = 401, body = stageboard_protocol::ErrorBody), (status = 502, body = stageboard_protocol::ErrorBody)))]
 pub async fn feed(
     State(state): State<AppState>,
-    reader: crate::access::Reader,
+    reader: Result<crate::access::Reader, AppError>,
+    crate::client::ClientAddr(from): crate::client::ClientAddr,
+    headers: axum::http::HeaderMap,
     super::extract::Query(query): super::extract::Query<FeedQuery>,
 ) -> AppResult<Response> {
+    let reader = match kiosk_token(&headers, &query) {
+        Some(token) => {
+            let kiosk = crate::kiosk::of_token(&state, &token, from.map(|a| a.to_string())).await?;
+            let projects = crate::kiosk::projects(&state, &kiosk.board).await?;
+            crate::access::Reader::kiosk(kiosk.board, projects)
+        }
+        None => match reader {
+            Ok(reader) => reader,
+            // A monitor asks for a password (the kiosk token) when told how.
+            Err(e) => {
+                let asks = e.status() == axum::http::StatusCode::UNAUTHORIZED;
+                let mut response = e.into_response();
+                if asks {
+                    response.headers_mut().insert(
+                        header::WWW_AUTHENTICATE,
+                        axum::http::HeaderValue::from_static("Basic realm=\"stageboard\", charset=\"UTF-8\""),
+                    );
+                }
+                return Ok(response);
+            }
+        },
+    };
     let projects = state.readable_projects(&reader).await?;
     let cards = futures::future::join_all(projects.into_iter().map(|p| super::overview::card(&state, p))).await;
     let mut entries: Vec<Entry> = Vec::new();

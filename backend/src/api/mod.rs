@@ -10,6 +10,7 @@ mod extract;
 pub mod hooks;
 mod job_environments;
 pub mod jobs;
+pub mod kiosk;
 pub mod me;
 pub mod meta;
 pub mod openapi;

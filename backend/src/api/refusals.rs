@@ -271,7 +271,7 @@ struct Member {
 /// `permissions` (direct and group membership) and their membership with inherited and invited
 /// groups (`members/all`, which also counts a project shared with one of their groups); kept
 /// for [`crate::access::FRESH`] and asked once however many requests want it at once.
-async fn access_level(
+pub(super) async fn access_level(
     state: &AppState,
     session: &tower_sessions::Session,
     person: &crate::auth::SignedIn,

@@ -30,15 +30,22 @@ pub async fn wall(
     reader: crate::access::Reader,
     super::extract::Query(selection): super::extract::Query<Selection>,
 ) -> AppResult<Json<Wall>> {
-    let board = state.boards().resolve(&selection).map_err(|e| match e {
+    if let Some(own) = reader.kiosk_board() {
+        kiosk_may_show(own, &selection)?;
+    }
+    let mut board = state.boards().resolve(&selection).map_err(|e| match e {
         BoardError::Unknown(m) => AppError::not_found(m),
         BoardError::Invalid(m) => AppError::bad_request(m),
     })?;
+    if reader.kiosk_board().is_some() {
+        // The boards a rotation goes on to are not the kiosk's to read.
+        board.rotate.clear();
+    }
     let projects: Vec<GlProject> = state
         .readable_projects(&reader)
         .await?
         .into_iter()
-        .filter(|p| chosen(&board, p))
+        .filter(|p| board.shows(p))
         .collect();
     let count = projects.len() as u32;
     let read = futures::future::join_all(projects.into_iter().map(|gl| tiles_of(&state, &board, gl))).await;
@@ -60,14 +67,21 @@ pub async fn wall(
     }))
 }
 
-/// The board shows this project: it names it (by id or path, `*` wildcards), or names none.
-fn chosen(board: &Board, project: &GlProject) -> bool {
-    let (id, path) = (project.id.to_string(), project.path_with_namespace.to_lowercase());
-    board.projects.is_empty()
-        || board
-            .projects
-            .iter()
-            .any(|p| *p == id || matches(&p.to_lowercase(), &path))
+/// A kiosk screen shows its own board as configured: how it is laid out may change (columns,
+/// `hide_green`), not what it shows.
+fn kiosk_may_show(own: &str, asked: &Selection) -> AppResult<()> {
+    if asked.board.as_deref() != Some(own) {
+        return Err(AppError::forbidden(format!(
+            "This kiosk screen shows the board `{own}` only (/wall/{own})."
+        )));
+    }
+    let widened = [&asked.projects, &asked.refs, &asked.environments, &asked.rotate];
+    if widened.iter().any(|p| p.is_some()) {
+        return Err(AppError::forbidden(format!(
+            "This kiosk screen shows the board `{own}` as configured: its projects, refs, environments and rotation cannot be changed from the screen."
+        )));
+    }
+    Ok(())
 }
 
 /// A project's tiles: its default branch (unless the board's refs leave it out) and the other

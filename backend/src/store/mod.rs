@@ -3,6 +3,7 @@
 //! PostgreSQL when `STAGEBOARD_DATABASE_URL` is `postgres://…`, so replicas share it. The
 //! schema is sqlx migrations, one set per database (`backend/migrations/`), applied at start.
 
+pub mod kiosk;
 pub mod secret;
 
 use std::path::PathBuf;

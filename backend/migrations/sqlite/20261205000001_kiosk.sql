@@ -1,0 +1,13 @@
+-- Kiosk tokens (issue 13): read-only, revocable, each limited to one wall board. Only the
+-- token's SHA-256 is kept; the token itself is shown once, when it is made.
+CREATE TABLE kiosk_tokens (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    token_hash TEXT NOT NULL UNIQUE,
+    board TEXT NOT NULL,
+    label TEXT NOT NULL,
+    created_at_ms BIGINT NOT NULL,
+    created_by TEXT NOT NULL,
+    last_used_at_ms BIGINT,
+    last_used_from TEXT,
+    revoked_at_ms BIGINT
+);

@@ -1,0 +1,152 @@
+//! Kiosk screens: a TV that cannot sign in shows one wall board with a kiosk token. The token
+//! (made by a Maintainer in the UI or by `stageboard kiosk create`) is opened once in the
+//! screen's address, `/wall/<board>?kiosk=<token>`; the server then keeps it as the session's
+//! grant (a cookie) and sends the screen to the address without it. A kiosk session reads its
+//! board and nothing else, and every action answers 403. Revoking the token ends every session
+//! that holds it, at their next request.
+
+use stageboard_protocol::{ErrorCode, KioskToken};
+use tower_sessions::Session;
+
+use crate::app::AppState;
+use crate::boards::Selection;
+use crate::error::{AppError, AppResult};
+
+/// Where a kiosk session keeps its token's id.
+pub const SESSION_KEY: &str = "kiosk";
+
+/// Last use is written at most this often per token (a wall reads every few seconds).
+const USE_NOTED_EVERY: i64 = 60;
+
+/// A new token: `sbk_` and 32 random bytes, URL-safe.
+pub fn new_token() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("sbk_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+fn revoked() -> AppError {
+    AppError::new(
+        axum::http::StatusCode::UNAUTHORIZED,
+        ErrorCode::Unauthorized,
+        "This screen's kiosk token has been revoked, or is not valid: ask a Maintainer for a new kiosk address.",
+    )
+}
+
+/// A kiosk session may not act.
+pub fn may_not_act() -> AppError {
+    AppError::forbidden(
+        "This is a kiosk screen: it shows its board and does nothing else. Sign in on your own device to act.",
+    )
+}
+
+/// Whether the session is a kiosk's (its grant may since have been revoked).
+pub async fn is_kiosk(session: &Session) -> bool {
+    matches!(session.get::<i64>(SESSION_KEY).await, Ok(Some(_)))
+}
+
+/// The kiosk token the session holds, still valid; `None` for a session that is not a
+/// kiosk's. A revoked token ends the grant (401).
+pub async fn of_session(state: &AppState, session: &Session, from: Option<String>) -> AppResult<Option<KioskToken>> {
+    let Ok(Some(id)) = session.get::<i64>(SESSION_KEY).await else {
+        return Ok(None);
+    };
+    match state.store().kiosk_get(id).await.map_err(AppError::store)? {
+        Some(kiosk) => {
+            note_use(state, &kiosk, from).await;
+            Ok(Some(kiosk))
+        }
+        None => {
+            let _ = session.remove::<i64>(SESSION_KEY).await;
+            Err(revoked())
+        }
+    }
+}
+
+/// The token sent with a request for the cctray feed (HTTP Basic's password, or `?kiosk=`).
+pub async fn of_token(state: &AppState, token: &str, from: Option<String>) -> AppResult<KioskToken> {
+    let kiosk = state
+        .store()
+        .kiosk_find(token)
+        .await
+        .map_err(AppError::store)?
+        .ok_or_else(revoked)?;
+    note_use(state, &kiosk, from).await;
+    Ok(kiosk)
+}
+
+async fn note_use(state: &AppState, kiosk: &KioskToken, from: Option<String>) {
+    let recent = kiosk
+        .last_used_at
+        .is_some_and(|t| (chrono::Utc::now() - *t).num_seconds() < USE_NOTED_EVERY);
+    if (!recent || kiosk.last_used_from != from)
+        && let Err(e) = state.store().kiosk_used(kiosk.id, from.as_deref()).await
+    {
+        tracing::warn!(error = %e, "cannot note a kiosk token's use");
+    }
+}
+
+/// The projects a kiosk's board shows (none once the board is gone from the configuration).
+pub async fn projects(state: &AppState, board: &str) -> AppResult<Vec<u64>> {
+    let asked = Selection {
+        board: Some(board.to_owned()),
+        ..Selection::default()
+    };
+    let Ok(board) = state.boards().resolve(&asked) else {
+        return Ok(Vec::new());
+    };
+    Ok(state
+        .watched_projects()
+        .await?
+        .iter()
+        .filter(|p| board.shows(p))
+        .map(|p| p.id)
+        .collect())
+}
+
+/// `/wall/<board>?kiosk=<token>`: the session becomes the kiosk's (whoever was signed in on
+/// this browser is signed out).
+pub async fn exchange(
+    state: &AppState,
+    session: &Session,
+    board: &str,
+    token: &str,
+    from: Option<String>,
+) -> AppResult<()> {
+    let kiosk = of_token(state, token, from).await?;
+    if kiosk.board != board {
+        return Err(AppError::forbidden(format!(
+            "This kiosk token shows the board `{}`: open /wall/{}?kiosk=… with it.",
+            kiosk.board, kiosk.board
+        )));
+    }
+    let kept = async {
+        session.clear().await;
+        session.cycle_id().await?;
+        session.insert(SESSION_KEY, kiosk.id).await
+    };
+    kept.await.map_err(|e| {
+        AppError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Internal,
+            format!("The kiosk session could not be kept ({e}); try again."),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tokens_are_long_random_and_url_safe() {
+        let (a, b) = (super::new_token(), super::new_token());
+        assert_ne!(a, b);
+        assert!(a.starts_with("sbk_") && a.len() == 4 + 43, "{a}");
+        assert!(
+            a[4..]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
+    }
+}

@@ -1,0 +1,203 @@
+//! Kiosk tokens: made by a Maintainer of the board's projects, opened once in a screen's
+//! address (where it becomes a cookie), read-only and limited to the board, and stopped by
+//! revoking. Where reads need a sign-in, as a screen in an office would meet them.
+
+mod common;
+
+use base64::Engine;
+use common::{Answer, TestApp, answer_of, browser, location, sent, session_cookie, sign_in};
+use serde_json::{Value, json};
+use stageboard::access::Access;
+
+async fn get(app: &TestApp, cookie: Option<&str>, path: &str) -> Answer {
+    let mut request = browser().get(format!("{}{path}", app.base));
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    answer_of(request.send().await.unwrap()).await
+}
+
+async fn send(app: &TestApp, cookie: &str, method: reqwest::Method, path: &str, body: Value) -> Answer {
+    let answer = browser()
+        .request(method, format!("{}{path}", app.base))
+        .header("cookie", cookie)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    answer_of(answer).await
+}
+
+#[tokio::test]
+async fn a_kiosk_screen_reads_its_board_only_and_acts_never() {
+    let app = TestApp::builder()
+        .access(Access::Login)
+        .anonymous()
+        .boards(&["lobby=projects=demo/*", "payments=projects=platform/payments-api"])
+        .start()
+        .await;
+    let (developer, _) = sign_in(&app, common::DEVELOPER, "/").await;
+    let (maintainer, _) = sign_in(&app, common::MAINTAINER, "/").await;
+    let tokens = "/api/v1/kiosk-tokens";
+
+    // A Developer maintains no board, so makes no token.
+    let listed = get(&app, Some(&developer), tokens).await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    assert_eq!(listed.body["boards"], json!([]));
+    let refused = send(
+        &app,
+        &developer,
+        reqwest::Method::POST,
+        tokens,
+        json!({"board": "lobby"}),
+    )
+    .await;
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    assert!(refused.text.contains("Maintainer of every project"), "{}", refused.text);
+
+    // The Maintainer makes one for the lobby.
+    assert_eq!(
+        get(&app, Some(&maintainer), tokens).await.body["boards"],
+        json!(["lobby", "payments"])
+    );
+    let made = send(
+        &app,
+        &maintainer,
+        reqwest::Method::POST,
+        tokens,
+        json!({"board": "lobby", "label": "lobby TV"}),
+    )
+    .await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let made = made.body;
+    let token = made["token"].as_str().unwrap().to_owned();
+    assert_eq!(made["path"], format!("/wall/lobby?kiosk={token}"));
+    let unknown = send(
+        &app,
+        &maintainer,
+        reqwest::Method::POST,
+        tokens,
+        json!({"board": "cafe"}),
+    )
+    .await;
+    assert_eq!(unknown.status, 400);
+    assert!(
+        unknown.text.contains("the boards are lobby, payments"),
+        "{}",
+        unknown.text
+    );
+
+    // The screen opens the address once: the token becomes a cookie and leaves the address.
+    let opened = browser()
+        .get(format!("{}/wall/lobby?kiosk={token}&hide_green=1", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.status(), 303);
+    assert_eq!(location(&opened), "/wall/lobby?hide_green=1");
+    let screen = sent(&session_cookie(&opened).expect("the kiosk's cookie"));
+    assert!(!screen.contains(&token), "the cookie is not the token");
+    let page = get(&app, Some(&screen), "/wall/lobby?hide_green=1").await;
+    assert_eq!(page.status, 200, "no sign-in for the kiosk's wall");
+    let wall = get(&app, Some(&screen), "/api/v1/wall?board=lobby").await;
+    assert_eq!(wall.status, 200, "{}", wall.text);
+    let wall = wall.body;
+    assert!(!wall["tiles"].as_array().unwrap().is_empty());
+    assert!(
+        wall["tiles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["project"] == "demo/gitlab-k8s-demo")
+    );
+
+    // Nothing else: other boards, a widened board, other projects, actions, the tokens.
+    let cases = [
+        ("/api/v1/wall?board=payments", 403),
+        ("/api/v1/wall?board=lobby&projects=platform/*", 403),
+        ("/api/v1/wall", 403),
+        ("/api/v1/projects/2/pipelines", 404),
+        (tokens, 403),
+    ];
+    for (path, status) in cases {
+        let answer = get(&app, Some(&screen), path).await;
+        assert_eq!(answer.status, status, "{path}: {}", answer.text);
+    }
+    let jobs: Value = get(&app, Some(&screen), "/api/v1/projects/1/pipelines?per_page=1")
+        .await
+        .body;
+    let pipeline = jobs["pipelines"][0]["id"].as_u64().expect("the board's project reads");
+    let act = send(
+        &app,
+        &screen,
+        reqwest::Method::POST,
+        &format!("/api/v1/projects/1/pipelines/{pipeline}/retry"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(act.status, 403, "{}", act.text);
+    assert!(act.text.contains("kiosk screen"), "{}", act.text);
+    let wrong = get(&app, None, &format!("/wall/payments?kiosk={token}")).await;
+    assert_eq!(wrong.status, 403);
+    assert!(wrong.text.contains("shows the board `lobby`"), "{}", wrong.text);
+
+    // A build monitor: the token as HTTP Basic's password, or in the address.
+    let feed = get(&app, None, "/cc.xml").await;
+    assert_eq!(feed.status, 401);
+    assert!(
+        feed.headers["www-authenticate"].to_str().unwrap().starts_with("Basic"),
+        "{:?}",
+        feed.headers
+    );
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("monitor:{token}"));
+    let feed = browser()
+        .get(format!("{}/cc.xml", app.base))
+        .header("authorization", format!("Basic {basic}"))
+        .send()
+        .await
+        .unwrap();
+    let feed = answer_of(feed).await;
+    assert_eq!(feed.status, 200, "{}", feed.text);
+    assert!(
+        feed.text.contains("demo/gitlab-k8s-demo (main)") && !feed.text.contains("payments-api"),
+        "{}",
+        feed.text
+    );
+    assert_eq!(get(&app, None, &format!("/cc.xml?kiosk={token}")).await.status, 200);
+
+    // Listed with when and from where it was last used; revoked, it stops at once.
+    let listed = get(&app, Some(&maintainer), tokens).await.body;
+    let entry = &listed["tokens"][0];
+    assert_eq!(
+        (entry["board"].as_str(), entry["label"].as_str()),
+        (Some("lobby"), Some("lobby TV"))
+    );
+    assert_eq!(entry["last_used_from"], "127.0.0.1");
+    assert!(entry["last_used_at"].is_string(), "{entry}");
+    assert!(!listed.to_string().contains(&token), "the token is never listed");
+    let id = entry["id"].as_i64().unwrap();
+    let by_developer = send(
+        &app,
+        &developer,
+        reqwest::Method::DELETE,
+        &format!("{tokens}/{id}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(by_developer.status, 403);
+    let revoked = send(
+        &app,
+        &maintainer,
+        reqwest::Method::DELETE,
+        &format!("{tokens}/{id}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(revoked.status, 200, "{}", revoked.text);
+    assert!(revoked.body["revoked_at"].is_string());
+    let after = get(&app, Some(&screen), "/api/v1/wall?board=lobby").await;
+    assert_eq!(after.status, 401, "{}", after.text);
+    assert!(after.text.contains("revoked"), "{}", after.text);
+    assert_eq!(get(&app, None, &format!("/cc.xml?kiosk={token}")).await.status, 401);
+    assert_eq!(get(&app, None, &format!("/wall/lobby?kiosk={token}")).await.status, 401);
+}
