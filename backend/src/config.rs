@@ -3,9 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-#[cfg(feature = "demo")]
-use clap::Subcommand;
-use clap::{Args, Parser};
+use clap::{Args, Parser, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
@@ -19,18 +17,39 @@ use url::Url;
         dashboard shows its projects. With GITLAB_URL and GITLAB_TOKEN it watches a real GitLab."
 )]
 pub struct Cli {
-    #[cfg(feature = "demo")]
     #[command(subcommand)]
     pub command: Option<Command>,
     #[command(flatten)]
     pub serve: ServeArgs,
 }
 
-#[cfg(feature = "demo")]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run only the simulated GitLab, so that any GitLab client can be pointed at it.
+    #[cfg(feature = "demo")]
     Sim(SimArgs),
+    /// Kiosk tokens for wall screens that cannot sign in (the same store as the server:
+    /// STAGEBOARD_DATA_DIR or STAGEBOARD_DATABASE_URL; boards from STAGEBOARD_BOARDS).
+    #[command(subcommand)]
+    Kiosk(KioskCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KioskCommand {
+    /// Make a token for a board: prints it (shown this once) and the address to open on the
+    /// screen.
+    Create {
+        /// The board the screen shows (a name from STAGEBOARD_BOARDS).
+        #[arg(long)]
+        board: String,
+        /// Which screen it is, e.g. "lobby TV".
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// List the tokens: board, label, who made them and when, last use and from where.
+    List,
+    /// Revoke a token by its id: screens holding it stop at their next read.
+    Revoke { id: i64 },
 }
 
 #[derive(Debug, Args)]

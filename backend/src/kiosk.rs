@@ -136,6 +136,80 @@ pub async fn exchange(
     })
 }
 
+/// `stageboard kiosk create|list|revoke`: the same as the UI, from the server's command line,
+/// on the server's store.
+pub async fn command(command: crate::config::KioskCommand, args: &crate::config::ServeArgs) -> Result<(), String> {
+    use crate::config::KioskCommand;
+    let store = crate::store::Store::open(&crate::store::StoreConfig {
+        data_dir: args.data_dir.clone(),
+        database_url: args.database_url.clone(),
+        secret_key: args.secret_key.clone(),
+    })
+    .await?;
+    let failed = |e: crate::store::StoreError| format!("the kiosk tokens cannot be read or written: {e}");
+    let time = |t: Option<&stageboard_protocol::Timestamp>| {
+        t.map_or_else(|| "never".to_owned(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+    };
+    match command {
+        KioskCommand::Create { board, label } => {
+            let boards = crate::boards::Boards::parse(&args.boards)?;
+            if !boards.names().any(|b| b == board) {
+                let known: Vec<&str> = boards.names().collect();
+                return Err(if known.is_empty() {
+                    "no board is configured (STAGEBOARD_BOARDS): a kiosk token shows one board.".into()
+                } else {
+                    format!("there is no board `{board}`; the boards are {}.", known.join(", "))
+                });
+            }
+            let token = new_token();
+            let kiosk = store
+                .kiosk_create(&token, &board, label.trim(), "command line")
+                .await
+                .map_err(failed)?;
+            let base = match &args.public_url {
+                Some(url) => url.as_str().trim_end_matches('/').to_owned(),
+                None => format!("http://{}", args.listen),
+            };
+            println!("Kiosk token {} for the board `{board}`: {token}", kiosk.id);
+            println!("Open this once on the screen (the token then becomes its cookie):");
+            println!("  {base}/wall/{board}?kiosk={token}");
+            println!("Build monitors read {base}/cc.xml with the token as the password (HTTP Basic).");
+        }
+        KioskCommand::List => {
+            let tokens = store.kiosk_list().await.map_err(failed)?;
+            if tokens.is_empty() {
+                println!("No kiosk tokens.");
+            }
+            for t in tokens {
+                let state = match &t.revoked_at {
+                    Some(at) => format!("revoked {}", time(Some(at))),
+                    None => "active".to_owned(),
+                };
+                println!(
+                    "{}\t{}\t{}\tmade {} by {}\tlast used {}{}\t{state}",
+                    t.id,
+                    t.board,
+                    if t.label.is_empty() { "-" } else { &t.label },
+                    time(Some(&t.created_at)),
+                    t.created_by,
+                    time(t.last_used_at.as_ref()),
+                    t.last_used_from.map(|f| format!(" from {f}")).unwrap_or_default(),
+                );
+            }
+        }
+        KioskCommand::Revoke { id } => {
+            if !store.kiosk_revoke(id).await.map_err(failed)? {
+                return Err(format!(
+                    "there is no kiosk token {id} to revoke (or it is revoked already)."
+                ));
+            }
+            println!("Kiosk token {id} is revoked: screens holding it stop at their next read.");
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

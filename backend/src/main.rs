@@ -22,11 +22,12 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        #[cfg(feature = "demo")]
-        if let Some(stageboard::config::Command::Sim(args)) = cli.command {
-            return stageboard::server::run_sim(args).await;
+        match cli.command {
+            #[cfg(feature = "demo")]
+            Some(stageboard::config::Command::Sim(args)) => stageboard::server::run_sim(args).await,
+            Some(stageboard::config::Command::Kiosk(command)) => stageboard::kiosk::command(command, &cli.serve).await,
+            None => stageboard::server::run(Config::from_args(cli.serve)?).await,
         }
-        stageboard::server::run(Config::from_args(cli.serve)?).await
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

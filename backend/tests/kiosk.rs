@@ -201,3 +201,67 @@ async fn a_kiosk_screen_reads_its_board_only_and_acts_never() {
     assert_eq!(get(&app, None, &format!("/cc.xml?kiosk={token}")).await.status, 401);
     assert_eq!(get(&app, None, &format!("/wall/lobby?kiosk={token}")).await.status, 401);
 }
+
+/// `stageboard kiosk …` on the server's data directory, as an operator runs it.
+fn cli(data: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stageboard"))
+        .arg("kiosk")
+        .args(args)
+        .env("STAGEBOARD_DATA_DIR", data)
+        .env("STAGEBOARD_BOARDS", "lobby=projects=demo/*")
+        .env("STAGEBOARD_LISTEN", "127.0.0.1:8080")
+        .env_remove("STAGEBOARD_DATABASE_URL")
+        .env_remove("STAGEBOARD_PUBLIC_URL")
+        .output()
+        .expect("stageboard runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[tokio::test]
+async fn the_command_line_makes_lists_and_revokes_what_screens_use() {
+    let data = tempfile::tempdir().unwrap();
+    let (ok, made) = cli(data.path(), &["create", "--board", "lobby", "--label", "lobby TV"]);
+    assert!(ok, "{made}");
+    let token = made
+        .split_whitespace()
+        .find(|w| w.starts_with("sbk_"))
+        .expect("the token is printed")
+        .to_owned();
+    assert!(
+        made.contains(&format!("http://127.0.0.1:8080/wall/lobby?kiosk={token}")),
+        "{made}"
+    );
+    let (ok, wrong) = cli(data.path(), &["create", "--board", "cafe"]);
+    assert!(!ok && wrong.contains("the boards are lobby"), "{wrong}");
+
+    let app = TestApp::builder()
+        .access(Access::Login)
+        .anonymous()
+        .data_dir(data.path())
+        .boards(&["lobby=projects=demo/*"])
+        .start()
+        .await;
+    let opened = get(&app, None, &format!("/wall/lobby?kiosk={token}")).await;
+    assert_eq!(opened.status, 303, "{}", opened.text);
+    let (_, listed) = cli(data.path(), &["list"]);
+    assert!(
+        listed.contains("lobby\tlobby TV\tmade ") && listed.contains("by command line"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("from 127.0.0.1") && listed.contains("active"),
+        "{listed}"
+    );
+    assert!(!listed.contains(&token), "the token is shown once only: {listed}");
+    let id = listed.split('\t').next().unwrap().trim().to_owned();
+    let (ok, revoked) = cli(data.path(), &["revoke", &id]);
+    assert!(ok, "{revoked}");
+    assert_eq!(get(&app, None, &format!("/wall/lobby?kiosk={token}")).await.status, 401);
+    let (ok, again) = cli(data.path(), &["revoke", &id]);
+    assert!(!ok && again.contains("revoked already"), "{again}");
+}
