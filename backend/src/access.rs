@@ -147,8 +147,13 @@ impl FromRequestParts<AppState> for Reader {
         if let Some(session) = &session {
             let Ok(crate::client::ClientAddr(from)) = crate::client::ClientAddr::from_request_parts(parts, state).await;
             if let Some(kiosk) = crate::kiosk::of_session(state, session, from.map(|a| a.to_string())).await? {
-                let projects = crate::kiosk::projects(state, &kiosk.board).await?;
-                return Ok(Reader::kiosk(kiosk.board, projects));
+                if !crate::kiosk::READS.contains(&parts.uri.path()) {
+                    return Err(AppError::forbidden(
+                        "This is a kiosk screen: it reads its wall board and nothing else.",
+                    ));
+                }
+                let projects = crate::kiosk::projects(state, &kiosk).await?;
+                return Ok(Reader::kiosk(kiosk.token.board, projects));
             }
         }
         if state.access() == Access::Public {

@@ -5,18 +5,29 @@
 //! board and nothing else, and every action answers 403. Revoking the token ends every session
 //! that holds it, at their next request.
 
-use stageboard_protocol::{ErrorCode, KioskToken};
+use stageboard_protocol::ErrorCode;
 use tower_sessions::Session;
 
 use crate::app::AppState;
 use crate::boards::Selection;
 use crate::error::{AppError, AppResult};
+use crate::store::kiosk::Kiosk;
 
 /// Where a kiosk session keeps its token's id.
 pub const SESSION_KEY: &str = "kiosk";
 
+/// Where a kiosk session notes when it was last kept alive.
+const TOUCHED_KEY: &str = "kiosk_touched";
+
 /// Last use is written at most this often per token (a wall reads every few seconds).
 const USE_NOTED_EVERY: i64 = 60;
+
+/// A kiosk session is saved again this often, so it outlives the sessions' inactivity expiry
+/// (which counts from the last save) for as long as its screen reads.
+const TOUCH_EVERY: i64 = 3600;
+
+/// What a kiosk session may read: its wall, its events (not job logs) and the cctray feed.
+pub const READS: [&str; 3] = ["/api/v1/wall", "/api/v1/events", "/cc.xml"];
 
 /// A new token: `sbk_` and 32 random bytes, URL-safe.
 pub fn new_token() -> String {
@@ -49,13 +60,18 @@ pub async fn is_kiosk(session: &Session) -> bool {
 
 /// The kiosk token the session holds, still valid; `None` for a session that is not a
 /// kiosk's. A revoked token ends the grant (401).
-pub async fn of_session(state: &AppState, session: &Session, from: Option<String>) -> AppResult<Option<KioskToken>> {
+pub async fn of_session(state: &AppState, session: &Session, from: Option<String>) -> AppResult<Option<Kiosk>> {
     let Ok(Some(id)) = session.get::<i64>(SESSION_KEY).await else {
         return Ok(None);
     };
     match state.store().kiosk_get(id).await.map_err(AppError::store)? {
         Some(kiosk) => {
             note_use(state, &kiosk, from).await;
+            let now = chrono::Utc::now().timestamp();
+            let touched = session.get::<i64>(TOUCHED_KEY).await.ok().flatten().unwrap_or(0);
+            if now - touched >= TOUCH_EVERY {
+                let _ = session.insert(TOUCHED_KEY, now).await;
+            }
             Ok(Some(kiosk))
         }
         None => {
@@ -66,7 +82,7 @@ pub async fn of_session(state: &AppState, session: &Session, from: Option<String
 }
 
 /// The token sent with a request for the cctray feed (HTTP Basic's password, or `?kiosk=`).
-pub async fn of_token(state: &AppState, token: &str, from: Option<String>) -> AppResult<KioskToken> {
+pub async fn of_token(state: &AppState, token: &str, from: Option<String>) -> AppResult<Kiosk> {
     let kiosk = state
         .store()
         .kiosk_find(token)
@@ -77,19 +93,28 @@ pub async fn of_token(state: &AppState, token: &str, from: Option<String>) -> Ap
     Ok(kiosk)
 }
 
-async fn note_use(state: &AppState, kiosk: &KioskToken, from: Option<String>) {
+async fn note_use(state: &AppState, kiosk: &Kiosk, from: Option<String>) {
     let recent = kiosk
+        .token
         .last_used_at
         .is_some_and(|t| (chrono::Utc::now() - *t).num_seconds() < USE_NOTED_EVERY);
-    if (!recent || kiosk.last_used_from != from)
-        && let Err(e) = state.store().kiosk_used(kiosk.id, from.as_deref()).await
-    {
+    if !recent && let Err(e) = state.store().kiosk_used(kiosk.token.id, from.as_deref()).await {
         tracing::warn!(error = %e, "cannot note a kiosk token's use");
     }
 }
 
-/// The projects a kiosk's board shows (none once the board is gone from the configuration).
-pub async fn projects(state: &AppState, board: &str) -> AppResult<Vec<u64>> {
+/// The projects a kiosk screen reads: those its board shows, of those its maker vouched for
+/// (none once the board is gone from the configuration).
+pub async fn projects(state: &AppState, kiosk: &Kiosk) -> AppResult<Vec<u64>> {
+    let mut shown = board_projects(state, &kiosk.token.board).await?;
+    if let Some(vouched) = &kiosk.projects {
+        shown.retain(|p| vouched.contains(p));
+    }
+    Ok(shown)
+}
+
+/// The watched projects a board shows (none for a board not configured).
+pub async fn board_projects(state: &AppState, board: &str) -> AppResult<Vec<u64>> {
     let asked = Selection {
         board: Some(board.to_owned()),
         ..Selection::default()
@@ -115,23 +140,32 @@ pub async fn exchange(
     token: &str,
     from: Option<String>,
 ) -> AppResult<()> {
-    let kiosk = of_token(state, token, from).await?;
+    let kiosk = of_token(state, token, from).await?.token;
     if kiosk.board != board {
         return Err(AppError::forbidden(format!(
             "This kiosk token shows the board `{}`: open /wall/{}?kiosk=… with it.",
             kiosk.board, kiosk.board
         )));
     }
+    // A link from elsewhere must not sign a person out (nor leave their sign-in ungone).
+    if let Some(person) = crate::auth::signed_in(state, session).await {
+        return Err(AppError::forbidden(format!(
+            "You are signed in on this browser as @{}: a kiosk address is for a screen nobody signs in on. Sign out first, then open it again.",
+            person.username
+        )));
+    }
     let kept = async {
         session.clear().await;
         session.cycle_id().await?;
-        session.insert(SESSION_KEY, kiosk.id).await
+        session.insert(SESSION_KEY, kiosk.id).await?;
+        session.insert(TOUCHED_KEY, chrono::Utc::now().timestamp()).await
     };
     kept.await.map_err(|e| {
+        tracing::error!(error = %e, "a kiosk session cannot be kept");
         AppError::new(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::Internal,
-            format!("The kiosk session could not be kept ({e}); try again."),
+            ErrorCode::Busy,
+            "The kiosk session could not be kept just now; try again shortly.",
         )
     })
 }
@@ -163,7 +197,7 @@ pub async fn command(command: crate::config::KioskCommand, args: &crate::config:
             }
             let token = new_token();
             let kiosk = store
-                .kiosk_create(&token, &board, label.trim(), "command line")
+                .kiosk_create(&token, &board, None, label.trim(), "command line")
                 .await
                 .map_err(failed)?;
             let base = match &args.public_url {

@@ -75,7 +75,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::headers::secure,
         ))
-        .layer(TraceLayer::new_for_http())
+        // The path only: a query can carry a kiosk token (`/cc.xml?kiosk=`), which no log holds.
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<axum::body::Body>| {
+            tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
+        }))
         // Every request has an id (the client's X-Request-Id, or a new one), answered back and
         // written to the audit log with any action it makes.
         .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())

@@ -112,21 +112,37 @@ async fn a_kiosk_screen_reads_its_board_only_and_acts_never() {
     );
 
     // Nothing else: other boards, a widened board, other projects, actions, the tokens.
-    let cases = [
-        ("/api/v1/wall?board=payments", 403),
-        ("/api/v1/wall?board=lobby&projects=platform/*", 403),
-        ("/api/v1/wall", 403),
-        ("/api/v1/projects/2/pipelines", 404),
-        (tokens, 403),
-    ];
-    for (path, status) in cases {
-        let answer = get(&app, Some(&screen), path).await;
-        assert_eq!(answer.status, status, "{path}: {}", answer.text);
-    }
-    let jobs: Value = get(&app, Some(&screen), "/api/v1/projects/1/pipelines?per_page=1")
+    let pipelines: Value = get(&app, Some(&maintainer), "/api/v1/projects/1/pipelines?per_page=1")
         .await
         .body;
-    let pipeline = jobs["pipelines"][0]["id"].as_u64().expect("the board's project reads");
+    let pipeline = pipelines["pipelines"][0]["id"]
+        .as_u64()
+        .expect("a pipeline of the board's project");
+    let detail = get(
+        &app,
+        Some(&maintainer),
+        &format!("/api/v1/projects/1/pipelines/{pipeline}"),
+    )
+    .await;
+    let job = detail.body["stages"][0]["jobs"][0]["id"].as_u64().expect("a job of it");
+    let cases = [
+        ("/api/v1/wall?board=payments".to_owned(), 403),
+        ("/api/v1/wall?board=lobby&projects=platform/*".to_owned(), 403),
+        ("/api/v1/wall".to_owned(), 403),
+        // Not even its own projects' pages, nor their jobs' logs (which hold what a lobby
+        // should not show).
+        ("/api/v1/projects/1/pipelines".to_owned(), 403),
+        (format!("/api/v1/projects/1/jobs/{job}/log"), 403),
+        (format!("/api/v1/projects/1/jobs/{job}/raw"), 403),
+        (format!("/api/v1/events?topics=log:1:{job}"), 403),
+        ("/api/v1/overview".to_owned(), 403),
+        ("/api/v1/projects/2/pipelines".to_owned(), 403),
+        (tokens.to_owned(), 403),
+    ];
+    for (path, status) in cases {
+        let answer = get(&app, Some(&screen), &path).await;
+        assert_eq!(answer.status, status, "{path}: {}", answer.text);
+    }
     let act = send(
         &app,
         &screen,
@@ -137,6 +153,11 @@ async fn a_kiosk_screen_reads_its_board_only_and_acts_never() {
     .await;
     assert_eq!(act.status, 403, "{}", act.text);
     assert!(act.text.contains("kiosk screen"), "{}", act.text);
+    // Someone signed in on this browser is not signed out by a kiosk link.
+    let signed_in = get(&app, Some(&developer), &format!("/wall/lobby?kiosk={token}")).await;
+    assert_eq!(signed_in.status, 403);
+    assert!(signed_in.text.contains("Sign out first"), "{}", signed_in.text);
+    assert_eq!(get(&app, Some(&developer), tokens).await.status, 200, "still signed in");
     let wrong = get(&app, None, &format!("/wall/payments?kiosk={token}")).await;
     assert_eq!(wrong.status, 403);
     assert!(wrong.text.contains("shows the board `lobby`"), "{}", wrong.text);
@@ -264,4 +285,56 @@ async fn the_command_line_makes_lists_and_revokes_what_screens_use() {
     assert_eq!(get(&app, None, &format!("/wall/lobby?kiosk={token}")).await.status, 401);
     let (ok, again) = cli(data.path(), &["revoke", &id]);
     assert!(!ok && again.contains("revoked already"), "{again}");
+}
+
+#[tokio::test]
+async fn a_board_widened_later_does_not_widen_its_screens() {
+    let data = tempfile::tempdir().unwrap();
+    let token = {
+        let app = TestApp::builder()
+            .access(Access::Login)
+            .anonymous()
+            .data_dir(data.path())
+            .boards(&["lobby=projects=demo/*"])
+            .start()
+            .await;
+        let (maintainer, _) = sign_in(&app, common::MAINTAINER, "/").await;
+        let made = send(
+            &app,
+            &maintainer,
+            reqwest::Method::POST,
+            "/api/v1/kiosk-tokens",
+            json!({"board": "lobby"}),
+        )
+        .await;
+        assert_eq!(made.status, 201, "{}", made.text);
+        made.body["token"].as_str().unwrap().to_owned()
+    };
+    // The operator widens the board to every project; the token's maker vouched for one.
+    let app = TestApp::builder()
+        .access(Access::Login)
+        .anonymous()
+        .data_dir(data.path())
+        .boards(&["lobby=hide_green=0"])
+        .start()
+        .await;
+    let opened = browser()
+        .get(format!("{}/wall/lobby?kiosk={token}", app.base))
+        .send()
+        .await
+        .unwrap();
+    let screen = sent(&session_cookie(&opened).expect("the kiosk's cookie"));
+    let wall = get(&app, Some(&screen), "/api/v1/wall?board=lobby").await;
+    assert_eq!(wall.status, 200, "{}", wall.text);
+    let projects: Vec<&str> = wall.body["tiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["project"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        projects,
+        ["demo/gitlab-k8s-demo"],
+        "what its maker vouched for, no more"
+    );
 }

@@ -7,6 +7,7 @@ use stageboard_protocol::{
     ActionOutcome, ApprovalRequest, AuditPage, EnvironmentDetail, EnvironmentGrid, Job, JobLog, PipelineDetail,
     PipelinePage, PlayRequest, PlayVariable, ProjectOverview, ServerInfo, Wall,
 };
+use stageboard_protocol::{KioskTokenRequest, KioskTokens, NewKioskToken};
 
 /// A failed request, with what a person should read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -244,6 +245,24 @@ pub async fn act(project: u64, action: Action, input: String) -> Result<ActionOu
 /// A page of the audit log; `query` is the page's own query string (its filters).
 pub async fn audit(query: &str) -> Result<AuditPage, ApiError> {
     parse(&get(&format!("/api/v1/audit?{query}")).await?)
+}
+
+/// The kiosk tokens of the boards the signed-in person maintains.
+pub async fn kiosk_tokens() -> Result<KioskTokens, ApiError> {
+    parse(&get("/api/v1/kiosk-tokens").await?)
+}
+
+/// Makes a kiosk token for `board`; its token is in this answer only.
+pub async fn make_kiosk_token(board: String, label: String) -> Result<NewKioskToken, ApiError> {
+    parse(&post("/api/v1/kiosk-tokens", json_body(&KioskTokenRequest { board, label })).await?)
+}
+
+/// Revokes a kiosk token.
+pub async fn revoke_kiosk_token(id: i64) -> Result<(), ApiError> {
+    let request = Request::delete(&format!("/api/v1/kiosk-tokens/{id}"))
+        .header("content-type", "application/json")
+        .build();
+    send(request).await.map(drop)
 }
 
 /// Signs out (GitLab takes the token back), then shows the page again as nobody.

@@ -20,7 +20,7 @@ use leptos_router::path;
 use components::TopBar;
 use stageboard_protocol::Bundle;
 
-use pages::{Audit, EnvironmentPage, Environments, JobPage, NotFound, Overview, PipelinePage, ProjectPipelines};
+use pages::{Audit, EnvironmentPage, Environments, JobPage, Kiosk, NotFound, Overview, PipelinePage, ProjectPipelines};
 
 const SHORTCUTS: [(&str, &str); 9] = [
     ("?", "show or hide this help"),
@@ -124,13 +124,14 @@ pub fn LogApp() -> impl IntoView {
     .into_any()
 }
 
-/// The admin bundle's app (`frontend/admin.html`): the audit log.
+/// The admin bundle's app (`frontend/admin.html`): the audit log and the kiosk screens.
 #[component]
 pub fn AdminApp() -> impl IntoView {
     view! {
         <Shell>
             <Routes fallback=|| elsewhere(Bundle::Admin)>
                 <Route path=path!("/audit") view=Audit />
+                <Route path=path!("/kiosk") view=Kiosk />
             </Routes>
         </Shell>
     }

@@ -12,7 +12,7 @@ pub enum Bundle {
     Team,
     /// A job's log (`frontend/log.html`, in `dist/log/`).
     Log,
-    /// The audit log (`frontend/admin.html`, in `dist/admin/`).
+    /// The audit log and the kiosk screens (`frontend/admin.html`, in `dist/admin/`).
     Admin,
     /// The wall screen (`frontend/wall.html`, in `dist/wall/`): small enough for the cheap
     /// computer behind a TV.
@@ -34,7 +34,7 @@ impl Bundle {
     pub fn of(path: &str) -> Bundle {
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         match segments.as_slice() {
-            ["audit", ..] => Bundle::Admin,
+            ["audit", ..] | ["kiosk"] => Bundle::Admin,
             ["wall"] | ["wall", _] => Bundle::Wall,
             ["projects", _, "jobs", _] => Bundle::Log,
             _ => Bundle::Team,
@@ -56,6 +56,7 @@ mod tests {
         assert_eq!(Bundle::of("/audit"), Bundle::Admin);
         assert_eq!(Bundle::of("/audit/anything"), Bundle::Admin);
         assert_eq!(Bundle::of("/auditor"), Bundle::Team);
+        assert_eq!(Bundle::of("/kiosk"), Bundle::Admin);
         assert_eq!(Bundle::of("/wall"), Bundle::Wall);
         assert_eq!(Bundle::of("/wall/payments"), Bundle::Wall);
         assert_eq!(Bundle::of("/wall/payments/x"), Bundle::Team);

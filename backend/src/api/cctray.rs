@@ -61,16 +61,18 @@ pub async fn feed(
     headers: axum::http::HeaderMap,
     super::extract::Query(query): super::extract::Query<FeedQuery>,
 ) -> AppResult<Response> {
-    let reader = match kiosk_token(&headers, &query) {
-        Some(token) => {
+    // The kiosk token counts only where reads need one (an HTTP Basic password meant for a
+    // proxy in front, in `public` mode, is not stageboard's to judge).
+    let reader = match (reader, kiosk_token(&headers, &query)) {
+        (Ok(reader), _) => reader,
+        (Err(_), Some(token)) => {
             let kiosk = crate::kiosk::of_token(&state, &token, from.map(|a| a.to_string())).await?;
-            let projects = crate::kiosk::projects(&state, &kiosk.board).await?;
-            crate::access::Reader::kiosk(kiosk.board, projects)
+            let projects = crate::kiosk::projects(&state, &kiosk).await?;
+            crate::access::Reader::kiosk(kiosk.token.board, projects)
         }
-        None => match reader {
-            Ok(reader) => reader,
+        (Err(e), None) => {
             // A monitor asks for a password (the kiosk token) when told how.
-            Err(e) => {
+            {
                 let asks = e.status() == axum::http::StatusCode::UNAUTHORIZED;
                 let mut response = e.into_response();
                 if asks {
@@ -81,7 +83,7 @@ pub async fn feed(
                 }
                 return Ok(response);
             }
-        },
+        }
     };
     let projects = state.readable_projects(&reader).await?;
     let cards = futures::future::join_all(projects.into_iter().map(|p| super::overview::card(&state, p))).await;

@@ -79,8 +79,13 @@ pub async fn events(
     headers: HeaderMap,
 ) -> AppResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let mut topics = Topics::parse(query.topics.as_deref().unwrap_or("projects")).map_err(AppError::bad_request)?;
-    // A person hears only of the projects they may read.
+    // A person hears only of the projects they may read; a kiosk screen follows no job log.
     topics.only = reader.only().map(<[u64]>::to_vec);
+    if reader.kiosk_board().is_some() && !topics.logs.is_empty() {
+        return Err(AppError::forbidden(
+            "This is a kiosk screen: it follows its wall board's projects, not job logs.",
+        ));
+    }
     // A place first: a stream refused for want of one costs nothing more.
     let Some(hold) = state.clients().hold_stream(client.0) else {
         return Err(AppError::new(

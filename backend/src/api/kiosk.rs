@@ -36,7 +36,7 @@ async fn maintained_boards(state: &AppState, actor: &Actor) -> AppResult<Vec<Str
     };
     let mut boards = Vec::new();
     for name in state.boards().names() {
-        let projects = crate::kiosk::projects(state, name).await?;
+        let projects = crate::kiosk::board_projects(state, name).await?;
         let levels = futures::future::join_all(
             projects
                 .iter()
@@ -56,7 +56,13 @@ fn not_yours(board: &str) -> AppError {
     ))
 }
 
-/// The kiosk tokens of the boards the person maintains, and those boards.
+/// The person who is signed in (list and revoke: they may always see and revoke the tokens they
+/// made, whatever their boards have become).
+fn maker(actor: &Actor) -> &str {
+    &actor.person
+}
+
+/// The kiosk tokens of the boards the person maintains and those they made, and the boards.
 #[utoipa::path(get, path = "/api/v1/kiosk-tokens", tag = "kiosk",
     responses((status = 200, body = KioskTokens), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list(State(state): State<AppState>, actor: Actor) -> AppResult<Json<KioskTokens>> {
@@ -67,7 +73,7 @@ pub async fn list(State(state): State<AppState>, actor: Actor) -> AppResult<Json
         .await
         .map_err(AppError::store)?
         .into_iter()
-        .filter(|t| boards.contains(&t.board))
+        .filter(|t| boards.contains(&t.board) || t.created_by == maker(&actor))
         .collect();
     Ok(Json(KioskTokens { tokens, boards }))
 }
@@ -103,9 +109,12 @@ pub async fn create(
         return Err(not_yours(&request.board));
     }
     let token = crate::kiosk::new_token();
+    // The screen reads no more than its maker could vouch for today, whatever the board
+    // shows later.
+    let vouched = crate::kiosk::board_projects(&state, &request.board).await?;
     let kiosk = state
         .store()
-        .kiosk_create(&token, &request.board, label, &actor.person)
+        .kiosk_create(&token, &request.board, Some(&vouched), label, &actor.person)
         .await
         .map_err(AppError::store)?;
     tracing::info!(board = %kiosk.board, id = kiosk.id, by = %actor.person, "kiosk token made");
@@ -128,8 +137,9 @@ pub async fn revoke(State(state): State<AppState>, actor: Actor, Path(id): Path<
         .kiosk_get(id)
         .await
         .map_err(AppError::store)?
-        .ok_or_else(gone)?;
-    if !boards.contains(&kiosk.board) {
+        .ok_or_else(gone)?
+        .token;
+    if !boards.contains(&kiosk.board) && kiosk.created_by != maker(&actor) {
         return Err(not_yours(&kiosk.board));
     }
     if !state.store().kiosk_revoke(id).await.map_err(AppError::store)? {
@@ -138,11 +148,9 @@ pub async fn revoke(State(state): State<AppState>, actor: Actor, Path(id): Path<
     tracing::info!(board = %kiosk.board, id, by = %actor.person, "kiosk token revoked");
     let revoked = state
         .store()
-        .kiosk_list()
+        .kiosk_any(id)
         .await
         .map_err(AppError::store)?
-        .into_iter()
-        .find(|t| t.id == id)
         .ok_or_else(gone)?;
-    Ok(Json(revoked))
+    Ok(Json(revoked.token))
 }

@@ -512,6 +512,8 @@ pub async fn callback(State(state): State<AppState>, session: Session, Query(que
     // A new session id for the signed-in session: one planted before sign-in is worth nothing.
     // What the session knew of whoever was signed in before (the projects they may read) goes.
     let _ = session.remove_value(crate::access::READABLE).await;
+    // A kiosk screen someone signs in on is theirs now, not the kiosk's.
+    let _ = session.remove_value(crate::kiosk::SESSION_KEY).await;
     state.roles().forget(person.id);
     if session.cycle_id().await.is_err() || session.insert(PERSON, person).await.is_err() {
         return store_failed();

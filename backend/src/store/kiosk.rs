@@ -21,7 +21,29 @@ fn at(ms: Option<i64>) -> Option<Timestamp> {
     ms.and_then(DateTime::from_timestamp_millis).map(Timestamp)
 }
 
+/// A kiosk token as kept: as listed, and the projects its maker vouched for (`None`: made on
+/// the command line, the board as configured).
+#[derive(Debug, Clone)]
+pub struct Kiosk {
+    pub token: KioskToken,
+    pub projects: Option<Vec<u64>>,
+}
+
+fn projects_of(text: Option<String>) -> Option<Vec<u64>> {
+    text.map(|t| t.split(',').filter_map(|id| id.trim().parse().ok()).collect())
+}
+
 macro_rules! kiosk_of {
+    ($row:expr) => {{
+        let row = $row;
+        Kiosk {
+            projects: projects_of(row.try_get("projects")?),
+            token: kiosk_token!(row),
+        }
+    }};
+}
+
+macro_rules! kiosk_token {
     ($row:expr) => {{
         let row = $row;
         KioskToken {
@@ -38,30 +60,34 @@ macro_rules! kiosk_of {
 }
 
 impl Store {
-    /// Keeps a new token for `board` (its digest); returns it as listed.
+    /// Keeps a new token for `board` (its digest), pinned to `projects` when given; returns it
+    /// as listed.
     pub async fn kiosk_create(
         &self,
         token: &str,
         board: &str,
+        projects: Option<&[u64]>,
         label: &str,
         by: &str,
     ) -> Result<KioskToken, StoreError> {
         let now = Utc::now().timestamp_millis();
+        let projects = projects.map(|p| p.iter().map(u64::to_string).collect::<Vec<_>>().join(","));
         macro_rules! insert {
             ($db:ty, $pool:expr) => {{
                 let mut query = QueryBuilder::<$db>::new(
-                    "INSERT INTO kiosk_tokens (token_hash, board, label, created_at_ms, created_by) VALUES (",
+                    "INSERT INTO kiosk_tokens (token_hash, board, projects, label, created_at_ms, created_by) VALUES (",
                 );
                 let mut values = query.separated(", ");
                 values
                     .push_bind(digest(token))
                     .push_bind(board.to_owned())
+                    .push_bind(projects.clone())
                     .push_bind(label.to_owned())
                     .push_bind(now)
                     .push_bind(by.to_owned());
                 query.push(") RETURNING *");
                 let row = query.build().fetch_one($pool).await?;
-                Ok(kiosk_of!(&row))
+                Ok(kiosk_token!(&row))
             }};
         }
         match self.database() {
@@ -70,16 +96,18 @@ impl Store {
         }
     }
 
-    /// Every token, newest first (revoked ones too, marked).
+    /// The tokens, active ones first, each newest first (the revoked ones marked).
     pub async fn kiosk_list(&self) -> Result<Vec<KioskToken>, StoreError> {
         macro_rules! select {
             ($db:ty, $pool:expr) => {{
-                let rows = QueryBuilder::<$db>::new("SELECT * FROM kiosk_tokens ORDER BY id DESC LIMIT 1000")
-                    .build()
-                    .fetch_all($pool)
-                    .await?;
+                let rows = QueryBuilder::<$db>::new(
+                    "SELECT * FROM kiosk_tokens ORDER BY (revoked_at_ms IS NULL) DESC, id DESC LIMIT 1000",
+                )
+                .build()
+                .fetch_all($pool)
+                .await?;
                 rows.iter()
-                    .map(|row| Ok(kiosk_of!(row)))
+                    .map(|row| Ok(kiosk_token!(row)))
                     .collect::<Result<Vec<_>, sqlx::Error>>()
                     .map_err(StoreError::from)
             }};
@@ -91,16 +119,21 @@ impl Store {
     }
 
     /// The token, unless it is revoked or unknown.
-    pub async fn kiosk_find(&self, token: &str) -> Result<Option<KioskToken>, StoreError> {
-        self.kiosk_where("token_hash", digest(token)).await
+    pub async fn kiosk_find(&self, token: &str) -> Result<Option<Kiosk>, StoreError> {
+        self.kiosk_where("token_hash", digest(token), true).await
     }
 
     /// The token of this id, unless it is revoked or unknown.
-    pub async fn kiosk_get(&self, id: i64) -> Result<Option<KioskToken>, StoreError> {
-        self.kiosk_where("id", id).await
+    pub async fn kiosk_get(&self, id: i64) -> Result<Option<Kiosk>, StoreError> {
+        self.kiosk_where("id", id, true).await
     }
 
-    async fn kiosk_where<V>(&self, column: &'static str, value: V) -> Result<Option<KioskToken>, StoreError>
+    /// The token of this id, revoked or not.
+    pub async fn kiosk_any(&self, id: i64) -> Result<Option<Kiosk>, StoreError> {
+        self.kiosk_where("id", id, false).await
+    }
+
+    async fn kiosk_where<V>(&self, column: &'static str, value: V, active: bool) -> Result<Option<Kiosk>, StoreError>
     where
         V: for<'q> sqlx::Encode<'q, sqlx::Sqlite>
             + sqlx::Type<sqlx::Sqlite>
@@ -112,7 +145,10 @@ impl Store {
     {
         macro_rules! select {
             ($db:ty, $pool:expr) => {{
-                let mut query = QueryBuilder::<$db>::new("SELECT * FROM kiosk_tokens WHERE revoked_at_ms IS NULL AND ");
+                let mut query = QueryBuilder::<$db>::new("SELECT * FROM kiosk_tokens WHERE ");
+                if active {
+                    query.push("revoked_at_ms IS NULL AND ");
+                }
                 query.push(column).push(" = ").push_bind(value.clone());
                 let row = query.build().fetch_optional($pool).await?;
                 row.map(|row| Ok(kiosk_of!(&row)))
@@ -183,7 +219,7 @@ mod tests {
         .await
         .unwrap();
         let made = store
-            .kiosk_create("sbk_secret", "lobby", "lobby TV", "achen")
+            .kiosk_create("sbk_secret", "lobby", Some(&[1, 3]), "lobby TV", "achen")
             .await
             .unwrap();
         assert_eq!((made.board.as_str(), made.label.as_str()), ("lobby", "lobby TV"));
@@ -192,7 +228,8 @@ mod tests {
             .await
             .unwrap()
             .expect("found by its token");
-        assert_eq!(found.id, made.id);
+        assert_eq!(found.token.id, made.id);
+        assert_eq!(found.projects, Some(vec![1, 3]), "pinned to what its maker vouched for");
         assert!(store.kiosk_find("sbk_other").await.unwrap().is_none());
         store.kiosk_used(made.id, Some("10.0.0.7")).await.unwrap();
         let listed = store.kiosk_list().await.unwrap();
@@ -212,6 +249,16 @@ mod tests {
         assert!(!store.kiosk_revoke(made.id).await.unwrap(), "once");
         assert!(store.kiosk_find("sbk_secret").await.unwrap().is_none());
         assert!(store.kiosk_get(made.id).await.unwrap().is_none());
+        assert!(
+            store
+                .kiosk_any(made.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .token
+                .revoked_at
+                .is_some()
+        );
         assert!(store.kiosk_list().await.unwrap()[0].revoked_at.is_some());
     }
 }

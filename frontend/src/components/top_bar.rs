@@ -60,6 +60,8 @@ pub fn TopBar() -> impl IntoView {
                 <a href="/">"Pipelines"</a>
                 <a href="/environments">"Environments"</a>
                 <a href="/audit">"Audit"</a>
+                <a href="/wall">"Wall"</a>
+                <a href="/kiosk">"Kiosks"</a>
             </nav>
             <Show when=demo>
                 <span class="badge demo" title="Simulated GitLab and cluster: nothing real is touched">
