@@ -258,3 +258,56 @@ async fn all_green_is_one_large_mark_and_a_rotation_stops_on_a_failure() {
     assert!(red.contains("FAILED"), "{red}");
     assert_eq!(still, ["red"], "the rotation stops on the board showing a failure");
 }
+
+#[tokio::test]
+async fn a_maintainer_sets_up_a_kiosk_screen_and_revokes_it() {
+    use stageboard_e2e::fantoccini::Locator;
+    let app = Stageboard::start_with(&[("STAGEBOARD_BOARDS", "lobby=projects=demo/*")]);
+    let admin = Browser::start().await;
+    let screen = Browser::start().await;
+    let seen = async {
+        let e = |e: stageboard_e2e::fantoccini::error::CmdError| e.to_string();
+        admin.sign_in(&app.url, "achen", "/kiosk").await?;
+        admin
+            .client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(".kiosk-form input"))
+            .await
+            .map_err(e)?
+            .send_keys("lobby TV")
+            .await
+            .map_err(e)?;
+        admin.click_text(".kiosk-form button", "Make a kiosk token", Duration::from_secs(10)).await?;
+        let address = admin.wait_text(".kiosk-address", "/wall/lobby?kiosk=sbk_", Duration::from_secs(20)).await?;
+        admin.screenshot("kiosk-made").await.map_err(e)?;
+
+        // The screen opens it once: the board shows, and the token has left the address bar.
+        screen.client.goto(&address).await.map_err(e)?;
+        screen.wait_text(".tiles .tile-name", "gitlab-k8s-demo", Duration::from_secs(20)).await?;
+        let at = screen.client.current_url().await.map_err(e)?;
+        let acted = screen
+            .js("return fetch('/api/v1/projects/1/pipelines/1/retry', {method: 'POST', headers: {'content-type': 'application/json'}}).then(r => r.status);")
+            .await?;
+
+        // Revoked: the screen says so at its next read.
+        admin.wait_text("table.kiosk-tokens", "lobby TV", Duration::from_secs(10)).await?;
+        admin.click_text("button.revoke", "Revoke token", Duration::from_secs(10)).await?;
+        admin.client.accept_alert().await.map_err(e)?;
+        admin.wait_text("table.kiosk-tokens", "revoked", Duration::from_secs(10)).await?;
+        let gone = screen.wait_text(".wall-message", "revoked", Duration::from_secs(30)).await?;
+        Ok::<_, String>((address, at, acted, gone))
+    }
+    .await;
+    admin.close().await;
+    screen.close().await;
+    let (address, at, acted, gone) = seen.expect("the kiosk screen is set up and revoked");
+    assert!(address.starts_with(&app.url), "{address}");
+    assert_eq!(at.path(), "/wall/lobby");
+    assert!(
+        at.query().is_none_or(|q| !q.contains("kiosk")),
+        "the token left the address: {at}"
+    );
+    assert_eq!(acted, 403, "a kiosk screen never acts");
+    assert!(gone.contains("ask a Maintainer"), "{gone}");
+}
