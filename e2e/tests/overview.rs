@@ -93,3 +93,62 @@ async fn while_gitlab_is_down_the_overview_keeps_its_state_and_says_how_old_it_i
     assert_eq!(projects, 3, "the projects stay on screen");
     assert!(gone, "the banner goes when GitLab answers again");
 }
+
+#[tokio::test]
+async fn a_browser_that_asked_is_notified_when_main_turns_green_again() {
+    let app = Stageboard::start_demo();
+    let browser = Browser::start().await;
+    let seen = async {
+        browser.client.goto(&app.url).await.map_err(|e| e.to_string())?;
+        browser.texts("li.project .project-name", Duration::from_secs(20)).await.map_err(|e| e.to_string())?;
+        // The browser's notifications as the page calls them (headless Chromium shows none),
+        // and, once `window.fixed` is set, gitlab-k8s-demo's main as a fix would leave it.
+        browser
+            .js(r#"
+                window.notified = [];
+                window.Notification = function (title, options) { window.notified.push([title, options.body]); };
+                window.Notification.permission = 'granted';
+                window.Notification.requestPermission = () => Promise.resolve('granted');
+                const original = window.fetch;
+                window.fetch = (input, init) => original(input, init).then(async r => {
+                  if (!window.fixed || !String(input.url || input).endsWith('/api/v1/overview')) return r;
+                  const cards = await r.json();
+                  for (const c of cards) if (c.project.name === 'gitlab-k8s-demo' && c.latest) c.latest.status = 'success';
+                  return new Response(JSON.stringify(cards), { status: r.status, headers: r.headers });
+                });
+                const select = [...document.querySelectorAll('select')].find(s => s.querySelector('option[value=sound]'));
+                select.value = 'on';
+                select.dispatchEvent(new Event('change'));
+                return true;
+            "#)
+            .await?;
+        // The first look is not news; then main is fixed, and something changes in GitLab.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let first = browser.js("return window.notified.length").await?;
+        browser
+            .js("window.fixed = true; fetch('/api/v1/demo/advance', {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({seconds: 120})}); return null;")
+            .await?;
+        let mut notified = serde_json::Value::Null;
+        for _ in 0..100 {
+            notified = browser.js("return window.notified").await?;
+            if notified.to_string().contains("gitlab-k8s-demo") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        let kept = browser.js("return localStorage.getItem('stageboard.notify')").await?;
+        Ok::<_, String>((first, notified, kept))
+    }
+    .await;
+    browser.close().await;
+    let (first, notified, kept) = seen.expect("the overview notifies");
+    assert_eq!(first, 0, "what is already red is not news");
+    let titles: Vec<&str> = notified
+        .as_array()
+        .expect("notifications")
+        .iter()
+        .filter_map(|n| n[0].as_str())
+        .collect();
+    assert!(titles.contains(&"✓ gitlab-k8s-demo: main is green again"), "{notified}");
+    assert_eq!(kept, "on", "the choice is this browser's, kept");
+}

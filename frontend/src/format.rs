@@ -42,6 +42,53 @@ fn span(secs: i64) -> Option<String> {
     Some(format!("{n} {unit}{}", if n == 1 { "" } else { "s" }))
 }
 
+/// A watched default branch that turned red, or green again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Turn {
+    pub project: String,
+    pub branch: String,
+    pub red: bool,
+    /// Who broke it (red only).
+    pub by: Option<String>,
+}
+
+/// What turned since the last look: `known` is each project's default branch as last seen
+/// (red or not), updated here. A running or canceled pipeline changes nothing (a red branch
+/// stays red until a pipeline passes); a project seen for the first time is not news.
+pub fn turns(known: &mut Vec<(u64, bool)>, cards: &[ProjectOverview]) -> Vec<Turn> {
+    let mut turned = Vec::new();
+    for card in cards {
+        let Some(latest) = &card.latest else { continue };
+        let red = match latest.status {
+            Status::Failed => true,
+            Status::Success => false,
+            _ => continue,
+        };
+        let id = card.project.id;
+        match known.iter_mut().find(|(p, _)| *p == id) {
+            Some((_, was)) if *was != red => {
+                *was = red;
+                turned.push(Turn {
+                    project: card.project.name.clone(),
+                    branch: latest.git_ref.clone(),
+                    red,
+                    by: red
+                        .then(|| {
+                            card.broken_since
+                                .as_ref()
+                                .and_then(|b| b.user.as_ref().map(|u| u.name.clone()))
+                                .or_else(|| latest.user.as_ref().map(|u| u.name.clone()))
+                        })
+                        .flatten(),
+                });
+            }
+            Some(_) => {}
+            None => known.push((id, red)),
+        }
+    }
+    turned
+}
+
 /// How long a span is, in the fewest words a wall shows: `5 min`, `3 h`, `2 d` (`now` under a
 /// minute).
 pub fn short_span(secs: i64) -> String {
@@ -221,6 +268,51 @@ mod tests {
             }
         }
         assert_eq!(fit(0, 1280.0, 720.0), (1, 1), "nothing to show is one cell");
+    }
+
+    #[test]
+    fn a_branch_turning_red_or_green_again_is_news_once() {
+        let card = |id: u64, status: Status| -> ProjectOverview {
+            serde_json::from_value(serde_json::json!({
+                "project": {"id": id, "name": format!("p{id}"), "path_with_namespace": format!("g/p{id}"),
+                    "description": null, "default_branch": "main", "web_url": "https://gitlab.example/g"},
+                "latest": {"id": 1, "iid": 1, "project_id": id, "status": status.as_str(), "ref": "main",
+                    "tag": false, "sha": "abc", "source": "push", "name": null, "created_at": null,
+                    "updated_at": null, "started_at": null, "finished_at": null, "duration": null,
+                    "queued_duration": null, "user": {"id": 3, "username": "b", "name": "Bruno", "avatar_url": null},
+                    "commit": null, "web_url": "https://gitlab.example/g/-/pipelines/1"},
+                "broken_since": null, "other_refs": [], "error": null
+            }))
+            .unwrap()
+        };
+        let mut known = Vec::new();
+        assert!(
+            turns(&mut known, &[card(1, Status::Success), card(2, Status::Failed)]).is_empty(),
+            "first look"
+        );
+        let turned = turns(&mut known, &[card(1, Status::Failed), card(2, Status::Failed)]);
+        assert_eq!(
+            turned,
+            [Turn {
+                project: "p1".into(),
+                branch: "main".into(),
+                red: true,
+                by: Some("Bruno".into())
+            }]
+        );
+        assert!(
+            turns(&mut known, &[card(1, Status::Running)]).is_empty(),
+            "running changes nothing"
+        );
+        assert!(
+            turns(&mut known, &[card(1, Status::Failed)]).is_empty(),
+            "still red is not news"
+        );
+        let green = turns(&mut known, &[card(1, Status::Success), card(2, Status::Success)]);
+        assert_eq!(
+            green.iter().map(|t| (t.project.as_str(), t.red)).collect::<Vec<_>>(),
+            [("p1", false), ("p2", false)]
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod components;
 mod events;
 pub mod format;
 mod log_view;
+mod notify;
 mod pages;
 mod poll;
 mod wall_view;
@@ -94,6 +95,7 @@ fn Shell(children: Children) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     events::provide_upstream();
+    notify::provide();
     view! {
         <Shell>
             <Routes fallback=|| elsewhere(Bundle::Team)>
@@ -105,6 +107,7 @@ pub fn App() -> impl IntoView {
             </Routes>
         </Shell>
         <Shortcuts />
+        <notify::Notifier />
     }
     .into_any()
 }

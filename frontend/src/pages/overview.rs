@@ -7,6 +7,7 @@ use stageboard_protocol::{Pipeline, ProjectOverview, Status};
 use crate::api;
 use crate::components::{StageMarks, StatusIcon, loaded, page_status};
 use crate::format::{self, Order};
+use crate::notify::{self, Choice};
 use crate::poll::poll;
 
 const ORDER_KEY: &str = "stageboard.overview.order";
@@ -30,6 +31,7 @@ fn store_order(order: Order) {
 pub fn Overview() -> impl IntoView {
     let cards = poll(api::overview, || "projects".into(), Duration::from_secs(60), |_| true);
     let order = RwSignal::new(stored_order());
+    let notifying = use_context::<notify::Notify>().map_or_else(|| RwSignal::new(Choice::Off), |n| n.0);
     Effect::new(move |_| {
         let failing = cards.with(|c| match c {
             Some(Ok(cards)) => cards
@@ -69,6 +71,23 @@ pub fn Overview() -> impl IntoView {
                             .collect_view()}
                     </select>
                 </label>
+                <label class="order">
+                    "Notify "
+                    <select on:change=move |e| {
+                        let key = event_target_value(&e);
+                        if let Some(c) = Choice::ALL.into_iter().find(|c| c.key() == key) {
+                            notify::choose(c);
+                        }
+                    }>
+                        {Choice::ALL
+                            .into_iter()
+                            .map(|c| view! { <option value=c.key() selected=move || notifying.get() == c>{c.label()}</option> })
+                            .collect_view()}
+                    </select>
+                </label>
+                {move || (notifying.get() != Choice::Off && notify::blocked()).then(|| view! {
+                    <p class="hint" role="note">"This browser blocks stageboard's notifications: allow them in the site's settings."</p>
+                })}
             </header>
             {loaded(cards, "Loading projects from GitLab…", move |mut list| {
                 if list.is_empty() {
