@@ -11,6 +11,8 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
+pub mod soak;
+
 pub use fantoccini;
 
 /// A child process in its own process group, stopped with its whole group on drop.
@@ -242,6 +244,11 @@ pub struct Browser {
 impl Browser {
     /// Headless Chromium with a fresh profile, through chromedriver.
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// [`Browser::start`] with more Chromium flags (`--js-flags=--expose-gc` for the soak).
+    pub async fn start_with(extra: &[&str]) -> Self {
         let port = free_port();
         let driver = spawn_group(
             Command::new("chromedriver")
@@ -251,7 +258,7 @@ impl Browser {
         );
         wait_for_port(port, "chromedriver");
         let profile = std::env::temp_dir().join(format!("stageboard-e2e-{}-{port}", std::process::id()));
-        let args = [
+        let mut args = vec![
             "--headless=new",
             "--no-sandbox",
             "--disable-gpu",
@@ -266,8 +273,10 @@ impl Browser {
             // few page loads later, every request to the server waits. Nothing here goes back.
             "--disable-back-forward-cache",
             "--window-size=1280,800",
-            &format!("--user-data-dir={}", profile.display()),
         ];
+        let profile_flag = format!("--user-data-dir={}", profile.display());
+        args.push(&profile_flag);
+        args.extend_from_slice(extra);
         let mut capabilities = serde_json::Map::new();
         capabilities.insert(
             "goog:chromeOptions".into(),

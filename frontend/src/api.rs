@@ -16,6 +16,8 @@ pub struct ApiError {
     /// The server could not be reached, or answered that it (or GitLab behind it) is away for
     /// now (502, 503, 504): worth asking again, and no reason to stop showing what was read.
     pub transient: bool,
+    /// The server's answer (0 when there was none, or it could not be read).
+    pub status: u16,
 }
 
 impl ApiError {
@@ -24,6 +26,7 @@ impl ApiError {
         ApiError {
             message: message.into(),
             transient: false,
+            status: 0,
         }
     }
 }
@@ -45,6 +48,7 @@ fn unreachable(e: gloo_net::Error) -> ApiError {
     ApiError {
         message: format!("stageboard's server could not be reached ({why}). Is it running?"),
         transient: true,
+        status: 0,
     }
 }
 
@@ -71,6 +75,7 @@ async fn send(request: Result<Request, gloo_net::Error>) -> Result<String, ApiEr
     Err(ApiError {
         message,
         transient: matches!(status, 502..=504),
+        status,
     })
 }
 

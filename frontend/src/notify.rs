@@ -10,6 +10,21 @@ use crate::format::{self, Turn};
 use crate::poll::poll;
 
 const KEY: &str = "stageboard.notify";
+/// Each watched default branch as this browser last saw it (`1:r,2:g`), so a turn while the
+/// person was on another page (the log viewer is another app) is still news when they are back.
+const SEEN_KEY: &str = "stageboard.notify.seen";
+
+thread_local! {
+    /// One audio context for the tones, made when the person chose a sound (a click, which
+    /// browsers want before a page may play anything).
+    static AUDIO: std::cell::RefCell<Option<web_sys::AudioContext>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Whether this browser has notifications at all (Safari on iOS outside a home-screen app has
+/// none, and asking would throw).
+pub fn supported() -> bool {
+    web_sys::window().is_some_and(|w| js_sys::Reflect::has(&w, &"Notification".into()).unwrap_or(false))
+}
 
 /// What this browser asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +71,7 @@ pub fn provide() {
     let stored = storage()
         .and_then(|s| s.get_item(KEY).ok().flatten())
         .map_or(Choice::Off, |k| Choice::from_key(&k));
+    let stored = if supported() { stored } else { Choice::Off };
     provide_context(Notify(RwSignal::new(stored)));
 }
 
@@ -76,14 +92,47 @@ pub fn choose(choice: Choice) {
     if let Some(s) = storage() {
         let _ = s.set_item(KEY, choice.key());
     }
-    if choice != Choice::Off && web_sys::Notification::permission() == web_sys::NotificationPermission::Default {
+    if choice != Choice::Off
+        && supported()
+        && web_sys::Notification::permission() == web_sys::NotificationPermission::Default
+    {
         let _ = web_sys::Notification::request_permission();
+    }
+    if choice == Choice::WithSound {
+        AUDIO.with_borrow_mut(|audio| {
+            if audio.is_none() {
+                *audio = web_sys::AudioContext::new().ok();
+            }
+            if let Some(audio) = audio {
+                let _ = audio.resume();
+            }
+        });
     }
 }
 
 /// Whether the browser refuses this site's notifications (the person blocked them).
 pub fn blocked() -> bool {
-    web_sys::Notification::permission() == web_sys::NotificationPermission::Denied
+    supported() && web_sys::Notification::permission() == web_sys::NotificationPermission::Denied
+}
+
+fn seen() -> Vec<(u64, bool)> {
+    storage()
+        .and_then(|s| s.get_item(SEEN_KEY).ok().flatten())
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|e| e.split_once(':'))
+        .filter_map(|(id, state)| Some((id.parse().ok()?, state == "r")))
+        .collect()
+}
+
+fn keep_seen(known: &[(u64, bool)]) {
+    let text: Vec<String> = known
+        .iter()
+        .map(|(id, red)| format!("{id}:{}", if *red { "r" } else { "g" }))
+        .collect();
+    if let Some(s) = storage() {
+        let _ = s.set_item(SEEN_KEY, &text.join(","));
+    }
 }
 
 #[component]
@@ -94,10 +143,14 @@ fn Watcher(choice: RwSignal<Choice>) -> impl IntoView {
         Duration::from_secs(60),
         |_| true,
     );
-    let known = StoredValue::new(Vec::new());
     Effect::new(move |_| {
         let turned = cards.with(|c| match c {
-            Some(Ok(cards)) => known.try_update_value(|k| format::turns(k, cards)).unwrap_or_default(),
+            Some(Ok(cards)) => {
+                let mut known = seen();
+                let turned = format::turns(&mut known, cards);
+                keep_seen(&known);
+                turned
+            }
             _ => Vec::new(),
         });
         let sound = choice.get_untracked() == Choice::WithSound;
@@ -112,7 +165,7 @@ fn Watcher(choice: RwSignal<Choice>) -> impl IntoView {
 }
 
 fn tell(turn: &Turn) {
-    if web_sys::Notification::permission() != web_sys::NotificationPermission::Granted {
+    if !supported() || web_sys::Notification::permission() != web_sys::NotificationPermission::Granted {
         return;
     }
     let (title, body) = if turn.red {
@@ -135,11 +188,17 @@ fn tell(turn: &Turn) {
     let _ = web_sys::Notification::new_with_options(&title, &options);
 }
 
-/// A short tone: low for red, high for green.
+/// A short tone: low for red, high for green (on the one audio context, made when the sound
+/// was chosen; in a tab opened since, the first click on the page lets it play).
 fn tone(red: bool) {
-    let Ok(audio) = web_sys::AudioContext::new() else {
-        return;
-    };
+    let audio = AUDIO.with_borrow_mut(|audio| {
+        if audio.is_none() {
+            *audio = web_sys::AudioContext::new().ok();
+        }
+        audio.clone()
+    });
+    let Some(audio) = audio else { return };
+    let _ = audio.resume();
     let (Ok(oscillator), Ok(gain)) = (audio.create_oscillator(), audio.create_gain()) else {
         return;
     };

@@ -19,7 +19,7 @@ use crate::poll::poll;
 /// How often the wall's clock, elapsed times and rotation move on.
 const TICK: Duration = Duration::from_secs(5);
 /// The header's share of the screen's height; the tiles have the rest.
-const HEAD: f64 = 0.08;
+const HEAD: f64 = 0.1;
 
 /// A board the wall shows: its name (none: the address's own selection) and the parameters
 /// the address adds.
@@ -95,50 +95,79 @@ pub fn WallApp() -> impl IntoView {
         |_| true,
     );
     let now = RwSignal::new(Utc::now());
+    // The server's clock less the screen's: a Raspberry Pi's is off until it reaches NTP.
+    let skew = StoredValue::new(chrono::Duration::zero());
+    // The last good board, kept through failures that may pass (the server restarting, a
+    // proxy's 500, GitLab away); what went wrong since, if anything.
+    let shown = RwSignal::new(None::<Wall>);
+    let problem = RwSignal::new(None::<String>);
+    let every = StoredValue::new(30i64);
     let switched = StoredValue::new(Utc::now());
     let version = StoredValue::new(None::<String>);
-    // The server's build changed (an upgrade): load its wall.
+    let newer = StoredValue::new(0u8);
     Effect::new(move |_| {
-        wall.with(|w| {
-            let Some(Ok(w)) = w else { return };
-            if cycle.with_value(Vec::len) == 1 && !w.rotate.is_empty() {
-                cycle.update_value(|c| {
-                    c.extend(w.rotate.iter().map(|b| Shown {
-                        board: Some(b.clone()),
-                        extra: String::new(),
-                    }))
-                });
-            }
-            match version.get_value() {
-                None => version.set_value(Some(w.version.clone())),
-                Some(seen) if seen != w.version => {
-                    if let Some(window) = web_sys::window() {
-                        let _ = window.location().reload();
-                    }
+        wall.with(|w| match w {
+            Some(Ok(w)) => {
+                skew.set_value(*w.read_at - Utc::now());
+                // The first board says which boards follow it, and for how long each shows.
+                if at.get_untracked().is_multiple_of(cycle.with_value(Vec::len)) {
+                    every.set_value(i64::from(w.every));
+                    cycle.update_value(|c| {
+                        c.truncate(1);
+                        c.extend(w.rotate.iter().map(|b| Shown {
+                            board: Some(b.clone()),
+                            extra: String::new(),
+                        }));
+                    });
                 }
-                Some(_) => {}
+                // The server's build changed (an upgrade), said twice (not a replica behind):
+                // load its wall.
+                match version.get_value() {
+                    None => version.set_value(Some(w.version.clone())),
+                    Some(seen) if seen != w.version => {
+                        newer.update_value(|n| *n += 1);
+                        if newer.get_value() >= 2
+                            && let Some(window) = web_sys::window()
+                        {
+                            let _ = window.location().reload();
+                        }
+                    }
+                    Some(_) => newer.set_value(0),
+                }
+                let failing = w.tiles.iter().filter(|t| t.status == Some(Status::Failed)).count();
+                let status = if failing > 0 { Status::Failed } else { Status::Success };
+                let title = match failing {
+                    0 => w.title.clone(),
+                    n => format!("{n} failing · {}", w.title),
+                };
+                page_status::show(&title, Some(&status));
+                shown.set(Some(w.clone()));
+                problem.set(None);
             }
-            let failing = w.tiles.iter().filter(|t| t.status == Some(Status::Failed)).count();
-            let status = if failing > 0 { Status::Failed } else { Status::Success };
-            let title = match failing {
-                0 => w.title.clone(),
-                n => format!("{n} failing · {}", w.title),
-            };
-            page_status::show(&title, Some(&status));
+            Some(Err(e)) => {
+                // A board that is not there, or not this screen's: say so. Anything else may
+                // pass: the last picture stays.
+                if matches!(e.status, 400 | 401 | 403 | 404) {
+                    shown.set(None);
+                }
+                problem.set(Some(e.message.clone()));
+            }
+            None => {}
         })
     });
     // The clock moves; a rotation goes on unless the board on screen shows a failure.
     let tick = move || {
-        now.set(Utc::now());
-        let (every, failing) = wall.data.with_untracked(|w| match w {
-            Some(Ok(w)) => (
-                i64::from(w.every),
-                w.tiles.iter().any(|t| t.status == Some(Status::Failed)),
-            ),
-            _ => (i64::MAX, true),
+        let at_server = Utc::now() + skew.get_value();
+        now.set(at_server);
+        let failing = shown.with_untracked(|w| {
+            w.as_ref()
+                .is_some_and(|w| w.tiles.iter().any(|t| t.status == Some(Status::Failed)))
         });
-        if cycle.with_value(Vec::len) > 1 && !failing && (Utc::now() - switched.get_value()).num_seconds() >= every {
-            switched.set_value(Utc::now());
+        if cycle.with_value(Vec::len) > 1
+            && !failing
+            && (at_server - switched.get_value()).num_seconds() >= every.get_value()
+        {
+            switched.set_value(at_server);
             at.update(|i| *i += 1);
         }
     };
@@ -150,12 +179,12 @@ pub fn WallApp() -> impl IntoView {
     on_cleanup(move || resize.remove());
 
     let state = move || {
-        let read_at = wall.data.with(|w| match w {
-            Some(Ok(w)) => Some(clock(*w.read_at)),
-            _ => None,
+        let from = shown.with(|w| {
+            w.as_ref()
+                .map(|w| format!(" – data from {}", clock(*w.read_at)))
+                .unwrap_or_default()
         });
-        let from = read_at.map(|t| format!(" – data from {t}")).unwrap_or_default();
-        if wall.stale.with(Option::is_some) {
+        if shown.with(Option::is_some) && (wall.stale.with(Option::is_some) || problem.with(Option::is_some)) {
             format!("reconnecting{from}")
         } else if let Some(Some(since)) = upstream.0.get() {
             format!("GitLab unreachable since {}{from}", clock(since))
@@ -166,17 +195,14 @@ pub fn WallApp() -> impl IntoView {
     view! {
         <main class="wall">
             <header class="wall-head">
-                <h1>{move || wall.with(|w| match w {
-                    Some(Ok(w)) => w.title.clone(),
-                    _ => "stageboard".into(),
-                })}</h1>
+                <h1>{move || shown.with(|w| w.as_ref().map_or_else(|| "stageboard".to_owned(), |w| w.title.clone()))}</h1>
                 <p class="wall-state" role="status">{state}</p>
                 <p class="wall-clock">{move || clock(now.get())}</p>
             </header>
-            {move || match wall.get() {
-                None => view! { <p class="wall-message" role="status">"Loading the board…"</p> }.into_any(),
-                Some(Err(e)) => view! { <p class="wall-message" role="alert">{e.message}</p> }.into_any(),
-                Some(Ok(w)) => board(w, now, size).into_any(),
+            {move || match (shown.get(), problem.get()) {
+                (Some(w), _) => board(w, now, size).into_any(),
+                (None, Some(message)) => view! { <p class="wall-message" role="alert">{message}</p> }.into_any(),
+                (None, None) => view! { <p class="wall-message" role="status">"Loading the board…"</p> }.into_any(),
             }}
         </main>
     }
@@ -262,7 +288,7 @@ fn tile(t: Tile, now: RwSignal<DateTime<Utc>>) -> impl IntoView {
         };
         view! { <p class="tile-line tile-who">{who}{when}</p> }.into_any()
     } else if let (true, Some(started)) = (running, t.started_at.map(|s| *s)) {
-        let last = t.last_duration;
+        let last = t.last_duration.filter(|d| *d > 0);
         let elapsed = move || (now.get() - started).num_seconds().max(0);
         let share = move || match last {
             Some(last) if last > 0 => (elapsed() as f64 / last as f64).min(1.0) * 100.0,

@@ -21,6 +21,13 @@ pub fn Kiosk() -> impl IntoView {
     };
     let tokens = poll(fetch, String::new, Duration::from_secs(60), |_| true);
     let made = RwSignal::new(None::<Result<NewKioskToken, String>>);
+    // The form outlives the list's re-reads (a half-typed label stays).
+    let boards = Memo::new(move |_| {
+        tokens.with(|t| match t {
+            Some(Ok(t)) => Some(t.boards.clone()),
+            _ => None,
+        })
+    });
     Effect::new(move |_| page_status::show("Kiosk screens", None));
     view! {
         <section class="page">
@@ -30,9 +37,8 @@ pub fn Kiosk() -> impl IntoView {
             <p class="hint">
                 "A kiosk token lets a screen that cannot sign in (a TV in the hall) show one wall board, and nothing else: it reads, never acts. Open its address once on the screen; the token then becomes the screen's cookie. Build monitors read /cc.xml with it as the password."
             </p>
-            {loaded(tokens, "Loading the kiosk tokens…", move |list| view! {
-                <MakeToken boards=list.boards.clone() made changed />
-                {move || made.get().map(|m| match m {
+            {move || boards.get().map(|boards| view! { <MakeToken boards made changed /> })}
+            {move || made.get().map(|m| match m {
                     Ok(new) => {
                         let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
                         view! {
@@ -43,9 +49,8 @@ pub fn Kiosk() -> impl IntoView {
                         }.into_any()
                     }
                     Err(e) => view! { <p class="answer error" role="alert">{e}</p> }.into_any(),
-                })}
-                {table(list, changed)}
-            }.into_any())}
+            })}
+            {loaded(tokens, "Loading the kiosk tokens…", move |list| table(list, changed))}
         </section>
     }
     .into_any()
@@ -68,13 +73,18 @@ fn MakeToken(
     let sending = RwSignal::new(false);
     let submit = move |e: leptos::ev::SubmitEvent| {
         e.prevent_default();
+        if sending.get_untracked() {
+            return;
+        }
         sending.set(true);
         spawn_local(async move {
             let answer = api::make_kiosk_token(board.get_untracked(), label.get_untracked()).await;
+            if answer.is_ok() {
+                let _ = label.try_set(String::new());
+                changed.try_update(|n| *n += 1);
+            }
             let _ = made.try_set(Some(answer.map_err(|e| e.message)));
             let _ = sending.try_set(false);
-            let _ = label.try_set(String::new());
-            changed.try_update(|n| *n += 1);
         });
     };
     view! {
@@ -119,8 +129,12 @@ fn row(t: KioskToken, now: chrono::DateTime<Utc>, changed: RwSignal<u32>) -> imp
         _ => "never".to_owned(),
     };
     let failed = RwSignal::new(None::<String>);
+    let revoking = RwSignal::new(false);
     let id = t.id;
     let revoke = move |_| {
+        if revoking.get_untracked() {
+            return;
+        }
         let sure = web_sys::window()
             .and_then(|w| {
                 w.confirm_with_message("Revoke this kiosk token? Screens using it go blank at their next read.")
@@ -130,6 +144,7 @@ fn row(t: KioskToken, now: chrono::DateTime<Utc>, changed: RwSignal<u32>) -> imp
         if !sure {
             return;
         }
+        revoking.set(true);
         spawn_local(async move {
             match api::revoke_kiosk_token(id).await {
                 Ok(()) => changed.try_update(|n| *n += 1).unwrap_or_default(),
@@ -137,12 +152,13 @@ fn row(t: KioskToken, now: chrono::DateTime<Utc>, changed: RwSignal<u32>) -> imp
                     let _ = failed.try_set(Some(e.message));
                 }
             }
+            let _ = revoking.try_set(false);
         });
     };
     let state = match &t.revoked_at {
         Some(at) => view! { <span class="revoked">{format!("revoked {}", format::ago(**at, now))}</span> }.into_any(),
         None => view! {
-            <button class="button revoke" on:click=revoke>{format!("Revoke token {id}")}</button>
+            <button class="button revoke" on:click=revoke disabled=move || revoking.get()>{format!("Revoke token {id}")}</button>
             {move || failed.get().map(|m| view! { <span class="answer error" role="alert">{m}</span> })}
         }
         .into_any(),

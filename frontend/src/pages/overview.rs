@@ -71,7 +71,7 @@ pub fn Overview() -> impl IntoView {
                             .collect_view()}
                     </select>
                 </label>
-                <label class="order">
+                <label class="order" hidden=!notify::supported()>
                     "Notify "
                     <select on:change=move |e| {
                         let key = event_target_value(&e);

@@ -1,0 +1,134 @@
+//! The wall's soak: a board left open while the simulated GitLab lives through many hours, a
+//! change every simulated minute (the demo's clock moved by `/api/v1/demo/advance`), measuring
+//! what a long-running tab must not grow: its JavaScript heap (after a forced garbage
+//! collection) and its DOM nodes, after a warm-up hour and at the end.
+
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::{Browser, Stageboard};
+
+/// Chromium flags the soak needs: a `gc()` to call, and heap sizes that are not rounded.
+pub const FLAGS: [&str; 2] = ["--js-flags=--expose-gc", "--enable-precise-memory-info"];
+
+/// What the soak measured.
+#[derive(Debug, Clone, Copy)]
+pub struct Figures {
+    pub minutes: u32,
+    pub warm_heap: f64,
+    pub end_heap: f64,
+    pub warm_nodes: f64,
+    pub end_nodes: f64,
+    pub took: Duration,
+}
+
+impl Figures {
+    /// How much the end differs from the warm-up, as a share of the warm-up (heap, nodes).
+    pub fn growth(&self) -> (f64, f64) {
+        (
+            (self.end_heap - self.warm_heap).abs() / self.warm_heap,
+            (self.end_nodes - self.warm_nodes).abs() / self.warm_nodes,
+        )
+    }
+}
+
+impl std::fmt::Display for Figures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (heap, nodes) = self.growth();
+        write!(
+            f,
+            "{} simulated minutes in {:.0} s: JS heap {:.2} MB after warm-up, {:.2} MB at the end ({:+.1} %); DOM nodes {} and {} ({:+.1} %)",
+            self.minutes,
+            self.took.as_secs_f64(),
+            self.warm_heap / 1e6,
+            self.end_heap / 1e6,
+            heap * 100.0 * (self.end_heap - self.warm_heap).signum(),
+            self.warm_nodes,
+            self.end_nodes,
+            nodes * 100.0 * (self.end_nodes - self.warm_nodes).signum(),
+        )
+    }
+}
+
+/// Moves the demo's simulated clock by `seconds`, on a connection of its own.
+async fn advance(app: &Stageboard, seconds: u32) -> Result<(), String> {
+    let host = app.url.trim_start_matches("http://");
+    let body = format!("{{\"seconds\":{seconds}}}");
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(host).await?;
+        let request = format!(
+            "POST /api/v1/demo/advance HTTP/1.0\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).await?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await?;
+        Ok::<_, std::io::Error>(answer)
+    };
+    let answer = tokio::time::timeout(Duration::from_secs(30), exchange)
+        .await
+        .map_err(|_| "the clock did not move within 30 s".to_owned())?
+        .map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&answer);
+    match text.split(' ').nth(1) {
+        Some("200") => Ok(()),
+        _ => Err(format!("moving the clock: {}", text.lines().next().unwrap_or_default())),
+    }
+}
+
+/// The page's heap after garbage collection (the least of three, a moment apart: what is
+/// still held, not what awaits collection), and its DOM nodes.
+async fn measure(browser: &Browser) -> Result<(f64, f64), String> {
+    let mut least = (f64::MAX, 0.0);
+    for _ in 0..3 {
+        let seen = browser
+            .js("gc(); gc(); return [performance.memory.usedJSHeapSize, document.getElementsByTagName('*').length];")
+            .await?;
+        let at = |i: usize| seen[i].as_f64().unwrap_or(0.0);
+        if at(0) < least.0 {
+            least = (at(0), at(1));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok(least)
+}
+
+/// Opens `/wall` in `browser` (started with [`FLAGS`]) and lives through `minutes` simulated
+/// minutes, one a step, measuring after the first hour and at the end.
+pub async fn wall(app: &Stageboard, browser: &Browser, minutes: u32) -> Result<Figures, String> {
+    browser
+        .client
+        .goto(&format!("{}/wall", app.url))
+        .await
+        .map_err(|e| e.to_string())?;
+    browser
+        .wait_text(".tiles .tile-name", "gitlab-k8s-demo", Duration::from_secs(30))
+        .await?;
+    let started = Instant::now();
+    let mut warm = None;
+    for minute in 1..=minutes {
+        advance(app, 60).await?;
+        // The wall hears of the change and reads its board again.
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        if minute == 60.min(minutes / 2) {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            warm = Some(measure(browser).await?);
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (end_heap, end_nodes) = measure(browser).await?;
+    let (warm_heap, warm_nodes) = warm.ok_or("too short to warm up")?;
+    // Still a wall, still showing its board.
+    browser
+        .wait_text(".tiles .tile-name", "gitlab-k8s-demo", Duration::from_secs(10))
+        .await?;
+    Ok(Figures {
+        minutes,
+        warm_heap,
+        end_heap,
+        warm_nodes,
+        end_nodes,
+        took: started.elapsed(),
+    })
+}
