@@ -13,9 +13,11 @@ use crate::{Browser, Stageboard};
 pub const FLAGS: [&str; 2] = ["--js-flags=--expose-gc", "--enable-precise-memory-info"];
 
 /// What the soak measured.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Figures {
     pub minutes: u32,
+    /// Every four simulated hours (and after the first): the minute, heap and DOM nodes.
+    pub along: Vec<(u32, f64, f64)>,
     pub warm_heap: f64,
     pub end_heap: f64,
     pub warm_nodes: f64,
@@ -47,7 +49,11 @@ impl std::fmt::Display for Figures {
             self.warm_nodes,
             self.end_nodes,
             nodes * 100.0 * (self.end_nodes - self.warm_nodes).signum(),
-        )
+        )?;
+        for (minute, heap, nodes) in &self.along {
+            write!(f, "; at {} h {:.2} MB, {nodes} nodes", minute / 60, heap / 1e6)?;
+        }
+        Ok(())
     }
 }
 
@@ -95,7 +101,8 @@ async fn measure(browser: &Browser) -> Result<(f64, f64), String> {
 }
 
 /// Opens `/wall` in `browser` (started with [`FLAGS`]) and lives through `minutes` simulated
-/// minutes, one a step, measuring after the first hour and at the end.
+/// minutes, one a step, measuring after a warm-up (the first two hours, or a third of a
+/// shorter run) and at the end, and every four hours along the way.
 pub async fn wall(app: &Stageboard, browser: &Browser, minutes: u32) -> Result<Figures, String> {
     browser
         .client
@@ -107,13 +114,19 @@ pub async fn wall(app: &Stageboard, browser: &Browser, minutes: u32) -> Result<F
         .await?;
     let started = Instant::now();
     let mut warm = None;
+    let mut along = Vec::new();
+    let warm_up = 120.min(minutes / 3);
     for minute in 1..=minutes {
         advance(app, 60).await?;
         // The wall hears of the change and reads its board again.
         tokio::time::sleep(Duration::from_millis(60)).await;
-        if minute == 60.min(minutes / 2) {
+        if minute == warm_up || minute == 60 || minute % 240 == 0 {
             tokio::time::sleep(Duration::from_millis(500)).await;
-            warm = Some(measure(browser).await?);
+            let (heap, nodes) = measure(browser).await?;
+            along.push((minute, heap, nodes));
+            if minute == warm_up {
+                warm = Some((heap, nodes));
+            }
         }
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -125,6 +138,7 @@ pub async fn wall(app: &Stageboard, browser: &Browser, minutes: u32) -> Result<F
         .await?;
     Ok(Figures {
         minutes,
+        along,
         warm_heap,
         end_heap,
         warm_nodes,
