@@ -45,7 +45,11 @@ pub fn add_guard_answers(document: &mut utoipa::openapi::OpenApi) {
         let open = ["/api/v1/info", "/api/v1/openapi.json", crate::headers::CSP_REPORTS].contains(&path.as_str())
             || path.starts_with("/api/v1/demo/");
         let signed_in = path.starts_with("/api/v1/") && !open;
-        for (changes, operation) in [(false, item.get.as_mut()), (true, item.post.as_mut())] {
+        for (changes, operation) in [
+            (false, item.get.as_mut()),
+            (true, item.post.as_mut()),
+            (true, item.delete.as_mut()),
+        ] {
             let Some(operation) = operation else { continue };
             let answers = &mut operation.responses.responses;
             let mut add = |status: &str, description: &str| {
