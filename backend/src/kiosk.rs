@@ -115,20 +115,19 @@ pub async fn projects(state: &AppState, kiosk: &Kiosk) -> AppResult<Vec<u64>> {
 
 /// The watched projects a board shows (none for a board not configured).
 pub async fn board_projects(state: &AppState, board: &str) -> AppResult<Vec<u64>> {
+    Ok(shown_by(state, board, &state.watched_projects().await?))
+}
+
+/// Of the `watched` projects, those a board shows (none for a board not configured).
+pub fn shown_by(state: &AppState, board: &str, watched: &[crate::gitlab::types::GlProject]) -> Vec<u64> {
     let asked = Selection {
         board: Some(board.to_owned()),
         ..Selection::default()
     };
     let Ok(board) = state.boards().resolve(&asked) else {
-        return Ok(Vec::new());
+        return Vec::new();
     };
-    Ok(state
-        .watched_projects()
-        .await?
-        .iter()
-        .filter(|p| board.shows(p))
-        .map(|p| p.id)
-        .collect())
+    watched.iter().filter(|p| board.shows(p)).map(|p| p.id).collect()
 }
 
 /// `/wall/<board>?kiosk=<token>`: the session becomes the kiosk's (whoever was signed in on

@@ -57,6 +57,19 @@ impl std::fmt::Display for Figures {
     }
 }
 
+/// Opens the demo's wall at `/wall<rest>` and waits until it shows gitlab-k8s-demo's tile.
+pub async fn open_wall(app: &Stageboard, browser: &Browser, rest: &str) -> Result<(), String> {
+    browser
+        .client
+        .goto(&format!("{}/wall{rest}", app.url))
+        .await
+        .map_err(|e| e.to_string())?;
+    browser
+        .wait_text(".tiles .tile-name", "gitlab-k8s-demo", Duration::from_secs(30))
+        .await
+        .map(drop)
+}
+
 /// Moves the demo's simulated clock by `seconds`, on a connection of its own.
 async fn advance(app: &Stageboard, seconds: u32) -> Result<(), String> {
     let host = app.url.trim_start_matches("http://");
@@ -104,14 +117,7 @@ async fn measure(browser: &Browser) -> Result<(f64, f64), String> {
 /// minutes, one a step, measuring after a warm-up (the first two hours, or a third of a
 /// shorter run) and at the end, and every four hours along the way.
 pub async fn wall(app: &Stageboard, browser: &Browser, minutes: u32) -> Result<Figures, String> {
-    browser
-        .client
-        .goto(&format!("{}/wall", app.url))
-        .await
-        .map_err(|e| e.to_string())?;
-    browser
-        .wait_text(".tiles .tile-name", "gitlab-k8s-demo", Duration::from_secs(30))
-        .await?;
+    open_wall(app, browser, "").await?;
     let started = Instant::now();
     let mut warm = None;
     let mut along = Vec::new();

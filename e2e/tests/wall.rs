@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
+use stageboard_e2e::soak::open_wall;
 use stageboard_e2e::{Browser, SimProcess, Stageboard};
 
 /// Where each tile and its name are on screen, and whether the page scrolls.
@@ -74,14 +75,7 @@ async fn the_demo_board_fits_every_screen_size_red_first() {
     let seen = async {
         let mut seen = Vec::new();
         for query in ["", "?projects=demo/gitlab-k8s-demo"] {
-            browser
-                .client
-                .goto(&format!("{}/wall{query}", app.url))
-                .await
-                .map_err(|e| e.to_string())?;
-            browser
-                .wait_text(".tiles .tile-name", "gitlab-k8s-demo", Duration::from_secs(20))
-                .await?;
+            open_wall(&app, &browser, query).await?;
             for (w, h) in SIZES {
                 browser.viewport(w, h).await?;
                 tokio::time::sleep(Duration::from_millis(300)).await;
@@ -156,14 +150,7 @@ async fn the_wall_outlives_a_server_restart_and_reloads_for_a_new_version() {
     let mut app = Stageboard::start_demo();
     let browser = Browser::start().await;
     let seen = async {
-        browser
-            .client
-            .goto(&format!("{}/wall", app.url))
-            .await
-            .map_err(|e| e.to_string())?;
-        browser
-            .wait_text(".tiles .tile-name", "gitlab-k8s-demo", Duration::from_secs(20))
-            .await?;
+        open_wall(&app, &browser, "").await?;
         // The server goes away: the last picture stays, saying how old it is.
         assert!(app.terminate(Duration::from_secs(15)).is_some(), "stageboard stops");
         let away = browser

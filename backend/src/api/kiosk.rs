@@ -34,19 +34,32 @@ async fn maintained_boards(state: &AppState, actor: &Actor) -> AppResult<Vec<Str
             "Sign in with GitLab to manage kiosk screens: Maintainers of a board's projects make its tokens.",
         ));
     };
-    let mut boards = Vec::new();
-    for name in state.boards().names() {
-        let projects = crate::kiosk::board_projects(state, name).await?;
-        let levels = futures::future::join_all(
-            projects
-                .iter()
-                .map(|&p| super::refusals::access_level(state, session, &person, p)),
-        )
-        .await;
-        if !projects.is_empty() && levels.iter().all(|l| l.is_some_and(|l| l >= MAINTAINER)) {
-            boards.push(name.to_owned());
-        }
-    }
+    // The watched projects once, and each project's role once, however many boards show it.
+    let watched = state.watched_projects().await?;
+    let shown: Vec<(&str, Vec<u64>)> = state
+        .boards()
+        .names()
+        .map(|name| (name, crate::kiosk::shown_by(state, name, &watched)))
+        .collect();
+    let mut projects: Vec<u64> = shown.iter().flat_map(|(_, p)| p.iter().copied()).collect();
+    projects.sort_unstable();
+    projects.dedup();
+    let levels = futures::future::join_all(
+        projects
+            .iter()
+            .map(|&p| super::refusals::access_level(state, session, &person, p)),
+    )
+    .await;
+    let maintains = |p: &u64| {
+        projects
+            .binary_search(p)
+            .is_ok_and(|i| levels[i].is_some_and(|l| l >= MAINTAINER))
+    };
+    let boards = shown
+        .into_iter()
+        .filter(|(_, p)| !p.is_empty() && p.iter().all(maintains))
+        .map(|(name, _)| name.to_owned())
+        .collect();
     Ok(boards)
 }
 
