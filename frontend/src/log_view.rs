@@ -12,9 +12,14 @@ use stageboard_protocol::ServerEvent;
 
 use crate::api;
 
-/// Every row has this height (px), which makes virtual scrolling arithmetic.
-const ROW: f64 = 20.0;
-const ROW_PX: usize = 20;
+/// Every row has one height (px), which makes virtual scrolling arithmetic: 20 px, or 24 px
+/// where the pointer is a finger, so each line number is a link a finger can hit (WCAG 2.5.8).
+fn row_height() -> usize {
+    let coarse = web_sys::window()
+        .and_then(|w| w.match_media("(pointer: coarse)").ok().flatten())
+        .is_some_and(|m| m.matches());
+    if coarse { 24 } else { 20 }
+}
 /// Rows rendered beyond the visible ones, above and below.
 const OVERSCAN: usize = 30;
 
@@ -85,6 +90,8 @@ fn typing_in_a_field(e: &web_sys::KeyboardEvent) -> bool {
 
 #[component]
 pub fn LogView(project: u64, job: u64) -> impl IntoView {
+    let row_px = row_height();
+    let row_size = row_px as f64;
     let parser = StoredValue::new(Parser::new());
     let offset = StoredValue::new(0u64);
     let version = RwSignal::new(0u32);
@@ -132,7 +139,7 @@ pub fn LogView(project: u64, job: u64) -> impl IntoView {
     let scroll_to_row = move |row: usize, centre: bool| {
         if let Some(el) = container.get_untracked() {
             let height = el.client_height() as f64;
-            let top = row as f64 * ROW - if centre { height / 3.0 } else { 0.0 };
+            let top = row as f64 * row_size - if centre { height / 3.0 } else { 0.0 };
             el.set_scroll_top(top.max(0.0) as i32);
             scroll_top.set(el.scroll_top() as f64);
         }
@@ -298,7 +305,7 @@ pub fn LogView(project: u64, job: u64) -> impl IntoView {
         if let Some(el) = container.get_untracked() {
             let top = el.scroll_top() as f64;
             let height = el.client_height() as f64;
-            let at_bottom = top + height >= el.scroll_height() as f64 - 2.0 * ROW;
+            let at_bottom = top + height >= el.scroll_height() as f64 - 2.0 * row_size;
             if top < scroll_top.get_untracked() && !at_bottom {
                 follow.set(false);
             } else if at_bottom && !complete.get_untracked() {
@@ -312,8 +319,8 @@ pub fn LogView(project: u64, job: u64) -> impl IntoView {
     let rows = move || {
         version.track();
         let visible = visible.get();
-        let first = ((scroll_top.get() / ROW) as usize).saturating_sub(OVERSCAN);
-        let count = (viewport.get() / ROW) as usize + 2 * OVERSCAN;
+        let first = ((scroll_top.get() / row_size) as usize).saturating_sub(OVERSCAN);
+        let count = (viewport.get() / row_size) as usize + 2 * OVERSCAN;
         let last = (first + count).min(visible.len());
         let show_ts = show_timestamps.get();
         let marked = highlighted.get();
@@ -353,7 +360,7 @@ pub fn LogView(project: u64, job: u64) -> impl IntoView {
                     }).collect_view();
                     let timestamp = (show_ts).then(|| line.timestamp.clone()).flatten();
                     view! {
-                        <div class=class style=format!("top:{}px", row * ROW_PX) id=format!("L{number}")>
+                        <div class=class style=format!("top:{}px", row * row_px) id=format!("L{number}")>
                             <a class="ln" href=format!("#L{number}") on:click=move |e| {
                                 e.prevent_default();
                                 if let Some(w) = web_sys::window() {
@@ -409,8 +416,8 @@ pub fn LogView(project: u64, job: u64) -> impl IntoView {
         <Show when=move || loaded.get() fallback=|| view! { <p class="loading" role="status">"Loading the log…"</p> }>
             {move || (visible.get().is_empty()).then(|| view! { <p class="empty">"The log is empty: the job has not written anything yet."</p> })}
         </Show>
-        <div class="log" node_ref=container on:scroll=on_scroll tabindex="0" aria-label="job log">
-            <div class="log-inner" style=move || format!("height:{}px", visible.get().len() * ROW_PX)>
+        <div class="log" node_ref=container on:scroll=on_scroll tabindex="0" aria-label="job log" style=format!("--row:{row_px}px")>
+            <div class="log-inner" style=move || format!("height:{}px", visible.get().len() * row_px)>
                 {rows}
             </div>
         </div>

@@ -195,7 +195,7 @@ fn StageGraph(
                 let groups = format::job_groups(&stage.jobs);
                 let retried: Vec<String> = stage.jobs.iter().filter(|j| j.retried).map(|j| j.name.clone()).collect();
                 view! {
-                    <section class="stage" role="listitem" aria-label=format!("stage {}", stage.name)>
+                    <div class="stage" role="listitem" aria-label=format!("stage {}", stage.name)>
                         <h2 class="stage-name"><StatusIcon status=stage.status.clone() compact=true />" " <span class="stage-title">{stage.name.clone()}</span></h2>
                         <ul class="jobs">
                             {groups.into_iter().map(|(group, members)| {
@@ -248,7 +248,7 @@ fn StageGraph(
                                 }
                             }).collect_view()}
                         </ul>
-                    </section>
+                    </div>
                 }
             }).collect_view()}
         </div>
