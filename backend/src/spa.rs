@@ -112,14 +112,34 @@ pub async fn serve(
         return Redirect::to(&format!("/auth/login?return_to={back}")).into_response();
     }
     if let Some(response) = asset(path, &headers) {
-        return response;
+        return if page {
+            with_first_reads(response, uri.path())
+        } else {
+            response
+        };
     }
     if is_file {
         return (StatusCode::NOT_FOUND, "no such file\n").into_response();
     }
     // A route of an app (/projects/1/pipelines/5): the app itself reads the URL.
     let page = format!("{}index.html", stageboard_protocol::Bundle::of(uri.path()).dir());
-    asset(&page, &headers).unwrap_or_else(|| Html(NOT_BUILT).into_response())
+    asset(&page, &headers).map_or_else(|| Html(NOT_BUILT).into_response(), |r| with_first_reads(r, uri.path()))
+}
+
+/// A page's answer, with the API reads its app makes first named for preloading, so the browser
+/// fetches them while it downloads the app. `crossorigin` makes them the same-origin, CORS-mode
+/// requests the app's `fetch` makes, which then take the preloaded answers.
+fn with_first_reads(mut response: Response, path: &str) -> Response {
+    let links: Vec<String> = stageboard_protocol::reads::first_reads(path)
+        .iter()
+        .map(|read| format!("<{read}>; rel=preload; as=fetch; crossorigin"))
+        .collect();
+    if let Ok(value) = HeaderValue::from_str(&links.join(", "))
+        && !links.is_empty()
+    {
+        response.headers_mut().insert(header::LINK, value);
+    }
+    response
 }
 
 /// The `kiosk` parameter of a wall's address.

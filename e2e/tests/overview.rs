@@ -152,3 +152,66 @@ async fn a_browser_that_asked_is_notified_when_main_turns_green_again() {
     assert!(titles.contains(&"✓ gitlab-k8s-demo: main is green again"), "{notified}");
     assert_eq!(kept, "on", "the choice is this browser's, kept");
 }
+
+/// Each page's first API reads are named in its `Link` header for preloading, so a phone starts
+/// them while it downloads the app; the app must then take those answers rather than ask again
+/// (a read asked twice shows twice in the page's resource timings, the second by `fetch`).
+#[tokio::test]
+async fn each_page_takes_the_reads_the_server_preloaded() {
+    let app = Stageboard::start_demo();
+    let browser = Browser::start().await;
+    let seen = async {
+        browser.client.goto(&app.url).await.map_err(|e| e.to_string())?;
+        browser.wait_text("li.project .project-name", "gitlab-k8s-demo", Duration::from_secs(20)).await?;
+        let ids = browser
+            .js("return fetch('/api/v1/overview').then(r => r.json()).then(async cards => {
+                   const card = cards.find(c => c.latest && c.latest.status === 'failed');
+                   const p = await fetch(`/api/v1/projects/${card.project.id}/pipelines/${card.latest.id}`).then(r => r.json());
+                   const job = p.stages.flatMap(s => s.jobs).find(j => j.status === 'failed');
+                   return [card.project.id, card.latest.id, job.id];
+                 });")
+            .await?;
+        let id = |i: usize| ids[i].as_u64().unwrap_or_default();
+        let (project, pipeline, job) = (id(0), id(1), id(2));
+        let pages = [
+            ("/".to_owned(), "li.project .project-name", "gitlab-k8s-demo"),
+            ("/environments".to_owned(), "table.env-grid th", "gitlab-k8s-demo"),
+            (format!("/projects/{project}/pipelines/{pipeline}"), ".stage-title", "Test"),
+            (format!("/projects/{project}/jobs/{job}"), ".log-line", "$"),
+        ];
+        let mut reads = Vec::new();
+        for (path, css, text) in pages {
+            browser.client.goto(&format!("{}{path}", app.url)).await.map_err(|e| e.to_string())?;
+            browser.wait_text(css, text, Duration::from_secs(20)).await?;
+            let timings = browser
+                .js("return performance.getEntriesByType('resource')
+                       .filter(e => e.name.includes('/api/v1/') && !e.name.includes('/api/v1/events'))
+                       .map(e => { const u = new URL(e.name); return [u.pathname + u.search, e.initiatorType]; });")
+                .await?;
+            reads.push((path, timings));
+        }
+        Ok::<_, String>(reads)
+    }
+    .await;
+    browser.close().await;
+    for (path, timings) in seen.expect("the pages open") {
+        let timings: Vec<(String, String)> = serde_json::from_value(timings).expect("pairs");
+        let expected = stageboard_protocol::reads::first_reads(&path);
+        assert!(
+            expected.len() >= 2,
+            "{path} preloads its own read and the server's facts"
+        );
+        for read in &expected {
+            let times: Vec<&(String, String)> = timings.iter().filter(|(url, _)| url == read).collect();
+            assert_eq!(
+                times.len(),
+                1,
+                "{path}: {read} was read once, from its preload: {timings:?}"
+            );
+            assert_ne!(
+                times[0].1, "fetch",
+                "{path}: {read} was read by the app, not preloaded: {timings:?}"
+            );
+        }
+    }
+}

@@ -3,6 +3,7 @@
 use gloo_net::http::Request;
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
+use stageboard_protocol::reads;
 use stageboard_protocol::{
     ActionOutcome, ApprovalRequest, AuditPage, EnvironmentDetail, EnvironmentGrid, Job, JobLog, PipelineDetail,
     PipelinePage, PlayRequest, PlayVariable, ProjectOverview, ServerInfo, Wall,
@@ -109,7 +110,7 @@ async fn post(path: &str, body: Option<String>) -> Result<String, ApiError> {
 }
 
 pub async fn overview() -> Result<Vec<ProjectOverview>, ApiError> {
-    parse(&get("/api/v1/overview").await?)
+    parse(&get(reads::OVERVIEW).await?)
 }
 
 /// Filters of the pipeline list, as in the page's URL.
@@ -149,23 +150,23 @@ pub async fn pipelines(project: u64, query: &PipelineQuery) -> Result<PipelinePa
 }
 
 pub async fn pipeline(project: u64, pipeline: u64) -> Result<PipelineDetail, ApiError> {
-    parse(&get(&format!("/api/v1/projects/{project}/pipelines/{pipeline}")).await?)
+    parse(&get(&reads::pipeline(project, pipeline)).await?)
 }
 
 pub async fn environment_grid() -> Result<EnvironmentGrid, ApiError> {
-    parse(&get("/api/v1/environments").await?)
+    parse(&get(reads::ENVIRONMENTS).await?)
 }
 
 pub async fn environment(project: u64, environment: u64) -> Result<EnvironmentDetail, ApiError> {
-    parse(&get(&format!("/api/v1/projects/{project}/environments/{environment}")).await?)
+    parse(&get(&reads::environment(project, environment)).await?)
 }
 
 pub async fn job(project: u64, job: u64) -> Result<Job, ApiError> {
-    parse(&get(&format!("/api/v1/projects/{project}/jobs/{job}")).await?)
+    parse(&get(&reads::job(project, job)).await?)
 }
 
 pub async fn job_log(project: u64, job: u64, offset: u64) -> Result<JobLog, ApiError> {
-    parse(&get(&format!("/api/v1/projects/{project}/jobs/{job}/log?offset={offset}")).await?)
+    parse(&get(&reads::job_log(project, job, offset)).await?)
 }
 
 /// A wall's tiles; `query` is the board's parameters (`board=payments&hide_green=1`).
@@ -297,7 +298,7 @@ pub struct ServerInfoContext(pub RwSignal<Option<ServerInfo>>);
 pub fn provide_server_info() {
     let info = RwSignal::new(None);
     leptos::task::spawn_local(async move {
-        if let Ok(found) = get("/api/v1/info").await.and_then(|text| parse::<ServerInfo>(&text)) {
+        if let Ok(found) = get(reads::INFO).await.and_then(|text| parse::<ServerInfo>(&text)) {
             let _ = info.try_set(Some(found));
         }
     });

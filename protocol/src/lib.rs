@@ -10,6 +10,7 @@ mod job;
 mod kiosk;
 mod pipeline;
 mod project;
+pub mod reads;
 mod status;
 pub mod time;
 mod wall;
