@@ -519,6 +519,38 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
+    /// The README's configuration table is the reference: every setting the server reads from
+    /// the environment has its row, and every row names a setting that exists.
+    #[test]
+    fn the_readme_documents_every_setting_and_no_other() {
+        use clap::CommandFactory;
+        let readme = include_str!("../../README.md");
+        let section = readme
+            .split("## Configuration")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .expect("the README has a Configuration section");
+        let rows: Vec<String> = section
+            .lines()
+            .filter_map(|line| line.strip_prefix("| `")?.split('`').next().map(str::to_owned))
+            .collect();
+        let settings: Vec<String> = super::Cli::command()
+            .get_arguments()
+            .filter_map(|arg| arg.get_env()?.to_str().map(str::to_owned))
+            .collect();
+        assert!(settings.len() > 20, "{settings:?}");
+        let undocumented: Vec<&String> = settings.iter().filter(|s| !rows.contains(s)).collect();
+        assert!(
+            undocumented.is_empty(),
+            "settings the README's table lacks: {undocumented:?}"
+        );
+        let unknown: Vec<&String> = rows
+            .iter()
+            .filter(|r| !settings.contains(r) && *r != "RUST_LOG")
+            .collect();
+        assert!(unknown.is_empty(), "rows naming no setting: {unknown:?}");
+    }
+
     use super::*;
 
     #[test]
