@@ -168,16 +168,21 @@ async fn each_page_takes_the_reads_the_server_preloaded() {
                    const card = cards.find(c => c.latest && c.latest.status === 'failed');
                    const p = await fetch(`/api/v1/projects/${card.project.id}/pipelines/${card.latest.id}`).then(r => r.json());
                    const job = p.stages.flatMap(s => s.jobs).find(j => j.status === 'failed');
-                   return [card.project.id, card.latest.id, job.id];
+                   const grid = await fetch('/api/v1/environments').then(r => r.json());
+                   const env = grid.rows.flatMap(r => r.environments)[0];
+                   return [card.project.id, card.latest.id, job.id, env.project_id, env.id, env.name];
                  });")
             .await?;
         let id = |i: usize| ids[i].as_u64().unwrap_or_default();
         let (project, pipeline, job) = (id(0), id(1), id(2));
+        let (env_project, environment) = (id(3), id(4));
+        let env_name = ids[5].as_str().unwrap_or_default().to_owned();
         let pages = [
             ("/".to_owned(), "li.project .project-name", "gitlab-k8s-demo"),
             ("/environments".to_owned(), "table.env-grid th", "gitlab-k8s-demo"),
             (format!("/projects/{project}/pipelines/{pipeline}"), ".stage-title", "Test"),
             (format!("/projects/{project}/jobs/{job}"), ".log-line", "$"),
+            (format!("/projects/{env_project}/environments/{environment}"), "h1", env_name.as_str()),
         ];
         let mut reads = Vec::new();
         for (path, css, text) in pages {
