@@ -27,14 +27,22 @@ async fn open_production(browser: &Browser, app: &Stageboard) -> Result<(), Stri
 }
 
 async fn type_into(browser: &Browser, css: &str, text: &str) -> Result<(), String> {
-    browser
-        .client
-        .find(Locator::Css(css))
-        .await
-        .map_err(|e| e.to_string())?
-        .send_keys(text)
-        .await
-        .map_err(|e| e.to_string())
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let field = browser
+            .client
+            .find(Locator::Css(css))
+            .await
+            .map_err(|e| e.to_string())?;
+        match field.send_keys(text).await {
+            Ok(()) => return Ok(()),
+            // Re-rendered between finding and typing (an event arrived): find it again.
+            Err(e) if e.is_stale_element_reference() && std::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(150)).await
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
 }
 
 /// Makes GitLab change (ten simulated minutes: new pipelines in every project), waits until
@@ -57,16 +65,21 @@ async fn survives_a_rerender(browser: &Browser) -> Result<String, String> {
             _ => tokio::time::sleep(Duration::from_millis(150)).await,
         }
     }
-    let after = browser
-        .client
-        .find(Locator::Css(".dialog textarea"))
-        .await
-        .map_err(|e| format!("the dialog closed when the page re-rendered: {e}"))?;
-    Ok(after
-        .prop("value")
-        .await
-        .map_err(|e| e.to_string())?
-        .unwrap_or_default())
+    // More events may follow the first re-render: read the box again if it was replaced.
+    loop {
+        let after = browser
+            .client
+            .find(Locator::Css(".dialog textarea"))
+            .await
+            .map_err(|e| format!("the dialog closed when the page re-rendered: {e}"))?;
+        match after.prop("value").await {
+            Ok(value) => return Ok(value.unwrap_or_default()),
+            Err(e) if e.is_stale_element_reference() && std::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(150)).await
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
 }
 
 #[tokio::test]
