@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-use stageboard::config::{Cli, Config};
+use stageboard::config::file::{self, Failure, Loaded};
+use stageboard::config::{Command, Config};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -13,7 +13,14 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| EnvFilter::new("stageboard=info,stageboard_sim=info,warn")),
         )
         .init();
-    let cli = Cli::parse();
+    let Loaded { command, serve, origin } = match file::load(std::env::args_os().collect()) {
+        Ok(loaded) => loaded,
+        Err(Failure::Arguments(e)) => e.exit(),
+        Err(Failure::File(message)) => {
+            eprintln!("stageboard: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -22,11 +29,22 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        match cli.command {
+        match command {
             #[cfg(feature = "demo")]
-            Some(stageboard::config::Command::Sim(args)) => stageboard::server::run_sim(args).await,
-            Some(stageboard::config::Command::Kiosk(command)) => stageboard::kiosk::command(command, &cli.serve).await,
-            None => stageboard::server::run(Config::from_args(cli.serve)?).await,
+            Some(Command::Sim(args)) => stageboard::server::run_sim(args).await,
+            Some(Command::Kiosk(command)) => stageboard::kiosk::command(command, &serve)
+                .await
+                .map_err(|e| origin.explain(e)),
+            Some(Command::CheckConfig) => {
+                print!("{}", file::render(&origin));
+                Config::from_args(serve)
+                    .map(|config| println!("\n# Valid: {}.", config.summary()))
+                    .map_err(|e| origin.explain(e))
+            }
+            None => {
+                let config = Config::from_args(serve).map_err(|e| origin.explain(e))?;
+                stageboard::server::run(config).await
+            }
         }
     });
     match result {

@@ -1,4 +1,7 @@
-//! Configuration, read once at start-up from the command line and the environment.
+//! Configuration, read once at start-up from the command line, the environment and the
+//! configuration file (`file`).
+
+pub mod file;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -19,6 +22,10 @@ use url::Url;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// A configuration file (stageboard.toml, see stageboard.example.toml): each setting below
+    /// has its key there. A flag or an environment variable still beats the file.
+    #[arg(long, env = "STAGEBOARD_CONFIG", global = true, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub serve: ServeArgs,
 }
@@ -29,9 +36,13 @@ pub enum Command {
     #[cfg(feature = "demo")]
     Sim(SimArgs),
     /// Kiosk tokens for wall screens that cannot sign in (the same store as the server:
-    /// STAGEBOARD_DATA_DIR or STAGEBOARD_DATABASE_URL; boards from STAGEBOARD_BOARDS).
+    /// STAGEBOARD_DATA_DIR or STAGEBOARD_DATABASE_URL, or the configuration file's [storage];
+    /// boards from STAGEBOARD_BOARDS or its [boards]).
     #[command(subcommand)]
     Kiosk(KioskCommand),
+    /// Print the configuration the server would run with (secrets masked) and where each value
+    /// comes from, then check it: exits non-zero, naming the setting, when it is wrong.
+    CheckConfig,
 }
 
 #[derive(Debug, Subcommand)]
@@ -357,6 +368,36 @@ fn gitlab_base(url: Url, allow_http: bool) -> Result<Url, String> {
 }
 
 impl Config {
+    /// One line on what this configuration watches and where it keeps things, for
+    /// `check-config`.
+    pub fn summary(&self) -> String {
+        let gitlab = match &self.gitlab_source {
+            #[cfg(feature = "demo")]
+            GitlabSource::Demo(_) => "the demo's simulated GitLab".to_owned(),
+            GitlabSource::Gitlab { url, .. } => format!("GitLab at {url}"),
+        };
+        let projects = match self.projects.len() {
+            0 => "every project the token's user is a member of".to_owned(),
+            1 => "1 project".to_owned(),
+            n => format!("{n} projects"),
+        };
+        let boards: Vec<&str> = self.boards.names().collect();
+        let boards = if boards.is_empty() {
+            "no named boards".to_owned()
+        } else {
+            format!("boards {}", boards.join(", "))
+        };
+        let storage = if self.store.database_url.is_some() {
+            "PostgreSQL".to_owned()
+        } else {
+            format!("SQLite in {}", self.store.data_dir.display())
+        };
+        format!(
+            "watches {gitlab}, {projects}; listens on {}; {boards}; keeps its data in {storage}",
+            self.listen
+        )
+    }
+
     pub fn from_args(args: ServeArgs) -> Result<Self, String> {
         let upstream = match (args.gitlab_url, args.gitlab_token) {
             #[cfg(feature = "demo")]
@@ -524,7 +565,7 @@ mod tests {
     #[test]
     fn the_readme_documents_every_setting_and_no_other() {
         use clap::CommandFactory;
-        let readme = include_str!("../../README.md");
+        let readme = include_str!("../../../README.md");
         let section = readme
             .split("## Configuration")
             .nth(1)
@@ -549,6 +590,17 @@ mod tests {
             .filter(|r| !settings.contains(r) && *r != "RUST_LOG")
             .collect();
         assert!(unknown.is_empty(), "rows naming no setting: {unknown:?}");
+        // The second column is the setting's key in stageboard.toml.
+        for arg in super::Cli::command().get_arguments() {
+            let (Some(env), Some(key)) = (arg.get_env(), file::key_of(arg.get_id().as_str())) else {
+                continue;
+            };
+            let row = format!("| `{}` | `{}` |", env.to_str().unwrap(), key.path);
+            assert!(
+                section.contains(&row),
+                "the README's row for {env:?} should begin {row}"
+            );
+        }
     }
 
     use super::*;
