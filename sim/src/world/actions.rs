@@ -31,12 +31,10 @@ impl World {
 
     /// Jobs skipped because of a failure go back to `created` when that failure is retried.
     fn reset_skipped_after(&mut self, pipeline_id: u64, retried: &Job, at: Time) {
-        for job in self.jobs.values_mut() {
-            if job.pipeline_id == pipeline_id
-                && !job.retried
-                && job.status == JobStatus::Skipped
-                && job.stage_idx >= retried.stage_idx
-            {
+        let ids = self.jobs_of.get(&pipeline_id).cloned().unwrap_or_default();
+        for id in ids {
+            let job = self.jobs.get_mut(&id).expect("job");
+            if !job.retried && job.status == JobStatus::Skipped && job.stage_idx >= retried.stage_idx {
                 job.status = JobStatus::Created;
                 job.changed_at = at;
             }
@@ -44,6 +42,7 @@ impl World {
     }
 
     fn reopen(&mut self, pipeline_id: u64) {
+        self.revive(pipeline_id);
         let pipeline = self.pipelines.get_mut(&pipeline_id).expect("pipeline");
         pipeline.finished_at = None;
         pipeline.status = JobStatus::Running;

@@ -37,6 +37,14 @@ pub struct World {
     pub deployments: BTreeMap<u64, crate::environments::Deployment>,
     /// The projects of this simulated GitLab.
     pub projects: Arc<[ProjectDef]>,
+    /// Each pipeline's jobs, by id (retried ones included), so that reading a pipeline's jobs
+    /// does not scan every job ever made.
+    jobs_of: std::collections::HashMap<u64, Vec<u64>>,
+    /// Pipelines that may still change: new, reopened, or with a job added. The rest are
+    /// finished with no job alive, and time passing does nothing to them.
+    live: std::collections::BTreeSet<u64>,
+    /// Each project's last pipeline iid.
+    last_iid: BTreeMap<u64, u64>,
 }
 
 impl World {
@@ -53,12 +61,44 @@ impl World {
             tag_counter: BTreeMap::new(),
             environments: BTreeMap::new(),
             deployments: BTreeMap::new(),
+            jobs_of: std::collections::HashMap::new(),
+            live: std::collections::BTreeSet::new(),
+            last_iid: BTreeMap::new(),
         }
     }
 
     /// The project with this id (a copy: the world changes while it is used).
     pub fn project(&self, id: u64) -> Option<ProjectDef> {
         self.projects.iter().find(|p| p.id == id).cloned()
+    }
+
+    /// Adds a project (made through the API); it gets pushes like the others when the world
+    /// is live.
+    pub fn add_project(&mut self, project: ProjectDef) {
+        if !self.next_arrival.is_empty() {
+            let wait = self.rng.random_range(90..300);
+            self.next_arrival.insert(project.id, self.now + Duration::seconds(wait));
+        }
+        let mut all = self.projects.to_vec();
+        all.push(project);
+        self.projects = all.into();
+    }
+
+    /// Changes one project (archiving, deleting); an archived or deleted project gets no more
+    /// pushes. `None` when there is no such project.
+    pub fn change_project(&mut self, id: u64, change: impl FnOnce(&mut ProjectDef)) -> Option<ProjectDef> {
+        let mut all = self.projects.to_vec();
+        let project = all.iter_mut().find(|p| p.id == id)?;
+        change(project);
+        let changed = project.clone();
+        if changed.archived || changed.deleted {
+            self.next_arrival.remove(&id);
+        } else if !self.next_arrival.is_empty() && !self.next_arrival.contains_key(&id) {
+            let wait = self.rng.random_range(90..300);
+            self.next_arrival.insert(id, self.now + Duration::seconds(wait));
+        }
+        self.projects = all.into();
+        Some(changed)
     }
 
     pub fn rng(&mut self) -> &mut SmallRng {
@@ -111,8 +151,9 @@ impl World {
     /// pipelines of the same ref.
     fn cancel_redundant(&mut self, project_id: u64, git_ref: &str, at: Time) {
         let redundant: Vec<u64> = self
-            .pipelines
-            .values()
+            .live
+            .iter()
+            .map(|id| &self.pipelines[id])
             .filter(|p| p.project_id == project_id && p.git_ref == git_ref && p.parent.is_none() && !p.is_finished())
             .map(|p| p.id)
             .collect();
@@ -192,7 +233,12 @@ impl World {
     ) -> u64 {
         let id = self.next_pipeline_id;
         self.next_pipeline_id += 1;
-        let iid = self.pipelines.values().filter(|p| p.project_id == project_id).count() as u64 + 1;
+        let iid = {
+            let last = self.last_iid.entry(project_id).or_insert(0);
+            *last += 1;
+            *last
+        };
+        self.live.insert(id);
         self.pipelines.insert(
             id,
             Pipeline {
@@ -258,6 +304,8 @@ impl World {
         let failure = fate.failure_of(&name, attempt);
         let run_secs = self.rng.random_range(def.duration.0..=def.duration.1) as i64;
         let queue_secs = self.rng.random_range(1..8);
+        self.jobs_of.entry(pipeline_id).or_default().push(id);
+        self.live.insert(pipeline_id);
         self.jobs.insert(
             id,
             Job {
@@ -304,20 +352,23 @@ impl World {
     }
 
     pub fn current_jobs(&self, pipeline_id: u64) -> impl Iterator<Item = &Job> {
-        self.jobs
-            .values()
-            .filter(move |j| j.pipeline_id == pipeline_id && !j.retried)
+        self.jobs_of
+            .get(&pipeline_id)
+            .into_iter()
+            .flatten()
+            .map(|id| &self.jobs[id])
+            .filter(|j| !j.retried)
+    }
+
+    /// A pipeline may change again (reopened by a retry or a play).
+    fn revive(&mut self, pipeline_id: u64) {
+        self.live.insert(pipeline_id);
     }
 
     /// Runs every due transition up to `now`.
     fn settle(&mut self, now: Time) {
         loop {
-            let active: Vec<u64> = self
-                .pipelines
-                .values()
-                .filter(|p| !p.is_finished() || self.current_jobs(p.id).any(|j| j.status.is_alive()))
-                .map(|p| p.id)
-                .collect();
+            let active: Vec<u64> = self.live.iter().copied().collect();
             let mut changed = false;
             for pipeline_id in active {
                 changed |= self.step_pipeline(pipeline_id, now);
@@ -325,6 +376,15 @@ impl World {
             if !changed {
                 break;
             }
+        }
+        let settled: Vec<u64> = self
+            .live
+            .iter()
+            .copied()
+            .filter(|id| self.pipelines[id].is_finished() && !self.current_jobs(*id).any(|j| j.status.is_alive()))
+            .collect();
+        for id in settled {
+            self.live.remove(&id);
         }
         self.now = self.now.max(now);
     }
