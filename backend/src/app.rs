@@ -103,8 +103,8 @@ pub struct Parts {
     pub sessions: crate::auth::SessionStore,
     pub client: Arc<crate::gitlab::GitlabClient>,
     pub auth: Option<Arc<crate::auth::Auth>>,
-    /// Ids or full paths as configured; empty means the token user's projects.
-    pub projects: Vec<String>,
+    /// Which projects are watched.
+    pub selection: crate::selection::Selection,
     pub webhooks: Option<Webhooks>,
     pub cluster: Option<Cluster>,
     pub allowed_hosts: crate::guard::AllowedHosts,
@@ -167,7 +167,8 @@ impl AppState {
             roles: crate::access::Roles::default(),
             boards: parts.boards,
             watch: Watchlist {
-                configured: parts.projects,
+                selection: parts.selection,
+                warned: std::sync::Mutex::new(None),
                 resolved: RwLock::new(None),
             },
             webhooks: parts.webhooks,
@@ -325,25 +326,28 @@ impl AppState {
         }
     }
 
-    /// The watched projects, in the configured order (with none configured, the projects the
-    /// token's user is a member of). Each call re-reads them through the hub's cache, replaces
-    /// the watched set and starts or stops pollers to match.
+    /// The watched projects: the selection as last read through the hub's cache (listed
+    /// projects in their order, then the groups' and topics'). Each call replaces the watched
+    /// set and starts or stops pollers to match; a listed project or group GitLab does not have
+    /// is left out and named in the log.
     pub async fn watched_projects(&self) -> AppResult<Vec<GlProject>> {
         let watch = &self.0.watch;
-        let projects = if watch.configured.is_empty() {
-            self.gitlab().member_projects().await?
-        } else {
-            let lookups = watch.configured.iter().map(|p| async move {
-                self.gitlab().project(p).await.map_err(|e| match e {
-                    crate::gitlab::GitlabError::NotFound { .. } => AppError::not_found(format!(
-                        "STAGEBOARD_PROJECTS names `{p}`, which GitLab at {} does not have or the configured token cannot see.",
-                        self.gitlab_url()
-                    )),
-                    other => AppError::from(other),
-                })
-            });
-            futures::future::try_join_all(lookups).await?
-        };
+        let found = watch.selection.read(self.gitlab()).await?;
+        if !found.missing.is_empty() || !found.archived.is_empty() {
+            let now = std::time::Instant::now();
+            let mut warned = watch.warned.lock().expect("warned lock");
+            // Once per refresh, not on every read.
+            if warned.is_none_or(|at| now.duration_since(at) >= watch.selection.refresh) {
+                *warned = Some(now);
+                tracing::warn!(
+                    missing = %found.missing.join(", "),
+                    archived = %found.archived.join(", "),
+                    gitlab = %self.gitlab_url(),
+                    "the selection names projects or groups GitLab does not have (or the token cannot see), or archived projects: they are left out"
+                );
+            }
+        }
+        let projects = found.projects;
         let polled: Vec<(u64, String)> = projects.iter().map(|p| (p.id, p.path_with_namespace.clone())).collect();
         // The set served and the set polled change together, so two callers cannot leave
         // them disagreeing.
@@ -359,7 +363,7 @@ impl AppState {
     /// ids cost nothing upstream; the set is refreshed in the background (`server::start_watching`).
     pub async fn ensure_watched(&self, project: u64) -> AppResult<()> {
         let watch = &self.0.watch;
-        if watch.configured.iter().any(|p| *p == project.to_string()) {
+        if watch.selection.lists(project) {
             return Ok(());
         }
         let known = watch.resolved.read().await.as_ref().map(|ids| ids.contains(&project));
@@ -377,21 +381,19 @@ impl AppState {
         };
         if watched {
             Ok(())
-        } else if watch.configured.is_empty() {
-            Err(AppError::not_found(format!(
-                "Project {project} is not watched by this stageboard: with STAGEBOARD_PROJECTS unset it shows the projects its GitLab token is a member of."
-            )))
         } else {
             Err(AppError::not_found(format!(
-                "Project {project} is not watched by this stageboard (see STAGEBOARD_PROJECTS)."
+                "Project {project} is not watched by this stageboard: it watches {} (docs/operations.md, \"Selecting projects\").",
+                watch.selection.describe()
             )))
         }
     }
 }
 
 struct Watchlist {
-    /// Ids or full paths as configured; empty means the token user's projects.
-    configured: Vec<String>,
+    selection: crate::selection::Selection,
+    /// When missing or archived projects were last named in the log.
+    warned: std::sync::Mutex<Option<std::time::Instant>>,
     /// The watched ids as last resolved; `None` until GitLab has first answered.
     resolved: RwLock<Option<HashSet<u64>>>,
 }

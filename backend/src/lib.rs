@@ -20,6 +20,7 @@ pub mod listen;
 pub mod metrics;
 mod pattern;
 pub mod router;
+pub mod selection;
 pub mod server;
 mod spa;
 pub mod store;

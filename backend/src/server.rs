@@ -19,6 +19,8 @@ use crate::metrics::Metrics;
 /// The server, assembled: its state and, in demo mode, the simulated GitLab it lives with.
 pub struct App {
     pub state: AppState,
+    /// How often the selection of projects is read again.
+    refresh: std::time::Duration,
     /// The simulated GitLab (and cluster) of demo mode; it stops when the app is dropped.
     #[cfg(feature = "demo")]
     pub sim: Option<stageboard_sim::RunningSim>,
@@ -35,8 +37,8 @@ impl App {
         let mut webhook_secret = config.webhook_secret.as_ref().map(|s| s.expose_secret().to_owned());
         #[cfg(feature = "demo")]
         let mut demo = None;
-        let (url, token, projects) = match config.gitlab_source {
-            GitlabSource::Gitlab { url, token } => (url, token, config.projects),
+        let (url, token, selection) = match config.gitlab_source {
+            GitlabSource::Gitlab { url, token } => (url, token, config.selection),
             #[cfg(feature = "demo")]
             GitlabSource::Demo(settings) => {
                 let token = secrecy::SecretString::from(settings.sim.token.clone());
@@ -54,17 +56,19 @@ impl App {
                         format!("demo-hook-{:032x}", rand::rng().random::<u128>())
                     });
                 }
-                let projects = if config.projects.is_empty() {
-                    sim.sim.projects().iter().map(|p| p.full_path()).collect()
-                } else {
-                    config.projects
-                };
+                let mut selection = config.selection;
+                if selection.is_membership() {
+                    // The demo's token is the simulated administrator's, member of nothing:
+                    // it watches the simulated projects by name.
+                    selection.projects = sim.sim.projects().iter().map(|p| p.full_path()).collect();
+                }
                 tracing::info!(gitlab = %sim.url(), "demo mode: no GITLAB_URL set, so a simulated GitLab is running");
                 demo = Some((sim, settings.cluster, settings.webhooks));
-                (url, token, projects)
+                (url, token, selection)
             }
         };
         let gitlab_url = url.clone();
+        let refresh = selection.refresh;
         let client = Arc::new(
             GitlabClient::new(url, token, config.gitlab)
                 .map_err(|e| e.to_string())?
@@ -136,7 +140,7 @@ impl App {
             client,
             auth,
             hub,
-            projects,
+            selection,
             webhooks,
             cluster,
             allowed_hosts: crate::guard::AllowedHosts::new(
@@ -159,6 +163,7 @@ impl App {
         });
         Ok(App {
             state,
+            refresh,
             #[cfg(feature = "demo")]
             demo_webhooks: demo.as_ref().is_some_and(|(_, _, hooks)| *hooks),
             #[cfg(feature = "demo")]
@@ -197,7 +202,7 @@ impl App {
         }
         #[cfg(not(feature = "demo"))]
         let _ = addr;
-        tokio::spawn(start_watching(self.state.clone()));
+        tokio::spawn(start_watching(self.state.clone(), self.refresh));
         if let Some(cluster) = self.state.cluster() {
             tokio::spawn(publish_cluster_changes(cluster.state.clone(), self.state.hub().clone()));
         }
@@ -252,9 +257,9 @@ pub async fn run(config: Config) -> Result<(), String> {
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Resolves the watched projects (retrying while GitLab cannot say), which starts their pollers,
-/// then re-reads them every [`WATCH_REFRESH`]: a project the token's user joins appears, one
+/// then re-reads them every `STAGEBOARD_SELECTION_REFRESH`: a project the token's user joins appears, one
 /// it leaves is no longer served or polled, without a restart.
-async fn start_watching(state: AppState) {
+async fn start_watching(state: AppState, refresh: std::time::Duration) {
     let mut wait = std::time::Duration::from_secs(2);
     loop {
         match state.watched_projects().await {
@@ -271,7 +276,7 @@ async fn start_watching(state: AppState) {
     }
     let mut trimmed = std::time::Instant::now();
     loop {
-        tokio::time::sleep(WATCH_REFRESH).await;
+        tokio::time::sleep(refresh).await;
         match state.watched_projects().await {
             Ok(projects) => tracing::debug!(projects = projects.len(), "watched projects re-read"),
             // The last known set stays in force until GitLab answers again.
@@ -286,9 +291,6 @@ async fn start_watching(state: AppState) {
         }
     }
 }
-
-/// How often the watched projects are re-read (the hub keeps a project listing 10 minutes).
-const WATCH_REFRESH: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Where this server can be reached from the same machine (0.0.0.0 becomes 127.0.0.1).
 #[cfg(feature = "demo")]

@@ -75,7 +75,7 @@ fn check_config_says_where_each_value_came_from_and_never_shows_a_secret() {
         format!("projects = [\"platform/payments\", \"42\"]  # from {file}:11"),
         "poll_hooked = 300  # default; or STAGEBOARD_POLL_HOOKED".to_owned(),
         "# metrics_token  # not set; or STAGEBOARD_METRICS_TOKEN".to_owned(),
-        "# Valid: watches GitLab at https://gitlab.example.com/, 2 projects; listens on 127.0.0.1:9002".to_owned(),
+        "# Valid: watches GitLab at https://gitlab.example.com/, projects platform/payments, 42; listens on 127.0.0.1:9002".to_owned(),
     ] {
         assert!(out.contains(&line), "missing `{line}` in:\n{out}");
     }

@@ -125,9 +125,36 @@ impl Sim {
         &self.0.clock
     }
 
-    /// The projects this simulated GitLab has.
+    /// The projects this simulated GitLab has, deleted ones included (the world keeps their
+    /// records; answers leave them out).
     pub fn projects(&self) -> Arc<[scenario::ProjectDef]> {
         self.0.world.lock().expect("world lock").projects.clone()
+    }
+
+    /// Makes a project in `group` (`POST /projects`), with the next free id.
+    pub fn create_project(
+        &self,
+        name: &str,
+        path: &str,
+        group: &'static scenario::GroupDef,
+        topics: Vec<String>,
+    ) -> scenario::ProjectDef {
+        let now = self.0.clock.now();
+        let mut world = self.0.world.lock().expect("world lock");
+        let id = world.projects.iter().map(|p| p.id).max().unwrap_or(0) + 1;
+        let created = now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+        let project = scenario::new_project(id, name, path, group, topics, created);
+        world.add_project(project.clone());
+        project
+    }
+
+    /// Archives, unarchives or deletes a project; `None` when there is no such project.
+    pub fn change_project(
+        &self,
+        id: u64,
+        change: impl FnOnce(&mut scenario::ProjectDef),
+    ) -> Option<scenario::ProjectDef> {
+        self.0.world.lock().expect("world lock").change_project(id, change)
     }
 
     pub fn config(&self) -> &SimConfig {

@@ -204,7 +204,14 @@ pub struct ProjectDef {
     pub branches: &'static [&'static str],
     /// Possible fates, with weights.
     pub fates: &'static [(Fate, u32)],
-    pub created_at: &'static str,
+    pub created_at: Cow<'static, str>,
+    /// GitLab's topics (`topics`, and the older `tag_list`).
+    pub topics: Cow<'static, [Cow<'static, str>]>,
+    /// Archived (`POST /projects/:id/archive`): read-only, left out of lists asking
+    /// `archived=false`.
+    pub archived: bool,
+    /// Deleted (`DELETE /projects/:id`): gone from every answer; the world keeps its records.
+    pub deleted: bool,
 }
 
 impl ProjectDef {
@@ -385,6 +392,29 @@ static MONOREPO: PipelineDef = PipelineDef {
     ],
 };
 
+/// The most projects a simulated GitLab starts with or is given.
+pub const MAX_PROJECTS: usize = 1000;
+
+/// A project made through the API (`POST /projects`): built like payments-api, in `group`.
+pub fn new_project(
+    id: u64,
+    name: &str,
+    path: &str,
+    group: &'static GroupDef,
+    topics: Vec<String>,
+    created_at: String,
+) -> ProjectDef {
+    ProjectDef {
+        id,
+        name: Cow::Owned(name.to_owned()),
+        path: Cow::Owned(path.to_owned()),
+        group,
+        topics: topics.into_iter().map(Cow::Owned).collect::<Vec<_>>().into(),
+        created_at: Cow::Owned(created_at),
+        ..STORY[1].clone()
+    }
+}
+
 /// The projects of the reference story.
 static STORY: [ProjectDef; 3] = [
     ProjectDef {
@@ -402,7 +432,10 @@ static STORY: [ProjectDef; 3] = [
             (Fate::NoCluster, 5),
             (Fate::CompileError("compile"), 5),
         ],
-        created_at: "2026-03-02T09:12:44.000Z",
+        created_at: Cow::Borrowed("2026-03-02T09:12:44.000Z"),
+        topics: Cow::Borrowed(&[Cow::Borrowed("go"), Cow::Borrowed("kubernetes")]),
+        archived: false,
+        deleted: false,
     },
     ProjectDef {
         id: 2,
@@ -417,7 +450,10 @@ static STORY: [ProjectDef; 3] = [
             (Fate::Flaky("rspec 2/3"), 12),
             (Fate::CompileError("build-worker"), 8),
         ],
-        created_at: "2025-11-18T14:03:10.000Z",
+        created_at: Cow::Borrowed("2025-11-18T14:03:10.000Z"),
+        topics: Cow::Borrowed(&[Cow::Borrowed("payments"), Cow::Borrowed("service")]),
+        archived: false,
+        deleted: false,
     },
     ProjectDef {
         id: 3,
@@ -428,15 +464,18 @@ static STORY: [ProjectDef; 3] = [
         pipeline: &MONOREPO,
         branches: &["feature/dark-mode"],
         fates: &[(Fate::Green, 85), (Fate::Flaky("fe-test"), 15)],
-        created_at: "2026-01-20T08:30:00.000Z",
+        created_at: Cow::Borrowed("2026-01-20T08:30:00.000Z"),
+        topics: Cow::Borrowed(&[Cow::Borrowed("web")]),
+        archived: false,
+        deleted: false,
     },
 ];
 
-/// The simulated projects, `total` of them (3 to 200): the story's three, then `service-04`..
-/// built like payments-api and monorepo, as load for benchmarks. Each simulated GitLab has its
-/// own list (`SimConfig::projects`).
+/// The simulated projects, `total` of them (3 to 1000): the story's three, then `service-04`..
+/// built like payments-api and monorepo (in their groups, with the topic `service`), as load for
+/// benchmarks. Each simulated GitLab has its own list (`SimConfig::projects`).
 pub fn projects(total: usize) -> Arc<[ProjectDef]> {
-    let total = total.clamp(STORY.len(), 200);
+    let total = total.clamp(STORY.len(), MAX_PROJECTS);
     let mut all = STORY.to_vec();
     for id in STORY.len() + 1..=total {
         let like = &STORY[1 + id % 2];
@@ -444,6 +483,7 @@ pub fn projects(total: usize) -> Arc<[ProjectDef]> {
             id: id as u64,
             name: Cow::Owned(format!("service-{id:02}")),
             path: Cow::Owned(format!("service-{id:02}")),
+            topics: Cow::Borrowed(&[Cow::Borrowed("service")]),
             ..like.clone()
         });
     }

@@ -75,6 +75,11 @@ pub const KEYS: &[Key] = &[
     key("gitlab.webhook_secret", "webhook_secret", Kind::Text),
     key("gitlab.webhook_signing_token", "webhook_signing_token", Kind::Text),
     key("selection.projects", "projects", Kind::List),
+    key("selection.groups", "groups", Kind::List),
+    key("selection.topics", "topics", Kind::List),
+    key("selection.include", "include", Kind::List),
+    key("selection.exclude", "exclude", Kind::List),
+    key("selection.refresh", "selection_refresh", Kind::Number),
     key("cluster.mode", "cluster", Kind::Text),
     key("cluster.namespaces", "namespaces", Kind::List),
     key("cluster.label", "cluster_label", Kind::Text),
@@ -695,7 +700,14 @@ mod tests {
         let Loaded { serve, origin, .. } = loaded;
         let config = Config::from_args(serve).map_err(|e| origin.explain(e)).unwrap();
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
-        assert_eq!(config.projects, ["platform/payments", "platform/checkout", "42"]);
+        assert_eq!(
+            config.selection.projects,
+            ["platform/payments", "platform/checkout", "42"]
+        );
+        assert_eq!(config.selection.groups, ["platform"]);
+        assert_eq!(config.selection.topics, ["service"]);
+        assert!(!config.selection.keeps("platform/ops/sandbox-tools"));
+        assert_eq!(config.selection.refresh.as_secs(), 300);
         assert_eq!(config.namespaces.namespace_of("review/fix-login"), "review");
         assert_eq!(config.boards.names().collect::<Vec<_>>(), ["lobby", "payments"]);
         assert_eq!(config.hub.idle.as_secs(), 40);

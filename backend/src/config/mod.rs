@@ -87,10 +87,29 @@ pub struct ServeArgs {
     /// Token for reads (a personal, group or project access token with read_api).
     #[arg(long, env = "GITLAB_TOKEN", hide_env_values = true)]
     pub gitlab_token: Option<SecretString>,
-    /// Projects to watch, comma-separated numeric ids or full paths (group/project). Empty:
-    /// every project the token's user is a member of.
+    /// Projects to watch, comma-separated numeric ids or full paths (group/project). With no
+    /// projects, groups or topics: every project the token's user is a member of.
     #[arg(long, env = "STAGEBOARD_PROJECTS", value_delimiter = ',')]
     pub projects: Vec<String>,
+    /// Groups whose projects are watched, with their subgroups' (ids or full paths,
+    /// comma-separated).
+    #[arg(long, env = "STAGEBOARD_GROUPS", value_delimiter = ',')]
+    pub groups: Vec<String>,
+    /// Topics: the token user's projects with any of them are watched (comma-separated).
+    #[arg(long, env = "STAGEBOARD_TOPICS", value_delimiter = ',')]
+    pub topics: Vec<String>,
+    /// Path patterns (`*` for any characters, e.g. `platform/*`): a project found by group,
+    /// topic or membership is watched only if it matches one. Listed projects always are.
+    #[arg(long, env = "STAGEBOARD_INCLUDE", value_delimiter = ',')]
+    pub include: Vec<String>,
+    /// Path patterns a project found by group, topic or membership must not match
+    /// (e.g. `*/sandbox-*`).
+    #[arg(long, env = "STAGEBOARD_EXCLUDE", value_delimiter = ',')]
+    pub exclude: Vec<String>,
+    /// Seconds between readings of the selection (projects, groups, topics): a new project
+    /// appears, and a removed or archived one disappears, within this.
+    #[arg(long, env = "STAGEBOARD_SELECTION_REFRESH", default_value_t = 300)]
+    pub selection_refresh: u64,
     /// Seconds to wait for GitLab before giving up on a request.
     #[arg(long, env = "STAGEBOARD_GITLAB_TIMEOUT", default_value_t = 15)]
     pub gitlab_timeout: u64,
@@ -273,7 +292,8 @@ pub struct Config {
     /// Where people reach stageboard (validated: http(s), a host, nothing after it).
     pub public_url: Option<Url>,
     pub gitlab_source: GitlabSource,
-    pub projects: Vec<String>,
+    /// Which projects are watched.
+    pub selection: crate::selection::Selection,
     pub gitlab: crate::gitlab::ClientOptions,
     pub cluster: ClusterMode,
     pub namespaces: crate::app::NamespaceMap,
@@ -376,11 +396,7 @@ impl Config {
             GitlabSource::Demo(_) => "the demo's simulated GitLab".to_owned(),
             GitlabSource::Gitlab { url, .. } => format!("GitLab at {url}"),
         };
-        let projects = match self.projects.len() {
-            0 => "every project the token's user is a member of".to_owned(),
-            1 => "1 project".to_owned(),
-            n => format!("{n} projects"),
-        };
+        let projects = self.selection.describe();
         let boards: Vec<&str> = self.boards.names().collect();
         let boards = if boards.is_empty() {
             "no named boards".to_owned()
@@ -418,12 +434,27 @@ impl Config {
                 ));
             }
         };
-        let projects = args
-            .projects
-            .into_iter()
-            .map(|p| p.trim().to_owned())
-            .filter(|p| !p.is_empty())
-            .collect();
+        let list = |values: Vec<String>| -> Vec<String> {
+            values
+                .into_iter()
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .collect()
+        };
+        if !(30..=86_400).contains(&args.selection_refresh) {
+            return Err(format!(
+                "STAGEBOARD_SELECTION_REFRESH is {}; give a number of seconds from 30 to 86400.",
+                args.selection_refresh
+            ));
+        }
+        let selection = crate::selection::Selection {
+            projects: list(args.projects),
+            groups: list(args.groups),
+            topics: list(args.topics),
+            include: list(args.include),
+            exclude: list(args.exclude),
+            refresh: Duration::from_secs(args.selection_refresh),
+        };
         let mut rules = Vec::new();
         for rule in args
             .environment_namespaces
@@ -482,6 +513,7 @@ impl Config {
             fast: seconds("STAGEBOARD_POLL_FAST", args.poll_fast)?,
             idle: seconds("STAGEBOARD_POLL_IDLE", args.poll_idle)?,
             hooked: seconds("STAGEBOARD_POLL_HOOKED", args.poll_hooked)?,
+            listings: selection.refresh,
             ..crate::hub::HubSettings::default()
         };
         if args.max_streams_per_address == Some(0) {
@@ -546,7 +578,7 @@ impl Config {
                 .filter(|h| !h.trim().is_empty())
                 .collect(),
             gitlab_source: upstream,
-            projects,
+            selection,
             gitlab: crate::gitlab::ClientOptions {
                 timeout: Duration::from_secs(args.gitlab_timeout.max(1)),
                 ..crate::gitlab::ClientOptions::default()
@@ -625,7 +657,7 @@ mod tests {
         ])
         .unwrap();
         let config = Config::from_args(cli.serve).unwrap();
-        assert_eq!(config.projects, ["group/app", "42"]);
+        assert_eq!(config.selection.projects, ["group/app", "42"]);
         assert!(!format!("{config:?}").contains("glpat-do-not-print"));
     }
 

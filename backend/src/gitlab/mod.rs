@@ -39,6 +39,10 @@ pub trait Gitlab: Send + Sync + 'static {
     async fn project(&self, id_or_path: &str) -> Result<GlProject>;
     /// Projects the token's user is a member of.
     async fn member_projects(&self) -> Result<Vec<GlProject>>;
+    /// The projects of a group (id or full path) and of its subgroups, archived ones left out.
+    async fn group_projects(&self, group: &str) -> Result<Vec<GlProject>>;
+    /// The token user's projects with this topic, archived ones left out.
+    async fn topic_projects(&self, topic: &str) -> Result<Vec<GlProject>>;
     async fn pipelines(
         &self,
         project: u64,
@@ -138,6 +142,40 @@ impl Gitlab for GitlabClient {
             ("archived", "false".to_owned()),
             // By id: a stable order to page through (by activity, projects move between pages
             // while they are read); a project met twice is kept once.
+            ("order_by", "id".to_owned()),
+            ("sort", "desc".to_owned()),
+        ];
+        let mut projects: Vec<GlProject> = self.all("/projects", &query).await?;
+        projects.sort_by_key(|p| std::cmp::Reverse(p.id));
+        projects.dedup_by_key(|p| p.id);
+        Ok(projects)
+    }
+
+    async fn group_projects(&self, group: &str) -> Result<Vec<GlProject>> {
+        let query = [
+            ("include_subgroups", "true".to_owned()),
+            // A project shared with the group belongs elsewhere: its own group selects it.
+            ("with_shared", "false".to_owned()),
+            ("simple", "true".to_owned()),
+            ("archived", "false".to_owned()),
+            ("order_by", "id".to_owned()),
+            ("sort", "desc".to_owned()),
+        ];
+        let path = format!("/groups/{}/projects", project_path_param(group));
+        let mut projects: Vec<GlProject> = self.all(&path, &query).await?;
+        projects.sort_by_key(|p| std::cmp::Reverse(p.id));
+        projects.dedup_by_key(|p| p.id);
+        Ok(projects)
+    }
+
+    async fn topic_projects(&self, topic: &str) -> Result<Vec<GlProject>> {
+        let query = [
+            ("topic", topic.to_owned()),
+            // Without it, GitLab answers with every project the token may see: on gitlab.com,
+            // the world's public ones.
+            ("membership", "true".to_owned()),
+            ("simple", "true".to_owned()),
+            ("archived", "false".to_owned()),
             ("order_by", "id".to_owned()),
             ("sort", "desc".to_owned()),
         ];

@@ -22,6 +22,9 @@ pub struct GlProject {
     /// Whether who started a deployment may approve it (GitLab Premium; absent elsewhere).
     #[serde(default)]
     pub allow_pipeline_trigger_approve_deployment: Option<bool>,
+    /// Archived (absent from `simple` answers, which lists ask for with `archived=false`).
+    #[serde(default)]
+    pub archived: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -95,6 +95,12 @@ impl Gitlab for FakeGitlab {
     async fn member_projects(&self) -> Result<Vec<GlProject>> {
         unreachable!()
     }
+    async fn group_projects(&self, _: &str) -> Result<Vec<GlProject>> {
+        unreachable!()
+    }
+    async fn topic_projects(&self, _: &str) -> Result<Vec<GlProject>> {
+        unreachable!()
+    }
     async fn pipelines(&self, _: u64, _: &PipelineFilter, _: u32, _: u32) -> Result<Page<GlPipeline>> {
         unreachable!()
     }

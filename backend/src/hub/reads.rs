@@ -23,6 +23,8 @@ use crate::gitlab::{Gitlab, GitlabError, Page, PipelineFilter, PipelineGraph, Pi
 pub enum Key {
     Project(String),
     MemberProjects,
+    GroupProjects(String),
+    TopicProjects(String),
     Pipelines {
         project: u64,
         filter: PipelineFilter,
@@ -99,6 +101,8 @@ impl Key {
         match self {
             Key::Project(_) => "project",
             Key::MemberProjects => "member projects",
+            Key::GroupProjects(_) => "group projects",
+            Key::TopicProjects(_) => "topic projects",
             Key::Pipelines { .. } => "pipeline list",
             Key::Pipeline { .. } => "pipeline",
             Key::Jobs { .. } => "pipeline jobs",
@@ -150,13 +154,16 @@ impl Key {
         }
     }
 
-    /// What the answer stays good for; `by_path` finds the scope of a project named by path.
-    fn scope(&self, trace_every: Duration, by_path: impl Fn(&str) -> Scope) -> Scope {
+    /// What the answer stays good for; `by_path` finds the scope of a project named by path;
+    /// `listings` is how often the selection of projects is read again.
+    fn scope(&self, trace_every: Duration, listings: Duration, by_path: impl Fn(&str) -> Scope) -> Scope {
         match self {
-            // Renames and membership change without a pipeline changing.
-            Key::Project(_) | Key::MemberProjects | Key::ProtectedEnvironments(_) | Key::ProtectedBranches(_) => {
-                Scope::For(Duration::from_secs(600))
+            // Renames and membership change without a pipeline changing: kept until the
+            // selection is read again.
+            Key::Project(_) | Key::MemberProjects | Key::GroupProjects(_) | Key::TopicProjects(_) => {
+                Scope::For(listings)
             }
+            Key::ProtectedEnvironments(_) | Key::ProtectedBranches(_) => Scope::For(Duration::from_secs(600)),
             Key::Pipelines { project, .. }
             | Key::LatestPerRef { project, .. }
             | Key::Environments(project)
@@ -281,7 +288,9 @@ impl Hub {
             capability.check()?;
         }
         let kind = key.kind();
-        let scope = key.scope(self.0.settings.trace, |path| self.path_scope(path));
+        let scope = key.scope(self.0.settings.trace, self.0.settings.listings, |path| {
+            self.path_scope(path)
+        });
         let (version, max_age) = self.freshness(scope);
         let upstream = self.0.upstream.clone();
         let permits = self.0.permits.clone();
@@ -336,6 +345,22 @@ impl Gitlab for Hub {
     async fn member_projects(&self) -> Result<Vec<GlProject>> {
         self.read(Key::MemberProjects, |g| async move { g.member_projects().await })
             .await
+    }
+
+    async fn group_projects(&self, group: &str) -> Result<Vec<GlProject>> {
+        let group = group.to_owned();
+        self.read(Key::GroupProjects(group.clone()), |g| async move {
+            g.group_projects(&group).await
+        })
+        .await
+    }
+
+    async fn topic_projects(&self, topic: &str) -> Result<Vec<GlProject>> {
+        let topic = topic.to_owned();
+        self.read(Key::TopicProjects(topic.clone()), |g| async move {
+            g.topic_projects(&topic).await
+        })
+        .await
     }
 
     async fn pipelines(
@@ -553,7 +578,7 @@ mod tests {
         let trace = Duration::from_secs(2);
         let by_path = |_: &str| Scope::Project(9);
         let sha = "a".repeat(40);
-        let scope = |k: Key| k.scope(trace, by_path);
+        let scope = |k: Key| k.scope(trace, Duration::from_secs(600), by_path);
         assert_eq!(
             scope(Key::Jobs {
                 project: 1,

@@ -63,6 +63,12 @@ pub struct Builder {
     signed_in: Option<u64>,
     /// STAGEBOARD_ACCESS.
     access: Option<stageboard::access::Access>,
+    /// Groups, topics and patterns instead of the listed projects.
+    selection: Option<stageboard::selection::Selection>,
+    /// STAGEBOARD_SELECTION_REFRESH.
+    refresh: Duration,
+    /// How many projects the simulated GitLab has (the story's three and more like them).
+    sim_projects: usize,
 }
 
 /// The simulated GitLab's people (sim/src/users.rs): a Maintainer, a Developer, and a Reporter
@@ -104,6 +110,9 @@ impl Default for Builder {
             oauth_client: None,
             signed_in: Some(MAINTAINER),
             access: None,
+            selection: None,
+            refresh: Duration::from_secs(300),
+            sim_projects: 3,
         }
     }
 }
@@ -127,6 +136,17 @@ impl Builder {
     /// `TestApp::http` is signed in as `user` (demo mode).
     pub fn signed_in_as(mut self, user: u64) -> Self {
         self.signed_in = Some(user);
+        self
+    }
+    /// The simulated GitLab has `n` projects (3 to 1000: the story's, then `service-04`…).
+    pub fn sim_projects(mut self, n: usize) -> Self {
+        self.sim_projects = n;
+        self
+    }
+    /// Selects by groups, topics and patterns (its `refresh` is how often it is read again).
+    pub fn selection(mut self, selection: stageboard::selection::Selection) -> Self {
+        self.refresh = selection.refresh;
+        self.selection = Some(selection);
         self
     }
     pub fn projects(mut self, projects: &[&str]) -> Self {
@@ -234,7 +254,7 @@ impl Builder {
             history_days: 2,
             live: false,
             review_apps: 0,
-            projects: 3,
+            projects: self.sim_projects,
         };
         let clock = Clock::manual(start);
         let demo = self.demo && self.gitlab_url.is_none() && self.token == TOKEN && self.sim_token == TOKEN;
@@ -280,7 +300,10 @@ impl Builder {
             trusted_proxies: stageboard::client::parse_trusted(&self.trusted_proxies).unwrap(),
             max_streams_per_address: self.streams_per_address,
             gitlab_source: upstream,
-            projects: self.projects,
+            selection: self.selection.unwrap_or(stageboard::selection::Selection {
+                projects: self.projects,
+                ..Default::default()
+            }),
             gitlab: self.options,
             cluster: ClusterMode::Off,
             namespaces: NamespaceMap {
@@ -291,7 +314,10 @@ impl Builder {
             cluster_label: "ref".into(),
             webhook_secret: self.webhook_secret.map(SecretString::from),
             webhook_signing_token: self.webhook_signing.map(SecretString::from),
-            hub: stageboard::hub::HubSettings::default(),
+            hub: stageboard::hub::HubSettings {
+                listings: self.refresh,
+                ..stageboard::hub::HubSettings::default()
+            },
         };
         let mut app = App::build(config).await.unwrap();
         if let Some(cluster) = app.state.cluster() {

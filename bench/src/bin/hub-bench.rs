@@ -5,7 +5,8 @@
 //!
 //! `cargo build --release -p stageboard -p stageboard-bench`, then
 //! `STAGEBOARD_BIN=target/release/stageboard target/release/hub-bench [all|amplification|idle|
-//! freshness|fanout|reads]` (all: about fifteen minutes).
+//! organisation|freshness|fanout|reads]` (all: about twenty-five minutes). `organisation` selects
+//! 500 projects by group, as an organisation would.
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -25,10 +26,18 @@ struct Setup {
 
 /// `stageboard sim` and a `stageboard` watching it (with webhooks, when asked).
 fn start(webhooks: bool, quiet: bool) -> Setup {
+    start_with(webhooks, quiet, 20, &[])
+}
+
+/// The same with `projects` simulated and more settings for stageboard.
+fn start_with(webhooks: bool, quiet: bool, projects: usize, env: &[(&str, &str)]) -> Setup {
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
     let hook_url = format!("{url}/hooks/gitlab");
-    let mut args = vec!["--history-days", "1", "--projects", "20"];
+    let projects = projects.to_string();
+    // GitLab.com's limit is 2,000 requests a minute per user; the simulator's is raised so that
+    // start-up (every project's first reads at once) is not what is measured.
+    let mut args = vec!["--history-days", "1", "--projects", &projects, "--rate-limit", "100000"];
     if quiet {
         args.push("--quiet");
     }
@@ -42,6 +51,7 @@ fn start(webhooks: bool, quiet: bool) -> Setup {
         .env("GITLAB_TOKEN", &sim.token)
         .env("STAGEBOARD_LISTEN", format!("127.0.0.1:{port}"))
         .env("RUST_LOG", "error")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     if webhooks {
@@ -152,6 +162,32 @@ async fn traffic(viewers: usize, webhooks: bool, quiet: bool, window: Duration) 
     (after - before) as f64 * 60.0 / window.as_secs_f64()
 }
 
+/// An organisation's idle cost: `projects` simulated, all but the first selected by their group
+/// (`platform`, with its subgroup), no webhooks, one viewer. Returns GitLab requests per minute
+/// over `window` after a warm-up, stageboard's memory (KB), and how many projects it watches.
+async fn organisation(projects: usize, window: Duration) -> (f64, u64, usize) {
+    let setup = start_with(false, true, projects + 1, &[("STAGEBOARD_GROUPS", "platform")]);
+    setup.poller(Duration::ZERO);
+    // Every project's first reads, then a few idle rounds, before measuring.
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    let watched = setup
+        .http
+        .get(format!("{}/api/v1/projects", setup.url))
+        .send()
+        .await
+        .expect("stageboard answers")
+        .json::<serde_json::Value>()
+        .await
+        .map(|v| v.as_array().map_or(0, Vec::len))
+        .unwrap_or(0);
+    let before = setup.gitlab_requests().await;
+    tokio::time::sleep(window).await;
+    let after = setup.gitlab_requests().await;
+    let rss = rss_kb(setup.app.id());
+    drop(setup);
+    ((after - before) as f64 * 60.0 / window.as_secs_f64(), rss, watched)
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -251,6 +287,20 @@ async fn main() {
             "  GitLab requests per project per minute: {:.2} without webhooks, {:.2} with webhooks",
             polled / projects,
             hooked / projects
+        );
+    }
+
+    if run("organisation") {
+        let n = 500;
+        println!(
+            "organisation ({n} projects selected by group, quiet simulated GitLab, no webhooks, 1 viewer, 320 s window after 120 s)..."
+        );
+        let (per_minute, rss, watched) = organisation(n, Duration::from_secs(320)).await;
+        println!(
+            "  {watched} projects watched; GitLab requests per project per minute: {:.2}; stageboard memory {:.1} MB ({:.0} KB per project)",
+            per_minute / watched.max(1) as f64,
+            rss as f64 / 1024.0,
+            rss as f64 / watched.max(1) as f64
         );
     }
 

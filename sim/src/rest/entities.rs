@@ -56,8 +56,8 @@ impl Ctx<'_> {
             "path_with_namespace": project.full_path(),
             "created_at": project.created_at,
             "default_branch": "main",
-            "tag_list": [],
-            "topics": [],
+            "tag_list": project.topics,
+            "topics": project.topics,
             "ssh_url_to_repo": format!("git@gitlab.example.com:{}.git", project.full_path()),
             "http_url_to_repo": format!("{}.git", self.project_url(project)),
             "web_url": self.project_url(project),
@@ -80,7 +80,7 @@ impl Ctx<'_> {
         if !simple {
             let extra = json!({
                 "visibility": "private",
-                "archived": false,
+                "archived": project.archived,
                 "empty_repo": false,
                 "jobs_enabled": true,
                 "builds_access_level": "enabled",

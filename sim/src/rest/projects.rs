@@ -26,11 +26,10 @@ pub(super) async fn group_projects(
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, GitlabError> {
     let params = Params::parse(uri.query());
-    let group = scenario::GROUPS
-        .iter()
-        .find(|g| id.parse::<u64>().is_ok_and(|n| n == g.id) || g.full_path == id)
-        .ok_or(GitlabError::NotFoundNamed("Group"))?;
+    let group = find_group(&id).ok_or(GitlabError::NotFoundNamed("Group"))?;
     let subgroups = params.bool("include_subgroups")?.unwrap_or(false);
+    // Every project is the group's own: none is shared with it from elsewhere.
+    params.bool("with_shared")?;
     let all = sim.projects();
     let projects = all
         .iter()
@@ -40,6 +39,14 @@ pub(super) async fn group_projects(
         .filter(|p| caller.role(p).is_some())
         .collect();
     projects_page(&sim, &params, &uri, projects)
+}
+
+/// A group by its id or full path.
+fn find_group(id: &str) -> Option<&'static scenario::GroupDef> {
+    scenario::GROUPS
+        .iter()
+        .copied()
+        .find(|g| id.parse::<u64>().is_ok_and(|n| n == g.id) || g.full_path == id)
 }
 
 /// GitLab's `min_access_level`: one of the access levels (10 Guest … 50 Owner), else 400.
@@ -56,8 +63,18 @@ pub(super) fn projects_page(
 ) -> Result<Response, GitlabError> {
     let simple = params.bool("simple")?.unwrap_or(false);
     params.bool("membership")?;
-    if params.bool("archived")? == Some(true) {
-        projects.clear();
+    projects.retain(|p| !p.deleted);
+    if let Some(archived) = params.bool("archived")? {
+        projects.retain(|p| p.archived == archived);
+    }
+    // `topic`: comma-separated, and a project must have every one of them.
+    if let Some(topics) = params.get("topic").filter(|t| !t.trim().is_empty()) {
+        let wanted: Vec<&str> = topics.split(',').map(str::trim).filter(|t| !t.is_empty()).collect();
+        projects.retain(|p| {
+            wanted
+                .iter()
+                .all(|w| p.topics.iter().any(|t| t.eq_ignore_ascii_case(w)))
+        });
     }
     let order = params.choice(
         "order_by",
@@ -148,4 +165,135 @@ pub(super) async fn project_member(
         "access_level": role.access_level(),
     }))
     .into_response())
+}
+
+/// The body of `POST /projects` (JSON, as python-gitlab sends it, or a form).
+#[derive(Debug, serde::Deserialize)]
+pub(super) struct NewProject {
+    name: Option<String>,
+    path: Option<String>,
+    namespace_id: Option<serde_json::Value>,
+    #[serde(default)]
+    topics: Option<serde_json::Value>,
+}
+
+/// `POST /projects`: a project in one of the groups (the simulator has no personal
+/// namespaces), built like payments-api. 201 with the project.
+pub(super) async fn create_project(
+    State(sim): State<Sim>,
+    Extension(caller): Extension<Caller>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Result<Response, GitlabError> {
+    let form = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let new: NewProject = if form {
+        let pairs: serde_json::Map<String, Value> = url::form_urlencoded::parse(&body)
+            .map(|(k, v)| (k.trim_end_matches("[]").to_owned(), Value::String(v.into_owned())))
+            .collect();
+        serde_json::from_value(Value::Object(pairs))
+    } else {
+        serde_json::from_slice(&body)
+    }
+    .map_err(|_| GitlabError::BadRequest("name, path, namespace_id or topics is invalid".into()))?;
+    let (name, path) = match (new.name, new.path) {
+        (Some(name), Some(path)) => (name, path),
+        (Some(name), None) => (name.clone(), name.to_lowercase().replace(' ', "-")),
+        (None, Some(path)) => (path.clone(), path),
+        (None, None) => {
+            return Err(GitlabError::Param(
+                "name, path are missing, at least one parameter must be provided".into(),
+            ));
+        }
+    };
+    let valid_path = !path.is_empty()
+        && path.len() <= 255
+        && path.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && !path.starts_with(['-', '.'])
+        && !path.ends_with(".git");
+    if !valid_path || name.trim().is_empty() || name.len() > 255 {
+        return Err(GitlabError::Invalid(vec![
+            "Path can contain only letters, digits, '_', '-' and '.'. Cannot start with '-', end in '.git' or end in '.atom'".into(),
+        ]));
+    }
+    let namespace = match &new.namespace_id {
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::String(s)) => s.clone(),
+        _ => {
+            return Err(GitlabError::Param(
+                "namespace_id is missing (the simulated GitLab has no personal namespaces)".into(),
+            ));
+        }
+    };
+    let group = find_group(&namespace).ok_or(GitlabError::NotFoundNamed("Namespace"))?;
+    let topics: Vec<String> = match new.topics {
+        Some(Value::Array(items)) => items.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect(),
+        Some(Value::String(list)) => list
+            .split(',')
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .collect(),
+        _ => Vec::new(),
+    };
+    if sim
+        .projects()
+        .iter()
+        .any(|p| !p.deleted && p.group.id == group.id && p.path.eq_ignore_ascii_case(&path))
+    {
+        return Err(GitlabError::Invalid(vec![
+            "Path has already been taken".into(),
+            "Name has already been taken".into(),
+        ]));
+    }
+    if sim.projects().len() >= scenario::MAX_PROJECTS {
+        return Err(GitlabError::Forbidden("Project limit reached".into()));
+    }
+    let candidate = scenario::new_project(0, &name, &path, group, Vec::new(), String::new());
+    if caller.role(&candidate).is_none_or(|r| r < Role::Maintainer) {
+        return Err(GitlabError::Denied);
+    }
+    let project = sim.create_project(&name, &path, group, topics);
+    let shown = sim.read(|ctx| ctx.project(&project, false));
+    Ok((StatusCode::CREATED, axum::Json(shown)).into_response())
+}
+
+/// `POST /projects/:id/archive` and `/unarchive`: 201 with the project (Owners only).
+async fn set_archived(sim: Sim, caller: Caller, id: String, archived: bool) -> Result<Response, GitlabError> {
+    let project = find_project(&sim, &id)?;
+    caller.require(&project, Role::Owner)?;
+    let changed = sim
+        .change_project(project.id, |p| p.archived = archived)
+        .ok_or(GitlabError::NotFoundNamed("Project"))?;
+    let shown = sim.read(|ctx| ctx.project(&changed, false));
+    Ok((StatusCode::CREATED, axum::Json(shown)).into_response())
+}
+
+pub(super) async fn archive_project(
+    State(sim): State<Sim>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Response, GitlabError> {
+    set_archived(sim, caller, id, true).await
+}
+
+pub(super) async fn unarchive_project(
+    State(sim): State<Sim>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Response, GitlabError> {
+    set_archived(sim, caller, id, false).await
+}
+
+/// `DELETE /projects/:id`: 202 `{"message":"202 Accepted"}` (Owners only); gone from then on.
+pub(super) async fn delete_project(
+    State(sim): State<Sim>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Response, GitlabError> {
+    let project = find_project(&sim, &id)?;
+    caller.require(&project, Role::Owner)?;
+    sim.change_project(project.id, |p| p.deleted = true);
+    Ok((StatusCode::ACCEPTED, axum::Json(json!({ "message": "202 Accepted" }))).into_response())
 }
