@@ -168,8 +168,8 @@ impl AppState {
             boards: parts.boards,
             watch: Watchlist {
                 selection: parts.selection,
-                warned: std::sync::Mutex::new(None),
-                resolved: RwLock::new(None),
+                reported: std::sync::Mutex::new((Vec::new(), Vec::new())),
+                current: RwLock::new(None),
             },
             webhooks: parts.webhooks,
             cluster: parts.cluster,
@@ -326,35 +326,50 @@ impl AppState {
         }
     }
 
-    /// The watched projects: the selection as last read through the hub's cache (listed
-    /// projects in their order, then the groups' and topics'). Each call replaces the watched
-    /// set and starts or stops pollers to match; a listed project or group GitLab does not have
-    /// is left out and named in the log.
+    /// The watched projects as last read (listed projects in their order, then the groups'
+    /// and topics'); read now if they never were. Pages use this, so a page costs GitLab
+    /// nothing for the selection, and a reading that fails later leaves this in force.
     pub async fn watched_projects(&self) -> AppResult<Vec<GlProject>> {
+        if let Some(current) = self.0.watch.current.read().await.as_ref() {
+            return Ok(current.projects.clone());
+        }
+        self.read_selection().await
+    }
+
+    /// Reads the selection again (every `STAGEBOARD_SELECTION_REFRESH`, `server::start_watching`),
+    /// replaces the watched set and starts or stops pollers to match. A listed project or group
+    /// GitLab does not have is left out, and named in the log whenever that changes.
+    pub async fn read_selection(&self) -> AppResult<Vec<GlProject>> {
         let watch = &self.0.watch;
         let found = watch.selection.read(self.gitlab()).await?;
-        if !found.missing.is_empty() || !found.archived.is_empty() {
-            let now = std::time::Instant::now();
-            let mut warned = watch.warned.lock().expect("warned lock");
-            // Once per refresh, not on every read.
-            if warned.is_none_or(|at| now.duration_since(at) >= watch.selection.refresh) {
-                *warned = Some(now);
-                tracing::warn!(
-                    missing = %found.missing.join(", "),
-                    archived = %found.archived.join(", "),
-                    gitlab = %self.gitlab_url(),
-                    "the selection names projects or groups GitLab does not have (or the token cannot see), or archived projects: they are left out"
-                );
+        {
+            let mut reported = watch.reported.lock().expect("reported lock");
+            let now = (found.missing.clone(), found.archived.clone());
+            if *reported != now {
+                if now.0.is_empty() && now.1.is_empty() {
+                    tracing::info!("every project and group the selection lists is found again");
+                } else {
+                    tracing::warn!(
+                        missing = %now.0.join(", "),
+                        archived = %now.1.join(", "),
+                        gitlab = %self.gitlab_url(),
+                        "the selection lists projects or groups GitLab does not have (or the token cannot see), or archived projects: they are left out"
+                    );
+                }
+                *reported = now;
             }
         }
         let projects = found.projects;
         let polled: Vec<(u64, String)> = projects.iter().map(|p| (p.id, p.path_with_namespace.clone())).collect();
-        // The set served and the set polled change together, so two callers cannot leave
+        // The set served and the set polled change together, so two readers cannot leave
         // them disagreeing.
-        let mut resolved = watch.resolved.write().await;
-        *resolved = Some(projects.iter().map(|p| p.id).collect());
+        let mut current = watch.current.write().await;
+        *current = Some(Watched {
+            ids: projects.iter().map(|p| p.id).collect(),
+            projects: projects.clone(),
+        });
         self.0.hub.watch(&polled);
-        drop(resolved);
+        drop(current);
         Ok(projects)
     }
 
@@ -363,21 +378,12 @@ impl AppState {
     /// ids cost nothing upstream; the set is refreshed in the background (`server::start_watching`).
     pub async fn ensure_watched(&self, project: u64) -> AppResult<()> {
         let watch = &self.0.watch;
-        if watch.selection.lists(project) {
-            return Ok(());
-        }
-        let known = watch.resolved.read().await.as_ref().map(|ids| ids.contains(&project));
+        let known = watch.current.read().await.as_ref().map(|w| w.ids.contains(&project));
         let watched = match known {
             Some(watched) => watched,
-            None => {
-                self.watched_projects().await?;
-                watch
-                    .resolved
-                    .read()
-                    .await
-                    .as_ref()
-                    .is_some_and(|ids| ids.contains(&project))
-            }
+            // Before the first reading, a listed id needs no GitLab request.
+            None if watch.selection.lists(project) => true,
+            None => self.watched_projects().await?.iter().any(|p| p.id == project),
         };
         if watched {
             Ok(())
@@ -392,8 +398,14 @@ impl AppState {
 
 struct Watchlist {
     selection: crate::selection::Selection,
-    /// When missing or archived projects were last named in the log.
-    warned: std::sync::Mutex<Option<std::time::Instant>>,
-    /// The watched ids as last resolved; `None` until GitLab has first answered.
-    resolved: RwLock<Option<HashSet<u64>>>,
+    /// The listed projects and groups missing, and the listed projects archived, as last
+    /// named in the log.
+    reported: std::sync::Mutex<(Vec<String>, Vec<String>)>,
+    /// The selection as last read; `None` until GitLab has first answered.
+    current: RwLock<Option<Watched>>,
+}
+
+struct Watched {
+    projects: Vec<GlProject>,
+    ids: HashSet<u64>,
 }

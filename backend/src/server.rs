@@ -262,7 +262,7 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 async fn start_watching(state: AppState, refresh: std::time::Duration) {
     let mut wait = std::time::Duration::from_secs(2);
     loop {
-        match state.watched_projects().await {
+        match state.read_selection().await {
             Ok(projects) => {
                 tracing::info!(projects = projects.len(), "the hub polls the watched projects");
                 break;
@@ -277,7 +277,7 @@ async fn start_watching(state: AppState, refresh: std::time::Duration) {
     let mut trimmed = std::time::Instant::now();
     loop {
         tokio::time::sleep(refresh).await;
-        match state.watched_projects().await {
+        match state.read_selection().await {
             Ok(projects) => tracing::debug!(projects = projects.len(), "watched projects re-read"),
             // The last known set stays in force until GitLab answers again.
             Err(e) => {

@@ -99,11 +99,20 @@ pub fn key_of(arg: &str) -> Option<&'static Key> {
 }
 
 /// One value the file gives.
-#[derive(Debug)]
 struct FileValue {
     key: &'static Key,
     values: Vec<String>,
     line: usize,
+}
+
+/// Without the values, which may be secrets.
+impl std::fmt::Debug for FileValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileValue")
+            .field("key", &self.key.path)
+            .field("line", &self.line)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A configuration file, read and checked.
@@ -498,10 +507,17 @@ fn effective(matches: &ArgMatches, file: Option<&File>) -> Vec<Effective> {
                 .find(|a| a.get_id() == key.arg)
                 .unwrap_or_else(|| panic!("KEYS names `{}`, an argument the server has", key.arg));
             let env = arg.get_env().and_then(|e| e.to_str()).map(str::to_owned);
+            let secret = arg.is_hide_env_values_set();
+            // A secret's value is never kept here: only that it is set.
             let raw: Vec<String> = matches
                 .get_raw(key.arg)
                 .map(|values| values.map(|v| v.to_string_lossy().into_owned()).collect())
                 .unwrap_or_default();
+            let raw = if secret && !raw.is_empty() {
+                vec!["********".into()]
+            } else {
+                raw
+            };
             let from_file = file.and_then(|f| f.values.iter().find(|v| v.key.path == key.path));
             let source = match (matches.value_source(key.arg), from_file) {
                 (Some(ValueSource::CommandLine), _) => Source::Flag,
@@ -512,7 +528,7 @@ fn effective(matches: &ArgMatches, file: Option<&File>) -> Vec<Effective> {
             };
             Effective {
                 key,
-                secret: arg.is_hide_env_values_set(),
+                secret,
                 env,
                 raw,
                 source,
@@ -535,6 +551,17 @@ fn warn_if_readable_by_others(path: &Path) {
                 path.display()
             );
         }
+    }
+}
+
+/// A URL with a password in it (which the server refuses) shown without the password.
+fn without_password(text: &str) -> String {
+    match url::Url::parse(text) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("********"));
+            url.to_string()
+        }
+        _ => text.to_owned(),
     }
 }
 
@@ -594,7 +621,7 @@ pub fn render(origin: &Origin) -> String {
             out.push_str(&format!("\n[boards]  # {source}\n"));
             for pair in &setting.raw {
                 let (board, parameters) = pair.split_once('=').unwrap_or((pair, ""));
-                out.push_str(&format!("{board} = {}\n", quoted(parameters)));
+                out.push_str(&format!("{} = {}\n", quoted(board), quoted(parameters)));
             }
             continue;
         }
@@ -602,11 +629,24 @@ pub fn render(origin: &Origin) -> String {
             quoted("********")
         } else {
             match setting.key.kind {
-                Kind::Number | Kind::Switch => setting.raw.join(","),
-                Kind::Text => quoted(&setting.raw.join(",")),
+                // As parsed (the environment may say `007`), else as given, quoted.
+                Kind::Number => match setting.raw.join(",").parse::<u64>() {
+                    Ok(n) => n.to_string(),
+                    Err(_) => quoted(&setting.raw.join(",")),
+                },
+                Kind::Switch => match setting.raw.join(",").as_str() {
+                    "true" | "false" => setting.raw.join(","),
+                    other => quoted(other),
+                },
+                Kind::Text => quoted(&without_password(&setting.raw.join(","))),
                 Kind::List => format!(
                     "[{}]",
-                    setting.raw.iter().map(|v| quoted(v)).collect::<Vec<_>>().join(", ")
+                    setting
+                        .raw
+                        .iter()
+                        .map(|v| quoted(&without_password(v)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
                 Kind::Pairs | Kind::Boards => format!(
                     "{{ {} }}",
@@ -811,9 +851,16 @@ mod tests {
         )
         .map(|_| ());
         assert!(error.is_ok(), "a database URL is a string");
+        let url = read("[gitlab]\nurl = \"https://root:hunter2@gitlab.example.com\"\n", &[]).unwrap();
+        let printed = render(&url.origin);
+        assert!(
+            printed.contains("url = \"https://root:********@gitlab.example.com/\""),
+            "{printed}"
+        );
         let loaded = read("[gitlab]\nwebhook_secret = \"hunter2-but-short\"\nurl = \"https://gitlab.example.com\"\ntoken = \"glpat-hunter2\"\n[server]\nmetrics_token = \"hunter2\"\n", &[]).unwrap();
         let printed = render(&loaded.origin);
         assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(!format!("{loaded:?}").contains("hunter2"), "nor in debug output");
         assert!(
             printed.contains("token = \"********\"  # from test.toml:4"),
             "{printed}"

@@ -428,7 +428,10 @@ impl Config {
                 url: gitlab_base(url, args.gitlab_allow_http)?,
                 token,
             },
-            (Some(url), None) => {
+            (Some(mut url), None) => {
+                if url.password().is_some() {
+                    let _ = url.set_password(Some("********"));
+                }
                 return Err(format!(
                     "GITLAB_URL is set to {url} but GITLAB_TOKEN is not: create a token with the read_api scope in GitLab (User settings > Access tokens) and set GITLAB_TOKEN."
                 ));
@@ -513,7 +516,8 @@ impl Config {
             fast: seconds("STAGEBOARD_POLL_FAST", args.poll_fast)?,
             idle: seconds("STAGEBOARD_POLL_IDLE", args.poll_idle)?,
             hooked: seconds("STAGEBOARD_POLL_HOOKED", args.poll_hooked)?,
-            listings: selection.refresh,
+            // Half the refresh: each reading finds the last one's listings expired.
+            listings: selection.refresh / 2,
             ..crate::hub::HubSettings::default()
         };
         if args.max_streams_per_address == Some(0) {

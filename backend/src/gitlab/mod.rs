@@ -174,6 +174,8 @@ impl Gitlab for GitlabClient {
             // Without it, GitLab answers with every project the token may see: on gitlab.com,
             // the world's public ones.
             ("membership", "true".to_owned()),
+            // Reporter or more, as for membership: who may read pipelines and job logs.
+            ("min_access_level", "20".to_owned()),
             ("simple", "true".to_owned()),
             ("archived", "false".to_owned()),
             ("order_by", "id".to_owned()),

@@ -61,7 +61,8 @@ pub struct HubSettings {
     pub cache: Bounds,
     /// A part of GitLab's API found missing is asked for again after this long.
     pub recheck: Duration,
-    /// How long project listings and details are kept: the selection's refresh.
+    /// How long project listings and details are kept: half the selection's refresh, so
+    /// that each reading of the selection asks GitLab again.
     pub listings: Duration,
 }
 
@@ -76,7 +77,7 @@ impl Default for HubSettings {
             upstream_requests: 8,
             cache: Bounds::default(),
             recheck: Duration::from_secs(600),
-            listings: Duration::from_secs(300),
+            listings: Duration::from_secs(150),
         }
     }
 }

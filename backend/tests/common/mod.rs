@@ -315,7 +315,7 @@ impl Builder {
             webhook_secret: self.webhook_secret.map(SecretString::from),
             webhook_signing_token: self.webhook_signing.map(SecretString::from),
             hub: stageboard::hub::HubSettings {
-                listings: self.refresh,
+                listings: self.refresh / 2,
                 ..stageboard::hub::HubSettings::default()
             },
         };

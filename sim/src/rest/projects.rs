@@ -190,9 +190,21 @@ pub(super) async fn create_project(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     let new: NewProject = if form {
-        let pairs: serde_json::Map<String, Value> = url::form_urlencoded::parse(&body)
-            .map(|(k, v)| (k.trim_end_matches("[]").to_owned(), Value::String(v.into_owned())))
-            .collect();
+        // `topics[]=a&topics[]=b` (or `topics=a,b`) as a list; other fields as strings.
+        let mut pairs = serde_json::Map::new();
+        for (key, value) in url::form_urlencoded::parse(&body) {
+            match key.strip_suffix("[]") {
+                Some(list) => {
+                    let entry = pairs.entry(list.to_owned()).or_insert_with(|| Value::Array(Vec::new()));
+                    if let Value::Array(items) = entry {
+                        items.push(Value::String(value.into_owned()));
+                    }
+                }
+                None => {
+                    pairs.insert(key.into_owned(), Value::String(value.into_owned()));
+                }
+            }
+        }
         serde_json::from_value(Value::Object(pairs))
     } else {
         serde_json::from_slice(&body)

@@ -45,6 +45,8 @@ pub struct World {
     live: std::collections::BTreeSet<u64>,
     /// Each project's last pipeline iid.
     last_iid: BTreeMap<u64, u64>,
+    /// New pushes and tags keep arriving (`start_arrivals`).
+    arriving: bool,
 }
 
 impl World {
@@ -64,6 +66,7 @@ impl World {
             jobs_of: std::collections::HashMap::new(),
             live: std::collections::BTreeSet::new(),
             last_iid: BTreeMap::new(),
+            arriving: false,
         }
     }
 
@@ -75,7 +78,7 @@ impl World {
     /// Adds a project (made through the API); it gets pushes like the others when the world
     /// is live.
     pub fn add_project(&mut self, project: ProjectDef) {
-        if !self.next_arrival.is_empty() {
+        if self.arriving {
             let wait = self.rng.random_range(90..300);
             self.next_arrival.insert(project.id, self.now + Duration::seconds(wait));
         }
@@ -93,7 +96,7 @@ impl World {
         let changed = project.clone();
         if changed.archived || changed.deleted {
             self.next_arrival.remove(&id);
-        } else if !self.next_arrival.is_empty() && !self.next_arrival.contains_key(&id) {
+        } else if self.arriving && !self.next_arrival.contains_key(&id) {
             let wait = self.rng.random_range(90..300);
             self.next_arrival.insert(id, self.now + Duration::seconds(wait));
         }
@@ -107,6 +110,7 @@ impl World {
 
     /// Keeps new pushes and tags arriving every few minutes after `from`.
     pub fn start_arrivals(&mut self, from: Time) {
+        self.arriving = true;
         for project in self.projects.clone().iter() {
             let wait = self.rng.random_range(90..300);
             self.next_arrival.insert(project.id, from + Duration::seconds(wait));
