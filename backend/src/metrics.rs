@@ -221,8 +221,8 @@ pub fn endpoint(path: &str) -> String {
         out.push('/');
         // A project's or group's id or path (a top-level group's path has no `%2F`).
         let named = matches!(previous, "projects" | "groups" | "runners");
-        let is_id = !segment.is_empty()
-            && (named || segment.bytes().all(|b| b.is_ascii_digit()) || segment.contains('%'));
+        let is_id =
+            !segment.is_empty() && (named || segment.bytes().all(|b| b.is_ascii_digit()) || segment.contains('%'));
         out.push_str(if is_id { ":id" } else { segment });
         previous = segment;
     }
@@ -237,7 +237,10 @@ mod tests {
     fn endpoints_hide_ids_and_paths() {
         assert_eq!(endpoint("/projects/12/jobs/5001/trace"), "/projects/:id/jobs/:id/trace");
         assert_eq!(endpoint("/projects/demo%2Fapp"), "/projects/:id");
-        assert_eq!(endpoint("/api/v4/groups/platform/projects"), "/api/v4/groups/:id/projects");
+        assert_eq!(
+            endpoint("/api/v4/groups/platform/projects"),
+            "/api/v4/groups/:id/projects"
+        );
         assert_eq!(endpoint("/api/v4/projects?topic=x"), "/api/v4/projects");
         assert_eq!(endpoint("/graphql"), "/graphql");
     }

@@ -8,7 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::{
-    audit, environments, events, hooks, jobs, kiosk, me, meta, openapi, overview, pipelines, projects, wall,
+    audit, environments, events, hooks, jobs, kiosk, me, meta, openapi, overview, pipelines, projects, runners, wall,
 };
 use crate::app::AppState;
 use crate::error::AppError;
@@ -22,6 +22,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(meta::info))
         .routes(routes!(events::events))
         .routes(routes!(overview::overview))
+        .routes(routes!(runners::runners))
         .routes(routes!(wall::wall))
         .routes(routes!(projects::list))
         .routes(routes!(pipelines::list))
@@ -51,7 +52,8 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     #[cfg(feature = "demo")]
     let api = api
         .routes(routes!(crate::api::demo::advance))
-        .routes(routes!(crate::api::demo::faults));
+        .routes(routes!(crate::api::demo::faults))
+        .routes(routes!(crate::api::demo::runners));
     let (routes, mut document) = api.split_for_parts();
     openapi::add_guard_answers(&mut document);
     (routes, document)

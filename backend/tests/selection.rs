@@ -97,7 +97,11 @@ async fn groups_topics_and_patterns_select_and_gitlabs_changes_follow() {
     assert_eq!(now, expected, "the selection is read again within its refresh");
     assert_eq!(app.get("/api/v1/projects/5/pipelines").await.status, 404, "archived");
     assert_eq!(app.get("/api/v1/projects/3/pipelines").await.status, 404, "deleted");
-    assert_eq!(app.get("/api/v1/projects/6/pipelines").await.status, 404, "listed, then archived");
+    assert_eq!(
+        app.get("/api/v1/projects/6/pipelines").await.status,
+        404,
+        "listed, then archived"
+    );
     assert_eq!(app.get("/api/v1/projects/9/pipelines").await.status, 200, "new");
 }
 

@@ -220,3 +220,54 @@ async fn each_page_takes_the_reads_the_server_preloaded() {
         }
     }
 }
+
+/// Posts JSON to one of the demo's control routes from the page.
+async fn demo_control(browser: &Browser, route: &str, json: &str) -> Result<u16, String> {
+    let status = browser
+        .js(&format!(
+            "return fetch('/api/v1/demo/{route}', {{method: 'POST', headers: {{'content-type': 'application/json'}}, body: '{json}'}}).then(r => r.status);"
+        ))
+        .await?;
+    Ok(status.as_u64().unwrap_or(0) as u16)
+}
+
+#[tokio::test]
+async fn the_overview_says_which_jobs_wait_for_an_offline_runner() {
+    let app = Stageboard::start_demo();
+    let browser = Browser::start().await;
+    let wait = Duration::from_secs(20);
+    let seen = async {
+        browser.client.goto(&app.url).await.map_err(|e| e.to_string())?;
+        browser
+            .texts("li.project .project-name", wait)
+            .await
+            .map_err(|e| e.to_string())?;
+        let before = browser.count(".runners-waiting").await;
+        // The runners with the `docker` tag go offline, and half an hour of pushes goes by:
+        // the image builds among them wait.
+        let offline = demo_control(&browser, "runners", r#"{"tag": "docker", "online": false}"#).await?;
+        demo_control(&browser, "advance", r#"{"seconds": 1800}"#).await?;
+        let notice = browser
+            .wait_text(".runners-waiting", "no online runner with tag `docker`", wait)
+            .await?;
+        browser.screenshot("runners-waiting").await.map_err(|e| e.to_string())?;
+        demo_control(&browser, "runners", r#"{"tag": "docker", "online": true}"#).await?;
+        demo_control(&browser, "advance", r#"{"seconds": 120}"#).await?;
+        let gone = browser
+            .wait_count(".runners-waiting", |n| n == 0, Duration::from_secs(90))
+            .await
+            .is_ok();
+        Ok::<_, String>((before, offline, notice, gone))
+    }
+    .await;
+    browser.close().await;
+    let (before, offline, notice, gone) = seen.expect("the waiting jobs are shown");
+    assert_eq!(before, 0, "nothing waits at first");
+    assert_eq!(offline, 200);
+    assert!(
+        notice.contains("jobs pending") || notice.contains("job pending"),
+        "{notice}"
+    );
+    assert!(notice.contains("shared-docker-1, shared-docker-2 offline"), "{notice}");
+    assert!(gone, "the notice goes once a runner is back and the jobs run");
+}

@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 use stageboard_protocol::reads;
 use stageboard_protocol::{
     ActionOutcome, ApprovalRequest, AuditPage, EnvironmentDetail, EnvironmentGrid, Job, JobLog, PipelineDetail,
-    PipelinePage, PlayRequest, PlayVariable, ProjectOverview, ServerInfo, Wall,
+    PipelinePage, PlayRequest, PlayVariable, ProjectOverview, Runners, ServerInfo, Wall,
 };
 use stageboard_protocol::{KioskTokenRequest, KioskTokens, NewKioskToken};
 
@@ -111,6 +111,11 @@ async fn post(path: &str, body: Option<String>) -> Result<String, ApiError> {
 
 pub async fn overview() -> Result<Vec<ProjectOverview>, ApiError> {
     parse(&get(reads::OVERVIEW).await?)
+}
+
+/// The runners, and the jobs that wait because no online runner takes them.
+pub async fn runners() -> Result<Runners, ApiError> {
+    parse(&get(reads::RUNNERS).await?)
 }
 
 /// Filters of the pipeline list, as in the page's URL.

@@ -11,6 +11,7 @@ mod kiosk;
 mod pipeline;
 mod project;
 pub mod reads;
+mod runner;
 mod status;
 pub mod time;
 mod wall;
@@ -30,6 +31,7 @@ pub use pipeline::{
     StageOrderSource,
 };
 pub use project::{Project, ServerInfo};
+pub use runner::{Runner, Runners, Waiting};
 pub use status::Status;
 pub use time::Timestamp;
 pub use wall::{Broken, Tile, TileEnvironment, Wall};

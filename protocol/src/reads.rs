@@ -7,6 +7,8 @@
 pub const INFO: &str = "/api/v1/info";
 /// The overview's projects.
 pub const OVERVIEW: &str = "/api/v1/overview";
+/// The runners, and the jobs waiting for one (the overview's notice).
+pub const RUNNERS: &str = "/api/v1/runners";
 /// The environments grid.
 pub const ENVIRONMENTS: &str = "/api/v1/environments";
 

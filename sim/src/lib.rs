@@ -293,6 +293,7 @@ impl Sim {
             .route("/-/sim/k8s/compact", post(compact_cluster))
             .route("/-/sim/advance", post(advance))
             .route("/-/sim/faults", post(set_faults))
+            .route("/-/sim/runners/{id}", post(set_runner))
             .merge(api)
             .merge(oauth::routes())
             .with_state(self.clone())
@@ -370,6 +371,21 @@ async fn requests_received(State(sim): State<Sim>) -> Json<serde_json::Value> {
 async fn compact_cluster(State(sim): State<Sim>) -> Json<serde_json::Value> {
     sim.cluster(|c| c.compact());
     Json(json!({ "ok": true }))
+}
+
+#[derive(serde::Deserialize)]
+struct RunnerBody {
+    online: bool,
+}
+
+/// Takes a runner offline or brings it back (`{"online": false}`), from now on.
+async fn set_runner(
+    State(sim): State<Sim>,
+    axum::extract::Path(id): axum::extract::Path<u64>,
+    Json(body): Json<RunnerBody>,
+) -> Json<serde_json::Value> {
+    sim.write(|world, now| world.force_runner(id, body.online, now));
+    Json(json!({ "id": id, "online": body.online }))
 }
 
 async fn set_faults(State(sim): State<Sim>, Json(faults): Json<Faults>) -> Json<serde_json::Value> {

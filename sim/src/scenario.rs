@@ -37,6 +37,8 @@ pub struct JobDef {
     pub kind: JobKind,
     /// `environment:` of a deploy or stop job.
     pub environment: Option<EnvironmentDef>,
+    /// `tags:`: only a runner with every one of them picks the job up.
+    pub tags: &'static [&'static str],
 }
 
 /// An environment a job deploys to (or stops).
@@ -70,7 +72,12 @@ impl JobDef {
             script: &[],
             kind: JobKind::Script,
             environment: None,
+            tags: &[],
         }
+    }
+    const fn tags(mut self, tags: &'static [&'static str]) -> Self {
+        self.tags = tags;
+        self
     }
     const fn needs(mut self, needs: &'static [&'static str]) -> Self {
         self.needs = Some(needs);
@@ -265,6 +272,7 @@ static K8S_DEMO: PipelineDef = PipelineDef {
             .runs(40, 80)
             .script(&["go build -race -ldflags \"-extldflags '-static'\" -o app"]),
         JobDef::new("image_build", "release")
+            .tags(&["docker"])
             .image("docker:27")
             .runs(60, 120)
             .script(&[
@@ -273,6 +281,7 @@ static K8S_DEMO: PipelineDef = PipelineDef {
                 "docker push registry.example.com/demo/gitlab-k8s-demo:$CI_COMMIT_SHORT_SHA",
             ]),
         JobDef::new("deploy_review", "review")
+            .tags(&["kubernetes"])
             .review_environment("dev", "https://dev-gitlab-k8s-demo.example.com", "stop_review")
             .image("bitnami/kubectl:1.31")
             .refs(Refs::Branches)
@@ -282,6 +291,7 @@ static K8S_DEMO: PipelineDef = PipelineDef {
                 "kubectl rollout status -n gitlab deployment/gitlab-k8s-demo-$CI_ENVIRONMENT_SLUG",
             ]),
         JobDef::new("stop_review", "review")
+            .tags(&["kubernetes"])
             .stops_environment("dev", "https://dev-gitlab-k8s-demo.example.com")
             .image("bitnami/kubectl:1.31")
             .refs(Refs::Branches)
@@ -289,6 +299,7 @@ static K8S_DEMO: PipelineDef = PipelineDef {
             .runs(8, 15)
             .script(&["kubectl delete all,ing -l ref=$CI_ENVIRONMENT_SLUG -n gitlab"]),
         JobDef::new("deploy_live", "deploy")
+            .tags(&["kubernetes"])
             .environment("live", "production", "https://gitlab-k8s-demo.example.com")
             .image("bitnami/kubectl:1.31")
             .refs(Refs::Tags)
@@ -335,11 +346,13 @@ static PAYMENTS: PipelineDef = PipelineDef {
             .runs(120, 200)
             .script(&["docker compose up -d postgres", "cargo test --test integration"]),
         JobDef::new("package-api", "package")
+            .tags(&["docker"])
             .image("docker:27")
             .needs(&["rspec"])
             .runs(30, 50)
             .script(&["docker build -t payments-api ."]),
         JobDef::new("deploy-staging", "deploy")
+            .tags(&["kubernetes"])
             .environment("staging", "staging", "https://staging.payments.example.com")
             .image("bitnami/kubectl:1.31")
             .needs(&["package-api", "integration"])
@@ -347,6 +360,7 @@ static PAYMENTS: PipelineDef = PipelineDef {
             .runs(20, 40)
             .script(&["kubectl apply -k overlays/staging"]),
         JobDef::new("deploy-production", "deploy")
+            .tags(&["kubernetes"])
             .environment("production", "production", "https://payments.example.com")
             .image("bitnami/kubectl:1.31")
             .needs(&["package-api", "integration"])
@@ -391,6 +405,117 @@ static MONOREPO: PipelineDef = PipelineDef {
             .script(&["./ci/smoke.sh"]),
     ],
 };
+
+/// A runner registered with the simulated GitLab.
+#[derive(Debug, Clone, Copy)]
+pub struct RunnerDef {
+    pub id: u64,
+    pub description: &'static str,
+    /// Whom it serves: every project, a group's (and its subgroups'), or one project.
+    pub scope: RunnerScope,
+    pub tags: &'static [&'static str],
+    /// Picks up jobs without tags.
+    pub run_untagged: bool,
+    pub paused: bool,
+    /// Goes offline in the live world's outages (`World::runner_online`).
+    pub outages: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum RunnerScope {
+    Instance,
+    Group(&'static GroupDef),
+    Project(u64),
+}
+
+impl RunnerDef {
+    pub fn serves(&self, project: &ProjectDef) -> bool {
+        match self.scope {
+            RunnerScope::Instance => true,
+            RunnerScope::Group(group) => {
+                project.group.id == group.id || project.group.full_path.starts_with(&format!("{}/", group.full_path))
+            }
+            RunnerScope::Project(id) => project.id == id,
+        }
+    }
+
+    /// It may run a job with these tags (paused or online aside).
+    pub fn takes(&self, tags: &[&str]) -> bool {
+        if tags.is_empty() {
+            self.run_untagged
+        } else {
+            tags.iter().all(|t| self.tags.contains(t))
+        }
+    }
+
+    pub fn runner_type(&self) -> &'static str {
+        match self.scope {
+            RunnerScope::Instance => "instance_type",
+            RunnerScope::Group(_) => "group_type",
+            RunnerScope::Project(_) => "project_type",
+        }
+    }
+}
+
+/// The runners: small shared ones for untagged jobs, two shared `docker` ones (which go
+/// offline together now and then in the live world), a `kubernetes` runner per group for the
+/// deploys, and a paused macOS runner.
+pub static RUNNERS: [RunnerDef; 6] = [
+    RunnerDef {
+        id: 11,
+        description: "shared-small-1",
+        scope: RunnerScope::Instance,
+        tags: &[],
+        run_untagged: true,
+        paused: false,
+        outages: false,
+    },
+    RunnerDef {
+        id: 12,
+        description: "shared-docker-1",
+        scope: RunnerScope::Instance,
+        tags: &["docker"],
+        run_untagged: false,
+        paused: false,
+        outages: true,
+    },
+    RunnerDef {
+        id: 13,
+        description: "shared-docker-2",
+        scope: RunnerScope::Instance,
+        tags: &["docker"],
+        run_untagged: false,
+        paused: false,
+        outages: true,
+    },
+    RunnerDef {
+        id: 14,
+        description: "demo-k8s",
+        scope: RunnerScope::Group(&GROUP_DEMO),
+        tags: &["kubernetes"],
+        run_untagged: false,
+        paused: false,
+        outages: false,
+    },
+    RunnerDef {
+        id: 15,
+        description: "platform-k8s",
+        scope: RunnerScope::Group(&GROUP_PLATFORM),
+        tags: &["kubernetes"],
+        run_untagged: false,
+        paused: false,
+        outages: false,
+    },
+    RunnerDef {
+        id: 16,
+        description: "macos-m2",
+        scope: RunnerScope::Project(3),
+        tags: &["macos"],
+        run_untagged: false,
+        paused: true,
+        outages: false,
+    },
+];
 
 /// The most projects a simulated GitLab starts with or is given.
 pub const MAX_PROJECTS: usize = 1000;

@@ -57,3 +57,48 @@ pub async fn faults(
     state.hub().refresh_now().await;
     Ok(Json(json!({ "faults": faults })))
 }
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+pub struct RunnerSwitch {
+    /// The runners with this tag (`docker`, `kubernetes`, `macos`), or without tags (`""`).
+    tag: String,
+    /// Back online (`true`) or offline (`false`).
+    online: bool,
+}
+
+/// Demo mode only: takes the simulated runners with a tag offline, or brings them back, so
+/// anyone can watch jobs wait and the overview say why.
+#[utoipa::path(post, path = "/api/v1/demo/runners", tag = "meta", request_body = RunnerSwitch,
+    responses((status = 200, description = "the runners switched"), (status = 404, body = ErrorBody, description = "not in demo mode")))]
+pub async fn runners(
+    State(state): State<AppState>,
+    extract::Json(switch): extract::Json<RunnerSwitch>,
+) -> AppResult<Json<Value>> {
+    let sim = state
+        .demo()
+        .ok_or_else(|| AppError::not_found("The simulated runners exist only in demo mode."))?;
+    let ids: Vec<u64> = stageboard_sim::scenario::RUNNERS
+        .iter()
+        .filter(|r| {
+            if switch.tag.is_empty() {
+                r.tags.is_empty()
+            } else {
+                r.tags.contains(&switch.tag.as_str())
+            }
+        })
+        .map(|r| r.id)
+        .collect();
+    if ids.is_empty() {
+        return Err(AppError::bad_request(format!(
+            "No simulated runner has the tag `{}`: try docker, kubernetes or macos.",
+            switch.tag.chars().take(40).collect::<String>()
+        )));
+    }
+    sim.write(|world, now| {
+        for id in &ids {
+            world.force_runner(*id, switch.online, now);
+        }
+    });
+    state.hub().refresh_now().await;
+    Ok(Json(json!({ "runners": ids, "online": switch.online })))
+}

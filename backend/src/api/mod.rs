@@ -18,6 +18,7 @@ pub mod overview;
 pub mod pipelines;
 pub mod projects;
 mod refusals;
+pub mod runners;
 mod summaries;
 pub mod wall;
 mod wire;

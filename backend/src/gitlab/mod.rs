@@ -18,7 +18,7 @@ pub use graph::{PipelineGraph, PipelineSummary, SummaryCommit};
 pub use time::GitlabTime;
 use types::{
     GlApproval, GlCommit, GlDeployment, GlEnvironment, GlJob, GlPipeline, GlProject, GlProtectedBranch,
-    GlProtectedEnvironment,
+    GlProtectedEnvironment, GlRunner,
 };
 
 pub type Result<T, E = GitlabError> = std::result::Result<T, E>;
@@ -43,6 +43,12 @@ pub trait Gitlab: Send + Sync + 'static {
     async fn group_projects(&self, group: &str) -> Result<Vec<GlProject>>;
     /// The token user's projects with this topic, archived ones left out.
     async fn topic_projects(&self, topic: &str) -> Result<Vec<GlProject>>;
+    /// The runners available to a project (GitLab lets Maintainers list them).
+    async fn project_runners(&self, project: u64) -> Result<Vec<GlRunner>>;
+    /// One runner's details: its tags, last contact.
+    async fn runner(&self, runner: u64) -> Result<GlRunner>;
+    /// A project's jobs waiting for a runner or running.
+    async fn active_jobs(&self, project: u64) -> Result<Vec<GlJob>>;
     async fn pipelines(
         &self,
         project: u64,
@@ -166,6 +172,19 @@ impl Gitlab for GitlabClient {
         projects.sort_by_key(|p| std::cmp::Reverse(p.id));
         projects.dedup_by_key(|p| p.id);
         Ok(projects)
+    }
+
+    async fn project_runners(&self, project: u64) -> Result<Vec<GlRunner>> {
+        self.all(&format!("/projects/{project}/runners"), &[]).await
+    }
+
+    async fn runner(&self, runner: u64) -> Result<GlRunner> {
+        self.get(&format!("/runners/{runner}"), &[]).await
+    }
+
+    async fn active_jobs(&self, project: u64) -> Result<Vec<GlJob>> {
+        let query = [("scope[]", "pending".to_owned()), ("scope[]", "running".to_owned())];
+        self.all(&format!("/projects/{project}/jobs"), &query).await
     }
 
     async fn topic_projects(&self, topic: &str) -> Result<Vec<GlProject>> {

@@ -118,6 +118,12 @@ pub struct GlJob {
     pub web_url: Option<String>,
     #[serde(default)]
     pub downstream_pipeline: Option<GlPipeline>,
+    /// The tags a runner must have to take it.
+    #[serde(default)]
+    pub tag_list: Option<Vec<String>>,
+    /// The runner that took it (absent while it waits for one).
+    #[serde(default)]
+    pub runner: Option<GlRunner>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -269,4 +275,51 @@ pub struct GlEnvironment {
     pub auto_stop_at: Option<GitlabTime>,
     #[serde(default)]
     pub last_deployment: Option<GlDeployment>,
+}
+
+/// `Entities::Ci::Runner`, and from `GET /runners/:id` its details (`tag_list`,
+/// `contacted_at`, `run_untagged`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct GlRunner {
+    pub id: u64,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub paused: Option<bool>,
+    /// Older GitLab: `active` is `!paused`.
+    #[serde(default)]
+    pub active: Option<bool>,
+    #[serde(default)]
+    pub runner_type: Option<String>,
+    #[serde(default)]
+    pub online: Option<bool>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub tag_list: Option<Vec<String>>,
+    #[serde(default)]
+    pub contacted_at: Option<GitlabTime>,
+    #[serde(default)]
+    pub run_untagged: Option<bool>,
+}
+
+impl GlRunner {
+    pub fn is_paused(&self) -> bool {
+        self.paused.unwrap_or(false) || self.active == Some(false)
+    }
+
+    /// Online and not paused: it will take a job.
+    pub fn takes_jobs(&self) -> bool {
+        !self.is_paused() && (self.online == Some(true) || self.status.as_deref() == Some("online"))
+    }
+
+    /// It may take a job with these tags (whether online or not).
+    pub fn fits(&self, tags: &[String]) -> bool {
+        if tags.is_empty() {
+            self.run_untagged.unwrap_or(true)
+        } else {
+            let own = self.tag_list.as_deref().unwrap_or_default();
+            tags.iter().all(|t| own.contains(t))
+        }
+    }
 }

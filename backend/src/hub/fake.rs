@@ -101,6 +101,15 @@ impl Gitlab for FakeGitlab {
     async fn topic_projects(&self, _: &str) -> Result<Vec<GlProject>> {
         unreachable!()
     }
+    async fn project_runners(&self, _: u64) -> Result<Vec<crate::gitlab::types::GlRunner>> {
+        unreachable!()
+    }
+    async fn runner(&self, _: u64) -> Result<crate::gitlab::types::GlRunner> {
+        unreachable!()
+    }
+    async fn active_jobs(&self, _: u64) -> Result<Vec<GlJob>> {
+        unreachable!()
+    }
     async fn pipelines(&self, _: u64, _: &PipelineFilter, _: u32, _: u32) -> Result<Page<GlPipeline>> {
         unreachable!()
     }

@@ -25,6 +25,9 @@ pub enum Key {
     MemberProjects,
     GroupProjects(String),
     TopicProjects(String),
+    ProjectRunners(u64),
+    Runner(u64),
+    ActiveJobs(u64),
     Pipelines {
         project: u64,
         filter: PipelineFilter,
@@ -103,6 +106,9 @@ impl Key {
             Key::MemberProjects => "member projects",
             Key::GroupProjects(_) => "group projects",
             Key::TopicProjects(_) => "topic projects",
+            Key::ProjectRunners(_) => "project runners",
+            Key::Runner(_) => "runner",
+            Key::ActiveJobs(_) => "active jobs",
             Key::Pipelines { .. } => "pipeline list",
             Key::Pipeline { .. } => "pipeline",
             Key::Jobs { .. } => "pipeline jobs",
@@ -164,6 +170,9 @@ impl Key {
                 Scope::For(listings)
             }
             Key::ProtectedEnvironments(_) | Key::ProtectedBranches(_) => Scope::For(Duration::from_secs(600)),
+            // Runners come and go without a pipeline changing: a minute.
+            Key::ProjectRunners(_) | Key::Runner(_) => Scope::For(Duration::from_secs(60)),
+            Key::ActiveJobs(project) => Scope::Project(*project),
             Key::Pipelines { project, .. }
             | Key::LatestPerRef { project, .. }
             | Key::Environments(project)
@@ -213,6 +222,8 @@ pub enum Answer {
     Deployment(Box<GlDeployment>),
     Commits(Vec<GlCommit>),
     Log(Bytes),
+    Runners(Vec<crate::gitlab::types::GlRunner>),
+    Runner(Box<crate::gitlab::types::GlRunner>),
 }
 
 /// Each answer type in and out of [`Answer`]: `$wrap` puts it in its variant, `$unwrap`
@@ -245,6 +256,8 @@ fn same<T>(value: T) -> T {
 answers!(
     Project(GlProject, Box::new, |b: Box<_>| *b),
     Projects(Vec<GlProject>, same, same),
+    Runners(Vec<crate::gitlab::types::GlRunner>, same, same),
+    Runner(crate::gitlab::types::GlRunner, Box::new, |b: Box<_>| *b),
     PipelinePage(Page<GlPipeline>, same, same),
     Pipelines(Vec<GlPipeline>, same, same),
     Pipeline(GlPipeline, Box::new, |b: Box<_>| *b),
@@ -351,6 +364,25 @@ impl Gitlab for Hub {
         let group = group.to_owned();
         self.read(Key::GroupProjects(group.clone()), |g| async move {
             g.group_projects(&group).await
+        })
+        .await
+    }
+
+    async fn project_runners(&self, project: u64) -> Result<Vec<crate::gitlab::types::GlRunner>> {
+        self.read(Key::ProjectRunners(project), move |g| async move {
+            g.project_runners(project).await
+        })
+        .await
+    }
+
+    async fn runner(&self, runner: u64) -> Result<crate::gitlab::types::GlRunner> {
+        self.read(Key::Runner(runner), move |g| async move { g.runner(runner).await })
+            .await
+    }
+
+    async fn active_jobs(&self, project: u64) -> Result<Vec<GlJob>> {
+        self.read(Key::ActiveJobs(project), move |g| async move {
+            g.active_jobs(project).await
         })
         .await
     }

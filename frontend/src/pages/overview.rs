@@ -30,6 +30,8 @@ fn store_order(order: Order) {
 #[component]
 pub fn Overview() -> impl IntoView {
     let cards = poll(api::overview, || "projects".into(), Duration::from_secs(60), |_| true);
+    // Jobs that wait because no online runner takes them: a notice above the projects.
+    let runners = poll(api::runners, || "projects".into(), Duration::from_secs(60), |_| true);
     let order = RwSignal::new(stored_order());
     let notifying = use_context::<notify::Notify>().map_or_else(|| RwSignal::new(Choice::Off), |n| n.0);
     Effect::new(move |_| {
@@ -89,10 +91,26 @@ pub fn Overview() -> impl IntoView {
                     <p class="hint" role="note">"This browser blocks stageboard's notifications: allow them in the site's settings."</p>
                 })}
             </header>
+            {move || runners.with(|r| match r {
+                Some(Ok(r)) if !r.waiting.is_empty() => Some(view! {
+                    <div class="runners-waiting" role="status" aria-label="jobs waiting for a runner">
+                        {r.waiting.iter().map(|w| {
+                            let since = w.since.map(|t| format!(", the first queued {}", format::ago(*t, Utc::now()))).unwrap_or_default();
+                            view! {
+                                <p>
+                                    <strong>{w.message.clone()}</strong>
+                                    {format!(" · {}{since}", w.projects.join(", "))}
+                                </p>
+                            }
+                        }).collect_view()}
+                    </div>
+                }),
+                _ => None,
+            })}
             {loaded(cards, "Loading projects from GitLab…", move |mut list| {
                 if list.is_empty() {
                     return view! {
-                        <p class="empty">"No projects are watched. Set STAGEBOARD_PROJECTS to the projects to show."</p>
+                        <p class="empty">"No projects are watched: set STAGEBOARD_PROJECTS, STAGEBOARD_GROUPS or STAGEBOARD_TOPICS ([selection] in stageboard.toml)."</p>
                     }.into_any();
                 }
                 order.get().sort(&mut list);

@@ -232,14 +232,20 @@ impl Ctx<'_> {
         } else {
             json!([])
         };
+        let mut tags = job.def.tags.to_vec();
+        tags.sort_unstable();
+        let runner = job
+            .runner
+            .and_then(|id| crate::scenario::RUNNERS.iter().find(|r| r.id == id))
+            .map(|r| self.runner(r));
         merge(
             &mut value,
             json!({
                 "artifacts": artifacts,
                 "artifacts_expire_at": if has_artifacts { time(job.finished_at.unwrap_or(self.now) + chrono::Duration::days(30)) } else { Value::Null },
-                "tag_list": ["docker"],
+                "tag_list": tags,
                 "archived": false,
-                "runner": job.started_at.map(|_| self.runner(job)),
+                "runner": runner,
                 "runner_manager": null,
             }),
         );
@@ -252,22 +258,76 @@ impl Ctx<'_> {
         value
     }
 
-    fn runner(&self, job: &Job) -> Value {
-        let n = job.id % 3 + 1;
+    /// `Entities::Ci::Runner`: what lists and jobs show of a runner.
+    pub fn runner(&self, runner: &crate::scenario::RunnerDef) -> Value {
+        let (online, _) = self.world.runner_state(runner, self.now);
+        let busy = self
+            .world
+            .jobs
+            .values()
+            .rev()
+            .take(2000)
+            .any(|j| j.runner == Some(runner.id) && j.status == crate::world::JobStatus::Running);
         json!({
-            "id": n,
-            "description": format!("docker-runner-{n}"),
+            "id": runner.id,
+            "description": runner.description,
             "ip_address": null,
-            "active": true,
-            "paused": false,
-            "is_shared": true,
-            "runner_type": "instance_type",
+            "active": !runner.paused,
+            "paused": runner.paused,
+            "is_shared": matches!(runner.scope, crate::scenario::RunnerScope::Instance),
+            "runner_type": runner.runner_type(),
             "name": "gitlab-runner",
-            "online": true,
+            "online": online,
             "created_at": "2025-09-01T10:00:00.000Z",
-            "status": "online",
-            "job_execution_status": "active",
+            "status": if online { "online" } else { "offline" },
+            "job_execution_status": if busy { "active" } else { "idle" },
         })
+    }
+
+    /// `Entities::Ci::RunnerDetails`: a runner with its tags and last contact.
+    pub fn runner_details(&self, runner: &crate::scenario::RunnerDef) -> Value {
+        let mut value = self.runner(runner);
+        let (online, since) = self.world.runner_state(runner, self.now);
+        // An online runner asks for jobs every few seconds; an offline one stopped at `since`.
+        let contacted = if online {
+            self.now - chrono::Duration::seconds(runner.id as i64 % 7 + 1)
+        } else {
+            since
+        };
+        let projects: Vec<Value> = self
+            .world
+            .projects
+            .iter()
+            .filter(|p| {
+                !p.deleted && matches!(runner.scope, crate::scenario::RunnerScope::Project(_)) && runner.serves(p)
+            })
+            .map(|p| json!({ "id": p.id, "name": p.name, "path_with_namespace": p.full_path() }))
+            .collect();
+        let groups: Vec<Value> = match runner.scope {
+            crate::scenario::RunnerScope::Group(g) => {
+                vec![json!({ "id": g.id, "name": g.name, "web_url": format!("{}/groups/{}", self.base, g.full_path) })]
+            }
+            _ => Vec::new(),
+        };
+        merge(
+            &mut value,
+            json!({
+                "tag_list": runner.tags,
+                "contacted_at": time(contacted),
+                "run_untagged": runner.run_untagged,
+                "locked": false,
+                "access_level": "not_protected",
+                "maximum_timeout": null,
+                "maintenance_note": null,
+                "version": "17.6.0",
+                "revision": "374d34fd",
+                "platform": if runner.tags.contains(&"macos") { "darwin" } else { "linux" },
+                "architecture": if runner.tags.contains(&"macos") { "arm64" } else { "amd64" },
+                "projects": projects,
+                "groups": groups,
+            }),
+        );
+        value
     }
 
     /// `Entities::Ci::Bridge`.

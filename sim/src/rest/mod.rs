@@ -9,6 +9,7 @@ pub(crate) mod params;
 mod pipelines;
 mod projects;
 mod repository;
+mod runners;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -33,6 +34,7 @@ use jobs::*;
 use pipelines::*;
 use projects::*;
 use repository::*;
+use runners::*;
 
 pub fn routes() -> Router<Sim> {
     Router::new()
@@ -44,6 +46,8 @@ pub fn routes() -> Router<Sim> {
         .route("/projects/{id}/archive", post(archive_project))
         .route("/projects/{id}/unarchive", post(unarchive_project))
         .route("/projects/{id}/members/all/{user_id}", get(project_member))
+        .route("/projects/{id}/runners", get(project_runners))
+        .route("/runners/{id}", get(show_runner))
         .route("/projects/{id}/pipelines", get(list_pipelines))
         .route("/projects/{id}/pipelines/latest", get(latest_pipeline))
         .route("/projects/{id}/pipelines/{pipeline_id}", get(show_pipeline))

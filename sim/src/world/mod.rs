@@ -47,6 +47,10 @@ pub struct World {
     last_iid: BTreeMap<u64, u64>,
     /// New pushes and tags keep arriving (`start_arrivals`).
     arriving: bool,
+    /// When the world went live: its runner outages are counted from then.
+    live_from: Option<Time>,
+    /// Runners set online or offline by hand (`POST /-/sim/runners/:id`), and since when.
+    forced: BTreeMap<u64, (bool, Time)>,
 }
 
 impl World {
@@ -67,6 +71,8 @@ impl World {
             live: std::collections::BTreeSet::new(),
             last_iid: BTreeMap::new(),
             arriving: false,
+            live_from: None,
+            forced: BTreeMap::new(),
         }
     }
 
@@ -104,6 +110,55 @@ impl World {
         Some(changed)
     }
 
+    /// The live world's latest runner outage begun by `at`: the runners that have them go
+    /// offline for 20 minutes, two hours after the world went live and every six hours after.
+    fn last_outage(&self, at: Time) -> Option<(Time, Time)> {
+        const AFTER: i64 = 2 * 3600;
+        const EVERY: i64 = 6 * 3600;
+        const LASTS: i64 = 20 * 60;
+        let from = self.live_from?;
+        let since = (at - from).num_seconds() - AFTER;
+        if since < 0 {
+            return None;
+        }
+        let start = from + Duration::seconds(AFTER + since / EVERY * EVERY);
+        Some((start, start + Duration::seconds(LASTS)))
+    }
+
+    /// Whether `runner` is online at `at`, and since when it has been online or offline.
+    pub fn runner_state(&self, runner: &scenario::RunnerDef, at: Time) -> (bool, Time) {
+        if let Some(&(online, since)) = self.forced.get(&runner.id).filter(|(_, since)| *since <= at) {
+            return (online, since);
+        }
+        if runner.outages
+            && let Some((start, end)) = self.last_outage(at)
+        {
+            return if at < end { (false, start) } else { (true, end) };
+        }
+        let registered = chrono::DateTime::parse_from_rfc3339("2025-09-01T10:00:00Z")
+            .expect("a fixed time")
+            .to_utc();
+        (true, registered)
+    }
+
+    /// Sets a runner online or offline from `at` on (the simulator's control endpoint).
+    pub fn force_runner(&mut self, id: u64, online: bool, at: Time) {
+        self.forced.insert(id, (online, at));
+    }
+
+    /// The first runner that serves `project`, runs jobs with `tags`, is not paused and is
+    /// online at `at`, with the time it came online.
+    fn pick_runner(&self, project_id: u64, tags: &[&str], at: Time) -> Option<(u64, Time)> {
+        let project = self.projects.iter().find(|p| p.id == project_id)?;
+        scenario::RUNNERS
+            .iter()
+            .filter(|r| !r.paused && r.serves(project) && r.takes(tags))
+            .find_map(|r| match self.runner_state(r, at) {
+                (true, since) => Some((r.id, since)),
+                (false, _) => None,
+            })
+    }
+
     pub fn rng(&mut self) -> &mut SmallRng {
         &mut self.rng
     }
@@ -111,6 +166,7 @@ impl World {
     /// Keeps new pushes and tags arriving every few minutes after `from`.
     pub fn start_arrivals(&mut self, from: Time) {
         self.arriving = true;
+        self.live_from = Some(from);
         for project in self.projects.clone().iter() {
             let wait = self.rng.random_range(90..300);
             self.next_arrival.insert(project.id, from + Duration::seconds(wait));
@@ -338,6 +394,7 @@ impl World {
                 user,
                 variables: Vec::new(),
                 downstream: None,
+                runner: None,
             },
         );
         self.record_deployment(id);
@@ -453,9 +510,18 @@ impl World {
                 true
             }
             JobStatus::Pending => {
-                let start = job.queued_at.unwrap_or(job.changed_at) + Duration::seconds(job.queue_secs);
+                let mut start = job.queued_at.unwrap_or(job.changed_at) + Duration::seconds(job.queue_secs);
                 if start > now {
                     return false;
+                }
+                // A script job waits for a runner that takes its tags (a trigger needs none).
+                let mut runner = None;
+                if !matches!(job.def.kind, JobKind::Trigger(_)) {
+                    let Some((picked, online_since)) = self.pick_runner(job.project_id, job.def.tags, now) else {
+                        return false;
+                    };
+                    start = start.max(online_since);
+                    runner = Some(picked);
                 }
                 if let JobKind::Trigger(child) = job.def.kind {
                     let parent = self.pipelines[&job.pipeline_id].clone();
@@ -475,6 +541,7 @@ impl World {
                 }
                 let job = self.jobs.get_mut(&id).expect("job");
                 job.status = JobStatus::Running;
+                job.runner = runner;
                 job.started_at = Some(start);
                 job.changed_at = start;
                 true

@@ -106,6 +106,8 @@ pub struct Job {
     pub variables: Vec<(String, String)>,
     /// For a trigger job: the child pipeline it started.
     pub downstream: Option<u64>,
+    /// The runner that picked it up.
+    pub runner: Option<u64>,
 }
 
 impl Job {
