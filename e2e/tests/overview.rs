@@ -242,7 +242,7 @@ async fn the_overview_says_which_jobs_wait_for_an_offline_runner() {
             .texts("li.project .project-name", wait)
             .await
             .map_err(|e| e.to_string())?;
-        let before = browser.count(".runners-waiting").await;
+        let before = browser.count(".runners-waiting p").await;
         // The runners with the `docker` tag go offline, and half an hour of pushes goes by:
         // the image builds among them wait.
         let offline = demo_control(&browser, "runners", r#"{"tag": "docker", "online": false}"#).await?;
@@ -254,7 +254,7 @@ async fn the_overview_says_which_jobs_wait_for_an_offline_runner() {
         demo_control(&browser, "runners", r#"{"tag": "docker", "online": true}"#).await?;
         demo_control(&browser, "advance", r#"{"seconds": 120}"#).await?;
         let gone = browser
-            .wait_count(".runners-waiting", |n| n == 0, Duration::from_secs(90))
+            .wait_count(".runners-waiting p", |n| n == 0, Duration::from_secs(90))
             .await
             .is_ok();
         Ok::<_, String>((before, offline, notice, gone))

@@ -19,20 +19,35 @@ use crate::gitlab::types::{GlJob, GlProject, GlRunner};
 #[utoipa::path(get, path = "/api/v1/runners", tag = "projects",
     responses((status = 200, body = Runners), (status = 502, body = ErrorBody)))]
 pub async fn runners(State(state): State<AppState>, reader: crate::access::Reader) -> AppResult<Json<Runners>> {
+    use futures::StreamExt;
     let projects = state.readable_projects(&reader).await?;
     let gitlab = state.gitlab();
-    // Each project's jobs waiting or running: kept until the project changes, so an idle
-    // organisation costs GitLab nothing here.
-    let reads = projects
+    // The jobs waiting or running of the projects with a pipeline not finished, as the hub
+    // last saw them: an idle organisation costs GitLab nothing here, and a busy one a read per
+    // project and change (a few at a time: GitLab limits this list to 600 a minute).
+    let unfinished = state.hub().unfinished();
+    let by_id: HashMap<u64, &GlProject> = projects.iter().map(|p| (p.id, p)).collect();
+    // By id, so that the futures borrow nothing but GitLab (a handler's future must be `Send`
+    // for any lifetime).
+    let ids: Vec<u64> = projects
         .iter()
-        .map(|p| async move { (p, gitlab.active_jobs(p.id).await) });
+        .map(|p| p.id)
+        .filter(|id| unfinished.contains(id))
+        .collect();
+    let answers: Vec<(u64, _)> = futures::stream::iter(ids)
+        .map(|id| async move { (id, gitlab.active_jobs(id).await) })
+        .buffer_unordered(4)
+        .collect()
+        .await;
     let mut pending: Vec<(&GlProject, GlJob)> = Vec::new();
     let mut busy: HashSet<u64> = HashSet::new();
-    let mut involved: Vec<&GlProject> = Vec::new();
-    for (project, answer) in futures::future::join_all(reads).await {
-        let Ok(jobs) = answer else { continue };
+    let mut involved: Vec<u64> = Vec::new();
+    for (id, answer) in answers {
+        let (Some(project), Ok(jobs)) = (by_id.get(&id).copied(), answer) else {
+            continue;
+        };
         if !jobs.is_empty() {
-            involved.push(project);
+            involved.push(id);
         }
         for job in jobs {
             match job.status {
@@ -42,33 +57,52 @@ pub async fn runners(State(state): State<AppState>, reader: crate::access::Reade
             }
         }
     }
-    let lists = involved
-        .iter()
-        .map(|p| async move { (*p, gitlab.project_runners(p.id).await) });
+    let lists: Vec<(u64, _)> = futures::stream::iter(involved)
+        .map(|id| async move { (id, gitlab.project_runners(id).await) })
+        .buffer_unordered(4)
+        .collect()
+        .await;
     let mut serving: HashMap<u64, Vec<u64>> = HashMap::new();
     let mut listed: BTreeMap<u64, GlRunner> = BTreeMap::new();
     let mut unknown = Vec::new();
-    for (project, answer) in futures::future::join_all(lists).await {
+    for (id, answer) in lists {
         match answer {
             Ok(runners) => {
-                serving.insert(project.id, runners.iter().map(|r| r.id).collect());
+                serving.insert(id, runners.iter().map(|r| r.id).collect());
                 for runner in runners {
                     listed.entry(runner.id).or_insert(runner);
                 }
             }
             // A token below Maintainer gets 403 here; the others' waiting jobs still show.
-            Err(_) => unknown.push(project.path_with_namespace.clone()),
+            Err(_) => unknown.extend(by_id.get(&id).map(|p| p.path_with_namespace.clone())),
         }
     }
     // The details (tags, last contact); the list's entry where GitLab will not give them.
-    let details = listed
-        .values()
-        .map(|r| async move { gitlab.runner(r.id).await.unwrap_or_else(|_| r.clone()) });
-    let runners: BTreeMap<u64, GlRunner> = futures::future::join_all(details)
-        .await
+    let runner_ids: Vec<u64> = listed.keys().copied().collect();
+    let details: Vec<(u64, _)> = futures::stream::iter(runner_ids)
+        .map(|id| async move { (id, gitlab.runner(id).await) })
+        .buffer_unordered(4)
+        .collect()
+        .await;
+    let runners: BTreeMap<u64, GlRunner> = details
         .into_iter()
+        .filter_map(|(id, answer)| answer.ok().or_else(|| listed.get(&id).cloned()))
         .map(|r| (r.id, r))
         .collect();
+    // Where anyone may read, a group's or project's runner is named by its kind alone: GitLab
+    // shows those to the project's Maintainers.
+    let public = state.access() == crate::access::Access::Public;
+    let named = |r: &GlRunner| {
+        let shared = r.runner_type.as_deref() == Some("instance_type");
+        match &r.description {
+            Some(d) if shared || !public => d.clone(),
+            _ => format!(
+                "{} runner {}",
+                r.runner_type.as_deref().unwrap_or("a").trim_end_matches("_type"),
+                r.id
+            ),
+        }
+    };
 
     let mut groups: BTreeMap<Vec<String>, Vec<(&GlProject, &GlJob)>> = BTreeMap::new();
     for (project, job) in &pending {
@@ -96,13 +130,22 @@ pub async fn runners(State(state): State<AppState>, reader: crate::access::Reade
                     .any(|(p, _)| serving.get(&p.id).is_some_and(|ids| ids.contains(&r.id)))
             });
             Waiting {
-                message: message(jobs.len(), &tags, &idle),
+                message: message(
+                    jobs.len(),
+                    &tags,
+                    &idle.iter().map(|r| (named(r), r.is_paused())).collect::<Vec<_>>(),
+                ),
                 jobs: jobs.len() as u32,
+                // Queued for `queued_duration` so far (a manual job played later was created
+                // long before).
                 since: jobs
                     .iter()
-                    .filter_map(|(_, j)| j.created_at)
-                    .min_by_key(|t| t.0)
-                    .map(Timestamp::from),
+                    .filter_map(|(_, j)| match j.queued_duration {
+                        Some(s) => Some(chrono::Utc::now() - chrono::Duration::milliseconds((s * 1000.0) as i64)),
+                        None => j.created_at.map(|t| t.0),
+                    })
+                    .min()
+                    .map(Timestamp),
                 projects: paths,
                 tags,
             }
@@ -112,7 +155,7 @@ pub async fn runners(State(state): State<AppState>, reader: crate::access::Reade
         .values()
         .map(|r| Runner {
             id: r.id,
-            description: r.description.clone().unwrap_or_else(|| format!("runner {}", r.id)),
+            description: named(r),
             kind: r
                 .runner_type
                 .as_deref()
@@ -145,7 +188,7 @@ pub async fn runners(State(state): State<AppState>, reader: crate::access::Reade
 
 /// "12 jobs pending, no online runner with tag `docker` (shared-docker-1, shared-docker-2
 /// offline)".
-fn message(jobs: usize, tags: &[String], fitting: &[&GlRunner]) -> String {
+fn message(jobs: usize, tags: &[String], fitting: &[(String, bool)]) -> String {
     let count = if jobs == 1 {
         "1 job pending".to_owned()
     } else {
@@ -159,9 +202,8 @@ fn message(jobs: usize, tags: &[String], fitting: &[&GlRunner]) -> String {
             many.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
         ),
     };
-    let name = |r: &&GlRunner| r.description.clone().unwrap_or_else(|| format!("runner {}", r.id));
-    let paused: Vec<String> = fitting.iter().filter(|r| r.is_paused()).map(name).collect();
-    let offline: Vec<String> = fitting.iter().filter(|r| !r.is_paused()).map(name).collect();
+    let paused: Vec<String> = fitting.iter().filter(|(_, p)| *p).map(|(n, _)| n.clone()).collect();
+    let offline: Vec<String> = fitting.iter().filter(|(_, p)| !*p).map(|(n, _)| n.clone()).collect();
     let mut notes = Vec::new();
     if !offline.is_empty() {
         notes.push(format!("{} offline", offline.join(", ")));
@@ -198,19 +240,19 @@ mod tests {
     #[test]
     fn the_message_says_how_many_wait_for_what_and_why() {
         let docker = ["docker".to_owned()];
-        let one = runner("shared-docker-1", &["docker"], false, false);
-        let two = runner("shared-docker-2", &["docker"], false, false);
+        let one = ("shared-docker-1".to_owned(), false);
+        let two = ("shared-docker-2".to_owned(), false);
         assert_eq!(
-            message(12, &docker, &[&one, &two]),
+            message(12, &docker, &[one, two]),
             "12 jobs pending, no online runner with tag `docker` (shared-docker-1, shared-docker-2 offline)"
         );
         assert_eq!(
             message(1, &docker, &[]),
             "1 job pending, no online runner with tag `docker`"
         );
-        let mac = runner("macos-m2", &["macos"], true, true);
+        let mac = ("macos-m2".to_owned(), true);
         assert_eq!(
-            message(2, &["macos".into(), "arm64".into()], &[&mac]),
+            message(2, &["macos".into(), "arm64".into()], &[mac]),
             "2 jobs pending, no online runner with tags `macos`, `arm64` (macos-m2 paused)"
         );
         assert_eq!(
@@ -226,6 +268,15 @@ mod tests {
         assert!(r.fits(&["docker".into(), "linux".into()]));
         assert!(!r.fits(&["docker".into(), "gpu".into()]));
         assert!(!r.fits(&[]), "run_untagged is false");
+        let unknown = GlRunner {
+            tag_list: None,
+            run_untagged: None,
+            ..r.clone()
+        };
+        assert!(
+            unknown.fits(&["gpu".into()]) && unknown.fits(&[]),
+            "without its details, it may"
+        );
         assert!(r.takes_jobs());
         assert!(!runner("r", &[], true, true).takes_jobs());
         assert!(!runner("r", &[], false, false).takes_jobs());

@@ -313,13 +313,15 @@ impl GlRunner {
         !self.is_paused() && (self.online == Some(true) || self.status.as_deref() == Some("online"))
     }
 
-    /// It may take a job with these tags (whether online or not).
+    /// It may take a job with these tags (whether online or not). Without its details (a list
+    /// entry), it may: a job is said to wait only when no runner could take it.
     pub fn fits(&self, tags: &[String]) -> bool {
         if tags.is_empty() {
             self.run_untagged.unwrap_or(true)
         } else {
-            let own = self.tag_list.as_deref().unwrap_or_default();
-            tags.iter().all(|t| own.contains(t))
+            self.tag_list
+                .as_ref()
+                .is_none_or(|own| tags.iter().all(|t| own.contains(t)))
         }
     }
 }

@@ -22,6 +22,11 @@ type InFlight<V> = Shared<BoxFuture<'static, Result<(V, usize)>>>;
 /// GitLab one request, short enough that a page reloaded after a blip asks again.
 pub const FAILURE_MEMORY: Duration = Duration::from_secs(5);
 
+/// How long a refusal for lack of rights (403) is remembered, unless the project changes: a
+/// token's role does not change from one second to the next, and a page asking every few
+/// seconds (the runners of a project the token may not list) would cost GitLab a request each.
+pub const REFUSAL_MEMORY: Duration = Duration::from_secs(60);
+
 /// How long an answer too large to read is remembered (until the project changes): asking
 /// again would read up to [`crate::gitlab::MAX_ANSWER`] from GitLab to learn the same.
 pub const TOO_LARGE_MEMORY: Duration = Duration::from_secs(600);
@@ -108,6 +113,7 @@ impl Failure {
     fn remembered(&self) -> bool {
         let memory = match self.error {
             GitlabError::TooLarge { .. } => TOO_LARGE_MEMORY,
+            GitlabError::Forbidden { .. } => REFUSAL_MEMORY,
             _ => FAILURE_MEMORY,
         };
         self.at.elapsed() < memory

@@ -290,6 +290,16 @@ impl Hub {
         true
     }
 
+    /// Watched projects with a pipeline not yet finished, as last seen.
+    pub fn unfinished(&self) -> HashSet<u64> {
+        let projects = self.0.projects.lock().expect("projects lock");
+        projects
+            .iter()
+            .filter(|(_, p)| p.known.values().any(|(status, _)| !status.is_completed()))
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
     pub fn is_watched(&self, project: u64) -> bool {
         self.0.projects.lock().expect("projects lock").contains_key(&project)
     }

@@ -91,22 +91,23 @@ pub fn Overview() -> impl IntoView {
                     <p class="hint" role="note">"This browser blocks stageboard's notifications: allow them in the site's settings."</p>
                 })}
             </header>
-            {move || runners.with(|r| match r {
-                Some(Ok(r)) if !r.waiting.is_empty() => Some(view! {
-                    <div class="runners-waiting" role="status" aria-label="jobs waiting for a runner">
-                        {r.waiting.iter().map(|w| {
-                            let since = w.since.map(|t| format!(", the first queued {}", format::ago(*t, Utc::now()))).unwrap_or_default();
-                            view! {
-                                <p>
-                                    <strong>{w.message.clone()}</strong>
-                                    {format!(" · {}{since}", w.projects.join(", "))}
-                                </p>
-                            }
-                        }).collect_view()}
-                    </div>
-                }),
-                _ => None,
-            })}
+            // Always there, so that a screen reader announces what appears in it.
+            <div class="runners-waiting" role="status" aria-label="jobs waiting for a runner">
+                {move || runners.with(|r| match r {
+                    Some(Ok(r)) => r
+                        .waiting
+                        .iter()
+                        .map(|w| view! {
+                            <p>
+                                <strong>{w.message.clone()}</strong>
+                                {format!(" · {}", w.projects.join(", "))}
+                            </p>
+                        })
+                        .collect_view()
+                        .into_any(),
+                    _ => ().into_any(),
+                })}
+            </div>
             {loaded(cards, "Loading projects from GitLab…", move |mut list| {
                 if list.is_empty() {
                     return view! {

@@ -261,13 +261,7 @@ impl Ctx<'_> {
     /// `Entities::Ci::Runner`: what lists and jobs show of a runner.
     pub fn runner(&self, runner: &crate::scenario::RunnerDef) -> Value {
         let (online, _) = self.world.runner_state(runner, self.now);
-        let busy = self
-            .world
-            .jobs
-            .values()
-            .rev()
-            .take(2000)
-            .any(|j| j.runner == Some(runner.id) && j.status == crate::world::JobStatus::Running);
+        let busy = self.world.busy_runners().contains(&runner.id);
         json!({
             "id": runner.id,
             "description": runner.description,

@@ -50,7 +50,7 @@ pub struct World {
     /// When the world went live: its runner outages are counted from then.
     live_from: Option<Time>,
     /// Runners set online or offline by hand (`POST /-/sim/runners/:id`), and since when.
-    forced: BTreeMap<u64, (bool, Time)>,
+    forced: BTreeMap<u64, Vec<(Time, bool)>>,
 }
 
 impl World {
@@ -127,8 +127,16 @@ impl World {
 
     /// Whether `runner` is online at `at`, and since when it has been online or offline.
     pub fn runner_state(&self, runner: &scenario::RunnerDef, at: Time) -> (bool, Time) {
-        if let Some(&(online, since)) = self.forced.get(&runner.id).filter(|(_, since)| *since <= at) {
-            return (online, since);
+        let switched = self
+            .forced
+            .get(&runner.id)
+            .and_then(|switches| switches.iter().rev().find(|(when, _)| *when <= at));
+        if let Some(&(since, online)) = switched {
+            // Brought back by hand: online until its next scheduled outage.
+            let outage_since = runner.outages && self.last_outage(at).is_some_and(|(start, _)| start > since);
+            if !(online && outage_since) {
+                return (online, since);
+            }
         }
         if runner.outages
             && let Some((start, end)) = self.last_outage(at)
@@ -143,7 +151,23 @@ impl World {
 
     /// Sets a runner online or offline from `at` on (the simulator's control endpoint).
     pub fn force_runner(&mut self, id: u64, online: bool, at: Time) {
-        self.forced.insert(id, (online, at));
+        // Kept in order, so that the state at any earlier time can still be told (a job that
+        // fell due while its runner was off).
+        let switches = self.forced.entry(id).or_default();
+        switches.push((at, online));
+        if switches.len() > 64 {
+            switches.remove(0);
+        }
+    }
+
+    /// The runners running a job now (only live pipelines have running jobs).
+    pub fn busy_runners(&self) -> std::collections::HashSet<u64> {
+        self.live
+            .iter()
+            .flat_map(|p| self.current_jobs(*p))
+            .filter(|j| j.status == JobStatus::Running)
+            .filter_map(|j| j.runner)
+            .collect()
     }
 
     /// The first runner that serves `project`, runs jobs with `tags`, is not paused and is
@@ -517,10 +541,19 @@ impl World {
                 // A script job waits for a runner that takes its tags (a trigger needs none).
                 let mut runner = None;
                 if !matches!(job.def.kind, JobKind::Trigger(_)) {
-                    let Some((picked, online_since)) = self.pick_runner(job.project_id, job.def.tags, now) else {
-                        return false;
+                    // A runner online when the job fell due takes it then; else the first to
+                    // come back, when it does.
+                    let picked = match self.pick_runner(job.project_id, job.def.tags, start) {
+                        Some((picked, _)) => picked,
+                        None => {
+                            let Some((picked, online_since)) = self.pick_runner(job.project_id, job.def.tags, now)
+                            else {
+                                return false;
+                            };
+                            start = start.max(online_since);
+                            picked
+                        }
                     };
-                    start = start.max(online_since);
                     runner = Some(picked);
                 }
                 if let JobKind::Trigger(child) = job.def.kind {
