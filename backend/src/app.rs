@@ -43,6 +43,7 @@ struct Inner {
     roles: crate::access::Roles,
     /// Wall boards by name.
     boards: crate::boards::Boards,
+    refs: crate::selection::RefSelection,
     /// The in-process simulated GitLab, in demo mode.
     #[cfg(feature = "demo")]
     demo: Option<stageboard_sim::Sim>,
@@ -105,6 +106,8 @@ pub struct Parts {
     pub auth: Option<Arc<crate::auth::Auth>>,
     /// Which projects are watched.
     pub selection: crate::selection::Selection,
+    /// Which refs a card shows besides the default branch.
+    pub refs: crate::selection::RefSelection,
     pub webhooks: Option<Webhooks>,
     pub cluster: Option<Cluster>,
     pub allowed_hosts: crate::guard::AllowedHosts,
@@ -166,6 +169,7 @@ impl AppState {
             access: parts.access,
             roles: crate::access::Roles::default(),
             boards: parts.boards,
+            refs: parts.refs,
             watch: Watchlist {
                 selection: parts.selection,
                 reported: std::sync::Mutex::new((Vec::new(), Vec::new())),
@@ -201,11 +205,16 @@ impl AppState {
         &self.0.streams
     }
 
-    /// Whether people reach stageboard over https.
+    /// Which refs a project's card shows besides the default branch.
+    pub fn refs(&self) -> &crate::selection::RefSelection {
+        &self.0.refs
+    }
+
     pub fn boards(&self) -> &crate::boards::Boards {
         &self.0.boards
     }
 
+    /// Whether people reach stageboard over https.
     pub fn https(&self) -> bool {
         self.0.https
     }

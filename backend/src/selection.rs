@@ -140,9 +140,49 @@ impl Selection {
     }
 }
 
+/// Which refs a project's card shows besides the default branch: those matching a pattern
+/// (`release/*`, `v*`), and the protected branches. Unset: the refs that ran most recently.
+#[derive(Debug, Clone, Default)]
+pub struct RefSelection {
+    pub patterns: Vec<String>,
+    pub protected: bool,
+}
+
+impl RefSelection {
+    /// Nothing configured: the most recent refs.
+    pub fn is_recent(&self) -> bool {
+        self.patterns.is_empty() && !self.protected
+    }
+
+    /// `git_ref` is shown: it matches a pattern, or is a protected branch (`protected` holds the
+    /// project's protected branch names, which may be wildcards).
+    pub fn shows(&self, git_ref: &str, tag: bool, protected: &[String]) -> bool {
+        self.patterns.iter().any(|p| matches(p, git_ref))
+            || (self.protected && !tag && protected.iter().any(|p| matches(p, git_ref)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn configured_refs_are_patterns_and_protected_branches() {
+        let refs = RefSelection {
+            patterns: vec!["release/*".into(), "v*".into()],
+            protected: true,
+        };
+        let protected = vec!["main".to_owned(), "stable-*".to_owned()];
+        assert!(refs.shows("release/1.2", false, &protected));
+        assert!(refs.shows("v2.0.0", true, &protected));
+        assert!(refs.shows("stable-3", false, &protected));
+        assert!(!refs.shows("feature/x", false, &protected));
+        assert!(
+            !refs.shows("stable-3", true, &protected),
+            "a tag is no protected branch"
+        );
+        assert!(RefSelection::default().is_recent());
+    }
 
     #[test]
     fn patterns_narrow_what_groups_and_topics_find() {

@@ -141,6 +141,7 @@ impl App {
             auth,
             hub,
             selection,
+            refs: config.refs,
             webhooks,
             cluster,
             allowed_hosts: crate::guard::AllowedHosts::new(

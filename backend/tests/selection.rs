@@ -121,3 +121,37 @@ async fn include_patterns_narrow_a_topic() {
         ["platform/service-08", "platform/service-06", "platform/service-04"]
     );
 }
+
+#[tokio::test]
+async fn a_card_shows_the_configured_refs_besides_the_default_branch() {
+    let refs = |app_refs: Vec<&str>| stageboard::selection::RefSelection {
+        patterns: app_refs.into_iter().map(str::to_owned).collect(),
+        protected: false,
+    };
+    let other_refs = |cards: &Value, project: &str| -> Vec<String> {
+        cards
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["project"]["path_with_namespace"] == project)
+            .unwrap()["other_refs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["ref"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let app = TestApp::builder().refs(refs(vec!["feature/*"])).start().await;
+    let cards = app.json("/api/v1/overview").await;
+    let shown = other_refs(&cards, "demo/gitlab-k8s-demo");
+    assert_eq!(shown, ["feature/login-page"], "{cards}");
+    drop(app);
+
+    let app = TestApp::builder().refs(refs(vec!["v*"])).start().await;
+    let cards = app.json("/api/v1/overview").await;
+    let shown = other_refs(&cards, "demo/gitlab-k8s-demo");
+    assert!(
+        !shown.is_empty() && shown.iter().all(|r| r.starts_with('v')),
+        "{shown:?}"
+    );
+}

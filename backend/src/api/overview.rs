@@ -15,6 +15,8 @@ use crate::gitlab::types::GlProject;
 const HISTORY: u32 = 30;
 /// How many other refs a project card shows.
 const OTHER_REFS: usize = 6;
+/// How many configured refs (STAGEBOARD_REFS) a card shows at most.
+const CONFIGURED_REFS: usize = 12;
 
 /// Every watched project with its default branch's latest pipeline, since when that branch is
 /// red, and the latest pipelines of other refs. A project that cannot be read carries an
@@ -83,21 +85,42 @@ async fn read_card(state: &AppState, gl: &GlProject, other_refs: usize) -> Resul
         git_ref: Some(branch.clone()),
         ..PipelineFilter::default()
     };
+    let refs = state.refs();
+    // Configured refs are looked for among every branch's and many tags' latest pipeline (one
+    // read each); otherwise the most recent few.
+    let (branch_count, tag_count) = if refs.is_recent() { (10, 5) } else { (100, 30) };
     let (recent, branches, tags) = tokio::try_join!(
         gitlab.pipelines(gl.id, &filter, 1, HISTORY),
-        gitlab.latest_per_ref(gl.id, false, 10),
-        gitlab.latest_per_ref(gl.id, true, 5),
+        gitlab.latest_per_ref(gl.id, false, branch_count),
+        gitlab.latest_per_ref(gl.id, true, tag_count),
     )?;
+    let protected: Vec<String> = if refs.protected {
+        // Without the right to read them, no branch counts as protected.
+        gitlab
+            .protected_branches(gl.id)
+            .await
+            .map(|list| list.into_iter().map(|b| b.name).collect())
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     let reached_end = recent.next_page.is_none();
     let mut recent: Vec<Pipeline> = recent.items.into_iter().map(|p| wire::pipeline(p, gl.id)).collect();
+    let configured = !refs.is_recent();
     let mut others: Vec<Pipeline> = branches
         .into_iter()
-        .chain(tags)
-        .map(|p| wire::pipeline(p, gl.id))
+        .map(|p| (p, false))
+        .chain(tags.into_iter().map(|p| (p, true)))
+        .filter(|(p, tag)| !configured || refs.shows(p.git_ref.as_deref().unwrap_or_default(), *tag, &protected))
+        .map(|(p, _)| wire::pipeline(p, gl.id))
         .filter(|p| p.git_ref != branch)
         .collect();
     others.sort_by_key(|p| std::cmp::Reverse(p.updated_at));
-    others.truncate(other_refs);
+    others.truncate(if configured {
+        other_refs.max(CONFIGURED_REFS)
+    } else {
+        other_refs
+    });
     let history = History {
         last_failure: recent
             .iter()

@@ -80,6 +80,8 @@ pub const KEYS: &[Key] = &[
     key("selection.include", "include", Kind::List),
     key("selection.exclude", "exclude", Kind::List),
     key("selection.refresh", "selection_refresh", Kind::Number),
+    key("refs.patterns", "refs", Kind::List),
+    key("refs.protected", "protected_refs", Kind::Switch),
     key("cluster.mode", "cluster", Kind::Text),
     key("cluster.namespaces", "namespaces", Kind::List),
     key("cluster.label", "cluster_label", Kind::Text),
@@ -312,7 +314,7 @@ impl Text<'_> {
             }
             return Err(if prefix.is_empty() {
                 format!(
-                    "{place}: unknown section or key `{path}`; the file has [server], [gitlab], [selection], [cluster], [access], [storage] and [boards] (see stageboard.example.toml)."
+                    "{place}: unknown section or key `{path}`; the file has [server], [gitlab], [selection], [refs], [cluster], [access], [storage] and [boards] (see stageboard.example.toml)."
                 )
             } else {
                 let known: Vec<&str> = KEYS

@@ -106,6 +106,13 @@ pub struct ServeArgs {
     /// (e.g. `*/sandbox-*`).
     #[arg(long, env = "STAGEBOARD_EXCLUDE", value_delimiter = ',')]
     pub exclude: Vec<String>,
+    /// Refs each project card shows besides the default branch: patterns, comma-separated
+    /// (`release/*,v*`; `*` for any characters). Unset: the refs that ran most recently.
+    #[arg(long, env = "STAGEBOARD_REFS", value_delimiter = ',')]
+    pub refs: Vec<String>,
+    /// Also show each project's protected branches (`true`).
+    #[arg(long, env = "STAGEBOARD_PROTECTED_REFS", default_value_t = false)]
+    pub protected_refs: bool,
     /// Seconds between readings of the selection (projects, groups, topics): a new project
     /// appears, and a removed or archived one disappears, within this.
     #[arg(long, env = "STAGEBOARD_SELECTION_REFRESH", default_value_t = 300)]
@@ -294,6 +301,8 @@ pub struct Config {
     pub gitlab_source: GitlabSource,
     /// Which projects are watched.
     pub selection: crate::selection::Selection,
+    /// Which refs a card shows besides the default branch.
+    pub refs: crate::selection::RefSelection,
     pub gitlab: crate::gitlab::ClientOptions,
     pub cluster: ClusterMode,
     pub namespaces: crate::app::NamespaceMap,
@@ -583,6 +592,10 @@ impl Config {
                 .collect(),
             gitlab_source: upstream,
             selection,
+            refs: crate::selection::RefSelection {
+                patterns: list(args.refs),
+                protected: args.protected_refs,
+            },
             gitlab: crate::gitlab::ClientOptions {
                 timeout: Duration::from_secs(args.gitlab_timeout.max(1)),
                 ..crate::gitlab::ClientOptions::default()

@@ -69,6 +69,8 @@ pub struct Builder {
     refresh: Duration,
     /// How many projects the simulated GitLab has (the story's three and more like them).
     sim_projects: usize,
+    /// STAGEBOARD_REFS and STAGEBOARD_PROTECTED_REFS.
+    refs: stageboard::selection::RefSelection,
 }
 
 /// The simulated GitLab's people (sim/src/users.rs): a Maintainer, a Developer, and a Reporter
@@ -113,6 +115,7 @@ impl Default for Builder {
             selection: None,
             refresh: Duration::from_secs(300),
             sim_projects: 3,
+            refs: Default::default(),
         }
     }
 }
@@ -136,6 +139,11 @@ impl Builder {
     /// `TestApp::http` is signed in as `user` (demo mode).
     pub fn signed_in_as(mut self, user: u64) -> Self {
         self.signed_in = Some(user);
+        self
+    }
+    /// The refs each card shows besides the default branch.
+    pub fn refs(mut self, refs: stageboard::selection::RefSelection) -> Self {
+        self.refs = refs;
         self
     }
     /// The simulated GitLab has `n` projects (3 to 1000: the story's, then `service-04`…).
@@ -300,6 +308,7 @@ impl Builder {
             trusted_proxies: stageboard::client::parse_trusted(&self.trusted_proxies).unwrap(),
             max_streams_per_address: self.streams_per_address,
             gitlab_source: upstream,
+            refs: self.refs,
             selection: self.selection.unwrap_or(stageboard::selection::Selection {
                 projects: self.projects,
                 ..Default::default()
