@@ -145,6 +145,24 @@ async fn a_card_shows_the_configured_refs_besides_the_default_branch() {
     let cards = app.json("/api/v1/overview").await;
     let shown = other_refs(&cards, "demo/gitlab-k8s-demo");
     assert_eq!(shown, ["feature/login-page"], "{cards}");
+    // The wall shows them too, each a tile of its own.
+    let wall = app.json("/api/v1/wall").await;
+    let tiles: Vec<(String, String)> = wall["tiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["project"] == "demo/gitlab-k8s-demo")
+        .map(|t| {
+            (
+                t["project"].as_str().unwrap().to_owned(),
+                t["git_ref"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        tiles.iter().any(|(_, r)| r == "feature/login-page") && tiles.iter().any(|(_, r)| r == "main"),
+        "{wall}"
+    );
     drop(app);
 
     let app = TestApp::builder().refs(refs(vec!["v*"])).start().await;

@@ -85,7 +85,7 @@ fn kiosk_may_show(own: &str, asked: &Selection) -> AppResult<()> {
 }
 
 /// A project's tiles: its default branch (unless the board's refs leave it out) and the other
-/// refs the board names.
+/// refs the board names, or else the refs configured for every card.
 async fn tiles_of(state: &AppState, board: &Board, gl: GlProject) -> (Vec<Tile>, History) {
     let project_id = gl.id;
     let (card, history) = card_with_history(state, gl, REFS_READ).await;
@@ -125,7 +125,8 @@ async fn tiles_of(state: &AppState, board: &Board, gl: GlProject) -> (Vec<Tile>,
         main.environments = environments(state, board, project_id).await;
         tiles.push(main);
     }
-    if !board.refs.is_empty() {
+    // The board's refs, or else those configured for every card (STAGEBOARD_REFS).
+    if !board.refs.is_empty() || !state.refs().is_recent() {
         for p in card.other_refs.into_iter().filter(|p| wanted(&p.git_ref)) {
             let mut other = of_pipeline(tile(p.git_ref.clone()), p.clone());
             // Only its latest pipeline is read: it broke the ref, as far as the wall knows.
