@@ -146,6 +146,8 @@ impl Selection {
 pub struct RefSelection {
     pub patterns: Vec<String>,
     pub protected: bool,
+    /// Merge requests' pipelines too, with their titles.
+    pub merge_requests: bool,
 }
 
 impl RefSelection {
@@ -171,6 +173,7 @@ mod tests {
         let refs = RefSelection {
             patterns: vec!["release/*".into(), "v*".into()],
             protected: true,
+            merge_requests: false,
         };
         let protected = vec!["main".to_owned(), "stable-*".to_owned()];
         assert!(refs.shows("release/1.2", false, &protected));

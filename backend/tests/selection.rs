@@ -127,6 +127,7 @@ async fn a_card_shows_the_configured_refs_besides_the_default_branch() {
     let refs = |app_refs: Vec<&str>| stageboard::selection::RefSelection {
         patterns: app_refs.into_iter().map(str::to_owned).collect(),
         protected: false,
+        merge_requests: false,
     };
     let other_refs = |cards: &Value, project: &str| -> Vec<String> {
         cards
@@ -171,5 +172,64 @@ async fn a_card_shows_the_configured_refs_besides_the_default_branch() {
     assert!(
         !shown.is_empty() && shown.iter().all(|r| r.starts_with('v')),
         "{shown:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_merge_requests_pipeline_shows_with_its_title_and_link() {
+    let app = TestApp::start().await;
+    let cards = app.json("/api/v1/overview").await;
+    let demo = cards
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["project"]["path_with_namespace"] == "demo/gitlab-k8s-demo")
+        .unwrap();
+    let mr = demo["other_refs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| !p["merge_request"].is_null())
+        .unwrap_or_else(|| panic!("no merge request pipeline in {demo}"));
+    assert_eq!(mr["ref"], "refs/merge-requests/1/head");
+    assert_eq!(mr["source"], "merge_request_event");
+    assert_eq!(mr["merge_request"]["iid"], 1);
+    assert_eq!(mr["merge_request"]["title"], "Login page");
+    let link = mr["merge_request"]["web_url"].as_str().unwrap();
+    assert!(
+        link.starts_with("http") && link.ends_with("/demo/gitlab-k8s-demo/-/merge_requests/1"),
+        "{link}"
+    );
+    // The branch pipelines are still branches: a merge request's ref is not among them.
+    let refs: Vec<&str> = demo["other_refs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["ref"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        refs.iter().filter(|r| r.starts_with("refs/merge-requests/")).count(),
+        1,
+        "{refs:?}"
+    );
+    drop(app);
+
+    // The wall shows it as a tile of its own where refs are configured.
+    let app = TestApp::builder()
+        .refs(stageboard::selection::RefSelection {
+            patterns: vec!["feature/*".into()],
+            protected: false,
+            merge_requests: true,
+        })
+        .start()
+        .await;
+    let wall = app.json("/api/v1/wall").await;
+    assert!(
+        wall["tiles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["git_ref"] == "!1 Login page"),
+        "{wall}"
     );
 }

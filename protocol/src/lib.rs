@@ -27,8 +27,8 @@ pub use event::ServerEvent;
 pub use job::{ActionOutcome, Job, JobEnvironment, JobLog, PlayRequest, PlayVariable};
 pub use kiosk::{KioskToken, KioskTokenRequest, KioskTokens, NewKioskToken};
 pub use pipeline::{
-    BrokenSince, Downstream, Pipeline, PipelineDetail, PipelinePage, ProjectOverview, Stage, StageMark,
-    StageOrderSource,
+    BrokenSince, Downstream, MergeRequestRef, Pipeline, PipelineDetail, PipelinePage, ProjectOverview, Stage,
+    StageMark, StageOrderSource,
 };
 pub use project::{Project, ServerInfo};
 pub use runner::{Runner, Runners, Waiting};

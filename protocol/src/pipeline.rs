@@ -32,6 +32,19 @@ pub struct Pipeline {
     /// One mark per stage, in order, with the stage's worst status; empty when unknown.
     #[serde(default)]
     pub stages: Vec<StageMark>,
+    /// A merge request's pipeline (`refs/merge-requests/:iid/head`): the merge request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge_request: Option<MergeRequestRef>,
+}
+
+/// The merge request a pipeline ran for.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MergeRequestRef {
+    pub iid: u64,
+    pub title: String,
+    /// Its page in GitLab: http(s), or empty.
+    pub web_url: String,
 }
 
 /// A stage summarised to its name and worst status (the mini stage graph).

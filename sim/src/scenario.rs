@@ -406,6 +406,39 @@ static MONOREPO: PipelineDef = PipelineDef {
     ],
 };
 
+/// An open merge request: one for each branch a project's people push to.
+#[derive(Debug, Clone)]
+pub struct MergeRequestDef {
+    pub iid: u64,
+    pub title: String,
+    pub source_branch: &'static str,
+    pub author: Person,
+}
+
+/// A project's open merge requests, their iids in branch order: `feature/login-page` is "Login
+/// page".
+pub fn merge_requests(project: &ProjectDef) -> Vec<MergeRequestDef> {
+    project
+        .branches
+        .iter()
+        .enumerate()
+        .map(|(i, branch)| {
+            let words = branch.rsplit('/').next().unwrap_or(branch).replace('-', " ");
+            let mut chars = words.chars();
+            let title = chars
+                .next()
+                .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
+                .unwrap_or_default();
+            MergeRequestDef {
+                iid: i as u64 + 1,
+                title,
+                source_branch: branch,
+                author: PEOPLE[1 + (project.id as usize + i) % (PEOPLE.len() - 1)],
+            }
+        })
+        .collect()
+}
+
 /// A runner registered with the simulated GitLab.
 #[derive(Debug, Clone, Copy)]
 pub struct RunnerDef {

@@ -15,6 +15,48 @@ use crate::gitlab::types::GlProject;
 const HISTORY: u32 = 30;
 /// How many other refs a project card shows.
 const OTHER_REFS: usize = 6;
+/// How many merge requests' pipelines a card shows at most.
+const MERGE_REQUESTS: usize = 4;
+
+/// The latest pipeline of each of the project's open merge requests that has one, newest first,
+/// with the merge request's title and link. None when GitLab will not say (a card does without).
+async fn merge_request_pipelines(state: &AppState, project: u64) -> Vec<Pipeline> {
+    let gitlab = state.gitlab();
+    let (Ok(pipelines), Ok(open)) =
+        tokio::join!(gitlab.merge_request_pipelines(project), gitlab.merge_requests(project))
+    else {
+        return Vec::new();
+    };
+    let mut seen = std::collections::HashSet::new();
+    pipelines
+        .into_iter()
+        .filter(|p| seen.insert(p.git_ref.clone()))
+        .filter_map(|p| {
+            let iid: u64 = p
+                .git_ref
+                .as_deref()?
+                .strip_prefix("refs/merge-requests/")?
+                .strip_suffix("/head")?
+                .parse()
+                .ok()?;
+            let mr = open.iter().find(|m| m.iid == iid)?;
+            let web_url = mr
+                .web_url
+                .clone()
+                .filter(|u| url::Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "http" | "https")))
+                .unwrap_or_default();
+            let mut pipeline = wire::pipeline(p, project);
+            pipeline.merge_request = Some(stageboard_protocol::MergeRequestRef {
+                iid,
+                title: mr.title.clone(),
+                web_url,
+            });
+            Some(pipeline)
+        })
+        .take(MERGE_REQUESTS)
+        .collect()
+}
+
 /// How many configured refs (STAGEBOARD_REFS) a card shows at most.
 const CONFIGURED_REFS: usize = 12;
 
@@ -121,6 +163,9 @@ async fn read_card(state: &AppState, gl: &GlProject, other_refs: usize) -> Resul
     } else {
         other_refs
     });
+    if refs.merge_requests {
+        others.extend(merge_request_pipelines(state, gl.id).await);
+    }
     let history = History {
         last_failure: recent
             .iter()

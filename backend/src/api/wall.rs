@@ -128,7 +128,11 @@ async fn tiles_of(state: &AppState, board: &Board, gl: GlProject) -> (Vec<Tile>,
     // The board's refs, or else those configured for every card (STAGEBOARD_REFS).
     if !board.refs.is_empty() || !state.refs().is_recent() {
         for p in card.other_refs.into_iter().filter(|p| wanted(&p.git_ref)) {
-            let mut other = of_pipeline(tile(p.git_ref.clone()), p.clone());
+            let label = match &p.merge_request {
+                Some(mr) => format!("!{} {}", mr.iid, mr.title),
+                None => p.git_ref.clone(),
+            };
+            let mut other = of_pipeline(tile(label), p.clone());
             // Only its latest pipeline is read: it broke the ref, as far as the wall knows.
             if p.status == Status::Failed {
                 let by = p.user.map(|u| u.name).or_else(|| p.commit.map(|c| c.author_name));

@@ -55,6 +55,7 @@ pub fn pipeline(p: GlPipeline, project_id: u64) -> wire::Pipeline {
         commit: None,
         web_url: p.web_url.unwrap_or_default(),
         stages: Vec::new(),
+        merge_request: None,
     }
 }
 

@@ -82,6 +82,7 @@ pub const KEYS: &[Key] = &[
     key("selection.refresh", "selection_refresh", Kind::Number),
     key("refs.patterns", "refs", Kind::List),
     key("refs.protected", "protected_refs", Kind::Switch),
+    key("refs.merge_requests", "merge_requests", Kind::Switch),
     key("cluster.mode", "cluster", Kind::Text),
     key("cluster.namespaces", "namespaces", Kind::List),
     key("cluster.label", "cluster_label", Kind::Text),

@@ -110,6 +110,10 @@ pub struct ServeArgs {
     /// (`release/*,v*`; `*` for any characters). Unset: the refs that ran most recently.
     #[arg(long, env = "STAGEBOARD_REFS", value_delimiter = ',')]
     pub refs: Vec<String>,
+    /// Show each project's merge requests' latest pipelines (`refs/merge-requests/:iid/head`),
+    /// with the merge request's title and link (`false` to leave them out).
+    #[arg(long, env = "STAGEBOARD_MERGE_REQUESTS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub merge_requests: bool,
     /// Also show each project's protected branches (`true`).
     #[arg(long, env = "STAGEBOARD_PROTECTED_REFS", default_value_t = false)]
     pub protected_refs: bool,
@@ -595,6 +599,7 @@ impl Config {
             refs: crate::selection::RefSelection {
                 patterns: list(args.refs),
                 protected: args.protected_refs,
+                merge_requests: args.merge_requests,
             },
             gitlab: crate::gitlab::ClientOptions {
                 timeout: Duration::from_secs(args.gitlab_timeout.max(1)),

@@ -17,7 +17,7 @@ pub use error::{GitlabError, error_message};
 pub use graph::{PipelineGraph, PipelineSummary, SummaryCommit};
 pub use time::GitlabTime;
 use types::{
-    GlApproval, GlCommit, GlDeployment, GlEnvironment, GlJob, GlPipeline, GlProject, GlProtectedBranch,
+    GlApproval, GlCommit, GlDeployment, GlEnvironment, GlJob, GlMergeRequest, GlPipeline, GlProject, GlProtectedBranch,
     GlProtectedEnvironment, GlRunner,
 };
 
@@ -43,6 +43,10 @@ pub trait Gitlab: Send + Sync + 'static {
     async fn group_projects(&self, group: &str) -> Result<Vec<GlProject>>;
     /// The token user's projects with this topic, archived ones left out.
     async fn topic_projects(&self, topic: &str) -> Result<Vec<GlProject>>;
+    /// A project's latest merge-request pipelines (`source=merge_request_event`), newest first.
+    async fn merge_request_pipelines(&self, project: u64) -> Result<Vec<GlPipeline>>;
+    /// A project's open merge requests (the newest hundred).
+    async fn merge_requests(&self, project: u64) -> Result<Vec<GlMergeRequest>>;
     /// The runners available to a project (GitLab lets Maintainers list them).
     async fn project_runners(&self, project: u64) -> Result<Vec<GlRunner>>;
     /// One runner's details: its tags, last contact.
@@ -172,6 +176,30 @@ impl Gitlab for GitlabClient {
         projects.sort_by_key(|p| std::cmp::Reverse(p.id));
         projects.dedup_by_key(|p| p.id);
         Ok(projects)
+    }
+
+    async fn merge_request_pipelines(&self, project: u64) -> Result<Vec<GlPipeline>> {
+        let query = [
+            ("source", "merge_request_event".to_owned()),
+            ("order_by", "id".to_owned()),
+            ("sort", "desc".to_owned()),
+        ];
+        Ok(self
+            .page(&format!("/projects/{project}/pipelines"), &query, 1, 30)
+            .await?
+            .items)
+    }
+
+    async fn merge_requests(&self, project: u64) -> Result<Vec<GlMergeRequest>> {
+        let query = [
+            ("state", "opened".to_owned()),
+            ("order_by", "updated_at".to_owned()),
+            ("sort", "desc".to_owned()),
+        ];
+        Ok(self
+            .page(&format!("/projects/{project}/merge_requests"), &query, 1, 100)
+            .await?
+            .items)
     }
 
     async fn project_runners(&self, project: u64) -> Result<Vec<GlRunner>> {

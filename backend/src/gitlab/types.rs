@@ -277,6 +277,16 @@ pub struct GlEnvironment {
     pub last_deployment: Option<GlDeployment>,
 }
 
+/// A merge request, as its list gives it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct GlMergeRequest {
+    pub iid: u64,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub web_url: Option<String>,
+}
+
 /// `Entities::Ci::Runner`, and from `GET /runners/:id` its details (`tag_list`,
 /// `contacted_at`, `run_untagged`).
 #[derive(Debug, Clone, Deserialize)]

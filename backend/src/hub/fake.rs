@@ -101,6 +101,12 @@ impl Gitlab for FakeGitlab {
     async fn topic_projects(&self, _: &str) -> Result<Vec<GlProject>> {
         unreachable!()
     }
+    async fn merge_request_pipelines(&self, _: u64) -> Result<Vec<GlPipeline>> {
+        unreachable!()
+    }
+    async fn merge_requests(&self, _: u64) -> Result<Vec<crate::gitlab::types::GlMergeRequest>> {
+        unreachable!()
+    }
     async fn project_runners(&self, _: u64) -> Result<Vec<crate::gitlab::types::GlRunner>> {
         unreachable!()
     }

@@ -28,6 +28,8 @@ pub enum Key {
     ProjectRunners(u64),
     Runner(u64),
     ActiveJobs(u64),
+    MergeRequestPipelines(u64),
+    MergeRequests(u64),
     Pipelines {
         project: u64,
         filter: PipelineFilter,
@@ -109,6 +111,8 @@ impl Key {
             Key::ProjectRunners(_) => "project runners",
             Key::Runner(_) => "runner",
             Key::ActiveJobs(_) => "active jobs",
+            Key::MergeRequestPipelines(_) => "merge request pipelines",
+            Key::MergeRequests(_) => "merge requests",
             Key::Pipelines { .. } => "pipeline list",
             Key::Pipeline { .. } => "pipeline",
             Key::Jobs { .. } => "pipeline jobs",
@@ -172,7 +176,10 @@ impl Key {
             Key::ProtectedEnvironments(_) | Key::ProtectedBranches(_) => Scope::For(Duration::from_secs(600)),
             // Runners come and go without a pipeline changing: a minute.
             Key::ProjectRunners(_) | Key::Runner(_) => Scope::For(Duration::from_secs(60)),
-            Key::ActiveJobs(project) => Scope::Project(*project),
+            // A new merge request gets a pipeline, which changes the project.
+            Key::ActiveJobs(project) | Key::MergeRequestPipelines(project) | Key::MergeRequests(project) => {
+                Scope::Project(*project)
+            }
             Key::Pipelines { project, .. }
             | Key::LatestPerRef { project, .. }
             | Key::Environments(project)
@@ -223,6 +230,7 @@ pub enum Answer {
     Commits(Vec<GlCommit>),
     Log(Bytes),
     Runners(Vec<crate::gitlab::types::GlRunner>),
+    MergeRequests(Vec<crate::gitlab::types::GlMergeRequest>),
     Runner(Box<crate::gitlab::types::GlRunner>),
 }
 
@@ -257,6 +265,7 @@ answers!(
     Project(GlProject, Box::new, |b: Box<_>| *b),
     Projects(Vec<GlProject>, same, same),
     Runners(Vec<crate::gitlab::types::GlRunner>, same, same),
+    MergeRequests(Vec<crate::gitlab::types::GlMergeRequest>, same, same),
     Runner(crate::gitlab::types::GlRunner, Box::new, |b: Box<_>| *b),
     PipelinePage(Page<GlPipeline>, same, same),
     Pipelines(Vec<GlPipeline>, same, same),
@@ -364,6 +373,20 @@ impl Gitlab for Hub {
         let group = group.to_owned();
         self.read(Key::GroupProjects(group.clone()), |g| async move {
             g.group_projects(&group).await
+        })
+        .await
+    }
+
+    async fn merge_request_pipelines(&self, project: u64) -> Result<Vec<GlPipeline>> {
+        self.read(Key::MergeRequestPipelines(project), move |g| async move {
+            g.merge_request_pipelines(project).await
+        })
+        .await
+    }
+
+    async fn merge_requests(&self, project: u64) -> Result<Vec<crate::gitlab::types::GlMergeRequest>> {
+        self.read(Key::MergeRequests(project), move |g| async move {
+            g.merge_requests(project).await
         })
         .await
     }

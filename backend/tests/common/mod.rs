@@ -115,7 +115,10 @@ impl Default for Builder {
             selection: None,
             refresh: Duration::from_secs(300),
             sim_projects: 3,
-            refs: Default::default(),
+            refs: stageboard::selection::RefSelection {
+                merge_requests: true,
+                ..Default::default()
+            },
         }
     }
 }

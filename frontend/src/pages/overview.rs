@@ -163,8 +163,11 @@ fn ProjectCard(card: ProjectOverview) -> impl IntoView {
                             <li>
                                 <a href=format!("/projects/{id}/pipelines/{}", p.id)>
                                     <StatusIcon status=p.status.clone() compact=true />
-                                    <span class="ref">{ref_label(&p)}</span>
+                                    <span class=if p.merge_request.is_some() { "ref merge-request" } else { "ref" }>{ref_label(&p)}</span>
                                 </a>
+                                {p.merge_request.as_ref().filter(|mr| mr.web_url.starts_with("https://") || mr.web_url.starts_with("http://")).map(|mr| view! {
+                                    <a class="mr-link" href=mr.web_url.clone() rel="noopener noreferrer" aria-label=format!("merge request !{} in GitLab", mr.iid)>"MR"</a>
+                                })}
                                 <span class="when">{when}</span>
                             </li>
                         }
@@ -177,6 +180,9 @@ fn ProjectCard(card: ProjectOverview) -> impl IntoView {
 }
 
 fn ref_label(p: &Pipeline) -> String {
+    if let Some(mr) = &p.merge_request {
+        return format!("!{} {}", mr.iid, mr.title);
+    }
     if p.tag == Some(true) || p.git_ref.starts_with('v') && p.git_ref[1..].starts_with(|c: char| c.is_ascii_digit()) {
         format!("tag {}", p.git_ref)
     } else {

@@ -4,6 +4,7 @@ mod entities;
 mod environments;
 pub mod error;
 mod jobs;
+mod merge_requests;
 mod pagination;
 pub(crate) mod params;
 mod pipelines;
@@ -31,6 +32,7 @@ use crate::world::{JobStatus, Refusal, World};
 
 use environments::*;
 use jobs::*;
+use merge_requests::*;
 use pipelines::*;
 use projects::*;
 use repository::*;
@@ -47,6 +49,12 @@ pub fn routes() -> Router<Sim> {
         .route("/projects/{id}/unarchive", post(unarchive_project))
         .route("/projects/{id}/members/all/{user_id}", get(project_member))
         .route("/projects/{id}/runners", get(project_runners))
+        .route("/projects/{id}/merge_requests", get(list_merge_requests))
+        .route("/projects/{id}/merge_requests/{iid}", get(show_merge_request))
+        .route(
+            "/projects/{id}/merge_requests/{iid}/pipelines",
+            post(create_merge_request_pipeline),
+        )
         .route("/runners/{id}", get(show_runner))
         .route("/projects/{id}/pipelines", get(list_pipelines))
         .route("/projects/{id}/pipelines/latest", get(latest_pipeline))

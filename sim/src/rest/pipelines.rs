@@ -85,7 +85,8 @@ pub(super) async fn list_pipelines(
                 Some("running") => p.status == JobStatus::Running,
                 Some("pending") => p.status == JobStatus::Pending,
                 Some("finished") => p.status.is_completed(),
-                Some("branches") => !p.tag,
+                // A merge request's ref is no branch.
+                Some("branches") => !p.tag && !p.git_ref.starts_with("refs/merge-requests/"),
                 Some("tags") => p.tag,
                 _ => true,
             })

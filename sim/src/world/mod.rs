@@ -270,6 +270,16 @@ impl World {
             .collect()
     }
 
+    /// A merge request's pipeline (`refs/merge-requests/:iid/head`, source
+    /// `merge_request_event`): its branch's jobs, less those that deploy (they run on the
+    /// branch's own pipelines).
+    pub fn create_merge_request_pipeline(&mut self, project: &ProjectDef, iid: u64, at: Time) -> u64 {
+        let fate = self.pick_fate(project);
+        let id = self.create_pipeline(project, &format!("refs/merge-requests/{iid}/head"), false, fate, at);
+        self.pipelines.get_mut(&id).expect("just made").source = "merge_request_event";
+        id
+    }
+
     /// A push (or tag) creates a pipeline with its jobs, all `created`.
     pub fn create_pipeline(&mut self, project: &ProjectDef, git_ref: &str, tag: bool, fate: Fate, at: Time) -> u64 {
         let author = scenario::PEOPLE[self.rng.random_range(1..scenario::PEOPLE.len())];
@@ -351,7 +361,7 @@ impl World {
                     Refs::All => true,
                     Refs::Branches => !tag,
                     Refs::Tags => tag,
-                };
+                } && !(git_ref.starts_with("refs/merge-requests/") && job_def.environment.is_some());
                 if !runs {
                     continue;
                 }
