@@ -33,7 +33,7 @@ impl Default for Selection {
             topics: Vec::new(),
             include: Vec::new(),
             exclude: Vec::new(),
-            refresh: Duration::from_secs(300),
+            refresh: Duration::from_secs(600),
         }
     }
 }

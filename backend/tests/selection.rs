@@ -177,7 +177,22 @@ async fn a_card_shows_the_configured_refs_besides_the_default_branch() {
 
 #[tokio::test]
 async fn a_merge_requests_pipeline_shows_with_its_title_and_link() {
+    /// A pipeline for the project's first merge request, made through GitLab's API.
+    async fn merge_request_pipeline(app: &TestApp) {
+        let made = reqwest::Client::new()
+            .post(format!(
+                "{}/api/v4/projects/1/merge_requests/1/pipelines",
+                app.sim.url()
+            ))
+            .header("PRIVATE-TOKEN", TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(made.status(), 201);
+        app.advance(chrono::Duration::minutes(10)).await;
+    }
     let app = TestApp::start().await;
+    merge_request_pipeline(&app).await;
     let cards = app.json("/api/v1/overview").await;
     let demo = cards
         .as_array()
@@ -223,6 +238,7 @@ async fn a_merge_requests_pipeline_shows_with_its_title_and_link() {
         })
         .start()
         .await;
+    merge_request_pipeline(&app).await;
     let wall = app.json("/api/v1/wall").await;
     assert!(
         wall["tiles"]

@@ -750,7 +750,7 @@ mod tests {
         assert_eq!(config.selection.groups, ["platform"]);
         assert_eq!(config.selection.topics, ["service"]);
         assert!(!config.selection.keeps("platform/ops/sandbox-tools"));
-        assert_eq!(config.selection.refresh.as_secs(), 300);
+        assert_eq!(config.selection.refresh.as_secs(), 600);
         assert_eq!(config.namespaces.namespace_of("review/fix-login"), "review");
         assert_eq!(config.boards.names().collect::<Vec<_>>(), ["lobby", "payments"]);
         assert_eq!(config.hub.idle.as_secs(), 40);

@@ -119,7 +119,7 @@ pub struct ServeArgs {
     pub protected_refs: bool,
     /// Seconds between readings of the selection (projects, groups, topics): a new project
     /// appears, and a removed or archived one disappears, within this.
-    #[arg(long, env = "STAGEBOARD_SELECTION_REFRESH", default_value_t = 300)]
+    #[arg(long, env = "STAGEBOARD_SELECTION_REFRESH", default_value_t = 600)]
     pub selection_refresh: u64,
     /// Seconds to wait for GitLab before giving up on a request.
     #[arg(long, env = "STAGEBOARD_GITLAB_TIMEOUT", default_value_t = 15)]

@@ -77,7 +77,7 @@ impl Default for HubSettings {
             upstream_requests: 8,
             cache: Bounds::default(),
             recheck: Duration::from_secs(600),
-            listings: Duration::from_secs(150),
+            listings: Duration::from_secs(300),
         }
     }
 }

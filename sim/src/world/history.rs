@@ -119,17 +119,6 @@ pub fn with_history(
         .retry_job(first, author, now - Duration::minutes(8))
         .expect("a failed image_build is retryable");
     world.advance(now);
-    // Each project's first merge request has a pipeline of its own, made with a random source
-    // of its own so that the rest of the world (and its future) is the same with or without it.
-    let saved = std::mem::replace(world.rng(), SmallRng::seed_from_u64(seed ^ 0x4d52));
-    for (i, project) in world.projects.clone().iter().enumerate() {
-        if !project.branches.is_empty() {
-            let at = now - Duration::minutes(18 + 3 * i as i64);
-            world.create_merge_request_pipeline(project, 1, at);
-        }
-    }
-    *world.rng() = saved;
-    world.advance(now);
     if live {
         world.start_arrivals(now);
     }
