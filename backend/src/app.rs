@@ -205,6 +205,11 @@ impl AppState {
         &self.0.streams
     }
 
+    /// Which projects are watched, as configured.
+    pub fn selection(&self) -> &crate::selection::Selection {
+        &self.0.watch.selection
+    }
+
     /// Which refs a project's card shows besides the default branch.
     pub fn refs(&self) -> &crate::selection::RefSelection {
         &self.0.refs

@@ -67,6 +67,23 @@ async fn groups_topics_and_patterns_select_and_gitlabs_changes_follow() {
     assert_eq!(app.get("/api/v1/projects/7/pipelines").await.status, 404);
     assert_eq!(app.get("/api/v1/projects/2/pipelines").await.status, 404);
     assert_eq!(app.get("/api/v1/projects/5/pipelines").await.status, 200);
+    // The selected group's runners are listed though nothing runs: the instance's and those of
+    // platform/web's ancestor platform.
+    let runners = app.json("/api/v1/runners").await;
+    let names: Vec<&str> = runners["runners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["description"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"shared-docker-1") && names.contains(&"group runner 15"),
+        "{runners}"
+    );
+    assert!(
+        !names.contains(&"group runner 14"),
+        "demo's runner serves no selected group: {runners}"
+    );
 
     // In GitLab: a new project in the subgroup, one archived, one deleted.
     let (status, made) = gitlab(

@@ -251,17 +251,26 @@ async fn the_overview_says_which_jobs_wait_for_an_offline_runner() {
             .wait_text(".runners-waiting", "no online runner with tag `docker`", wait)
             .await?;
         browser.screenshot("runners-waiting").await.map_err(|e| e.to_string())?;
+        // The runners page says which are offline.
+        browser
+            .client
+            .goto(&format!("{}/runners", app.url))
+            .await
+            .map_err(|e| e.to_string())?;
+        let rows = browser.wait_text("table.runners", "shared-docker-1", wait).await?;
+        browser.screenshot("runners").await.map_err(|e| e.to_string())?;
         demo_control(&browser, "runners", r#"{"tag": "docker", "online": true}"#).await?;
         demo_control(&browser, "advance", r#"{"seconds": 120}"#).await?;
         let gone = browser
             .wait_count(".runners-waiting p", |n| n == 0, Duration::from_secs(90))
             .await
             .is_ok();
-        Ok::<_, String>((before, offline, notice, gone))
+        Ok::<_, String>((before, offline, notice, gone, rows))
     }
     .await;
     browser.close().await;
-    let (before, offline, notice, gone) = seen.expect("the waiting jobs are shown");
+    let (before, offline, notice, gone, rows) = seen.expect("the waiting jobs are shown");
+    assert!(rows.contains("offline") && rows.contains("docker"), "{rows}");
     assert_eq!(before, 0, "nothing waits at first");
     assert_eq!(offline, 200);
     assert!(

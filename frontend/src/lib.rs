@@ -21,7 +21,10 @@ use leptos_router::path;
 use components::TopBar;
 use stageboard_protocol::Bundle;
 
-use pages::{Audit, EnvironmentPage, Environments, JobPage, Kiosk, NotFound, Overview, PipelinePage, ProjectPipelines};
+use pages::{
+    Audit, EnvironmentPage, Environments, JobPage, Kiosk, NotFound, Overview, PipelinePage, ProjectPipelines,
+    RunnersPage,
+};
 
 const SHORTCUTS: [(&str, &str); 9] = [
     ("?", "show or hide this help"),
@@ -103,6 +106,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/projects/:project_id/pipelines") view=ProjectPipelines />
                 <Route path=path!("/projects/:project_id/pipelines/:pipeline_id") view=PipelinePage />
                 <Route path=path!("/environments") view=Environments />
+                <Route path=path!("/runners") view=RunnersPage />
                 <Route path=path!("/projects/:project_id/environments/:environment_id") view=EnvironmentPage />
             </Routes>
         </Shell>

@@ -37,6 +37,7 @@ pub fn first_reads(path: &str) -> Vec<String> {
     let own = match segments.as_slice() {
         [""] => vec![OVERVIEW.to_owned()],
         ["environments"] => vec![ENVIRONMENTS.to_owned()],
+        ["runners"] => vec![RUNNERS.to_owned()],
         ["projects", p, "pipelines", q] => ids(p, q).map(|(p, q)| vec![pipeline(p, q)]).unwrap_or_default(),
         ["projects", p, "environments", e] => ids(p, e).map(|(p, e)| vec![environment(p, e)]).unwrap_or_default(),
         ["projects", p, "jobs", j] => ids(p, j)
@@ -57,6 +58,7 @@ mod tests {
     #[test]
     fn each_page_names_the_reads_its_bundle_makes_first() {
         assert_eq!(first_reads("/"), [INFO, OVERVIEW]);
+        assert_eq!(first_reads("/runners"), [INFO, RUNNERS]);
         assert_eq!(first_reads("/environments"), [INFO, ENVIRONMENTS]);
         assert_eq!(
             first_reads("/projects/1/pipelines/5"),

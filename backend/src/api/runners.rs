@@ -77,6 +77,20 @@ pub async fn runners(State(state): State<AppState>, reader: crate::access::Reade
             Err(_) => unknown.extend(by_id.get(&id).map(|p| p.path_with_namespace.clone())),
         }
     }
+    // The selected groups' runners serve their projects whether or not jobs run: one read per
+    // group, for a reader who may read every watched project (a person limited to some, or a
+    // kiosk screen, sees only the runners of the projects above).
+    if reader.only().is_none() {
+        let groups = state.selection().groups.clone();
+        let answers: Vec<_> = futures::stream::iter(groups)
+            .map(|g| async move { gitlab.group_runners(&g).await })
+            .buffer_unordered(4)
+            .collect()
+            .await;
+        for runner in answers.into_iter().flatten().flatten() {
+            listed.entry(runner.id).or_insert(runner);
+        }
+    }
     // The details (tags, last contact); the list's entry where GitLab will not give them.
     let runner_ids: Vec<u64> = listed.keys().copied().collect();
     let details: Vec<(u64, _)> = futures::stream::iter(runner_ids)

@@ -49,6 +49,9 @@ pub trait Gitlab: Send + Sync + 'static {
     async fn merge_requests(&self, project: u64) -> Result<Vec<GlMergeRequest>>;
     /// The runners available to a project (GitLab lets Maintainers list them).
     async fn project_runners(&self, project: u64) -> Result<Vec<GlRunner>>;
+    /// The runners available in a group: the instance's, its own and its ancestors' (GitLab
+    /// lets those who maintain the group list them).
+    async fn group_runners(&self, group: &str) -> Result<Vec<GlRunner>>;
     /// One runner's details: its tags, last contact.
     async fn runner(&self, runner: u64) -> Result<GlRunner>;
     /// A project's jobs waiting for a runner or running.
@@ -204,6 +207,11 @@ impl Gitlab for GitlabClient {
 
     async fn project_runners(&self, project: u64) -> Result<Vec<GlRunner>> {
         self.all(&format!("/projects/{project}/runners"), &[]).await
+    }
+
+    async fn group_runners(&self, group: &str) -> Result<Vec<GlRunner>> {
+        self.all(&format!("/groups/{}/runners", project_path_param(group)), &[])
+            .await
     }
 
     async fn runner(&self, runner: u64) -> Result<GlRunner> {

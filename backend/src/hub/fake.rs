@@ -110,6 +110,9 @@ impl Gitlab for FakeGitlab {
     async fn project_runners(&self, _: u64) -> Result<Vec<crate::gitlab::types::GlRunner>> {
         unreachable!()
     }
+    async fn group_runners(&self, _: &str) -> Result<Vec<crate::gitlab::types::GlRunner>> {
+        unreachable!()
+    }
     async fn runner(&self, _: u64) -> Result<crate::gitlab::types::GlRunner> {
         unreachable!()
     }

@@ -26,6 +26,7 @@ pub enum Key {
     GroupProjects(String),
     TopicProjects(String),
     ProjectRunners(u64),
+    GroupRunners(String),
     Runner(u64),
     ActiveJobs(u64),
     MergeRequestPipelines(u64),
@@ -109,6 +110,7 @@ impl Key {
             Key::GroupProjects(_) => "group projects",
             Key::TopicProjects(_) => "topic projects",
             Key::ProjectRunners(_) => "project runners",
+            Key::GroupRunners(_) => "group runners",
             Key::Runner(_) => "runner",
             Key::ActiveJobs(_) => "active jobs",
             Key::MergeRequestPipelines(_) => "merge request pipelines",
@@ -175,7 +177,7 @@ impl Key {
             }
             Key::ProtectedEnvironments(_) | Key::ProtectedBranches(_) => Scope::For(Duration::from_secs(600)),
             // Runners come and go without a pipeline changing: a minute.
-            Key::ProjectRunners(_) | Key::Runner(_) => Scope::For(Duration::from_secs(60)),
+            Key::ProjectRunners(_) | Key::GroupRunners(_) | Key::Runner(_) => Scope::For(Duration::from_secs(60)),
             // A new merge request gets a pipeline, which changes the project.
             Key::ActiveJobs(project) | Key::MergeRequestPipelines(project) | Key::MergeRequests(project) => {
                 Scope::Project(*project)
@@ -394,6 +396,14 @@ impl Gitlab for Hub {
     async fn project_runners(&self, project: u64) -> Result<Vec<crate::gitlab::types::GlRunner>> {
         self.read(Key::ProjectRunners(project), move |g| async move {
             g.project_runners(project).await
+        })
+        .await
+    }
+
+    async fn group_runners(&self, group: &str) -> Result<Vec<crate::gitlab::types::GlRunner>> {
+        let group = group.to_owned();
+        self.read(Key::GroupRunners(group.clone()), move |g| async move {
+            g.group_runners(&group).await
         })
         .await
     }

@@ -59,6 +59,7 @@ pub fn TopBar() -> impl IntoView {
             <nav class="nav" aria-label="sections">
                 <a href="/">"Pipelines"</a>
                 <a href="/environments">"Environments"</a>
+                <a href="/runners">"Runners"</a>
                 <a href="/audit">"Audit"</a>
                 <a href="/wall">"Wall"</a>
                 <a href="/kiosk">"Kiosks"</a>

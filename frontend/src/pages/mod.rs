@@ -7,6 +7,7 @@ mod not_found;
 mod overview;
 mod pipeline;
 mod project_pipelines;
+mod runners;
 
 pub use audit::Audit;
 pub use environment::EnvironmentPage;
@@ -17,3 +18,4 @@ pub use not_found::NotFound;
 pub use overview::Overview;
 pub use pipeline::PipelinePage;
 pub use project_pipelines::ProjectPipelines;
+pub use runners::RunnersPage;

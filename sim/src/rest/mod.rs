@@ -44,6 +44,7 @@ pub fn routes() -> Router<Sim> {
         .route("/user", get(current_user))
         .route("/projects", get(list_projects).post(create_project))
         .route("/groups/{id}/projects", get(group_projects))
+        .route("/groups/{id}/runners", get(group_runners))
         .route("/projects/{id}", get(show_project).delete(delete_project))
         .route("/projects/{id}/archive", post(archive_project))
         .route("/projects/{id}/unarchive", post(unarchive_project))

@@ -76,3 +76,48 @@ pub(super) async fn show_runner(
     }
     Ok(axum::Json(sim.read(|ctx| ctx.runner_details(runner))).into_response())
 }
+
+/// `GET /groups/:id/runners`: the runners available in a group: the instance's, its own and its
+/// ancestors' (not its subgroups' or projects'); for whoever maintains a project in it.
+pub(super) async fn group_runners(
+    State(sim): State<Sim>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, GitlabError> {
+    let group = crate::scenario::GROUPS
+        .iter()
+        .copied()
+        .find(|g| id.parse::<u64>().is_ok_and(|n| n == g.id) || g.full_path == id)
+        .ok_or(GitlabError::NotFoundNamed("Group"))?;
+    let maintains = sim
+        .projects()
+        .iter()
+        .filter(|p| {
+            !p.deleted && (p.group.id == group.id || p.group.full_path.starts_with(&format!("{}/", group.full_path)))
+        })
+        .any(|p| caller.role(p).is_some_and(|r| r >= Role::Maintainer));
+    if !maintains {
+        return Err(GitlabError::Denied);
+    }
+    let params = Params::parse(uri.query());
+    let kind = params.choice("type", &["instance_type", "group_type", "project_type"])?;
+    let url = url_of(&sim, &uri);
+    let ancestors = |g: &crate::scenario::GroupDef| {
+        group.full_path == g.full_path || group.full_path.starts_with(&format!("{}/", g.full_path))
+    };
+    sim.read(|ctx| {
+        let runners: Vec<&RunnerDef> = RUNNERS
+            .iter()
+            .filter(|r| match r.scope {
+                crate::scenario::RunnerScope::Instance => true,
+                crate::scenario::RunnerScope::Group(g) => ancestors(g),
+                crate::scenario::RunnerScope::Project(_) => false,
+            })
+            .filter(|r| kind.is_none_or(|k| r.runner_type() == k))
+            .collect();
+        let page = paginate(runners, &params, &url, Counting::Counted)?;
+        let items = page.items.iter().map(|r| ctx.runner(r)).collect();
+        Ok(json_page(items, page.headers))
+    })
+}
