@@ -52,14 +52,19 @@ async fn a_deep_link_opens_the_app_on_that_page() {
     assert!(statuses.iter().any(|s| s.contains("failed")), "{statuses:?}");
 }
 
+/// Posts JSON to one of the demo's control routes from the page.
+async fn demo_control(browser: &Browser, route: &str, json: &str) -> Result<u16, String> {
+    let status = browser
+        .js(&format!(
+            "return fetch('/api/v1/demo/{route}', {{method: 'POST', headers: {{'content-type': 'application/json'}}, body: '{json}'}}).then(r => r.status);"
+        ))
+        .await?;
+    Ok(status.as_u64().unwrap_or(0) as u16)
+}
+
 /// Sets the simulated GitLab's faults through the demo's control route.
 async fn faults(browser: &Browser, json: &str) -> Result<(), String> {
-    browser
-        .js(&format!(
-            "return fetch('/api/v1/demo/faults', {{method: 'POST', headers: {{'content-type': 'application/json'}}, body: '{json}'}}).then(r => r.status);"
-        ))
-        .await
-        .map(drop)
+    demo_control(browser, "faults", json).await.map(drop)
 }
 
 #[tokio::test]
@@ -219,16 +224,6 @@ async fn each_page_takes_the_reads_the_server_preloaded() {
             );
         }
     }
-}
-
-/// Posts JSON to one of the demo's control routes from the page.
-async fn demo_control(browser: &Browser, route: &str, json: &str) -> Result<u16, String> {
-    let status = browser
-        .js(&format!(
-            "return fetch('/api/v1/demo/{route}', {{method: 'POST', headers: {{'content-type': 'application/json'}}, body: '{json}'}}).then(r => r.status);"
-        ))
-        .await?;
-    Ok(status.as_u64().unwrap_or(0) as u16)
 }
 
 #[tokio::test]

@@ -184,10 +184,11 @@ pub fn load(args: Vec<OsString>) -> Result<Loaded, Failure> {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| Failure::File(format!("cannot read the configuration file {}: {e}", path.display())))?;
             let file = parse(path, &text).map_err(Failure::File)?;
-            let secrets = Cli::command()
-                .get_arguments()
-                .filter(|a| a.is_hide_env_values_set())
-                .any(|a| file.values.iter().any(|v| v.key.arg == a.get_id()));
+            let command = Cli::command();
+            let secrets = file
+                .values
+                .iter()
+                .any(|v| arg_of(&command, v.key).is_hide_env_values_set());
             if secrets {
                 warn_if_readable_by_others(path);
             }
@@ -453,15 +454,19 @@ fn escaped(text: &str) -> String {
     percent_encoding::utf8_percent_encode(text, MEANINGFUL).to_string()
 }
 
+/// The server's argument a key sets.
+fn arg_of<'c>(command: &'c Command, key: &Key) -> &'c clap::Arg {
+    command
+        .get_arguments()
+        .find(|a| a.get_id() == key.arg)
+        .unwrap_or_else(|| panic!("KEYS names `{}`, an argument the server has", key.arg))
+}
+
 /// Sets the file's values as the settings' defaults, each first checked alone by the setting's
 /// own parser so that a wrong one is named with its line.
 fn with_defaults(mut command: Command, file: &File) -> Result<Command, String> {
     for value in &file.values {
-        let arg = command
-            .get_arguments()
-            .find(|a| a.get_id() == value.key.arg)
-            .unwrap_or_else(|| panic!("KEYS names `{}`, an argument the server has", value.key.arg))
-            .clone();
+        let arg = arg_of(&command, value.key).clone();
         let secret = arg.is_hide_env_values_set();
         let choices: Vec<String> = arg
             .get_possible_values()
@@ -505,10 +510,7 @@ fn effective(matches: &ArgMatches, file: Option<&File>) -> Vec<Effective> {
     let command = Cli::command();
     KEYS.iter()
         .map(|key| {
-            let arg = command
-                .get_arguments()
-                .find(|a| a.get_id() == key.arg)
-                .unwrap_or_else(|| panic!("KEYS names `{}`, an argument the server has", key.arg));
+            let arg = arg_of(&command, key);
             let env = arg.get_env().and_then(|e| e.to_str()).map(str::to_owned);
             let secret = arg.is_hide_env_values_set();
             // A secret's value is never kept here: only that it is set.

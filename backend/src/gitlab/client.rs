@@ -13,6 +13,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::error::{GitlabError, error_message};
+use super::types::GlProject;
 
 /// More pages than this means something is wrong (a loop, or a list far bigger than a dashboard
 /// should walk); stop rather than hammer GitLab.
@@ -174,6 +175,15 @@ impl GitlabClient {
             next_page: next_page(&headers),
             total: header_number(&headers, "x-total"),
         })
+    }
+
+    /// Every project of a list asked for by id (`order_by=id`), newest first, each once: a
+    /// project created while the list is read shifts the pages, so one may be met twice.
+    pub async fn projects_by_id(&self, path: &str, query: &[(&str, String)]) -> Result<Vec<GlProject>, GitlabError> {
+        let mut projects: Vec<GlProject> = self.all(path, query).await?;
+        projects.sort_by_key(|p| std::cmp::Reverse(p.id));
+        projects.dedup_by_key(|p| p.id);
+        Ok(projects)
     }
 
     /// Every item of a list, following `x-next-page` (or `Link: rel="next"`) to the end.

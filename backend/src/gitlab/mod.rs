@@ -158,10 +158,7 @@ impl Gitlab for GitlabClient {
             ("order_by", "id".to_owned()),
             ("sort", "desc".to_owned()),
         ];
-        let mut projects: Vec<GlProject> = self.all("/projects", &query).await?;
-        projects.sort_by_key(|p| std::cmp::Reverse(p.id));
-        projects.dedup_by_key(|p| p.id);
-        Ok(projects)
+        self.projects_by_id("/projects", &query).await
     }
 
     async fn group_projects(&self, group: &str) -> Result<Vec<GlProject>> {
@@ -175,10 +172,7 @@ impl Gitlab for GitlabClient {
             ("sort", "desc".to_owned()),
         ];
         let path = format!("/groups/{}/projects", project_path_param(group));
-        let mut projects: Vec<GlProject> = self.all(&path, &query).await?;
-        projects.sort_by_key(|p| std::cmp::Reverse(p.id));
-        projects.dedup_by_key(|p| p.id);
-        Ok(projects)
+        self.projects_by_id(&path, &query).await
     }
 
     async fn merge_request_pipelines(&self, project: u64) -> Result<Vec<GlPipeline>> {
@@ -236,10 +230,7 @@ impl Gitlab for GitlabClient {
             ("order_by", "id".to_owned()),
             ("sort", "desc".to_owned()),
         ];
-        let mut projects: Vec<GlProject> = self.all("/projects", &query).await?;
-        projects.sort_by_key(|p| std::cmp::Reverse(p.id));
-        projects.dedup_by_key(|p| p.id);
-        Ok(projects)
+        self.projects_by_id("/projects", &query).await
     }
 
     async fn pipelines(

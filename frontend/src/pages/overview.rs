@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use stageboard_protocol::{Pipeline, ProjectOverview, Status};
 
 use crate::api;
-use crate::components::{StageMarks, StatusIcon, loaded, page_status};
+use crate::components::{StageMarks, StatusIcon, loaded, page_status, waiting_lines};
 use crate::format::{self, Order};
 use crate::notify::{self, Choice};
 use crate::poll::poll;
@@ -94,17 +94,7 @@ pub fn Overview() -> impl IntoView {
             // Always there, so that a screen reader announces what appears in it.
             <div class="runners-waiting" role="status" aria-label="jobs waiting for a runner">
                 {move || runners.with(|r| match r {
-                    Some(Ok(r)) => r
-                        .waiting
-                        .iter()
-                        .map(|w| view! {
-                            <p>
-                                <strong>{w.message.clone()}</strong>
-                                {format!(" · {}", w.projects.join(", "))}
-                            </p>
-                        })
-                        .collect_view()
-                        .into_any(),
+                    Some(Ok(r)) => waiting_lines(&r.waiting),
                     _ => ().into_any(),
                 })}
             </div>

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use stageboard_protocol::Runners;
 
 use crate::api;
-use crate::components::{Cell, data_table, loaded, page_status};
+use crate::components::{Cell, data_table, loaded, page_status, waiting_lines};
 use crate::format;
 use crate::poll::poll;
 
@@ -28,18 +28,7 @@ pub fn RunnersPage() -> impl IntoView {
 
 fn show(r: Runners) -> AnyView {
     let now = Utc::now();
-    let waiting = r
-        .waiting
-        .iter()
-        .map(|w| {
-            view! {
-                <p>
-                    <strong>{w.message.clone()}</strong>
-                    {format!(" · {}", w.projects.join(", "))}
-                </p>
-            }
-        })
-        .collect_view();
+    let waiting = waiting_lines(&r.waiting);
     let rows: Vec<Vec<Cell>> = r
         .runners
         .iter()

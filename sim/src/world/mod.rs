@@ -143,9 +143,8 @@ impl World {
         {
             return if at < end { (false, start) } else { (true, end) };
         }
-        let registered = chrono::DateTime::parse_from_rfc3339("2025-09-01T10:00:00Z")
-            .expect("a fixed time")
-            .to_utc();
+        // Registered 2025-09-01T10:00:00Z, online ever since.
+        let registered = chrono::DateTime::from_timestamp(1_756_720_800, 0).expect("a valid time");
         (true, registered)
     }
 
