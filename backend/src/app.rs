@@ -44,6 +44,8 @@ struct Inner {
     /// Wall boards by name.
     boards: crate::boards::Boards,
     refs: crate::selection::RefSelection,
+    /// With PostgreSQL: this process as one of several replicas.
+    replicas: Option<crate::replicas::Replicas>,
     /// The in-process simulated GitLab, in demo mode.
     #[cfg(feature = "demo")]
     demo: Option<stageboard_sim::Sim>,
@@ -120,6 +122,7 @@ pub struct Parts {
     /// Who may read (STAGEBOARD_ACCESS, or its default).
     pub access: crate::access::Access,
     pub boards: crate::boards::Boards,
+    pub replicas: Option<crate::replicas::Replicas>,
     #[cfg(feature = "demo")]
     pub demo: Option<stageboard_sim::Sim>,
 }
@@ -182,6 +185,7 @@ impl AppState {
             streams: Arc::new(tokio::sync::Semaphore::new(parts.max_streams)),
             clients: parts.clients,
             https: parts.https,
+            replicas: parts.replicas,
             #[cfg(feature = "demo")]
             demo: parts.demo,
         }))
@@ -262,6 +266,11 @@ impl AppState {
 
     pub fn store(&self) -> &crate::store::Store {
         &self.0.store
+    }
+
+    /// This process as one of several replicas (with PostgreSQL).
+    pub fn replicas(&self) -> Option<&crate::replicas::Replicas> {
+        self.0.replicas.as_ref()
     }
 
     pub fn sessions(&self) -> &crate::auth::SessionStore {

@@ -19,6 +19,7 @@ pub mod kiosk;
 pub mod listen;
 pub mod metrics;
 mod pattern;
+pub mod replicas;
 pub mod router;
 pub mod selection;
 pub mod server;

@@ -64,7 +64,9 @@ pub fn router(state: AppState) -> Router {
     let sign_in = Router::new()
         .route("/auth/login", axum::routing::get(crate::auth::login))
         .route("/auth/callback", axum::routing::get(crate::auth::callback))
-        .route("/auth/logout", axum::routing::post(crate::auth::logout));
+        .route("/auth/logout", axum::routing::post(crate::auth::logout))
+        // Replicas read through the leading one (docs/operations.md, "Replicas").
+        .route("/internal/v1/read", axum::routing::post(crate::replicas::read));
     routes
         .merge(sign_in)
         .method_not_allowed_fallback(method_not_allowed)

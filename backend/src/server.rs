@@ -19,6 +19,8 @@ use crate::metrics::Metrics;
 /// The server, assembled: its state and, in demo mode, the simulated GitLab it lives with.
 pub struct App {
     pub state: AppState,
+    /// Where the other replicas reach this one (STAGEBOARD_REPLICA_URL), when set.
+    replica_url: Option<url::Url>,
     /// How often the selection of projects is read again.
     refresh: std::time::Duration,
     /// The simulated GitLab (and cluster) of demo mode; it stops when the app is dropped.
@@ -104,6 +106,14 @@ impl App {
         });
         let store = crate::store::Store::open(&config.store).await?;
         let sessions = crate::auth::SessionStore::open(store.database()).await?;
+        let replicas = match store.database() {
+            crate::store::Database::Postgres(pool) => Some(crate::replicas::Replicas::new(
+                pool.clone(),
+                hub.clone(),
+                store.sealer(),
+            )),
+            crate::store::Database::Sqlite(_) => None,
+        };
         #[cfg_attr(not(feature = "demo"), allow(unused_mut, reason = "demo mode signs in on its own"))]
         let mut oauth = config.oauth.clone();
         #[cfg(feature = "demo")]
@@ -151,6 +161,14 @@ impl App {
                     .iter()
                     .cloned()
                     .chain(config.public_url.as_ref().and_then(|u| u.host_str()).map(str::to_owned))
+                    // The other replicas read through this one by that name.
+                    .chain(
+                        config
+                            .replica_url
+                            .as_ref()
+                            .and_then(|u| u.host_str())
+                            .map(str::to_owned),
+                    )
                     .collect::<Vec<_>>(),
             ),
             https: config.public_url.as_ref().is_some_and(|u| u.scheme() == "https"),
@@ -159,11 +177,13 @@ impl App {
             metrics_token: config.metrics_token,
             max_streams: config.max_streams,
             clients: crate::client::Clients::new(config.trusted_proxies, config.max_streams_per_address),
+            replicas,
             #[cfg(feature = "demo")]
             demo: demo.as_ref().map(|(sim, _, _)| sim.sim.clone()),
         });
         Ok(App {
             state,
+            replica_url: config.replica_url,
             refresh,
             #[cfg(feature = "demo")]
             demo_webhooks: demo.as_ref().is_some_and(|(_, _, hooks)| *hooks),
@@ -201,8 +221,12 @@ impl App {
                 });
             }
         }
-        #[cfg(not(feature = "demo"))]
-        let _ = addr;
+        if let Some(replicas) = self.state.replicas() {
+            let url = self.replica_url.clone().unwrap_or_else(|| {
+                url::Url::parse(&format!("http://{}/", loopback(addr))).expect("an address as a URL")
+            });
+            replicas.start(url);
+        }
         tokio::spawn(start_watching(self.state.clone(), self.refresh));
         if let Some(cluster) = self.state.cluster() {
             tokio::spawn(publish_cluster_changes(cluster.state.clone(), self.state.hub().clone()));
@@ -294,7 +318,6 @@ async fn start_watching(state: AppState, refresh: std::time::Duration) {
 }
 
 /// Where this server can be reached from the same machine (0.0.0.0 becomes 127.0.0.1).
-#[cfg(feature = "demo")]
 fn loopback(listen: SocketAddr) -> SocketAddr {
     if listen.ip().is_unspecified() {
         SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, listen.port()))

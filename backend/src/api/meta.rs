@@ -49,8 +49,9 @@ pub async fn metrics(
     ))
 }
 
-/// Liveness: the server answers. It does not depend on GitLab being up.
+/// Liveness: the server answers. It does not depend on GitLab being up. `replica` says whether
+/// this process polls GitLab: `alone`, or, with replicas, `leading` or `following`.
 #[utoipa::path(get, path = "/health", tag = "meta", responses((status = 200, description = "the server is up")))]
-pub async fn health() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+pub async fn health(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({ "status": "ok", "replica": state.hub().role().as_str() }))
 }

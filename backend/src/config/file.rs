@@ -65,6 +65,7 @@ pub const KEYS: &[Key] = &[
     ),
     key("server.max_connections", "max_connections", Kind::Number),
     key("server.metrics_token", "metrics_token", Kind::Text),
+    key("server.replica_url", "replica_url", Kind::Text),
     key("gitlab.url", "gitlab_url", Kind::Text),
     key("gitlab.token", "gitlab_token", Kind::Text),
     key("gitlab.allow_http", "gitlab_allow_http", Kind::Switch),

@@ -191,6 +191,10 @@ pub struct ServeArgs {
     /// replicas that share sessions and the audit log.
     #[arg(long, env = "STAGEBOARD_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<SecretString>,
+    /// With replicas (STAGEBOARD_DATABASE_URL): the address the other replicas reach this one
+    /// at, e.g. http://10.0.0.5:8080, to read through the replica that polls GitLab.
+    #[arg(long, env = "STAGEBOARD_REPLICA_URL")]
+    pub replica_url: Option<Url>,
     /// The key sealing people's GitLab tokens at rest: 32 bytes in base64 (`openssl rand
     /// -base64 32`). Unset: made once into the data directory as secret.key.
     #[arg(long, env = "STAGEBOARD_SECRET_KEY", hide_env_values = true)]
@@ -302,6 +306,8 @@ pub struct Config {
     pub allowed_hosts: Vec<String>,
     /// Where people reach stageboard (validated: http(s), a host, nothing after it).
     pub public_url: Option<Url>,
+    /// Where the other replicas reach this one (with PostgreSQL); `None`: the listen address.
+    pub replica_url: Option<Url>,
     pub gitlab_source: GitlabSource,
     /// Which projects are watched.
     pub selection: crate::selection::Selection,
@@ -329,6 +335,24 @@ pub struct Config {
     pub access: Option<crate::access::Access>,
     /// Wall boards by name.
     pub boards: crate::boards::Boards,
+}
+
+/// STAGEBOARD_REPLICA_URL: an http(s) origin the other replicas reach this one at.
+fn replica_url(url: Url) -> Result<Url, String> {
+    let fine = matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some()
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.path() == "/"
+        && url.query().is_none();
+    if fine {
+        Ok(url)
+    } else {
+        Err(format!(
+            "STAGEBOARD_REPLICA_URL `{}` is not an http(s) origin; give the address other replicas reach this one at, e.g. http://10.0.0.5:8080.",
+            crate::error::Shortened(url.as_str())
+        ))
+    }
 }
 
 /// STAGEBOARD_PUBLIC_URL: an http(s) origin that stageboard is served at the root of.
@@ -537,6 +561,13 @@ impl Config {
             return Err("STAGEBOARD_MAX_STREAMS_PER_ADDRESS is 0, which refuses every page its events; leave it unset for no per-address bound.".into());
         }
         let public_url = args.public_url.map(public_url).transpose()?;
+        let replica_url = args.replica_url.map(replica_url).transpose()?;
+        if args.database_url.is_some() && replica_url.is_none() && args.listen.ip().is_unspecified() {
+            return Err(format!(
+                "With STAGEBOARD_DATABASE_URL, replicas read through the one that polls GitLab, and STAGEBOARD_LISTEN ({}) does not say where the others reach this one: set STAGEBOARD_REPLICA_URL, e.g. http://$(POD_IP):8080 in Kubernetes.",
+                args.listen
+            ));
+        }
         let oauth = match (
             args.oauth_client_id.filter(|id| !id.trim().is_empty()),
             args.oauth_client_secret,
@@ -577,6 +608,7 @@ impl Config {
                 secret_key: args.secret_key,
             },
             public_url,
+            replica_url,
             trusted_proxies: crate::client::parse_trusted(&args.trusted_proxies)?,
             max_streams_per_address: args.max_streams_per_address,
             webhook_secret: args.webhook_secret,

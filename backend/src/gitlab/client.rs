@@ -49,7 +49,7 @@ impl Default for ClientOptions {
 }
 
 /// One page of a list and where the next one is.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_page: Option<u32>,

@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 /// What went wrong talking to GitLab. Never carries the token.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum GitlabError {
     #[error("GitLab at {url} could not be reached: {reason}")]
     Unreachable { url: String, reason: String },

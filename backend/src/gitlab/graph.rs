@@ -1,7 +1,7 @@
 //! The GraphQL view of a pipeline: its stages in GitLab's order and each job's `needs`, which
 //! the REST API cannot give (CONTRACT.md §2).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{GitlabError, Result};
@@ -27,18 +27,18 @@ query stageboardPipelineGraph($fullPath: ID!, $iid: ID!) {
 }"#;
 
 /// Stages in order, each with its jobs' names and needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PipelineGraph {
     pub stages: Vec<GraphStage>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GraphStage {
     pub name: String,
     pub jobs: Vec<GraphJob>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GraphJob {
     /// From the global id `gid://gitlab/Ci::Build/123`.
     pub id: Option<u64>,
@@ -123,7 +123,7 @@ impl PipelineGraph {
 
 /// What the REST pipeline list lacks, for many pipelines in one GraphQL request (one aliased
 /// `pipeline(iid:)` field per pipeline): stage marks, commit, user, duration.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PipelineSummary {
     pub stages: Vec<(String, stageboard_protocol::Status)>,
     /// (id, username, name)
@@ -132,7 +132,7 @@ pub struct PipelineSummary {
     pub duration: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SummaryCommit {
     pub sha: String,

@@ -24,7 +24,7 @@ use types::{
 pub type Result<T, E = GitlabError> = std::result::Result<T, E>;
 
 /// Filters of a pipeline list, as GitLab names them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct PipelineFilter {
     pub git_ref: Option<String>,
     pub status: Option<String>,

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct GitlabTime(pub DateTime<Utc>);
@@ -30,6 +30,13 @@ impl<'de> Deserialize<'de> for GitlabTime {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let s = String::deserialize(deserializer)?;
         GitlabTime::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a date GitLab writes")))
+    }
+}
+
+/// Written as RFC 3339, which [`GitlabTime::parse`] reads back (replicas pass answers on).
+impl Serialize for GitlabTime {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0.to_rfc3339())
     }
 }
 

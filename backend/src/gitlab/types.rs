@@ -1,12 +1,12 @@
 //! GitLab's REST entities as stageboard reads them: only the fields it uses, every one optional
 //! that GitLab may leave out, unknown fields ignored, statuses kept even when unknown.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use stageboard_protocol::Status;
 
 use super::time::GitlabTime;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct GlProject {
     pub id: u64,
     pub name: String,
@@ -27,7 +27,7 @@ pub struct GlProject {
     pub archived: Option<bool>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct GlUser {
     pub id: u64,
     pub username: String,
@@ -36,7 +36,7 @@ pub struct GlUser {
     pub avatar_url: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct GlCommit {
     pub id: String,
     #[serde(default)]
@@ -48,7 +48,7 @@ pub struct GlCommit {
 }
 
 /// A pipeline: the list item, the single pipeline, and the one nested in jobs share this type.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct GlPipeline {
     pub id: u64,
     #[serde(default)]
@@ -84,7 +84,7 @@ pub struct GlPipeline {
 }
 
 /// A job, or a bridge (trigger job) when `downstream_pipeline` is present.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct GlJob {
     pub id: u64,
     pub name: String,
@@ -126,7 +126,7 @@ pub struct GlJob {
     pub runner: Option<GlRunner>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct GlEnvironmentRef {
     pub id: u64,
     pub name: String,
@@ -137,7 +137,7 @@ pub struct GlEnvironmentRef {
 }
 
 /// A deployment, as listed and as nested in an environment.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct GlDeployment {
     pub id: u64,
     #[serde(default)]
@@ -165,7 +165,7 @@ pub struct GlDeployment {
 }
 
 /// Who must approve a deployment and who did (GitLab Premium's `approval_summary`).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct GlApprovalSummary {
     #[serde(default)]
     pub rules: Vec<GlApprovalRule>,
@@ -173,7 +173,7 @@ pub struct GlApprovalSummary {
 
 /// One approval rule: who (a role, a user or a group, as a deploy rule says it), how many of
 /// them, and their answers.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct GlApprovalRule {
     #[serde(flatten)]
     pub who: GlDeployAccess,
@@ -184,7 +184,7 @@ pub struct GlApprovalRule {
 }
 
 /// An approval or a rejection of a deployment.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct GlApproval {
     pub user: GlUser,
     /// `approved` or `rejected`.
@@ -196,7 +196,7 @@ pub struct GlApproval {
 }
 
 /// A protected environment (GitLab Premium): who may deploy to it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct GlProtectedEnvironment {
     pub name: String,
     #[serde(default)]
@@ -204,7 +204,7 @@ pub struct GlProtectedEnvironment {
 }
 
 /// A protected branch (name or wildcard): who may push to it and who may merge into it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct GlProtectedBranch {
     pub name: String,
     #[serde(default)]
@@ -214,7 +214,7 @@ pub struct GlProtectedBranch {
 }
 
 /// One rule of who may deploy (or push, or merge): a role (`access_level`), or one user, or one group.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct GlDeployAccess {
     #[serde(default)]
     pub access_level: Option<u32>,
@@ -230,7 +230,7 @@ pub struct GlDeployAccess {
 }
 
 /// The requesting user's access to a project (`permissions` of `GET /projects/:id`).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct GlPermissions {
     #[serde(default)]
     pub project_access: Option<GlAccess>,
@@ -238,7 +238,7 @@ pub struct GlPermissions {
     pub group_access: Option<GlAccess>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct GlAccess {
     pub access_level: u32,
 }
@@ -255,7 +255,7 @@ impl GlPermissions {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct GlEnvironment {
     pub id: u64,
     pub name: String,
@@ -278,7 +278,7 @@ pub struct GlEnvironment {
 }
 
 /// A merge request, as its list gives it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct GlMergeRequest {
     pub iid: u64,
     #[serde(default)]
@@ -289,7 +289,7 @@ pub struct GlMergeRequest {
 
 /// `Entities::Ci::Runner`, and from `GET /runners/:id` its details (`tag_list`,
 /// `contacted_at`, `run_untagged`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct GlRunner {
     pub id: u64,
     #[serde(default)]

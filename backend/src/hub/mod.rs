@@ -100,6 +100,13 @@ struct ProjectState {
     /// When a poll last found a change no webhook had announced (webhooks are not reliable).
     missed: Option<Instant>,
     poke: Arc<Notify>,
+    /// The next poll tells browsers of every pipeline it finds, not only of changes: this
+    /// replica has just taken over polling, and what changed since the last leader's poll
+    /// is not known.
+    announce: bool,
+    /// Pipelines not finished, as the leading replica last said (a replica that does not lead
+    /// polls nothing, so its `known` stays empty).
+    remote_active: bool,
 }
 
 impl ProjectState {
@@ -132,6 +139,60 @@ struct Inner {
     /// The one source of versions: a number is never given twice, so a project that stops
     /// being watched and comes back does not meet its old cached answers again.
     versions: AtomicU64,
+    /// Where this process stands among replicas sharing a PostgreSQL database.
+    replication: Mutex<Replication>,
+}
+
+/// Whether this hub polls GitLab, or another replica does and tells it what changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The only process (SQLite, or no replicas): it polls.
+    Alone,
+    /// The replica holding the leader's lock: it polls and publishes through PostgreSQL.
+    Leading,
+    /// Another replica leads: this one reads through it and hears of changes from it.
+    Following,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Alone => "alone",
+            Role::Leading => "leading",
+            Role::Following => "following",
+        }
+    }
+}
+
+/// The leading replica, as another replica reaches it.
+#[async_trait::async_trait]
+pub trait Leader: Send + Sync + 'static {
+    /// The leader's answer for `key`; `None` when it cannot be had from the leader (it is
+    /// unreachable, or no longer leads), in which case the reader asks GitLab itself.
+    async fn read(&self, key: &Key) -> Option<Result<Answer, GitlabError>>;
+}
+
+/// What this hub tells the other replicas, through PostgreSQL.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outgoing {
+    /// The leader's change, for every replica's browsers.
+    Event(ServerEvent),
+    /// A webhook or an action reached a replica that does not lead: for the leader to apply
+    /// (and publish), so that every replica's readers find it in the leader's answers.
+    Changed {
+        project: u64,
+        pipeline: Option<u64>,
+        acted: bool,
+    },
+    /// The leader's projects with pipelines not finished (for the runners' notice).
+    Active(Vec<u64>),
+}
+
+struct Replication {
+    role: Role,
+    leader: Option<Arc<dyn Leader>>,
+    outbox: Option<tokio::sync::mpsc::Sender<Outgoing>>,
 }
 
 impl Inner {
@@ -174,6 +235,11 @@ impl Hub {
             followers: Mutex::new(HashMap::new()),
             // 0 is the version of an unwatched project's answers.
             versions: AtomicU64::new(1),
+            replication: Mutex::new(Replication {
+                role: Role::Alone,
+                leader: None,
+                outbox: None,
+            }),
         }))
     }
 
@@ -194,6 +260,7 @@ impl Hub {
             return;
         }
         known.retain(|id, _| wanted.contains(id));
+        let polls = self.role() != Role::Following;
         for (id, path) in projects {
             if known.contains_key(id) {
                 continue;
@@ -215,10 +282,158 @@ impl Hub {
                     hooked: HashMap::new(),
                     missed: None,
                     poke: poke.clone(),
+                    announce: self.role() == Role::Leading,
+                    remote_active: false,
                 },
             );
-            let hub = Arc::downgrade(&self.0);
-            tokio::spawn(schedule::poll_loop(hub, *id, poke));
+            if polls {
+                let hub = Arc::downgrade(&self.0);
+                tokio::spawn(schedule::poll_loop(hub, *id, poke));
+            }
+        }
+    }
+
+    /// How this process stands among replicas.
+    pub fn role(&self) -> Role {
+        self.0.replication.lock().expect("replication lock").role
+    }
+
+    /// The leading replica, while another one leads.
+    fn leader(&self) -> Option<Arc<dyn Leader>> {
+        let replication = self.0.replication.lock().expect("replication lock");
+        (replication.role == Role::Following)
+            .then(|| replication.leader.clone())
+            .flatten()
+    }
+
+    /// Makes this hub one of several replicas: it follows (polls nothing) until told to lead,
+    /// and sends what it must tell the others to `outbox`.
+    pub fn replicate(&self, outbox: tokio::sync::mpsc::Sender<Outgoing>) {
+        let mut replication = self.0.replication.lock().expect("replication lock");
+        replication.outbox = Some(outbox);
+        drop(replication);
+        self.follow(None);
+    }
+
+    /// This replica holds the leader's lock now: it polls every watched project, and its first
+    /// poll of each tells browsers of every pipeline it finds (what changed while no replica,
+    /// or a failing one, led is not known).
+    pub fn lead(&self) {
+        {
+            let mut replication = self.0.replication.lock().expect("replication lock");
+            if replication.role == Role::Leading {
+                return;
+            }
+            replication.role = Role::Leading;
+            replication.leader = None;
+        }
+        let mut projects = self.0.projects.lock().expect("projects lock");
+        for (id, p) in projects.iter_mut() {
+            p.poke.notify_one();
+            p.poke = Arc::new(Notify::new());
+            p.since = None;
+            p.known.clear();
+            p.confirmed = None;
+            p.announce = true;
+            tokio::spawn(schedule::poll_loop(Arc::downgrade(&self.0), *id, p.poke.clone()));
+        }
+    }
+
+    /// Another replica leads (or none, for now): this one stops polling, and reads through
+    /// `leader` when known.
+    pub fn follow(&self, leader: Option<Arc<dyn Leader>>) {
+        {
+            let mut replication = self.0.replication.lock().expect("replication lock");
+            replication.role = Role::Following;
+            replication.leader = leader;
+        }
+        let mut projects = self.0.projects.lock().expect("projects lock");
+        for p in projects.values_mut() {
+            // The poller finds its poke replaced, and ends.
+            p.poke.notify_one();
+            p.poke = Arc::new(Notify::new());
+        }
+    }
+
+    /// Tells this process's browsers, and, when it leads, the other replicas'.
+    fn announce(&self, kind: ServerEvent) {
+        let outbox = {
+            let replication = self.0.replication.lock().expect("replication lock");
+            (replication.role == Role::Leading)
+                .then(|| replication.outbox.clone())
+                .flatten()
+        };
+        if let Some(outbox) = outbox
+            && matches!(kind, ServerEvent::Project { .. } | ServerEvent::Upstream { .. })
+            && outbox.try_send(Outgoing::Event(kind.clone())).is_err()
+        {
+            tracing::warn!("the changes for other replicas are not being written fast enough; one was dropped");
+        }
+        self.0.events.publish(kind);
+        self.0.metrics.event_published();
+    }
+
+    /// Sends `message` to the other replicas; false when this hub is not replicated.
+    pub fn tell(&self, message: Outgoing) -> bool {
+        let outbox = self.0.replication.lock().expect("replication lock").outbox.clone();
+        match outbox {
+            Some(outbox) => {
+                if outbox.try_send(message).is_err() {
+                    tracing::warn!("the changes for other replicas are not being written fast enough; one was dropped");
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A change the leading replica published: this replica's cached answers of it are old
+    /// now, and its browsers hear of it.
+    pub fn apply(&self, event: ServerEvent) {
+        match &event {
+            ServerEvent::Project { project, pipelines } => {
+                let mut projects = self.0.projects.lock().expect("projects lock");
+                if let Some(p) = projects.get_mut(project) {
+                    p.version = self.0.next_version();
+                    for id in pipelines {
+                        p.pipeline_versions.insert(*id, self.0.next_version());
+                    }
+                }
+            }
+            ServerEvent::Upstream { reachable, message, .. } => {
+                let mut s = self.0.reachability.lock().expect("reachability lock");
+                if *reachable {
+                    s.failing_since = None;
+                    s.message = None;
+                } else {
+                    s.failing_since.get_or_insert_with(Utc::now);
+                    s.message.clone_from(message);
+                }
+            }
+            _ => {}
+        }
+        self.0.events.publish(event);
+        self.0.metrics.event_published();
+    }
+
+    /// The leading replica's projects with pipelines not finished.
+    pub fn apply_active(&self, active: &[u64]) {
+        let mut projects = self.0.projects.lock().expect("projects lock");
+        for (id, p) in projects.iter_mut() {
+            p.remote_active = active.contains(id);
+        }
+    }
+
+    /// A change another replica was told of (a webhook, an action): applied here when this
+    /// replica leads.
+    pub fn apply_changed(&self, project: u64, pipeline: Option<u64>, acted: bool) {
+        if self.role() != Role::Leading {
+            return;
+        }
+        if acted {
+            self.acted(project, pipeline);
+        } else {
+            self.changed(project, pipeline);
         }
     }
 
@@ -240,6 +455,9 @@ impl Hub {
 
     /// Whether every watched project has had its first poll answered.
     pub fn primed(&self) -> bool {
+        if self.role() == Role::Following {
+            return true;
+        }
         self.0
             .projects
             .lock()
@@ -261,6 +479,9 @@ impl Hub {
 
     /// Seconds since GitLab last confirmed the oldest watched project's state.
     pub fn oldest_state_age(&self) -> Option<f64> {
+        if self.role() == Role::Following {
+            return None;
+        }
         let projects = self.0.projects.lock().expect("projects lock");
         projects
             .values()
@@ -272,6 +493,22 @@ impl Hub {
     /// A change was announced (by webhook, or by an action through stageboard): the project's
     /// (and pipeline's) cached answers are old now, and a poll finding it is no surprise.
     pub fn changed(&self, project: u64, pipeline: Option<u64>) -> bool {
+        self.change(project, pipeline, false)
+    }
+
+    fn change(&self, project: u64, pipeline: Option<u64>, acted: bool) -> bool {
+        if !self.is_watched(project) {
+            return false;
+        }
+        if self.role() == Role::Following {
+            // The leader applies it, and every replica's browsers hear of it from the leader,
+            // once its answers have it.
+            return self.tell(Outgoing::Changed {
+                project,
+                pipeline,
+                acted,
+            });
+        }
         let mut projects = self.0.projects.lock().expect("projects lock");
         let Some(p) = projects.get_mut(&project) else {
             return false;
@@ -281,21 +518,30 @@ impl Hub {
             p.pipeline_versions.insert(id, self.0.next_version());
             p.hooked.insert(id, Instant::now());
         }
+        if acted {
+            p.poke.notify_one();
+        }
         drop(projects);
-        self.0.events.publish(ServerEvent::Project {
+        self.announce(ServerEvent::Project {
             project,
             pipelines: pipeline.into_iter().collect(),
         });
-        self.0.metrics.event_published();
         true
     }
 
     /// Watched projects with a pipeline not yet finished, as last seen.
     pub fn unfinished(&self) -> HashSet<u64> {
+        let following = self.role() == Role::Following;
         let projects = self.0.projects.lock().expect("projects lock");
         projects
             .iter()
-            .filter(|(_, p)| p.known.values().any(|(status, _)| !status.is_completed()))
+            .filter(|(_, p)| {
+                if following {
+                    p.remote_active
+                } else {
+                    p.known.values().any(|(status, _)| !status.is_completed())
+                }
+            })
             .map(|(id, _)| *id)
             .collect()
     }
@@ -353,12 +599,11 @@ impl Hub {
             // What failed during the outage is worth asking again at once.
             self.0.cache.forget_failures();
             tracing::info!(%since, "GitLab answers again");
-            self.0.events.publish(ServerEvent::Upstream {
+            self.announce(ServerEvent::Upstream {
                 reachable: true,
                 since: None,
                 message: None,
             });
-            self.0.metrics.event_published();
         }
     }
 
@@ -378,22 +623,18 @@ impl Hub {
         let since = s.failing_since;
         drop(s);
         if first {
-            self.0.events.publish(ServerEvent::Upstream {
+            self.announce(ServerEvent::Upstream {
                 reachable: false,
                 since: since.map(Into::into),
                 message: Some(message),
             });
-            self.0.metrics.event_published();
         }
     }
 
     /// After an action: the project changed, and its poller should look soon. The change is
     /// stageboard's own, so finding it is no sign of a missing webhook.
     pub fn acted(&self, project: u64, pipeline: Option<u64>) {
-        self.changed(project, pipeline);
-        if let Some(p) = self.0.projects.lock().expect("projects lock").get(&project) {
-            p.poke.notify_one();
-        }
+        self.change(project, pipeline, true);
     }
 
     /// Drops answers nobody asked for in a day, so a long-running wall screen stays small.
@@ -406,9 +647,104 @@ impl Hub {
 mod tests {
     use std::sync::Arc;
 
-    use super::fake::{FakeGitlab, watched};
+    use super::fake::{self, FakeGitlab, watched};
     use super::*;
     use crate::gitlab::Gitlab;
+
+    /// A leader that answers every job read with a job of this status, or not at all.
+    struct FakeLeader(Option<&'static str>);
+
+    #[async_trait::async_trait]
+    impl Leader for FakeLeader {
+        async fn read(&self, key: &Key) -> Option<Result<Answer, GitlabError>> {
+            assert!(matches!(key, Key::Job { project: 1, job: 5 }), "{key:?}");
+            let job = serde_json::json!({ "id": 5, "name": "build", "stage": "build", "status": self.0? });
+            Some(Ok(Answer::from(
+                serde_json::from_value::<crate::gitlab::types::GlJob>(job).unwrap(),
+            )))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_replica_that_follows_polls_nothing_reads_through_the_leader_and_hands_it_webhooks() {
+        let gitlab = Arc::new(FakeGitlab::running_job("running", b""));
+        let hub = Hub::new(gitlab.clone(), HubSettings::default(), Metrics::new());
+        let (outbox, mut written) = tokio::sync::mpsc::channel(16);
+        hub.replicate(outbox);
+        hub.follow(Some(Arc::new(FakeLeader(Some("success")))));
+        let mut events = hub.events().subscribe();
+        watched(&hub).await;
+        assert_eq!(hub.role(), Role::Following);
+        assert!(hub.oldest_state_age().is_none(), "it polls nothing");
+        assert_eq!(
+            hub.job(1, 5).await.unwrap().status,
+            Status::Success,
+            "the leader's answer, not GitLab's"
+        );
+
+        // A webhook here goes to the leader, which publishes it for every replica.
+        assert!(hub.changed(1, Some(7)));
+        assert!(matches!(
+            written.try_recv(),
+            Ok(Outgoing::Changed {
+                project: 1,
+                pipeline: Some(7),
+                acted: false
+            })
+        ));
+        assert!(
+            events.try_recv().is_err(),
+            "not published here before the leader has it"
+        );
+
+        // The leader's change: the cached answer is old, and the browsers hear of it.
+        hub.follow(Some(Arc::new(FakeLeader(None))));
+        hub.apply(ServerEvent::Project {
+            project: 1,
+            pipelines: vec![7],
+        });
+        assert!(matches!(
+            events.try_recv().unwrap().kind,
+            ServerEvent::Project { project: 1, .. }
+        ));
+        assert_eq!(
+            hub.job(1, 5).await.unwrap().status,
+            Status::Running,
+            "read again; GitLab's own answer while the leader cannot be reached"
+        );
+        assert!(written.try_recv().is_err(), "a follower writes no changes of its own");
+    }
+
+    #[tokio::test]
+    async fn a_replica_that_takes_over_tells_of_every_pipeline_its_first_poll_finds() {
+        let gitlab = Arc::new(FakeGitlab::answering(vec![
+            fake::pipeline(7, "running", "2026-06-01T12:00:00Z"),
+            fake::pipeline(6, "success", "2026-06-01T11:00:00Z"),
+        ]));
+        let hub = Hub::new(gitlab.clone(), HubSettings::default(), Metrics::new());
+        let (outbox, mut written) = tokio::sync::mpsc::channel(16);
+        hub.replicate(outbox);
+        let mut events = hub.events().subscribe();
+        hub.watch(&[(1, "group/app".into())]);
+        hub.lead();
+        watched(&hub).await;
+        let change = events.recv().await.unwrap();
+        let ServerEvent::Project { project: 1, pipelines } = &change.kind else {
+            panic!("{change:?}")
+        };
+        assert_eq!(
+            pipelines.len(),
+            2,
+            "every pipeline found, since what changed is not known"
+        );
+        assert!(
+            matches!(
+                written.try_recv(),
+                Ok(Outgoing::Event(ServerEvent::Project { project: 1, .. }))
+            ),
+            "and the other replicas' browsers too"
+        );
+    }
 
     #[tokio::test]
     async fn a_project_watched_again_is_not_served_what_was_cached_before_it_left() {

@@ -2,13 +2,15 @@
 //! how long it stays good, and the fallbacks' capability (GraphQL) learned once.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
 
 use super::Hub;
 use super::cache::{Scope, Weigh, debug_weight, is_outage};
@@ -19,7 +21,7 @@ use crate::gitlab::types::{
 use crate::gitlab::{Gitlab, GitlabError, Page, PipelineFilter, PipelineGraph, PipelineSummary, Result};
 
 /// One answer the hub keeps: which GitLab read it is, with everything that read depends on.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Key {
     Project(String),
     MemberProjects,
@@ -211,7 +213,7 @@ impl Key {
 
 /// One answer the hub keeps, typed by the read it answers (see [`Key`]). Single resources are
 /// boxed so that a list costs no more than its own size.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Answer {
     Project(Box<GlProject>),
     Projects(Vec<GlProject>),
@@ -230,7 +232,7 @@ pub enum Answer {
     Deployments(Vec<GlDeployment>),
     Deployment(Box<GlDeployment>),
     Commits(Vec<GlCommit>),
-    Log(Bytes),
+    Log(#[serde(with = "base64_bytes")] Bytes),
     Runners(Vec<crate::gitlab::types::GlRunner>),
     MergeRequests(Vec<crate::gitlab::types::GlMergeRequest>),
     Runner(Box<crate::gitlab::types::GlRunner>),
@@ -296,15 +298,94 @@ impl Weigh for Answer {
     }
 }
 
+/// A log travels between replicas as base64 text.
+mod base64_bytes {
+    use base64::Engine;
+    use bytes::Bytes;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &Bytes, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Bytes, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map(Bytes::from)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// Asks GitLab the read `key` names: the one place a [`Key`] becomes a request, so that a
+/// replica can ask the leading one for an answer by its key.
+pub fn fetch(gitlab: Arc<dyn Gitlab>, key: Key) -> BoxFuture<'static, Result<Answer>> {
+    async move {
+        let g = gitlab.as_ref();
+        Ok(match key {
+            Key::Project(id) => g.project(&id).await?.into(),
+            Key::MemberProjects => g.member_projects().await?.into(),
+            Key::GroupProjects(group) => g.group_projects(&group).await?.into(),
+            Key::TopicProjects(topic) => g.topic_projects(&topic).await?.into(),
+            Key::ProjectRunners(project) => g.project_runners(project).await?.into(),
+            Key::GroupRunners(group) => g.group_runners(&group).await?.into(),
+            Key::Runner(runner) => g.runner(runner).await?.into(),
+            Key::ActiveJobs(project) => g.active_jobs(project).await?.into(),
+            Key::MergeRequestPipelines(project) => g.merge_request_pipelines(project).await?.into(),
+            Key::MergeRequests(project) => g.merge_requests(project).await?.into(),
+            Key::Pipelines {
+                project,
+                filter,
+                page,
+                per_page,
+            } => g.pipelines(project, &filter, page, per_page).await?.into(),
+            Key::Pipeline { project, pipeline } => g.pipeline(project, pipeline).await?.into(),
+            Key::Jobs { project, pipeline } => g.pipeline_jobs(project, pipeline).await?.into(),
+            Key::Bridges { project, pipeline } => g.pipeline_bridges(project, pipeline).await?.into(),
+            Key::LatestPerRef { project, tags, count } => g.latest_per_ref(project, tags, count).await?.into(),
+            Key::Environments(project) => g.environments(project).await?.into(),
+            Key::ProtectedEnvironments(project) => g.protected_environments(project).await?.into(),
+            Key::ProtectedBranches(project) => g.protected_branches(project).await?.into(),
+            Key::Environment { project, environment } => g.environment(project, environment).await?.into(),
+            Key::Deployments {
+                project,
+                environment,
+                status,
+                count,
+            } => g
+                .deployments(project, environment.as_deref(), status.as_deref(), count)
+                .await?
+                .into(),
+            Key::Deployment { project, deployment } => g.deployment(project, deployment).await?.into(),
+            Key::Compare { project, from, to } => g.compare(project, &from, &to).await?.into(),
+            Key::Job { project, job } => g.job(project, job).await?.into(),
+            Key::Trace { project, job } => g.trace(project, job).await?.into(),
+            Key::Graph { path, iid } => g.pipeline_graph(&path, iid).await?.into(),
+            Key::Summaries { path, iids } => g.pipeline_summaries(&path, &iids).await?.into(),
+            Key::JobEnvironments { path, iid } => g.job_environments(&path, iid).await?.into(),
+        })
+    }
+    .boxed()
+}
+
 impl Hub {
-    /// The answer for `key`: from the cache while good, else from GitLab (one request however
-    /// many ask, within the limit of concurrent GitLab requests).
-    pub(super) async fn read<T, F, Fut>(&self, key: Key, fetch: F) -> Result<T>
+    /// The answer for `key`, typed.
+    async fn read<T>(&self, key: Key) -> Result<T>
     where
         T: Into<Answer> + TryFrom<Answer, Error = Answer>,
-        F: FnOnce(Arc<dyn Gitlab>) -> Fut + Send + 'static,
-        Fut: Future<Output = Result<T>> + Send + 'static,
     {
+        let kind = key.kind();
+        let answer = self.answer(key).await?;
+        T::try_from(Arc::unwrap_or_clone(answer)).map_err(|_| GitlabError::InvalidResponse {
+            what: "the hub's cache".into(),
+            reason: format!("a {kind} read found an answer of another type"),
+        })
+    }
+
+    /// The answer for `key`: from the cache while good, else from GitLab (one request however
+    /// many ask, within the limit of concurrent GitLab requests) or, on a replica that does
+    /// not lead, from the leading replica's hub.
+    pub async fn answer(&self, key: Key) -> Result<Arc<Answer>> {
         let capability = key
             .capability()
             .map(|(feature, without)| self.0.capabilities.of(feature, without));
@@ -318,13 +399,19 @@ impl Hub {
         let (version, max_age) = self.freshness(scope);
         let upstream = self.0.upstream.clone();
         let permits = self.0.permits.clone();
+        let leader = self.leader();
         let answer = self
             .0
             .cache
-            .read(key, version, max_age, &self.0.metrics, move || async move {
+            .read(key.clone(), version, max_age, &self.0.metrics, move || async move {
+                if let Some(leader) = leader
+                    && let Some(answer) = leader.read(&key).await
+                {
+                    return answer.map(Arc::new);
+                }
                 // The semaphore is never closed.
                 let _permit = permits.acquire_owned().await.ok();
-                fetch(upstream).await.map(|answer| Arc::new(answer.into()))
+                fetch(upstream, key).await.map(Arc::new)
             })
             .await;
         if let Some(capability) = &capability {
@@ -345,12 +432,7 @@ impl Hub {
                 self.0.failures.refused(kind, e);
             }
         }
-        answer.and_then(|read| {
-            T::try_from(Arc::unwrap_or_clone(read.value)).map_err(|_| GitlabError::InvalidResponse {
-                what: "the hub's cache".into(),
-                reason: format!("a {kind} read found an answer of another type"),
-            })
-        })
+        answer.map(|read| read.value)
     }
 }
 
@@ -361,71 +443,43 @@ impl Gitlab for Hub {
     }
 
     async fn project(&self, id_or_path: &str) -> Result<GlProject> {
-        let id = id_or_path.to_owned();
-        self.read(Key::Project(id.clone()), |g| async move { g.project(&id).await })
-            .await
+        self.read(Key::Project(id_or_path.to_owned())).await
     }
 
     async fn member_projects(&self) -> Result<Vec<GlProject>> {
-        self.read(Key::MemberProjects, |g| async move { g.member_projects().await })
-            .await
+        self.read(Key::MemberProjects).await
     }
 
     async fn group_projects(&self, group: &str) -> Result<Vec<GlProject>> {
-        let group = group.to_owned();
-        self.read(Key::GroupProjects(group.clone()), |g| async move {
-            g.group_projects(&group).await
-        })
-        .await
+        self.read(Key::GroupProjects(group.to_owned())).await
     }
 
     async fn merge_request_pipelines(&self, project: u64) -> Result<Vec<GlPipeline>> {
-        self.read(Key::MergeRequestPipelines(project), move |g| async move {
-            g.merge_request_pipelines(project).await
-        })
-        .await
+        self.read(Key::MergeRequestPipelines(project)).await
     }
 
     async fn merge_requests(&self, project: u64) -> Result<Vec<crate::gitlab::types::GlMergeRequest>> {
-        self.read(Key::MergeRequests(project), move |g| async move {
-            g.merge_requests(project).await
-        })
-        .await
+        self.read(Key::MergeRequests(project)).await
     }
 
     async fn project_runners(&self, project: u64) -> Result<Vec<crate::gitlab::types::GlRunner>> {
-        self.read(Key::ProjectRunners(project), move |g| async move {
-            g.project_runners(project).await
-        })
-        .await
+        self.read(Key::ProjectRunners(project)).await
     }
 
     async fn group_runners(&self, group: &str) -> Result<Vec<crate::gitlab::types::GlRunner>> {
-        let group = group.to_owned();
-        self.read(Key::GroupRunners(group.clone()), move |g| async move {
-            g.group_runners(&group).await
-        })
-        .await
+        self.read(Key::GroupRunners(group.to_owned())).await
     }
 
     async fn runner(&self, runner: u64) -> Result<crate::gitlab::types::GlRunner> {
-        self.read(Key::Runner(runner), move |g| async move { g.runner(runner).await })
-            .await
+        self.read(Key::Runner(runner)).await
     }
 
     async fn active_jobs(&self, project: u64) -> Result<Vec<GlJob>> {
-        self.read(Key::ActiveJobs(project), move |g| async move {
-            g.active_jobs(project).await
-        })
-        .await
+        self.read(Key::ActiveJobs(project)).await
     }
 
     async fn topic_projects(&self, topic: &str) -> Result<Vec<GlProject>> {
-        let topic = topic.to_owned();
-        self.read(Key::TopicProjects(topic.clone()), |g| async move {
-            g.topic_projects(&topic).await
-        })
-        .await
+        self.read(Key::TopicProjects(topic.to_owned())).await
     }
 
     async fn pipelines(
@@ -435,15 +489,11 @@ impl Gitlab for Hub {
         page: u32,
         per_page: u32,
     ) -> Result<Page<GlPipeline>> {
-        let key = Key::Pipelines {
+        self.read(Key::Pipelines {
             project,
             filter: filter.clone(),
             page,
             per_page,
-        };
-        let filter = filter.clone();
-        self.read(key, move |g| async move {
-            g.pipelines(project, &filter, page, per_page).await
         })
         .await
     }
@@ -454,92 +504,59 @@ impl Gitlab for Hub {
     }
 
     async fn pipeline(&self, project: u64, pipeline: u64) -> Result<GlPipeline> {
-        self.read(Key::Pipeline { project, pipeline }, move |g| async move {
-            g.pipeline(project, pipeline).await
-        })
-        .await
+        self.read(Key::Pipeline { project, pipeline }).await
     }
 
     async fn pipeline_jobs(&self, project: u64, pipeline: u64) -> Result<Vec<GlJob>> {
-        self.read(Key::Jobs { project, pipeline }, move |g| async move {
-            g.pipeline_jobs(project, pipeline).await
-        })
-        .await
+        self.read(Key::Jobs { project, pipeline }).await
     }
 
     async fn pipeline_bridges(&self, project: u64, pipeline: u64) -> Result<Vec<GlJob>> {
-        self.read(Key::Bridges { project, pipeline }, move |g| async move {
-            g.pipeline_bridges(project, pipeline).await
-        })
-        .await
+        self.read(Key::Bridges { project, pipeline }).await
     }
 
     async fn pipeline_graph(&self, project_path: &str, pipeline_iid: u64) -> Result<PipelineGraph> {
-        let path = project_path.to_owned();
-        let key = Key::Graph {
-            path: path.clone(),
+        self.read(Key::Graph {
+            path: project_path.to_owned(),
             iid: pipeline_iid,
-        };
-        self.read(key, move |g| async move { g.pipeline_graph(&path, pipeline_iid).await })
-            .await
-    }
-
-    async fn pipeline_summaries(&self, project_path: &str, iids: &[u64]) -> Result<HashMap<u64, PipelineSummary>> {
-        let (path, iids) = (project_path.to_owned(), iids.to_vec());
-        let key = Key::Summaries {
-            path: path.clone(),
-            iids: iids.clone(),
-        };
-        self.read(key, move |g| async move { g.pipeline_summaries(&path, &iids).await })
-            .await
-    }
-
-    async fn latest_per_ref(&self, project: u64, tags: bool, count: u32) -> Result<Vec<GlPipeline>> {
-        self.read(Key::LatestPerRef { project, tags, count }, move |g| async move {
-            g.latest_per_ref(project, tags, count).await
         })
         .await
     }
 
+    async fn pipeline_summaries(&self, project_path: &str, iids: &[u64]) -> Result<HashMap<u64, PipelineSummary>> {
+        self.read(Key::Summaries {
+            path: project_path.to_owned(),
+            iids: iids.to_vec(),
+        })
+        .await
+    }
+
+    async fn latest_per_ref(&self, project: u64, tags: bool, count: u32) -> Result<Vec<GlPipeline>> {
+        self.read(Key::LatestPerRef { project, tags, count }).await
+    }
+
     async fn job_environments(&self, project_path: &str, pipeline_iid: u64) -> Result<HashMap<u64, String>> {
-        let path = project_path.to_owned();
-        let key = Key::JobEnvironments {
-            path: path.clone(),
+        self.read(Key::JobEnvironments {
+            path: project_path.to_owned(),
             iid: pipeline_iid,
-        };
-        self.read(
-            key,
-            move |g| async move { g.job_environments(&path, pipeline_iid).await },
-        )
+        })
         .await
     }
 
     async fn environments(&self, project: u64) -> Result<Vec<GlEnvironment>> {
-        self.read(Key::Environments(project), move |g| async move {
-            g.environments(project).await
-        })
-        .await
+        self.read(Key::Environments(project)).await
     }
 
     async fn protected_environments(&self, project: u64) -> Result<Vec<GlProtectedEnvironment>> {
-        self.read(Key::ProtectedEnvironments(project), move |g| async move {
-            g.protected_environments(project).await
-        })
-        .await
+        self.read(Key::ProtectedEnvironments(project)).await
     }
 
     async fn protected_branches(&self, project: u64) -> Result<Vec<GlProtectedBranch>> {
-        self.read(Key::ProtectedBranches(project), move |g| async move {
-            g.protected_branches(project).await
-        })
-        .await
+        self.read(Key::ProtectedBranches(project)).await
     }
 
     async fn environment(&self, project: u64, environment: u64) -> Result<GlEnvironment> {
-        self.read(Key::Environment { project, environment }, move |g| async move {
-            g.environment(project, environment).await
-        })
-        .await
+        self.read(Key::Environment { project, environment }).await
     }
 
     async fn deployments(
@@ -549,51 +566,34 @@ impl Gitlab for Hub {
         status: Option<&str>,
         count: u32,
     ) -> Result<Vec<GlDeployment>> {
-        let (environment, status) = (environment.map(str::to_owned), status.map(str::to_owned));
-        let key = Key::Deployments {
+        self.read(Key::Deployments {
             project,
-            environment: environment.clone(),
-            status: status.clone(),
+            environment: environment.map(str::to_owned),
+            status: status.map(str::to_owned),
             count,
-        };
-        self.read(key, move |g| async move {
-            g.deployments(project, environment.as_deref(), status.as_deref(), count)
-                .await
         })
         .await
     }
 
     async fn deployment(&self, project: u64, deployment: u64) -> Result<GlDeployment> {
-        self.read(Key::Deployment { project, deployment }, move |g| async move {
-            g.deployment(project, deployment).await
-        })
-        .await
+        self.read(Key::Deployment { project, deployment }).await
     }
 
     async fn compare(&self, project: u64, from: &str, to: &str) -> Result<Vec<GlCommit>> {
-        let (from, to) = (from.to_owned(), to.to_owned());
-        let key = Key::Compare {
+        self.read(Key::Compare {
             project,
-            from: from.clone(),
-            to: to.clone(),
-        };
-        self.read(key, move |g| async move { g.compare(project, &from, &to).await })
-            .await
+            from: from.to_owned(),
+            to: to.to_owned(),
+        })
+        .await
     }
 
     async fn job(&self, project: u64, job: u64) -> Result<GlJob> {
-        self.read(
-            Key::Job { project, job },
-            move |g| async move { g.job(project, job).await },
-        )
-        .await
+        self.read(Key::Job { project, job }).await
     }
 
     async fn trace(&self, project: u64, job: u64) -> Result<Bytes> {
-        self.read(Key::Trace { project, job }, move |g| async move {
-            g.trace(project, job).await
-        })
-        .await
+        self.read(Key::Trace { project, job }).await
     }
 
     // The hub holds the shared read token: it never acts with it. Actions go to GitLab as the
@@ -683,6 +683,41 @@ mod tests {
             .uses_graphql()
         );
         assert!(!Key::Environments(1).uses_graphql());
+    }
+
+    /// Replicas pass answers to each other: what GitLab said reads back the same.
+    #[test]
+    fn answers_travel_between_replicas_unchanged() {
+        let fixture = |name: &str| {
+            let path = format!("{}/../fixtures/gitlab/docs/{name}", env!("CARGO_MANIFEST_DIR"));
+            std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+        };
+        let answers = [
+            Answer::from(serde_json::from_slice::<GlPipeline>(&fixture("pipeline.json")).unwrap()),
+            Answer::from(serde_json::from_slice::<Vec<GlJob>>(&fixture("pipeline_jobs_list.json")).unwrap()),
+            Answer::from(serde_json::from_slice::<Vec<GlEnvironment>>(&fixture("environments_list.json")).unwrap()),
+            Answer::from(serde_json::from_slice::<Vec<GlDeployment>>(&fixture("deployments_list.json")).unwrap()),
+            Answer::from(Bytes::from_static(b"\x1b[32;1mok\x1b[0;m \xff\n")),
+        ];
+        for answer in answers {
+            let travelled: Answer = serde_json::from_slice(&serde_json::to_vec(&answer).unwrap()).unwrap();
+            assert_eq!(format!("{travelled:?}"), format!("{answer:?}"));
+        }
+        let key = Key::Deployments {
+            project: 1,
+            environment: Some("review/x".into()),
+            status: None,
+            count: 5,
+        };
+        assert_eq!(
+            serde_json::from_str::<Key>(&serde_json::to_string(&key).unwrap()).unwrap(),
+            key
+        );
+        let refused: Result<Answer> = Err(GitlabError::NotFound {
+            message: "404 Project Not Found".into(),
+        });
+        let travelled: Result<Answer> = serde_json::from_str(&serde_json::to_string(&refused).unwrap()).unwrap();
+        assert!(matches!(travelled, Err(GitlabError::NotFound { message }) if message == "404 Project Not Found"));
     }
 
     #[test]

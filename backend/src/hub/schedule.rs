@@ -85,7 +85,10 @@ pub(super) async fn poll_once(inner: &Arc<Inner>, project: u64) -> Result<()> {
         let Some(p) = projects.get_mut(&project) else {
             return Ok(());
         };
-        let first = p.confirmed.is_none();
+        // The first answer is what browsers already read, unless this replica has just taken
+        // over polling: then nobody knows what changed since the last leader's poll.
+        let first = p.confirmed.is_none() && !p.announce;
+        p.announce = false;
         for pipeline in &pipelines {
             let state = (pipeline.status.clone(), pipeline.updated_at.map(|t| t.0));
             if p.known.get(&pipeline.id) != Some(&state) {
@@ -124,11 +127,10 @@ pub(super) async fn poll_once(inner: &Arc<Inner>, project: u64) -> Result<()> {
         p.confirmed = Some(Instant::now());
     }
     if !changed.is_empty() {
-        inner.events.publish(ServerEvent::Project {
+        hub.announce(ServerEvent::Project {
             project,
             pipelines: changed,
         });
-        inner.metrics.event_published();
     }
     Ok(())
 }

@@ -18,6 +18,8 @@ pub const KEY_FILE: &str = "secret.key";
 /// Seals and opens values with the configured key.
 pub struct Sealer {
     key: LessSafeKey,
+    /// The same key, for tokens derived from it ([`Sealer::token`]).
+    derive: ring::hmac::Key,
     random: SystemRandom,
 }
 
@@ -54,8 +56,16 @@ impl Sealer {
         let key = UnboundKey::new(&CHACHA20_POLY1305, bytes).expect("the key has CHACHA20_POLY1305's length");
         Sealer {
             key: LessSafeKey::new(key),
+            derive: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, bytes),
             random: SystemRandom::new(),
         }
+    }
+
+    /// A token for `purpose`, the same wherever the key is (every replica), and telling
+    /// nothing of the key: what replicas show each other.
+    pub fn token(&self, purpose: &str) -> String {
+        let tag = ring::hmac::sign(&self.derive, purpose.as_bytes());
+        tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// `value` sealed: the nonce, then the ciphertext and its tag.

@@ -305,6 +305,7 @@ impl Builder {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             allowed_hosts: Vec::new(),
             public_url: self.public_url.clone(),
+            replica_url: None,
             metrics_token: self.metrics_token.map(SecretString::from),
             max_streams: self.max_streams,
             limits: self.limits,

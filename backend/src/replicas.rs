@@ -1,0 +1,407 @@
+//! Replicas sharing a PostgreSQL database (`STAGEBOARD_DATABASE_URL`): they share sessions,
+//! kiosk tokens and the audit log through the store, and GitLab's traffic through this module.
+//!
+//! - **One leader.** Each replica asks for one PostgreSQL advisory lock on a connection of its
+//!   own, every [`TICK`]. The one holding it polls GitLab ([`Hub::lead`]); the lock goes with
+//!   its connection, so when that replica dies another takes it within a tick or two. The
+//!   leader writes where the others reach it (`replica_leader`, its `STAGEBOARD_REPLICA_URL`).
+//! - **Reads through the leader.** A replica that does not lead answers its pages from its own
+//!   cache, and on a miss asks the leader's hub for the answer by its [`Key`]
+//!   (`POST /internal/v1/read`, with a token derived from `STAGEBOARD_SECRET_KEY`), so the
+//!   leader's single flight and cache stand for every replica. Only when the leader cannot be
+//!   reached (while another takes over) does it ask GitLab itself.
+//! - **Changes through PostgreSQL.** What the leader's hub publishes is written to
+//!   `replica_changes`, with a NOTIFY; the others read the rows after the last they saw, on
+//!   each notification and every few seconds (notifications sent while a connection was down
+//!   are lost; the rows are not), and tell their browsers. A webhook or an action at a replica
+//!   that does not lead is written there too, for the leader to apply and publish, so that
+//!   every replica's browsers hear of it once the leader's answers have it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::{PgListener, PgPool};
+use sqlx::{Connection, PgConnection, Row};
+use stageboard_protocol::ServerEvent;
+use tokio::sync::mpsc;
+use url::Url;
+
+use crate::gitlab::GitlabError;
+use crate::hub::{Answer, Hub, Key, Leader, Outgoing, Role};
+
+/// The advisory lock the leader holds ("stageboa" in ASCII).
+const LOCK: i64 = 0x7374_6167_6562_6f61;
+/// The channel notifications of new rows go on.
+const CHANNEL: &str = "stageboard_changes";
+/// How often a replica asks for the lock (and the leader checks it still has it).
+pub const TICK: Duration = Duration::from_secs(2);
+/// How often rows are read without a notification, in case one was lost.
+const CATCH_UP: Duration = Duration::from_secs(5);
+/// How long rows are kept for replicas that lost their connection.
+const KEEP_MINUTES: i32 = 15;
+/// Changes waiting to be written, at most (a leader whose database is down drops the rest).
+const OUTBOX: usize = 4096;
+/// What the replicas show each other, derived from the sealing key.
+const PURPOSE: &str = "stageboard replicas: reads through the leader, v1";
+
+/// This process as one of several replicas.
+#[derive(Clone)]
+pub struct Replicas(Arc<Inner>);
+
+struct Inner {
+    pool: PgPool,
+    hub: Hub,
+    /// Random per process: rows this replica wrote, it does not apply.
+    me: String,
+    /// The token other replicas present (and this one presents to the leader).
+    token: String,
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for Replicas {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replicas")
+            .field("me", &self.0.me)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Replicas {
+    pub fn new(pool: PgPool, hub: Hub, sealer: &crate::store::Sealer) -> Replicas {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .connect_timeout(Duration::from_secs(3))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("a plain HTTP client builds");
+        Replicas(Arc::new(Inner {
+            pool,
+            hub,
+            me: format!("{:016x}", rand::random::<u64>()),
+            token: sealer.token(PURPOSE),
+            http,
+        }))
+    }
+
+    /// Starts following, asking for the lock, writing and reading changes; `url` is where the
+    /// other replicas reach this one.
+    pub fn start(&self, url: Url) {
+        let (outbox, written) = mpsc::channel(OUTBOX);
+        self.0.hub.replicate(outbox);
+        tokio::spawn(elect(self.0.clone(), url));
+        tokio::spawn(write(self.0.clone(), written));
+        tokio::spawn(listen(self.0.clone()));
+    }
+
+    /// Whether `given` (an `Authorization` header) is the replicas' token, compared in
+    /// constant time.
+    pub fn admits(&self, given: Option<&str>) -> bool {
+        use subtle::ConstantTimeEq;
+        given
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .is_some_and(|t| bool::from(t.as_bytes().ct_eq(self.0.token.as_bytes())))
+    }
+}
+
+/// The leader, over HTTP.
+struct HttpLeader {
+    read: Url,
+    token: String,
+    http: reqwest::Client,
+    /// When a failure to reach it was last logged.
+    logged: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+#[async_trait::async_trait]
+impl Leader for HttpLeader {
+    async fn read(&self, key: &Key) -> Option<Result<Answer, GitlabError>> {
+        let answer = self
+            .http
+            .post(self.read.clone())
+            .bearer_auth(&self.token)
+            .json(key)
+            .send()
+            .await;
+        let failed = match answer {
+            Ok(r) if r.status().is_success() => match r.json::<Result<Answer, GitlabError>>().await {
+                Ok(answer) => return Some(answer),
+                Err(e) => format!("its answer did not read: {e}"),
+            },
+            Ok(r) => format!("it answered {}", r.status()),
+            Err(e) => e.without_url().to_string(),
+        };
+        let mut logged = self.logged.lock().expect("logged lock");
+        if logged.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
+            *logged = Some(std::time::Instant::now());
+            tracing::warn!(leader = %self.read.origin().ascii_serialization(), error = %failed, "the leading replica did not answer a read; asking GitLab directly until it does");
+        }
+        None
+    }
+}
+
+/// Asks for the leader's lock every tick on a connection of its own; leads while it holds it.
+async fn elect(inner: Arc<Inner>, url: Url) {
+    let mut connection: Option<PgConnection> = None;
+    let mut leading = false;
+    let mut following: Option<String> = None;
+    let mut ticks: u64 = 0;
+    loop {
+        ticks += 1;
+        if connection.is_none() {
+            match PgConnection::connect_with(&inner.pool.connect_options()).await {
+                Ok(c) => connection = Some(c),
+                Err(e) => tracing::warn!(error = %e, "cannot reach PostgreSQL to ask for the leader's lock"),
+            }
+        }
+        match connection.as_mut() {
+            Some(c) if leading => {
+                let alive = tokio::time::timeout(TICK * 2, sqlx::query("SELECT 1").execute(&mut *c)).await;
+                if !matches!(alive, Ok(Ok(_))) {
+                    // The lock went with the connection: another replica may lead already.
+                    tracing::warn!("lost the connection holding the leader's lock; no longer polling GitLab");
+                    connection = None;
+                    leading = false;
+                    following = None;
+                    inner.hub.follow(None);
+                } else if ticks.is_multiple_of(15) {
+                    let _ = inner
+                        .hub
+                        .tell(Outgoing::Active(inner.hub.unfinished().into_iter().collect()));
+                    let pruned =
+                        sqlx::query("DELETE FROM replica_changes WHERE at < now() - make_interval(mins => $1)")
+                            .bind(KEEP_MINUTES)
+                            .execute(&inner.pool)
+                            .await;
+                    if let Err(e) = pruned {
+                        tracing::warn!(error = %e, "cannot prune the replicas' changes");
+                    }
+                }
+            }
+            Some(c) => {
+                let locked = tokio::time::timeout(
+                    TICK * 2,
+                    sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1)")
+                        .bind(LOCK)
+                        .fetch_one(&mut *c),
+                )
+                .await;
+                match locked {
+                    Ok(Ok(true)) => {
+                        let said = sqlx::query(
+                            "INSERT INTO replica_leader (id, replica, url, since) VALUES (1, $1, $2, now()) \
+                             ON CONFLICT (id) DO UPDATE SET replica = $1, url = $2, since = now()",
+                        )
+                        .bind(&inner.me)
+                        .bind(url.as_str())
+                        .execute(&inner.pool)
+                        .await;
+                        if let Err(e) = said {
+                            tracing::warn!(error = %e, "cannot write where the other replicas reach this one");
+                        }
+                        tracing::info!(replica = %inner.me, "this replica leads: it polls GitLab for every replica");
+                        leading = true;
+                        following = None;
+                        inner.hub.lead();
+                    }
+                    Ok(Ok(false)) => {
+                        let leader = sqlx::query("SELECT replica, url FROM replica_leader WHERE id = 1")
+                            .fetch_optional(&inner.pool)
+                            .await;
+                        if let Ok(Some(row)) = leader {
+                            let (replica, address): (String, String) = (row.get(0), row.get(1));
+                            if following.as_deref() != Some(address.as_str())
+                                && replica != inner.me
+                                && let Ok(read) = Url::parse(&address).and_then(|u| u.join("internal/v1/read"))
+                            {
+                                tracing::info!(leader = %address, "another replica leads: reading through it");
+                                inner.hub.follow(Some(Arc::new(HttpLeader {
+                                    read,
+                                    token: inner.token.clone(),
+                                    http: inner.http.clone(),
+                                    logged: std::sync::Mutex::new(None),
+                                })));
+                                following = Some(address);
+                            }
+                        }
+                    }
+                    _ => connection = None,
+                }
+            }
+            None => {}
+        }
+        tokio::time::sleep(TICK).await;
+    }
+}
+
+/// Writes what the hub tells the other replicas, each row with a notification.
+async fn write(inner: Arc<Inner>, mut written: mpsc::Receiver<Outgoing>) {
+    while let Some(message) = written.recv().await {
+        let body = match serde_json::to_value(&message) {
+            Ok(body) => body,
+            Err(e) => {
+                tracing::warn!(error = %e, "a change for the other replicas does not serialize");
+                continue;
+            }
+        };
+        for attempt in 0..3u32 {
+            let done = sqlx::query(
+                "WITH c AS (INSERT INTO replica_changes (origin, body) VALUES ($1, $2) RETURNING seq) \
+                 SELECT pg_notify($3, seq::text) FROM c",
+            )
+            .bind(&inner.me)
+            .bind(&body)
+            .bind(CHANNEL)
+            .execute(&inner.pool)
+            .await;
+            match done {
+                Ok(_) => break,
+                Err(e) if attempt == 2 => {
+                    tracing::warn!(error = %e, "cannot write a change for the other replicas; their browsers reload what they show when they notice the gap")
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(200 << attempt)).await,
+            }
+        }
+    }
+}
+
+/// Listens for the others' rows, and reads them (after the last seen) on each notification,
+/// every few seconds, and after a reconnection.
+async fn listen(inner: Arc<Inner>) {
+    let mut last: Option<i64> = None;
+    loop {
+        let mut listener = match PgListener::connect_with(&inner.pool).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for the other replicas' changes");
+                tokio::time::sleep(TICK).await;
+                continue;
+            }
+        };
+        if let Err(e) = listener.listen(CHANNEL).await {
+            tracing::warn!(error = %e, "cannot listen for the other replicas' changes");
+            tokio::time::sleep(TICK).await;
+            continue;
+        }
+        catch_up(&inner, &mut last).await;
+        loop {
+            match tokio::time::timeout(CATCH_UP, listener.try_recv()).await {
+                // A notification, a lost connection (the next call reconnects: what was sent
+                // meanwhile is in the table), or a while without either.
+                Ok(Ok(_)) | Err(_) => catch_up(&inner, &mut last).await,
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "lost the connection listening for the other replicas' changes");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Applies the rows after `last` that other replicas wrote.
+async fn catch_up(inner: &Inner, last: &mut Option<i64>) {
+    let Some(after) = *last else {
+        // From now on: what was written before this replica started, its browsers never saw.
+        match sqlx::query_scalar::<_, Option<i64>>("SELECT max(seq) FROM replica_changes")
+            .fetch_one(&inner.pool)
+            .await
+        {
+            Ok(max) => *last = Some(max.unwrap_or(0)),
+            Err(e) => tracing::warn!(error = %e, "cannot read the other replicas' changes"),
+        }
+        return;
+    };
+    let mut after = after;
+    loop {
+        let rows = sqlx::query("SELECT seq, origin, body FROM replica_changes WHERE seq > $1 ORDER BY seq LIMIT 500")
+            .bind(after)
+            .fetch_all(&inner.pool)
+            .await;
+        let rows = match rows {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the other replicas' changes");
+                return;
+            }
+        };
+        if let Some(first) = rows.first()
+            && first.get::<i64, _>(0) > after + 1
+            && missed_some(inner, after).await
+        {
+            tracing::warn!("changes of other replicas were pruned before this one read them; its browsers reload");
+            inner.hub.apply(ServerEvent::Reset {
+                reason: "this server missed changes while its database connection was down".into(),
+            });
+        }
+        let more = rows.len() == 500;
+        for row in rows {
+            after = row.get(0);
+            let origin: String = row.get(1);
+            if origin == inner.me {
+                continue;
+            }
+            let body: serde_json::Value = row.get(2);
+            match serde_json::from_value::<Outgoing>(body) {
+                Ok(Outgoing::Event(event)) => inner.hub.apply(event),
+                Ok(Outgoing::Changed {
+                    project,
+                    pipeline,
+                    acted,
+                }) => inner.hub.apply_changed(project, pipeline, acted),
+                Ok(Outgoing::Active(active)) if inner.hub.role() != Role::Leading => inner.hub.apply_active(&active),
+                Ok(Outgoing::Active(_)) => {}
+                Err(e) => tracing::warn!(error = %e, "a change of another replica does not read (another version?)"),
+            }
+        }
+        *last = Some(after);
+        if !more {
+            return;
+        }
+    }
+}
+
+/// Whether rows after `after` were pruned (rather than the sequence skipping a number, as it
+/// does for a write that failed).
+async fn missed_some(inner: &Inner, after: i64) -> bool {
+    let oldest = sqlx::query_scalar::<_, Option<i64>>("SELECT min(seq) FROM replica_changes")
+        .fetch_one(&inner.pool)
+        .await;
+    // Rows older than the oldest kept are pruned ones.
+    matches!(oldest, Ok(Some(oldest)) if oldest > after + 1)
+        && sqlx::query_scalar::<_, bool>(
+            "SELECT EXISTS (SELECT 1 FROM replica_changes WHERE at < now() - make_interval(mins => $1))",
+        )
+        .bind(KEEP_MINUTES - 1)
+        .fetch_one(&inner.pool)
+        .await
+        .unwrap_or(true)
+}
+
+/// `POST /internal/v1/read`: another replica's read, answered by this one's hub while it
+/// leads. Not part of the public API: only replicas hold the token.
+pub async fn read(
+    axum::extract::State(state): axum::extract::State<crate::app::AppState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::response::Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    let Some(replicas) = state.replicas() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok());
+    if !replicas.admits(given) {
+        return (StatusCode::UNAUTHORIZED, "only replicas read here").into_response();
+    }
+    let hub = state.hub();
+    if hub.role() != Role::Leading {
+        return (StatusCode::CONFLICT, "this replica does not lead").into_response();
+    }
+    let Ok(key) = serde_json::from_slice::<Key>(&body) else {
+        return (StatusCode::BAD_REQUEST, "not a read this version knows").into_response();
+    };
+    let answer: Result<Answer, GitlabError> = hub.answer(key).await.map(Arc::unwrap_or_clone);
+    axum::Json(answer).into_response()
+}
