@@ -2,8 +2,9 @@
 //! throwaway cluster) and one simulated GitLab: one leads and polls, the others read through it
 //! and hear of changes through PostgreSQL. Browsers (event streams that read what changed, as
 //! the pages do) are spread over the replicas. Checked: GitLab's traffic with three replicas
-//! against one, a webhook received by a replica that does not lead, the kiosk tokens they
-//! share, and the leader killed: another leads within 15 s and no browser misses a change.
+//! against one; a webhook and an action received by replicas that do not lead; the kiosk
+//! tokens, sessions (a sign-in begun at one replica and ended at another) and audit log they
+//! share; and the leader killed: another leads within 15 s and no browser misses a change.
 
 #[path = "common/postgres.rs"]
 mod postgres;
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use stageboard_sim::{Clock, RunningSim, SimConfig};
+use url::Url;
 
 const TOKEN: &str = "glpat-replicas-test-token";
 const HOOK_SECRET: &str = "replicas-hook-secret-0123456789";
@@ -51,8 +53,15 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn environment(database: &str, gitlab: &str, dir: &std::path::Path) -> Vec<(String, String)> {
+/// The OAuth application the replicas sign people in with.
+const CLIENT: &str = "stageboard-replicas";
+
+/// Every replica's settings; `public` is the one address people reach them all by.
+fn environment(database: &str, gitlab: &str, public: &str, dir: &std::path::Path) -> Vec<(String, String)> {
     [
+        ("GITLAB_OAUTH_CLIENT_ID", CLIENT),
+        ("STAGEBOARD_PUBLIC_URL", public),
+        ("STAGEBOARD_ACCESS", "public"),
         ("GITLAB_URL", gitlab),
         ("GITLAB_TOKEN", TOKEN),
         ("STAGEBOARD_PROJECTS", "1,2,3"),
@@ -72,13 +81,17 @@ fn environment(database: &str, gitlab: &str, dir: &std::path::Path) -> Vec<(Stri
     .collect()
 }
 
-async fn start_replica(database: &str, gitlab: &str, dir: &std::path::Path, name: &str) -> Replica {
-    let port = free_port();
+async fn start_replica(database: &str, gitlab: &str, public: &str, dir: &std::path::Path, name: &str) -> Replica {
+    let port = if name == "first" {
+        Url::parse(public).unwrap().port().unwrap()
+    } else {
+        free_port()
+    };
     let log = dir.join(format!("{name}.log"));
     let file = std::fs::File::create(&log).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_stageboard"))
         .env_clear()
-        .envs(environment(database, gitlab, dir))
+        .envs(environment(database, gitlab, public, dir))
         .env("STAGEBOARD_LISTEN", format!("127.0.0.1:{port}"))
         .stdout(file.try_clone().unwrap())
         .stderr(file)
@@ -345,6 +358,51 @@ async fn workload(gitlab: &Gitlab, retries: &mut Vec<(u64, u64)>, browsers: &[&B
     gitlab.received() - before
 }
 
+/// A GitLab user with the Maintainer role on the simulated projects.
+const MAINTAINER: u64 = 2;
+
+/// Signs `user` in as a browser would, starting at `at`; the session cookie.
+async fn sign_in(at: &Replica, gitlab: &Gitlab, user: u64) -> String {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let cookie = |r: &reqwest::Response| {
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("stageboard="))
+            .map(|c| c.split(';').next().unwrap().to_owned())
+    };
+    let location = |r: &reqwest::Response| r.headers()["location"].to_str().unwrap().to_owned();
+    let start = http
+        .get(format!("{}/auth/login?return_to=%2F", at.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(start.status(), 303, "{}", at.log());
+    let pending = cookie(&start).expect("a session for the sign-in in progress");
+    let asked = Url::parse(&location(&start)).unwrap();
+    let mut form: Vec<(String, String)> = asked.query_pairs().into_owned().collect();
+    form.push(("user".into(), user.to_string()));
+    let chosen = http
+        .post(format!("{}/oauth/authorize", gitlab.sim.url()))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(chosen.status(), 302);
+    let landed = http
+        .get(location(&chosen))
+        .header("cookie", &pending)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(landed.status(), 303, "{}", landed.text().await.unwrap());
+    cookie(&landed).expect("the signed-in session")
+}
+
 fn failures(browsers: &[&Browser]) -> Vec<String> {
     browsers.iter().flat_map(|b| b.failed.lock().unwrap().clone()).collect()
 }
@@ -393,9 +451,17 @@ async fn three_replicas_share_one_poller_and_survive_losing_their_leader() {
     LOGS.set(dir.path().to_owned()).unwrap();
     let database = cluster.url();
     let url = gitlab.sim.url();
+    // People reach the replicas by one address (a load balancer's): here, the first replica's.
+    let public = format!("http://127.0.0.1:{}", free_port());
+    gitlab.sim.sim.register_oauth_app(stageboard_sim::oauth::OAuthApp {
+        client_id: CLIENT.into(),
+        client_secret: None,
+        redirect_uri: format!("{public}/auth/callback"),
+        scopes: ["api", "read_user"].map(String::from).to_vec(),
+    });
 
     // One replica: it leads, and its three browsers' reads are the baseline.
-    let first = start_replica(&database, &url, dir.path(), "first").await;
+    let first = start_replica(&database, &url, &public, dir.path(), "first").await;
     until_role(&first, "leading", Duration::from_secs(15)).await;
     let browsers: Vec<Browser> = futures::future::join_all((0..3).map(|_| Browser::open(&first.base, None))).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -406,8 +472,8 @@ async fn three_replicas_share_one_poller_and_survive_losing_their_leader() {
     drop(browsers);
 
     // Three: the two new ones follow, and the browsers are spread over all of them.
-    let second = start_replica(&database, &url, dir.path(), "second").await;
-    let third = start_replica(&database, &url, dir.path(), "third").await;
+    let second = start_replica(&database, &url, &public, dir.path(), "second").await;
+    let third = start_replica(&database, &url, &public, dir.path(), "third").await;
     until_role(&second, "following", Duration::from_secs(15)).await;
     until_role(&third, "following", Duration::from_secs(15)).await;
     assert_eq!(role(&first).await, "leading", "the first keeps the lock");
@@ -452,7 +518,7 @@ async fn three_replicas_share_one_poller_and_survive_losing_their_leader() {
     // Kiosk tokens are shared: one made on the command line opens the board on every replica.
     let made = Command::new(env!("CARGO_BIN_EXE_stageboard"))
         .env_clear()
-        .envs(environment(&database, &url, dir.path()))
+        .envs(environment(&database, &url, &public, dir.path()))
         .args(["kiosk", "create", "--board", "lobby", "--label", "hall"])
         .output()
         .unwrap();
@@ -469,6 +535,58 @@ async fn three_replicas_share_one_poller_and_survive_losing_their_leader() {
             .await
             .unwrap();
         assert_eq!(wall.status(), 200, "{}", replica.base);
+    }
+
+    // Sessions and the audit log are shared: a sign-in begun at one replica ends at another,
+    // the person acts at a third, and the audit log reads the same at each.
+    let session = sign_in(&second, &gitlab, MAINTAINER).await;
+    let person = reqwest::Client::new();
+    let me: Value = person
+        .get(format!("{}/api/v1/me", third.base))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["id"], MAINTAINER, "{me}");
+    let acted_on = retries.pop().unwrap();
+    let acted = person
+        .post(format!(
+            "{}/api/v1/projects/{}/pipelines/{}/retry",
+            third.base, acted_on.0, acted_on.1
+        ))
+        .header("cookie", &session)
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert!(acted.status().is_success(), "{}", acted.text().await.unwrap());
+    // An action at a replica that does not lead reaches every replica's browsers.
+    all_told(
+        &refs,
+        acted_on.0,
+        acted_on.1,
+        Duration::from_secs(5),
+        "an action at a follower",
+    )
+    .await;
+    for replica in replicas {
+        let audit: Value = person
+            .get(format!("{}/api/v1/audit", replica.base))
+            .header("cookie", &session)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let entry = &audit["entries"][0];
+        assert_eq!(entry["action"], "retry_pipeline", "{}: {audit}", replica.base);
+        assert_eq!(entry["pipeline_id"], acted_on.1);
+        assert_eq!(entry["person_id"], MAINTAINER);
     }
 
     // The leader dies. Its browser comes back to another replica; a pipeline is retried while
