@@ -18,7 +18,7 @@
 //!   every replica's browsers hear of it once the leader's answers have it.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgListener, PgPool};
 use sqlx::{Connection, PgConnection, Row};
@@ -31,6 +31,11 @@ use crate::hub::{Answer, Hub, Key, Leader, Outgoing, Role};
 
 /// The advisory lock the leader holds ("stageboa" in ASCII).
 const LOCK: i64 = 0x7374_6167_6562_6f61;
+/// The lock a writer of `replica_changes` holds until it commits, so that rows commit in the
+/// order of their numbers, and a reader that has seen row n never later finds one before it.
+const WRITE_LOCK: i64 = LOCK + 1;
+/// What `/internal/v1/read` reads of a request body, at most (a [`Key`] is small).
+const MAX_KEY: usize = 64 << 10;
 /// The channel notifications of new rows go on.
 const CHANNEL: &str = "stageboard_changes";
 /// How often a replica asks for the lock (and the leader checks it still has it).
@@ -72,7 +77,7 @@ impl Replicas {
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .connect_timeout(Duration::from_secs(3))
-            .timeout(Duration::from_secs(60))
+            .timeout(Duration::from_secs(20))
             .build()
             .expect("a plain HTTP client builds");
         Replicas(Arc::new(Inner {
@@ -109,13 +114,20 @@ struct HttpLeader {
     read: Url,
     token: String,
     http: reqwest::Client,
-    /// When a failure to reach it was last logged.
-    logged: std::sync::Mutex<Option<std::time::Instant>>,
+    /// When it last failed to answer, and when that was last logged.
+    failed: std::sync::Mutex<(Option<Instant>, Option<Instant>)>,
 }
+
+/// After the leader failed to answer, how long reads go to GitLab without trying it.
+const LEADER_BACKOFF: Duration = Duration::from_secs(5);
 
 #[async_trait::async_trait]
 impl Leader for HttpLeader {
     async fn read(&self, key: &Key) -> Option<Result<Answer, GitlabError>> {
+        let backing_off = self.failed.lock().expect("failed lock").0;
+        if backing_off.is_some_and(|t| t.elapsed() < LEADER_BACKOFF) {
+            return None;
+        }
         let answer = self
             .http
             .post(self.read.clone())
@@ -131,9 +143,10 @@ impl Leader for HttpLeader {
             Ok(r) => format!("it answered {}", r.status()),
             Err(e) => e.without_url().to_string(),
         };
-        let mut logged = self.logged.lock().expect("logged lock");
-        if logged.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
-            *logged = Some(std::time::Instant::now());
+        let mut state = self.failed.lock().expect("failed lock");
+        state.0 = Some(Instant::now());
+        if state.1.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
+            state.1 = Some(Instant::now());
             tracing::warn!(leader = %self.read.origin().ascii_serialization(), error = %failed, "the leading replica did not answer a read; asking GitLab directly until it does");
         }
         None
@@ -142,16 +155,28 @@ impl Leader for HttpLeader {
 
 /// Asks for the leader's lock every tick on a connection of its own; leads while it holds it.
 async fn elect(inner: Arc<Inner>, url: Url) {
+    // The lock's connection asks the server to give up on it soon when it goes silent: a
+    // half-open connection would otherwise keep the lock, and no replica would poll, for as
+    // long as the server's TCP keepalive takes (two hours by default).
+    let options = inner.pool.connect_options().as_ref().clone().options([
+        ("tcp_keepalives_idle", "5"),
+        ("tcp_keepalives_interval", "5"),
+        ("tcp_keepalives_count", "3"),
+        ("tcp_user_timeout", "15000"),
+    ]);
     let mut connection: Option<PgConnection> = None;
     let mut leading = false;
+    // Whether `replica_leader` names this replica since it took the lock.
+    let mut said = false;
     let mut following: Option<String> = None;
     let mut ticks: u64 = 0;
     loop {
         ticks += 1;
         if connection.is_none() {
-            match PgConnection::connect_with(&inner.pool.connect_options()).await {
-                Ok(c) => connection = Some(c),
-                Err(e) => tracing::warn!(error = %e, "cannot reach PostgreSQL to ask for the leader's lock"),
+            match tokio::time::timeout(TICK * 5, PgConnection::connect_with(&options)).await {
+                Ok(Ok(c)) => connection = Some(c),
+                Ok(Err(e)) => tracing::warn!(error = %e, "cannot reach PostgreSQL to ask for the leader's lock"),
+                Err(_) => tracing::warn!("PostgreSQL did not answer within 10 s; asking for the leader's lock again"),
             }
         }
         match connection.as_mut() {
@@ -164,17 +189,16 @@ async fn elect(inner: Arc<Inner>, url: Url) {
                     leading = false;
                     following = None;
                     inner.hub.follow(None);
-                } else if ticks.is_multiple_of(15) {
-                    let _ = inner
-                        .hub
-                        .tell(Outgoing::Active(inner.hub.unfinished().into_iter().collect()));
-                    let pruned =
-                        sqlx::query("DELETE FROM replica_changes WHERE at < now() - make_interval(mins => $1)")
-                            .bind(KEEP_MINUTES)
-                            .execute(&inner.pool)
-                            .await;
-                    if let Err(e) = pruned {
-                        tracing::warn!(error = %e, "cannot prune the replicas' changes");
+                } else {
+                    if !said {
+                        said = say_where(&inner, &url).await;
+                    }
+                    if ticks.is_multiple_of(15) {
+                        let active = inner.hub.unfinished().into_iter().collect();
+                        let _ = inner.hub.tell(Outgoing::Active(active));
+                        if let Err(e) = prune(&inner.pool).await {
+                            tracing::warn!(error = %e, "cannot prune the replicas' changes");
+                        }
                     }
                 }
             }
@@ -188,44 +212,42 @@ async fn elect(inner: Arc<Inner>, url: Url) {
                 .await;
                 match locked {
                     Ok(Ok(true)) => {
-                        let said = sqlx::query(
-                            "INSERT INTO replica_leader (id, replica, url, since) VALUES (1, $1, $2, now()) \
-                             ON CONFLICT (id) DO UPDATE SET replica = $1, url = $2, since = now()",
-                        )
-                        .bind(&inner.me)
-                        .bind(url.as_str())
-                        .execute(&inner.pool)
-                        .await;
-                        if let Err(e) = said {
-                            tracing::warn!(error = %e, "cannot write where the other replicas reach this one");
-                        }
+                        said = say_where(&inner, &url).await;
                         tracing::info!(replica = %inner.me, "this replica leads: it polls GitLab for every replica");
                         leading = true;
                         following = None;
                         inner.hub.lead();
                     }
                     Ok(Ok(false)) => {
-                        let leader = sqlx::query("SELECT replica, url FROM replica_leader WHERE id = 1")
-                            .fetch_optional(&inner.pool)
-                            .await;
-                        if let Ok(Some(row)) = leader {
-                            let (replica, address): (String, String) = (row.get(0), row.get(1));
-                            if following.as_deref() != Some(address.as_str())
-                                && replica != inner.me
-                                && let Ok(read) = Url::parse(&address).and_then(|u| u.join("internal/v1/read"))
-                            {
-                                tracing::info!(leader = %address, "another replica leads: reading through it");
-                                inner.hub.follow(Some(Arc::new(HttpLeader {
-                                    read,
-                                    token: inner.token.clone(),
-                                    http: inner.http.clone(),
-                                    logged: std::sync::Mutex::new(None),
-                                })));
-                                following = Some(address);
+                        if let Some(address) = leader(&inner).await
+                            && following.as_deref() != Some(address.as_str())
+                        {
+                            match Url::parse(&address).and_then(|u| u.join("internal/v1/read")) {
+                                Ok(read) => {
+                                    tracing::info!(leader = %address, "another replica leads: reading through it");
+                                    inner.hub.follow(Some(Arc::new(HttpLeader {
+                                        read,
+                                        token: inner.token.clone(),
+                                        http: inner.http.clone(),
+                                        failed: std::sync::Mutex::new((None, None)),
+                                    })));
+                                }
+                                Err(e) => {
+                                    tracing::warn!(leader = %address, error = %e, "the leading replica's address is not a URL; reading GitLab directly");
+                                    inner.hub.follow(None);
+                                }
                             }
+                            following = Some(address);
                         }
                     }
-                    _ => connection = None,
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "cannot ask for the leader's lock; connecting again");
+                        connection = None;
+                    }
+                    Err(_) => {
+                        tracing::warn!("PostgreSQL did not answer the lock's question within 4 s; connecting again");
+                        connection = None;
+                    }
                 }
             }
             None => {}
@@ -234,32 +256,127 @@ async fn elect(inner: Arc<Inner>, url: Url) {
     }
 }
 
-/// Writes what the hub tells the other replicas, each row with a notification.
+/// Where the leading replica is reached, unless it is this one (whose old connection the
+/// server has not yet let go of).
+async fn leader(inner: &Inner) -> Option<String> {
+    let row = sqlx::query("SELECT replica, url FROM replica_leader WHERE id = 1")
+        .fetch_optional(&inner.pool)
+        .await;
+    match row {
+        Ok(Some(row)) => {
+            let (replica, url): (String, String) = (row.get(0), row.get(1));
+            (replica != inner.me).then_some(url)
+        }
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read which replica leads");
+            None
+        }
+    }
+}
+
+/// Writes `replica_leader`: where the other replicas reach this one. False when it could not
+/// (tried again next tick: until then the others read GitLab themselves).
+async fn say_where(inner: &Inner, url: &Url) -> bool {
+    let said = sqlx::query(
+        "INSERT INTO replica_leader (id, replica, url, since) VALUES (1, $1, $2, now()) \
+         ON CONFLICT (id) DO UPDATE SET replica = $1, url = $2, since = now()",
+    )
+    .bind(&inner.me)
+    .bind(url.as_str())
+    .execute(&inner.pool)
+    .await;
+    if let Err(e) = &said {
+        tracing::warn!(error = %e, "cannot write where the other replicas reach this one");
+    }
+    said.is_ok()
+}
+
+/// Deletes the rows older than [`KEEP_MINUTES`], and notes the newest deleted.
+async fn prune(pool: &PgPool) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let newest: Option<i64> =
+        sqlx::query_scalar("SELECT max(seq) FROM replica_changes WHERE at < now() - make_interval(mins => $1)")
+            .bind(KEEP_MINUTES)
+            .fetch_one(&mut *tx)
+            .await?;
+    if let Some(newest) = newest {
+        sqlx::query("DELETE FROM replica_changes WHERE seq <= $1")
+            .bind(newest)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO replica_pruned (id, upto) VALUES (1, $1) \
+             ON CONFLICT (id) DO UPDATE SET upto = greatest(replica_pruned.upto, excluded.upto)",
+        )
+        .bind(newest)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// Writes one row and its notification, once every row numbered before it has committed.
+async fn insert(inner: &Inner, body: &serde_json::Value) -> Result<(), sqlx::Error> {
+    let mut tx = inner.pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(WRITE_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "WITH c AS (INSERT INTO replica_changes (origin, body) VALUES ($1, $2) RETURNING seq) \
+         SELECT pg_notify($3, seq::text) FROM c",
+    )
+    .bind(&inner.me)
+    .bind(body)
+    .bind(CHANNEL)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+/// Writes what the hub tells the other replicas, each row with a notification. When a change
+/// could not be written (or the hub had to drop one), the next row written first tells the
+/// other replicas to read everything again.
 async fn write(inner: Arc<Inner>, mut written: mpsc::Receiver<Outgoing>) {
+    let mut lost = false;
     while let Some(message) = written.recv().await {
-        let body = match serde_json::to_value(&message) {
-            Ok(body) => body,
-            Err(e) => {
-                tracing::warn!(error = %e, "a change for the other replicas does not serialize");
-                continue;
-            }
-        };
-        for attempt in 0..3u32 {
-            let done = sqlx::query(
-                "WITH c AS (INSERT INTO replica_changes (origin, body) VALUES ($1, $2) RETURNING seq) \
-                 SELECT pg_notify($3, seq::text) FROM c",
-            )
-            .bind(&inner.me)
-            .bind(&body)
-            .bind(CHANNEL)
-            .execute(&inner.pool)
-            .await;
-            match done {
-                Ok(_) => break,
-                Err(e) if attempt == 2 => {
-                    tracing::warn!(error = %e, "cannot write a change for the other replicas; their browsers reload what they show when they notice the gap")
+        lost |= inner.hub.take_dropped();
+        let mut messages = Vec::with_capacity(2);
+        if lost {
+            messages.push(Outgoing::Event(ServerEvent::Reset {
+                reason: "the server could not pass on every change; read everything again".into(),
+            }));
+        }
+        messages.push(message);
+        for message in messages {
+            let body = match serde_json::to_value(&message) {
+                Ok(body) => body,
+                Err(e) => {
+                    tracing::warn!(error = %e, "a change for the other replicas does not serialize");
+                    continue;
                 }
-                Err(_) => tokio::time::sleep(Duration::from_millis(200 << attempt)).await,
+            };
+            let mut written_now = false;
+            for attempt in 0..3u32 {
+                match insert(&inner, &body).await {
+                    Ok(()) => {
+                        written_now = true;
+                        break;
+                    }
+                    Err(e) if attempt == 2 => tracing::warn!(
+                        error = %e,
+                        "cannot write a change for the other replicas; they will be told to read everything again"
+                    ),
+                    Err(_) => tokio::time::sleep(Duration::from_millis(200 << attempt)).await,
+                }
+            }
+            if !written_now {
+                lost = true;
+                break;
+            }
+            if matches!(message, Outgoing::Event(ServerEvent::Reset { .. })) {
+                lost = false;
             }
         }
     }
@@ -300,7 +417,7 @@ async fn listen(inner: Arc<Inner>) {
 
 /// Applies the rows after `last` that other replicas wrote.
 async fn catch_up(inner: &Inner, last: &mut Option<i64>) {
-    let Some(after) = *last else {
+    let Some(mut after) = *last else {
         // From now on: what was written before this replica started, its browsers never saw.
         match sqlx::query_scalar::<_, Option<i64>>("SELECT max(seq) FROM replica_changes")
             .fetch_one(&inner.pool)
@@ -311,7 +428,6 @@ async fn catch_up(inner: &Inner, last: &mut Option<i64>) {
         }
         return;
     };
-    let mut after = after;
     loop {
         let rows = sqlx::query("SELECT seq, origin, body FROM replica_changes WHERE seq > $1 ORDER BY seq LIMIT 500")
             .bind(after)
@@ -326,9 +442,11 @@ async fn catch_up(inner: &Inner, last: &mut Option<i64>) {
         };
         if let Some(first) = rows.first()
             && first.get::<i64, _>(0) > after + 1
-            && missed_some(inner, after).await
+            && pruned_after(inner, after).await
         {
-            tracing::warn!("changes of other replicas were pruned before this one read them; its browsers reload");
+            tracing::warn!(
+                "changes of other replicas were pruned before this one read them; its browsers read everything again"
+            );
             inner.hub.apply(ServerEvent::Reset {
                 reason: "this server missed changes while its database connection was down".into(),
             });
@@ -360,33 +478,31 @@ async fn catch_up(inner: &Inner, last: &mut Option<i64>) {
     }
 }
 
-/// Whether rows after `after` were pruned (rather than the sequence skipping a number, as it
-/// does for a write that failed).
-async fn missed_some(inner: &Inner, after: i64) -> bool {
-    let oldest = sqlx::query_scalar::<_, Option<i64>>("SELECT min(seq) FROM replica_changes")
-        .fetch_one(&inner.pool)
-        .await;
-    // Rows older than the oldest kept are pruned ones.
-    matches!(oldest, Ok(Some(oldest)) if oldest > after + 1)
-        && sqlx::query_scalar::<_, bool>(
-            "SELECT EXISTS (SELECT 1 FROM replica_changes WHERE at < now() - make_interval(mins => $1))",
-        )
-        .bind(KEEP_MINUTES - 1)
-        .fetch_one(&inner.pool)
+/// Whether rows after `after` were pruned before this replica read them (rather than the
+/// sequence skipping a number, as it does for a write that failed).
+async fn pruned_after(inner: &Inner, after: i64) -> bool {
+    sqlx::query_scalar::<_, i64>("SELECT upto FROM replica_pruned WHERE id = 1")
+        .fetch_optional(&inner.pool)
         .await
-        .unwrap_or(true)
+        // Unknown: assume the worst, at the cost of browsers reading everything again.
+        .map_or(true, |upto| upto.is_some_and(|upto| upto > after))
 }
 
 /// `POST /internal/v1/read`: another replica's read, answered by this one's hub while it
-/// leads. Not part of the public API: only replicas hold the token.
+/// leads. Not part of the public API: only replicas hold the token, and a request that came
+/// through a proxy (an ingress adds `X-Forwarded-For`) is not theirs. The token is checked
+/// before the body is read.
 pub async fn read(
     axum::extract::State(state): axum::extract::State<crate::app::AppState>,
-    headers: axum::http::HeaderMap,
-    body: axum::body::Bytes,
+    request: axum::extract::Request,
 ) -> axum::response::Response {
     use axum::http::StatusCode;
     use axum::response::IntoResponse;
-    let Some(replicas) = state.replicas() else {
+    let headers = request.headers();
+    let proxied = ["x-forwarded-for", "forwarded", "x-real-ip"]
+        .iter()
+        .any(|h| headers.contains_key(*h));
+    let Some(replicas) = state.replicas().filter(|_| !proxied) else {
         return StatusCode::NOT_FOUND.into_response();
     };
     let given = headers
@@ -399,6 +515,9 @@ pub async fn read(
     if hub.role() != Role::Leading {
         return (StatusCode::CONFLICT, "this replica does not lead").into_response();
     }
+    let Ok(body) = axum::body::to_bytes(request.into_body(), MAX_KEY).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "a read is a key, not this much").into_response();
+    };
     let Ok(key) = serde_json::from_slice::<Key>(&body) else {
         return (StatusCode::BAD_REQUEST, "not a read this version knows").into_response();
     };

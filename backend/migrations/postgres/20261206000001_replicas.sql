@@ -19,3 +19,10 @@ CREATE TABLE replica_leader (
     url TEXT NOT NULL,
     since TIMESTAMPTZ NOT NULL
 );
+
+-- The newest row pruned: a replica whose last row read is older missed changes, and tells its
+-- browsers to read everything again.
+CREATE TABLE replica_pruned (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    upto BIGINT NOT NULL
+);

@@ -348,10 +348,8 @@ fn replica_url(url: Url) -> Result<Url, String> {
     if fine {
         Ok(url)
     } else {
-        Err(format!(
-            "STAGEBOARD_REPLICA_URL `{}` is not an http(s) origin; give the address other replicas reach this one at, e.g. http://10.0.0.5:8080.",
-            crate::error::Shortened(url.as_str())
-        ))
+        // Not quoted back: it may carry a password.
+        Err("STAGEBOARD_REPLICA_URL is not an http(s) origin without a user, path or query; give the address other replicas reach this one at, e.g. http://10.0.0.5:8080.".into())
     }
 }
 

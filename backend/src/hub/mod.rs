@@ -172,6 +172,10 @@ pub trait Leader: Send + Sync + 'static {
     async fn read(&self, key: &Key) -> Option<Result<Answer, GitlabError>>;
 }
 
+/// How long a replica that does not lead keeps an answer at most, even when no change came:
+/// a bound on how long a change it missed (its database connection was down) shows old.
+const FOLLOWER_MAX_AGE: Duration = Duration::from_secs(60);
+
 /// What this hub tells the other replicas, through PostgreSQL.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -193,6 +197,9 @@ struct Replication {
     role: Role,
     leader: Option<Arc<dyn Leader>>,
     outbox: Option<tokio::sync::mpsc::Sender<Outgoing>>,
+    /// A change for the other replicas was dropped (the outbox was full): they must be told
+    /// to read everything again.
+    dropped: bool,
 }
 
 impl Inner {
@@ -239,6 +246,7 @@ impl Hub {
                 role: Role::Alone,
                 leader: None,
                 outbox: None,
+                dropped: false,
             }),
         }))
     }
@@ -367,10 +375,25 @@ impl Hub {
             && matches!(kind, ServerEvent::Project { .. } | ServerEvent::Upstream { .. })
             && outbox.try_send(Outgoing::Event(kind.clone())).is_err()
         {
-            tracing::warn!("the changes for other replicas are not being written fast enough; one was dropped");
+            self.dropped();
         }
         self.0.events.publish(kind);
         self.0.metrics.event_published();
+    }
+
+    fn dropped(&self) {
+        let mut replication = self.0.replication.lock().expect("replication lock");
+        if !replication.dropped {
+            tracing::warn!(
+                "the changes for other replicas are not being written fast enough; they will be told to read everything again"
+            );
+        }
+        replication.dropped = true;
+    }
+
+    /// Whether a change for the other replicas was dropped since last asked.
+    pub fn take_dropped(&self) -> bool {
+        std::mem::take(&mut self.0.replication.lock().expect("replication lock").dropped)
     }
 
     /// Sends `message` to the other replicas; false when this hub is not replicated.
@@ -379,7 +402,7 @@ impl Hub {
         match outbox {
             Some(outbox) => {
                 if outbox.try_send(message).is_err() {
-                    tracing::warn!("the changes for other replicas are not being written fast enough; one was dropped");
+                    self.dropped();
                 }
                 true
             }
@@ -408,6 +431,15 @@ impl Hub {
                 } else {
                     s.failing_since.get_or_insert_with(Utc::now);
                     s.message.clone_from(message);
+                }
+            }
+            // Changes were missed: whatever this replica cached may be old.
+            ServerEvent::Reset { .. } => {
+                let mut projects = self.0.projects.lock().expect("projects lock");
+                for p in projects.values_mut() {
+                    p.version = self.0.next_version();
+                    p.epoch = p.version;
+                    p.pipeline_versions.clear();
                 }
             }
             _ => {}
@@ -574,6 +606,19 @@ impl Hub {
 
     /// Version and age limit of an answer of this scope.
     fn freshness(&self, scope: Scope) -> (u64, Option<Duration>) {
+        let (version, max_age) = self.freshness_of(scope);
+        if self.role() == Role::Following {
+            // A change the leader published and this replica missed would leave its answer
+            // old until the next change: read again (from the leader's cache) after a while.
+            return (
+                version,
+                Some(max_age.map_or(FOLLOWER_MAX_AGE, |a| a.min(FOLLOWER_MAX_AGE))),
+            );
+        }
+        (version, max_age)
+    }
+
+    fn freshness_of(&self, scope: Scope) -> (u64, Option<Duration>) {
         let projects = self.0.projects.lock().expect("projects lock");
         match scope {
             Scope::Project(id) => match projects.get(&id) {
@@ -713,6 +758,15 @@ mod tests {
             "read again; GitLab's own answer while the leader cannot be reached"
         );
         assert!(written.try_recv().is_err(), "a follower writes no changes of its own");
+
+        // Changes were missed (pruned while this replica's connection was down): nothing it
+        // cached is trusted, and its browsers read everything again.
+        hub.follow(Some(Arc::new(FakeLeader(Some("canceled")))));
+        hub.apply(ServerEvent::Reset {
+            reason: "missed".into(),
+        });
+        assert!(matches!(events.try_recv().unwrap().kind, ServerEvent::Reset { .. }));
+        assert_eq!(hub.job(1, 5).await.unwrap().status, Status::Canceled);
     }
 
     #[tokio::test]

@@ -87,7 +87,8 @@ pub(super) async fn poll_once(inner: &Arc<Inner>, project: u64) -> Result<()> {
         };
         // The first answer is what browsers already read, unless this replica has just taken
         // over polling: then nobody knows what changed since the last leader's poll.
-        let first = p.confirmed.is_none() && !p.announce;
+        let announcing = p.announce;
+        let first = p.confirmed.is_none() && !announcing;
         p.announce = false;
         for pipeline in &pipelines {
             let state = (pipeline.status.clone(), pipeline.updated_at.map(|t| t.0));
@@ -109,7 +110,8 @@ pub(super) async fn poll_once(inner: &Arc<Inner>, project: u64) -> Result<()> {
         // webhooks are missing or late: poll as without them for a while.
         let grace = inner.settings.hooked + Duration::from_secs(60);
         p.hooked.retain(|_, t| t.elapsed() < grace);
-        if inner.webhooks && changed.iter().any(|id| !p.hooked.contains_key(id)) {
+        // What a takeover announces is no sign of missing webhooks.
+        if inner.webhooks && !announcing && changed.iter().any(|id| !p.hooked.contains_key(id)) {
             if p.missed.is_none_or(|t| t.elapsed() > inner.settings.hook_silence) {
                 tracing::info!(
                     project,
