@@ -31,6 +31,7 @@ struct Inner {
     cache_entries: Gauge,
     cache_bytes: Gauge,
     csp_violations: Counter,
+    replica_leading: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -73,6 +74,14 @@ impl Metrics {
             "Webhook deliveries by result: applied, duplicate, rejected (bad token or body), ignored (unwatched project)",
             webhooks.clone(),
         );
+        let replica_leading = Gauge::default();
+        registry.register(
+            "replica_leading",
+            "1 while this process polls GitLab (alone, or the leading replica), 0 while another replica leads",
+            replica_leading.clone(),
+        );
+        // Alone until told otherwise.
+        replica_leading.set(1);
         let sse_clients = Gauge::default();
         registry.register(
             "sse_clients",
@@ -130,6 +139,7 @@ impl Metrics {
             poll_interval,
             webhooks,
             sse_clients,
+            replica_leading,
             events_sent,
             events_published,
             oldest_state_age,
@@ -164,6 +174,11 @@ impl Metrics {
             .webhooks
             .get_or_create(&vec![("result", result.to_owned())])
             .inc();
+    }
+
+    /// Whether this process polls GitLab (see [`crate::hub::Role`]).
+    pub fn replica_leading(&self, leading: bool) {
+        self.0.replica_leading.set(i64::from(leading));
     }
 
     pub fn sse_clients(&self) -> &Gauge {

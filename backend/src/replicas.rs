@@ -169,6 +169,8 @@ async fn elect(inner: Arc<Inner>, url: Url) {
     // Whether `replica_leader` names this replica since it took the lock.
     let mut said = false;
     let mut following: Option<String> = None;
+    // The projects with pipelines not finished, as last told to the others.
+    let mut told: Option<std::collections::HashSet<u64>> = None;
     let mut ticks: u64 = 0;
     loop {
         ticks += 1;
@@ -193,12 +195,16 @@ async fn elect(inner: Arc<Inner>, url: Url) {
                     if !said {
                         said = say_where(&inner, &url).await;
                     }
-                    if ticks.is_multiple_of(15) {
-                        let active = inner.hub.unfinished().into_iter().collect();
-                        let _ = inner.hub.tell(Outgoing::Active(active));
-                        if let Err(e) = prune(&inner.pool).await {
-                            tracing::warn!(error = %e, "cannot prune the replicas' changes");
-                        }
+                    // When it changes, and every 30 s for replicas that started since.
+                    let active = inner.hub.unfinished();
+                    if told.as_ref() != Some(&active) || ticks.is_multiple_of(15) {
+                        let _ = inner.hub.tell(Outgoing::Active(active.iter().copied().collect()));
+                        told = Some(active);
+                    }
+                    if ticks.is_multiple_of(15)
+                        && let Err(e) = prune(&inner.pool).await
+                    {
+                        tracing::warn!(error = %e, "cannot prune the replicas' changes");
                     }
                 }
             }
@@ -216,6 +222,7 @@ async fn elect(inner: Arc<Inner>, url: Url) {
                         tracing::info!(replica = %inner.me, "this replica leads: it polls GitLab for every replica");
                         leading = true;
                         following = None;
+                        told = None;
                         inner.hub.lead();
                     }
                     Ok(Ok(false)) => {

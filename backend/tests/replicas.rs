@@ -615,6 +615,20 @@ async fn three_replicas_share_one_poller_and_survive_losing_their_leader() {
     let takeover = started.elapsed();
     eprintln!("a new replica leads {takeover:?} after the leader died");
     assert_eq!(role(follower).await, "following");
+    // What an alert on "no replica polls" reads.
+    for (replica, leading) in [(leader, 1), (follower, 0)] {
+        let metrics = reqwest::get(format!("{}/metrics", replica.base))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            metrics.contains(&format!("\nstageboard_replica_leading {leading}\n")),
+            "{}",
+            replica.base
+        );
+    }
     for _ in 0..100 {
         if browsers[0].ended.load(std::sync::atomic::Ordering::SeqCst) {
             break;

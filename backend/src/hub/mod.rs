@@ -335,6 +335,7 @@ impl Hub {
             replication.role = Role::Leading;
             replication.leader = None;
         }
+        self.0.metrics.replica_leading(true);
         let mut projects = self.0.projects.lock().expect("projects lock");
         for (id, p) in projects.iter_mut() {
             p.poke.notify_one();
@@ -355,6 +356,7 @@ impl Hub {
             replication.role = Role::Following;
             replication.leader = leader;
         }
+        self.0.metrics.replica_leading(false);
         let mut projects = self.0.projects.lock().expect("projects lock");
         for p in projects.values_mut() {
             // The poller finds its poke replaced, and ends.
@@ -758,6 +760,16 @@ mod tests {
             "read again; GitLab's own answer while the leader cannot be reached"
         );
         assert!(written.try_recv().is_err(), "a follower writes no changes of its own");
+        assert!(
+            hub.unfinished().is_empty(),
+            "it polls nothing, so knows nothing running"
+        );
+        hub.apply_active(&[1]);
+        assert_eq!(
+            hub.unfinished(),
+            HashSet::from([1]),
+            "what the leader says runs (the runners' notice)"
+        );
 
         // Changes were missed (pruned while this replica's connection was down): nothing it
         // cached is trusted, and its browsers read everything again.
