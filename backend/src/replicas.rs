@@ -158,12 +158,9 @@ async fn elect(inner: Arc<Inner>, url: Url) {
     // The lock's connection asks the server to give up on it soon when it goes silent: a
     // half-open connection would otherwise keep the lock, and no replica would poll, for as
     // long as the server's TCP keepalive takes (two hours by default).
-    let options = inner.pool.connect_options().as_ref().clone().options([
-        ("tcp_keepalives_idle", "5"),
-        ("tcp_keepalives_interval", "5"),
-        ("tcp_keepalives_count", "3"),
-        ("tcp_user_timeout", "15000"),
-    ]);
+    // Set once connected (not as startup options, which a pooler may refuse); a server too old
+    // for one of them still gives the lock.
+    let options = inner.pool.connect_options();
     let mut connection: Option<PgConnection> = None;
     let mut leading = false;
     // Whether `replica_leader` names this replica since it took the lock.
@@ -176,7 +173,19 @@ async fn elect(inner: Arc<Inner>, url: Url) {
         ticks += 1;
         if connection.is_none() {
             match tokio::time::timeout(TICK * 5, PgConnection::connect_with(&options)).await {
-                Ok(Ok(c)) => connection = Some(c),
+                Ok(Ok(mut c)) => {
+                    for setting in [
+                        "SET tcp_keepalives_idle = 5",
+                        "SET tcp_keepalives_interval = 5",
+                        "SET tcp_keepalives_count = 3",
+                        "SET tcp_user_timeout = 15000",
+                    ] {
+                        if let Err(e) = sqlx::query(setting).execute(&mut c).await {
+                            tracing::debug!(setting, error = %e, "PostgreSQL did not take a keepalive setting");
+                        }
+                    }
+                    connection = Some(c);
+                }
                 Ok(Err(e)) => tracing::warn!(error = %e, "cannot reach PostgreSQL to ask for the leader's lock"),
                 Err(_) => tracing::warn!("PostgreSQL did not answer within 10 s; asking for the leader's lock again"),
             }
@@ -192,8 +201,10 @@ async fn elect(inner: Arc<Inner>, url: Url) {
                     following = None;
                     inner.hub.follow(None);
                 } else {
-                    if !said {
-                        said = say_where(&inner, &url).await;
+                    // Again every 30 s: a write of a replica that led before this one could
+                    // have landed after this one's.
+                    if !said || ticks.is_multiple_of(15) {
+                        said = say_where(&inner, &mut *c, &url).await;
                     }
                     // When it changes, and every 30 s for replicas that started since.
                     let active = inner.hub.unfinished();
@@ -218,7 +229,7 @@ async fn elect(inner: Arc<Inner>, url: Url) {
                 .await;
                 match locked {
                     Ok(Ok(true)) => {
-                        said = say_where(&inner, &url).await;
+                        said = say_where(&inner, &mut *c, &url).await;
                         tracing::info!(replica = %inner.me, "this replica leads: it polls GitLab for every replica");
                         leading = true;
                         following = None;
@@ -284,14 +295,14 @@ async fn leader(inner: &Inner) -> Option<String> {
 
 /// Writes `replica_leader`: where the other replicas reach this one. False when it could not
 /// (tried again next tick: until then the others read GitLab themselves).
-async fn say_where(inner: &Inner, url: &Url) -> bool {
+async fn say_where(inner: &Inner, connection: &mut PgConnection, url: &Url) -> bool {
     let said = sqlx::query(
         "INSERT INTO replica_leader (id, replica, url, since) VALUES (1, $1, $2, now()) \
          ON CONFLICT (id) DO UPDATE SET replica = $1, url = $2, since = now()",
     )
     .bind(&inner.me)
     .bind(url.as_str())
-    .execute(&inner.pool)
+    .execute(connection)
     .await;
     if let Err(e) = &said {
         tracing::warn!(error = %e, "cannot write where the other replicas reach this one");
@@ -325,7 +336,20 @@ async fn prune(pool: &PgPool) -> Result<(), sqlx::Error> {
 
 /// Writes one row and its notification, once every row numbered before it has committed.
 async fn insert(inner: &Inner, body: &serde_json::Value) -> Result<(), sqlx::Error> {
+    tokio::time::timeout(TICK * 5, insert_now(inner, body))
+        .await
+        .unwrap_or(Err(sqlx::Error::PoolTimedOut))
+}
+
+async fn insert_now(inner: &Inner, body: &serde_json::Value) -> Result<(), sqlx::Error> {
     let mut tx = inner.pool.begin().await?;
+    // A writer that died holding the lock (its host gone, its connection half-open) must not
+    // stop every other writer: nobody waits for the lock long, and the server ends a
+    // transaction whose client went quiet.
+    sqlx::query("SET LOCAL lock_timeout = '5s'").execute(&mut *tx).await?;
+    sqlx::query("SET LOCAL idle_in_transaction_session_timeout = '5s'")
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(WRITE_LOCK)
         .execute(&mut *tx)
@@ -349,6 +373,11 @@ async fn write(inner: Arc<Inner>, mut written: mpsc::Receiver<Outgoing>) {
     let mut lost = false;
     while let Some(message) = written.recv().await {
         lost |= inner.hub.take_dropped();
+        // Only the leader's changes are what every replica's cache depends on: a lost webhook
+        // of a follower costs no more than a webhook GitLab did not send.
+        if inner.hub.role() != Role::Leading {
+            lost = false;
+        }
         let mut messages = Vec::with_capacity(2);
         if lost {
             messages.push(Outgoing::Event(ServerEvent::Reset {
@@ -410,8 +439,8 @@ async fn listen(inner: Arc<Inner>) {
         catch_up(&inner, &mut last).await;
         loop {
             match tokio::time::timeout(CATCH_UP, listener.try_recv()).await {
-                // A notification, a lost connection (the next call reconnects: what was sent
-                // meanwhile is in the table), or a while without either.
+                // A notification, a connection lost and made again (what was sent meanwhile is
+                // in the table), or a while without either.
                 Ok(Ok(_)) | Err(_) => catch_up(&inner, &mut last).await,
                 Ok(Err(e)) => {
                     tracing::warn!(error = %e, "lost the connection listening for the other replicas' changes");
@@ -426,9 +455,11 @@ async fn listen(inner: Arc<Inner>) {
 async fn catch_up(inner: &Inner, last: &mut Option<i64>) {
     let Some(mut after) = *last else {
         // From now on: what was written before this replica started, its browsers never saw.
-        match sqlx::query_scalar::<_, Option<i64>>("SELECT max(seq) FROM replica_changes")
-            .fetch_one(&inner.pool)
-            .await
+        match sqlx::query_scalar::<_, Option<i64>>(
+            "SELECT greatest((SELECT max(seq) FROM replica_changes), (SELECT upto FROM replica_pruned WHERE id = 1))",
+        )
+        .fetch_one(&inner.pool)
+        .await
         {
             Ok(max) => *last = Some(max.unwrap_or(0)),
             Err(e) => tracing::warn!(error = %e, "cannot read the other replicas' changes"),

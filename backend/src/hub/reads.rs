@@ -12,8 +12,8 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
-use super::Hub;
 use super::cache::{Scope, Weigh, debug_weight, is_outage};
+use super::{Hub, Role};
 use crate::gitlab::types::{
     GlApproval, GlCommit, GlDeployment, GlEnvironment, GlJob, GlPipeline, GlProject, GlProtectedBranch,
     GlProtectedEnvironment,
@@ -416,6 +416,11 @@ impl Hub {
             .await;
         if let Some(capability) = &capability {
             capability.observe(&answer);
+        }
+        if self.role() == Role::Following {
+            // The answer (or its error) is mostly the leader's: whether GitLab answers is
+            // what the leader says (`Hub::apply`), not what one read through it suggests.
+            return answer.map(|read| read.value);
         }
         match &answer {
             Ok(read) if read.fetched => {
