@@ -413,10 +413,11 @@ pub fn LogView(project: u64, job: u64) -> impl IntoView {
             <button class="button" on:click=move |_| collapsed.update(|c| c.iter_mut().for_each(|f| *f = false))>"Expand all"</button>
         </div>
         {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-        <Show when=move || loaded.get() fallback=|| view! { <p class="loading" role="status">"Loading the log…"</p> }>
-            {move || (visible.get().is_empty()).then(|| view! { <p class="empty">"The log is empty: the job has not written anything yet."</p> })}
-        </Show>
         <div class="log" node_ref=container on:scroll=on_scroll tabindex="0" aria-label="job log" style=format!("--row:{row_px}px")>
+            // Inside the log's box, over its first line: the log does not move when they go.
+            <Show when=move || loaded.get() fallback=|| view! { <p class="log-note" role="status">"Loading the log…"</p> }>
+                {move || (visible.get().is_empty()).then(|| view! { <p class="log-note">"The log is empty: the job has not written anything yet."</p> })}
+            </Show>
             <div class="log-inner" style=move || format!("height:{}px", visible.get().len() * row_px)>
                 {rows}
             </div>

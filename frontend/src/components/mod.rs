@@ -7,7 +7,7 @@ mod table;
 mod top_bar;
 
 pub use action_button::{ActionButton, Dialog, Notice, NoticeBar};
-pub use shell::loaded;
+pub use shell::{loaded, loaded_or};
 pub use stage_marks::StageMarks;
 pub use status_icon::StatusIcon;
 pub use table::{Cell, data_table};

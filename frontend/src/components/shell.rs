@@ -16,8 +16,21 @@ pub fn loaded<T>(
 where
     T: Clone + Send + Sync + 'static,
 {
+    loaded_or(polled, move || waiting(loading), show)
+}
+
+/// As `loaded`, with `placeholder` in the answer's place until it comes: a placeholder as tall
+/// as what replaces it keeps the rest of the page from moving (a layout shift).
+pub fn loaded_or<T>(
+    polled: Polled<T>,
+    placeholder: impl Fn() -> AnyView + Send + Sync + 'static,
+    show: impl Fn(T) -> AnyView + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+{
     move || match polled.data.get() {
-        None => waiting(loading),
+        None => placeholder(),
         Some(Err(e)) => failed(e),
         Some(Ok(value)) => with_stale(polled.stale, show(value)),
     }

@@ -5,7 +5,7 @@ use leptos_router::hooks::use_params_map;
 use stageboard_protocol::{Job, Status};
 
 use crate::api::{self, Action};
-use crate::components::{ActionButton, Dialog, Notice, NoticeBar, StatusIcon, loaded, page_status};
+use crate::components::{ActionButton, Dialog, Notice, NoticeBar, StatusIcon, loaded_or, page_status};
 use crate::format;
 use crate::log_view::LogView;
 use crate::poll::poll;
@@ -59,7 +59,21 @@ pub fn JobPage() -> impl IntoView {
     view! {
         <section class="page job-page">
             <NoticeBar />
-            {loaded(job, "Loading the job…", move |j| {
+            {loaded_or(job, move || {
+                // The header's shape, so the log below stays where it is when the job comes.
+                let (project, job_id) = ids();
+                view! {
+                    <header class="page-header job-header">
+                        <h1 class="loading" role="status">"Loading the job…"</h1>
+                        <p class="meta">"\u{a0}"</p>
+                        <div class="actions">
+                            {project.zip(job_id).map(|(p, j)| view! {
+                                <a class="button" href=api::raw_log_url(p, j) download=format!("job-{j}.log")>"Raw log"</a>
+                            })}
+                        </div>
+                    </header>
+                }.into_any()
+            }, move |j| {
                     let project = ids().0.unwrap_or_default();
                     let action = match j.status {
                         // A rejected deployment's job never runs again (GitLab: not retryable).
