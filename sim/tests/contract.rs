@@ -202,6 +202,55 @@ async fn parameter_errors_use_the_error_key_and_unknown_routes_404() {
 }
 
 #[tokio::test]
+async fn a_project_that_fails_validation_is_refused_attribute_by_attribute() {
+    let (_sim, api) = start(1000).await;
+    // GitLab's render_validation_error!: 400 with the model's errors by attribute.
+    let taken = api
+        .post(
+            "/projects",
+            Some(json!({ "name": "monorepo", "namespace_id": "platform/web" })),
+        )
+        .await;
+    assert_eq!(taken.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        taken.json::<Value>().await.unwrap(),
+        json!({ "message": { "name": ["has already been taken"], "path": ["has already been taken"] } })
+    );
+    let path_only = api
+        .post(
+            "/projects",
+            Some(json!({ "name": "Monorepo two", "path": "MONOREPO", "namespace_id": "platform/web" })),
+        )
+        .await;
+    assert_eq!(
+        path_only.json::<Value>().await.unwrap(),
+        json!({ "message": { "path": ["has already been taken"] } })
+    );
+    let bad_path = api
+        .post(
+            "/projects",
+            Some(json!({ "name": "x", "path": "-x.git", "namespace_id": "platform/web" })),
+        )
+        .await;
+    assert_eq!(bad_path.status(), StatusCode::BAD_REQUEST);
+    let body = bad_path.json::<Value>().await.unwrap();
+    assert!(
+        body["message"]["path"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("can contain only letters"),
+        "{body}"
+    );
+    let made = api
+        .post(
+            "/projects",
+            Some(json!({ "name": "monorepo", "namespace_id": "platform" })),
+        )
+        .await;
+    assert_eq!(made.status(), StatusCode::CREATED, "the same name in another group");
+}
+
+#[tokio::test]
 async fn pipeline_filters_select_what_they_say() {
     let (_sim, api) = start(1000).await;
     let failed = api.json("/projects/1/pipelines?status=failed&per_page=100").await;

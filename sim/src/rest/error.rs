@@ -15,6 +15,9 @@ pub enum GitlabError {
     Refused(&'static str),
     /// 400 `{"message":["<text>", ...]}`: a record that failed validation.
     Invalid(Vec<String>),
+    /// 400 `{"message":{"<attribute>":["<text>", ...], ...}}`: a model that failed validation,
+    /// as `render_validation_error!` writes its `errors.messages`.
+    Fields(Vec<(&'static str, &'static str)>),
     Unauthorized,
     /// 403 `{"message":"403 Forbidden - <reason>"}`.
     Forbidden(String),
@@ -42,6 +45,15 @@ impl IntoResponse for GitlabError {
             ),
             GitlabError::Refused(text) => (StatusCode::BAD_REQUEST, json!({ "message": text })),
             GitlabError::Invalid(errors) => (StatusCode::BAD_REQUEST, json!({ "message": errors })),
+            GitlabError::Fields(errors) => {
+                let mut fields = serde_json::Map::new();
+                for (attribute, text) in errors {
+                    if let serde_json::Value::Array(texts) = fields.entry(attribute).or_insert_with(|| json!([])) {
+                        texts.push(text.into());
+                    }
+                }
+                (StatusCode::BAD_REQUEST, json!({ "message": fields }))
+            }
             GitlabError::Unauthorized => (StatusCode::UNAUTHORIZED, json!({ "message": "401 Unauthorized" })),
             GitlabError::Forbidden(reason) => (
                 StatusCode::FORBIDDEN,

@@ -225,10 +225,20 @@ pub(super) async fn create_project(
         && path.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         && !path.starts_with(['-', '.'])
         && !path.ends_with(".git");
-    if !valid_path || name.trim().is_empty() || name.len() > 255 {
-        return Err(GitlabError::Invalid(vec![
-            "Path can contain only letters, digits, '_', '-' and '.'. Cannot start with '-', end in '.git' or end in '.atom'".into(),
-        ]));
+    let mut invalid = Vec::new();
+    if name.trim().is_empty() {
+        invalid.push(("name", "can't be blank"));
+    } else if name.len() > 255 {
+        invalid.push(("name", "is too long (maximum is 255 characters)"));
+    }
+    if !valid_path {
+        invalid.push((
+            "path",
+            "can contain only letters, digits, '_', '-' and '.'. Cannot start with '-', end in '.git' or end in '.atom'",
+        ));
+    }
+    if !invalid.is_empty() {
+        return Err(GitlabError::Fields(invalid));
     }
     let namespace = match &new.namespace_id {
         Some(Value::Number(n)) => n.to_string(),
@@ -249,15 +259,21 @@ pub(super) async fn create_project(
             .collect(),
         _ => Vec::new(),
     };
-    if sim
-        .projects()
+    // Names and paths are each unique in their namespace (GitLab compares paths without case).
+    let projects = sim.projects();
+    let siblings: Vec<_> = projects
         .iter()
-        .any(|p| !p.deleted && p.group.id == group.id && p.path.eq_ignore_ascii_case(&path))
-    {
-        return Err(GitlabError::Invalid(vec![
-            "Path has already been taken".into(),
-            "Name has already been taken".into(),
-        ]));
+        .filter(|p| !p.deleted && p.group.id == group.id)
+        .collect();
+    let mut taken = Vec::new();
+    if siblings.iter().any(|p| p.name == name) {
+        taken.push(("name", "has already been taken"));
+    }
+    if siblings.iter().any(|p| p.path.eq_ignore_ascii_case(&path)) {
+        taken.push(("path", "has already been taken"));
+    }
+    if !taken.is_empty() {
+        return Err(GitlabError::Fields(taken));
     }
     if sim.projects().len() >= scenario::MAX_PROJECTS {
         return Err(GitlabError::Forbidden("Project limit reached".into()));
