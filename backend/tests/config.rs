@@ -104,6 +104,51 @@ fn check_config_says_where_each_value_came_from_and_never_shows_a_secret() {
 }
 
 #[test]
+fn a_switch_the_file_turns_on_a_flag_turns_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "stageboard.toml",
+        "[gitlab]\nurl = \"http://gitlab.internal\"\nallow_http = true\n\n[refs]\nprotected = true\n",
+        0o600,
+    );
+    let token = &[("GITLAB_TOKEN", "glpat-switches")];
+    let on = finish(stageboard(&["check-config", "--config", &file], token));
+    let (out, err) = text(&on);
+    assert!(on.status.success(), "{out}\n{err}");
+    assert!(out.contains(&format!("allow_http = true  # from {file}:3")), "{out}");
+    assert!(out.contains(&format!("protected = true  # from {file}:6")), "{out}");
+
+    let off = finish(stageboard(
+        &["--protected-refs=false", "check-config", "--config", &file],
+        token,
+    ));
+    let (out, err) = text(&off);
+    assert!(off.status.success(), "{out}\n{err}");
+    assert!(out.contains("protected = false  # from the command line"), "{out}");
+    let refused = finish(stageboard(
+        &["--gitlab-allow-http=false", "check-config", "--config", &file],
+        token,
+    ));
+    let (out, err) = text(&refused);
+    assert!(!refused.status.success(), "{out}\n{err}");
+    assert!(err.contains("plain http to another machine"), "{err}");
+    // Alone, a switch still turns on, and takes no word after it for its value.
+    let alone = finish(stageboard(
+        &[
+            "--gitlab-url",
+            "http://gitlab.internal",
+            "--gitlab-allow-http",
+            "check-config",
+        ],
+        token,
+    ));
+    let (out, err) = text(&alone);
+    assert!(alone.status.success(), "{out}\n{err}");
+    assert!(out.contains("allow_http = true  # from the command line"), "{out}");
+}
+
+#[test]
 fn a_mistake_stops_the_server_naming_the_file_the_line_and_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");

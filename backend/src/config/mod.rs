@@ -82,7 +82,8 @@ pub struct ServeArgs {
     pub gitlab_url: Option<Url>,
     /// Allow GITLAB_URL to be plain http on a host that is not this machine (the token would
     /// cross the network unencrypted).
-    #[arg(long, env = "GITLAB_ALLOW_HTTP", default_value_t = false)]
+    /// `--gitlab-allow-http` alone turns it on, `--gitlab-allow-http=false` off (over the file).
+    #[arg(long, env = "GITLAB_ALLOW_HTTP", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub gitlab_allow_http: bool,
     /// Token for reads (a personal, group or project access token with read_api).
     #[arg(long, env = "GITLAB_TOKEN", hide_env_values = true)]
@@ -112,10 +113,10 @@ pub struct ServeArgs {
     pub refs: Vec<String>,
     /// Show each project's merge requests' latest pipelines (`refs/merge-requests/:iid/head`),
     /// with the merge request's title and link (`false` to leave them out).
-    #[arg(long, env = "STAGEBOARD_MERGE_REQUESTS", default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(long, env = "STAGEBOARD_MERGE_REQUESTS", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub merge_requests: bool,
     /// Also show each project's protected branches (`true`).
-    #[arg(long, env = "STAGEBOARD_PROTECTED_REFS", default_value_t = false)]
+    #[arg(long, env = "STAGEBOARD_PROTECTED_REFS", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub protected_refs: bool,
     /// Seconds between readings of the selection (projects, groups, topics): a new project
     /// appears, and a removed or archived one disappears, within this.
