@@ -14,6 +14,11 @@ fn unfinished(job: &Job) -> bool {
     !job.status.is_completed()
 }
 
+/// The job's log as a file, in the header loading and loaded.
+fn raw_log_link(project: u64, job: u64) -> impl IntoView {
+    view! { <a class="button" href=api::raw_log_url(project, job) download=format!("job-{job}.log")>"Raw log"</a> }
+}
+
 /// `/projects/:project_id/jobs/:job_id`: a job and its whole log.
 #[component]
 pub fn JobPage() -> impl IntoView {
@@ -67,9 +72,7 @@ pub fn JobPage() -> impl IntoView {
                         <h1 class="loading" role="status">"Loading the job…"</h1>
                         <p class="meta">"\u{a0}"</p>
                         <div class="actions">
-                            {project.zip(job_id).map(|(p, j)| view! {
-                                <a class="button" href=api::raw_log_url(p, j) download=format!("job-{j}.log")>"Raw log"</a>
-                            })}
+                            {project.zip(job_id).map(|(p, j)| raw_log_link(p, j))}
                         </div>
                     </header>
                 }.into_any()
@@ -96,7 +99,7 @@ pub fn JobPage() -> impl IntoView {
                             </p>
                             <div class="actions">
                                 {action.map(|a| view! { <ActionButton project=project action=a subject=j.name.clone() on_done=done environment=j.environment.clone() refused=j.refused.clone() /> })}
-                                <a class="button" href=api::raw_log_url(project, j.id) download=format!("job-{}.log", j.id)>"Raw log"</a>
+                                {raw_log_link(project, j.id)}
                             </div>
                             {move || retried_to.get().map(|n| view! {
                                 <p class="answer ok" role="status">

@@ -275,7 +275,7 @@ pub(super) async fn create_project(
     if !taken.is_empty() {
         return Err(GitlabError::Fields(taken));
     }
-    if sim.projects().len() >= scenario::MAX_PROJECTS {
+    if projects.len() >= scenario::MAX_PROJECTS {
         return Err(GitlabError::Forbidden("Project limit reached".into()));
     }
     let candidate = scenario::new_project(0, &name, &path, group, Vec::new(), String::new());
